@@ -1,0 +1,1 @@
+// The Builder module; see Package.swift for its job.

@@ -1,0 +1,14 @@
+#ifndef KILN_ARCHIVE_SHIM_H
+#define KILN_ARCHIVE_SHIM_H
+#include <archive.h>
+#include <archive_entry.h>
+#include <sys/stat.h>
+// AE_IF* are cast-expression macros Swift cannot import.
+static const unsigned int KILN_AE_IFREG = AE_IFREG;
+static const unsigned int KILN_AE_IFDIR = AE_IFDIR;
+static const unsigned int KILN_AE_IFLNK = AE_IFLNK;
+static const unsigned int KILN_AE_IFCHR = AE_IFCHR;
+static const unsigned int KILN_AE_IFBLK = AE_IFBLK;
+static const unsigned int KILN_AE_IFIFO = AE_IFIFO;
+static const unsigned int KILN_AE_IFSOCK = AE_IFSOCK;
+#endif

@@ -1,0 +1,1 @@
+// The Dockerfile module; see Package.swift for its job.

@@ -1,0 +1,1 @@
+// The ImageStore module; see Package.swift for its job.

@@ -1,0 +1,30 @@
+// Mirrors OCI image-spec 1.1 `descriptor.md`.
+
+/// A content descriptor: what a blob is, its digest and size.
+public struct Descriptor: Codable, Hashable, Sendable {
+    public var mediaType: MediaType
+    public var digest: Digest
+    public var size: Int64
+    public var urls: [String]?
+    public var annotations: [String: String]?
+    public var platform: Platform?
+    public var artifactType: MediaType?
+
+    public init(
+        mediaType: MediaType, digest: Digest, size: Int64, urls: [String]? = nil,
+        annotations: [String: String]? = nil, platform: Platform? = nil, artifactType: MediaType? = nil
+    ) {
+        self.mediaType = mediaType
+        self.digest = digest
+        self.size = size
+        self.urls = urls
+        self.annotations = annotations
+        self.platform = platform
+        self.artifactType = artifactType
+    }
+
+    /// A descriptor for bytes held in memory.
+    public init(mediaType: MediaType, bytes: [UInt8]) {
+        self.init(mediaType: mediaType, digest: .sha256(of: bytes), size: Int64(bytes.count))
+    }
+}

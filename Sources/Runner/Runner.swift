@@ -1,0 +1,1 @@
+// The Runner module; see Package.swift for its job.
