@@ -32,7 +32,7 @@ let package = Package(
         // I/O: tar layers (write, read, safe extraction) over libarchive.
         .target(name: "Archive", dependencies: [api, "CArchive", "CKilnSys"]),
         // I/O: OCI image layout, docker-archive tarballs, blob store, validate().
-        .target(name: "ImageStore", dependencies: [api, "Archive"]),
+        .target(name: "ImageStore", dependencies: [api, "Archive", "CArchive"]),
         // I/O: RUN execution (namespaces, chroot, seccomp).
         .target(name: "Runner", dependencies: [api, "CSeccomp", "CKilnSys"]),
         // I/O: plugin discovery and loading (dlopen).
@@ -58,5 +58,6 @@ let package = Package(
         .testTarget(name: "BuildTests", dependencies: [api, "Builder", "ImageStore", "Dockerfile", "PluginHost", "TestSupport"]),
         .testTarget(name: "RegistryTests", dependencies: [api, "Builder", "PluginHost", "ImageStore", "TestSupport"]),
         .testTarget(name: "RunTests", dependencies: [api, "Runner", "Builder", "TestSupport"]),
+        .testTarget(name: "ImageStoreTests", dependencies: [api, "ImageStore", "CArchive", "TestSupport"]),
     ]
 )

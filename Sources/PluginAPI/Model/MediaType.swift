@@ -35,7 +35,9 @@ public struct MediaType: RawRepresentable, Hashable, Sendable, Codable, CustomSt
     /// The compression a layer media type implies.
     public var layerCompression: Compression? {
         switch self {
-        case .ociLayer: return .none
+        // Spelled out: a bare `.none` here is `Optional.none`, which would make the
+        // uncompressed layer type look like "not a layer".
+        case .ociLayer: return Compression.none
         case .ociLayerGzip, .dockerLayerGzip, .dockerForeignLayerGzip, .ociLayerNondistributableGzip:
             return .gzip
         case .ociLayerZstd: return .zstd
