@@ -1,1 +1,11 @@
-// The ImageStore module; see Package.swift for its job.
+// The ImageStore module: the image as it sits on disk.
+//
+// - `BlobStore`: content-addressed blobs (`blobs/<alg>/<hex>`), the build's working store and the
+//   `blobs/` of an OCI layout.
+// - `Image`: manifest + config + layers whose blobs live in a `BlobStore`.
+// - `OCILayoutWriter` / `OCILayoutReader`: OCI image layout directories.
+// - `DockerArchiveWriter`: `docker save`-style tarballs.
+// - `ImageValidator`: checks that digests, sizes, diff IDs, history and config agree.
+//
+// Long operations (copying, hashing, decompressing layers) are `async` and run on `BlockingIO`'s
+// threads, off Swift's cooperative pool.

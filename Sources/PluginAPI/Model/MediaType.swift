@@ -25,6 +25,8 @@ public struct MediaType: RawRepresentable, Hashable, Sendable, Codable, CustomSt
         "application/vnd.docker.distribution.manifest.list.v2+json"
     public static let dockerConfig: MediaType = "application/vnd.docker.container.image.v1+json"
     public static let dockerLayerGzip: MediaType = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    /// Docker schema 2's uncompressed layer (rare, but valid and readable by Docker and podman).
+    public static let dockerLayer: MediaType = "application/vnd.docker.image.rootfs.diff.tar"
     public static let dockerForeignLayerGzip: MediaType =
         "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
 
@@ -37,7 +39,7 @@ public struct MediaType: RawRepresentable, Hashable, Sendable, Codable, CustomSt
         switch self {
         // Spelled out: a bare `.none` here is `Optional.none`, which would make the
         // uncompressed layer type look like "not a layer".
-        case .ociLayer: return Compression.none
+        case .ociLayer, .dockerLayer: return Compression.none
         case .ociLayerGzip, .dockerLayerGzip, .dockerForeignLayerGzip, .ociLayerNondistributableGzip:
             return .gzip
         case .ociLayerZstd: return .zstd

@@ -1,1 +1,0 @@
-// The Dockerfile module; see Package.swift for its job.
