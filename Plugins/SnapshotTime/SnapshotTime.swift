@@ -1,1 +1,16 @@
+// The `time` snapshot plugin: change detection from lstat data alone.
 import PluginAPI
+
+/// Plugin entry point: returns the module, +1 retained (the host takes the retain).
+@_cdecl("kiln_plugin_entry")
+public func kilnPluginEntry() -> UnsafeMutableRawPointer? {
+    Unmanaged.passRetained(SnapshotTimeModule()).toOpaque()
+}
+
+final class SnapshotTimeModule: KilnPluginModule {
+    let name = "SnapshotTime"
+    let summary = "snapshot mode 'time': detects changes from lstat data (mtime ns, size, mode, owner, inode, xattrs), never reads content"
+    func makeComponents(context: PluginContext) throws -> [any PluginComponent] {
+        [TimeSnapshot()]
+    }
+}

@@ -11,11 +11,13 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CKilnCrypto", path: "CKilnCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // xattr calls for the tree walker (Files/), which the Glibc module does not export.
+        .systemLibrary(name: "CKilnFiles", path: "Files/CKilnFiles"),
         .target(
             name: "PluginAPI",
-            dependencies: ["CKilnCrypto"],
+            dependencies: ["CKilnCrypto", "CKilnFiles"],
             path: ".",
-            exclude: ["Package.swift", "CKilnCrypto"]
+            exclude: ["Package.swift", "CKilnCrypto", "Files/CKilnFiles"]
         ),
     ]
 )

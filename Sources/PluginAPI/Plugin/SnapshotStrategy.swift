@@ -24,6 +24,8 @@ public struct SnapshotState: Sendable {
     /// When the capture started (seconds, nanoseconds): files with an mtime at or after this
     /// instant are "racily clean" and a content-hashing strategy re-checks them next time.
     public var capturedAt: FileTime
+    /// What the capture or diff that produced this state cost (entries walked, files hashed…).
+    public var statistics = SnapshotStatistics()
 
     public init(records: [String: FileRecord], capturedAt: FileTime) {
         self.records = records
