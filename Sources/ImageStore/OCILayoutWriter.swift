@@ -1,0 +1,59 @@
+import PluginAPI
+
+/// Writes images into an OCI image layout directory (image-spec `image-layout.md`): the
+/// `oci-layout` header, `blobs/sha256/…` and `index.json`.
+///
+/// Adding to an existing layout keeps its other images; an entry with the same ref name is
+/// replaced (its blobs stay: other entries may share them). Output is deterministic: the same
+/// images written in the same order give byte-identical files.
+public struct OCILayoutWriter: Sendable {
+    public let path: String
+
+    public init(path: String) {
+        self.path = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+    }
+
+    static let layoutHeader = Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8)
+
+    /// Writes `image` (copying or hard-linking its blobs from `image.store`) and records it in
+    /// `index.json`, annotated with `org.opencontainers.image.ref.name` = `refName` when given.
+    /// Returns the manifest descriptor written to the index. Throws `FileError`,
+    /// `BlobStore.Error.missing` for a blob the image's store lacks, or
+    /// `OCILayoutReader.Error.malformedIndex` when an existing `index.json` cannot be read.
+    @discardableResult
+    public func write(_ image: Image, refName: String? = nil) async throws -> Descriptor {
+        let store = try BlobStore(root: path)
+        for digest in image.blobDigests { try await store.put(digest, from: image.store) }
+        // The manifest and config are small and may be absent from a store that only held layers.
+        try store.put(image.configBytes)
+        try store.put(image.manifestBytes)
+
+        var descriptor = image.manifestDescriptor
+        descriptor.platform = Platform(
+            os: image.config.os, architecture: image.config.architecture, variant: image.config.variant)
+        if let refName { descriptor.annotations = [AnnotationKey.refName: refName] }
+
+        var entries = try existingEntries()
+        entries.removeAll { entry in
+            let name = entry.annotations?[AnnotationKey.refName]
+            // Same ref name: replaced. Untagged: dropped when it is this very manifest.
+            return refName != nil ? name == refName : (name == nil && entry.digest == descriptor.digest)
+        }
+        entries.append(descriptor)
+        let index = ImageIndex(mediaType: .ociIndex, manifests: entries)
+        try await BlockingIO.run { [path] in
+            try FileIO.writeAtomically(Self.layoutHeader, to: path + "/oci-layout")
+            try FileIO.writeAtomically(CanonicalJSON.encode(index), to: path + "/index.json")
+        }
+        return descriptor
+    }
+
+    private func existingEntries() throws -> [Descriptor] {
+        guard FileIO.exists(path + "/index.json") else { return [] }
+        do { return try CanonicalJSON.decode(ImageIndex.self, from: FileIO.readAll(path + "/index.json")).manifests } catch let error as FileError {
+            throw error
+        } catch {
+            throw OCILayoutReader.Error.malformedIndex(path: path, reason: "\(error)")
+        }
+    }
+}
