@@ -1,1 +1,43 @@
-print("kiln")
+import ArgumentParser
+import Builder
+import Foundation
+
+/// A kiln subcommand; `main` calls `execute()`.
+protocol KilnCommand {
+    func execute() async throws
+}
+
+// `kiln` with no subcommand behaves as kaniko's executor; `kiln build` is the same command.
+// Errors are turned into messages and exit codes here and nowhere else: a usage error exits 2,
+// a build failure 1, a failing RUN with its own status.
+
+let arguments = KanikoCompatibility.rewrite(Array(CommandLine.arguments.dropFirst()))
+do {
+    var command = try Kiln.parseAsRoot(arguments)
+    // Calling `run()` through `any AsyncParsableCommand` picks the synchronous requirement (which
+    // only prints help), so every command exposes `execute()` instead.
+    if let kilnCommand = command as? KilnCommand {
+        try await kilnCommand.execute()
+    } else {
+        try command.run()
+    }
+    exit(0)
+} catch let error as BuildError {
+    FileHandle.standardError.write(Data("kiln: error: \(error.message)\n".utf8))
+    exit(error.exitCode)
+} catch let error as ExitCode {
+    exit(error.rawValue)
+} catch {
+    let code = Kiln.exitCode(for: error)
+    if code == .success {
+        // --help and --version.
+        print(Kiln.fullMessage(for: error))
+        exit(0)
+    }
+    if let message = HostErrors.message(for: error) {
+        FileHandle.standardError.write(Data("kiln: error: \(message)\n".utf8))
+        exit(1)
+    }
+    FileHandle.standardError.write(Data((Kiln.fullMessage(for: error) + "\n").utf8))
+    exit(code == .validationFailure ? 2 : code.rawValue)
+}

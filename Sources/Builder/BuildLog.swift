@@ -1,0 +1,71 @@
+import Foundation
+import PluginAPI
+
+/// Where build output goes: leveled lines on standard error, as text, colour or JSON
+/// (kaniko's `--verbosity`, `--log-format`, `--log-timestamp`).
+public struct BuildLog: Sendable {
+    public enum Format: String, Sendable, CaseIterable { case text, color, json }
+
+    public var level: LogLevel
+    public var format: Format
+    public var timestamps: Bool
+    /// Where lines are written; standard error unless a test captures them.
+    public var sink: @Sendable (String) -> Void
+
+    public init(level: LogLevel = .info, format: Format = .text, timestamps: Bool = false,
+                sink: @escaping @Sendable (String) -> Void = BuildLog.standardError) {
+        self.level = level
+        self.format = format
+        self.timestamps = timestamps
+        self.sink = sink
+    }
+
+    public static let standardError: @Sendable (String) -> Void = { line in
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// Parses kaniko's verbosity names (`panic`, `fatal` and `error` all mean errors only).
+    public static func level(named name: String) -> LogLevel? {
+        switch name.lowercased() {
+        case "trace": return .trace
+        case "debug": return .debug
+        case "info": return .info
+        case "warn", "warning": return .warning
+        case "error", "fatal", "panic": return .error
+        default: return nil
+        }
+    }
+
+    public func callAsFunction(_ level: LogLevel, _ message: @autoclosure () -> String) {
+        guard level >= self.level else { return }
+        sink(render(level, message()))
+    }
+
+    public func info(_ message: @autoclosure () -> String) { self(.info, message()) }
+    public func debug(_ message: @autoclosure () -> String) { self(.debug, message()) }
+    public func warning(_ message: @autoclosure () -> String) { self(.warning, message()) }
+
+    /// The closure handed to plugins.
+    public var pluginSink: @Sendable (LogLevel, String) -> Void {
+        let copy = self
+        return { level, message in copy(level, message) }
+    }
+
+    func render(_ level: LogLevel, _ message: String) -> String {
+        let name = ["TRAC", "DEBU", "INFO", "WARN", "ERRO"][level.rawValue]
+        let stamp = timestamps ? Timestamp.now() + " " : ""
+        switch format {
+        case .text:
+            return "\(stamp)\(name) \(message)"
+        case .color:
+            let colour = ["37", "37", "36", "33", "31"][level.rawValue]
+            return "\(stamp)\u{1B}[\(colour)m\(name)\u{1B}[0m \(message)"
+        case .json:
+            let names = ["trace", "debug", "info", "warning", "error"]
+            var object: [String: String] = ["level": names[level.rawValue], "msg": message]
+            if timestamps { object["time"] = Timestamp.now() }
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+}

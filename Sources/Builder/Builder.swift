@@ -1,1 +1,0 @@
-// The Builder module; see Package.swift for its job.

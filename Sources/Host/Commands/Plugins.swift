@@ -1,0 +1,57 @@
+import ArgumentParser
+import Builder
+import PluginAPI
+import PluginHost
+
+/// `kiln plugins`: what was found, and what failed to load.
+struct Plugins: AsyncParsableCommand, KilnCommand {
+    static let configuration = CommandConfiguration(abstract: "List the plugins kiln finds (name, kind, API version, path).")
+
+    @OptionGroup var global: GlobalFlags
+
+    func run() async throws { try await execute() }
+
+    func execute() async throws {
+        let log = try HostWiring.log(global)
+        let set = HostWiring.loadPlugins(global, registry: RegistryOptions(), log: log)
+        var rows: [[String]] = [["NAME", "KIND", "COMPONENTS", "API", "PATH"]]
+        for p in set.plugins {
+            let kinds = Set(p.components.map(\.kind.rawValue)).sorted().joined(separator: ",")
+            let names = p.components.map(\.name).joined(separator: ",")
+            rows.append([p.name, kinds, names, String(p.module.apiVersion), p.path])
+        }
+        let widths = (0..<5).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        for row in rows {
+            print(row.enumerated().map { i, v in i == 4 ? v : v.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+        }
+        for f in set.failures {
+            print("error: \(f)")
+        }
+        if !set.failures.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// The glue every command shares: logging and plugin loading.
+enum HostWiring {
+    static func log(_ g: GlobalFlags) throws -> BuildLog {
+        guard let level = BuildLog.level(named: g.verbosity) else {
+            throw BuildError.usage("--verbosity must be trace, debug, info, warn or error, not '\(g.verbosity)'")
+        }
+        guard let format = BuildLog.Format(rawValue: g.logFormat) else {
+            throw BuildError.usage("--log-format must be text, color or json, not '\(g.logFormat)'")
+        }
+        return BuildLog(level: level, format: format, timestamps: g.logTimestamp)
+    }
+
+    static func loadPlugins(_ g: GlobalFlags, registry: RegistryOptions, log: BuildLog) -> PluginSet {
+        var options: [String: String] = [:]
+        for o in g.pluginOptions {
+            if let eq = o.firstIndex(of: "=") { options[String(o[..<eq])] = String(o[o.index(after: eq)...]) }
+        }
+        let context = PluginContext(log: log.pluginSink, registry: registry, options: options)
+        let loader = PluginLoader(discovery: StandardPluginDiscovery(pluginDirectories: g.pluginDirs), context: context)
+        let set = PluginSet(loader: loader)
+        for p in set.plugins { log.debug("plugin \(p.name) loaded from \(p.path)") }
+        return set
+    }
+}

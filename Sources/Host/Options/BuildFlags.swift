@@ -1,0 +1,70 @@
+import ArgumentParser
+
+/// kaniko's executor flags that shape what is built (`research/kaniko.md` §1.1).
+struct BuildFlags: ParsableArguments {
+    @Option(name: [.customShort("f"), .customLong("dockerfile")], help: "Path to the Dockerfile (absolute, or relative to the context).")
+    var dockerfile = "Dockerfile"
+
+    @Option(name: [.customShort("c"), .customLong("context")], help: "Build context: a directory (dir://DIR) or a tarball (tar://FILE).")
+    var context = "."
+
+    @Option(name: .customLong("context-sub-path"), help: "Sub-directory of the context to use as the context.")
+    var contextSubPath: String?
+
+    @Option(name: .customLong("build-arg"), help: ArgumentHelp("Build argument KEY=VALUE (a bare KEY takes the environment's value); repeatable.", valueName: "KEY=VALUE"))
+    var buildArgs: [String] = []
+
+    @Option(name: .customLong("label"), help: ArgumentHelp("Label key=value added to the image; repeatable.", valueName: "key=value"))
+    var labels: [String] = []
+
+    @Option(name: .customLong("target"), help: "Build up to this stage (name or index).")
+    var target: String?
+
+    @Flag(name: .customLong("skip-unused-stages"), inversion: .prefixedNo, help: "Build only the stages the target depends on.")
+    var skipUnusedStages = false
+
+    @Option(name: .customLong("custom-platform"), help: ArgumentHelp("Target platform os/arch[/variant]; default: this machine's.", valueName: "platform"))
+    var customPlatform: String?
+
+    @Option(name: .customLong("snapshot-mode"), help: "How changes are detected after RUN: full (content hashes), time (stat data only); redo = time.")
+    var snapshotMode = "full"
+
+    @Flag(name: .customLong("single-snapshot"), inversion: .prefixedNo, help: "Take one snapshot per stage (one layer per stage).")
+    var singleSnapshot = false
+
+    @Flag(name: .customLong("reproducible"), inversion: .prefixedNo, help: "Fixed timestamps (SOURCE_DATE_EPOCH or 0) for byte-identical images.")
+    var reproducible = false
+
+    @Option(name: .customLong("compression"), help: "Layer compression: gzip (default), zstd or none.")
+    var compression = "gzip"
+
+    @Option(name: .customLong("compression-level"), help: "Compression level; -1 for the compressor's default.")
+    var compressionLevel = -1
+
+    @Option(name: .customLong("ignore-path"), help: "Path excluded from snapshots and extraction; repeatable.")
+    var ignorePaths: [String] = []
+
+    @Flag(name: .customLong("ignore-var-run"), inversion: .prefixedNo, help: "Exclude /var/run from snapshots.")
+    var ignoreVarRun = true
+
+    @Option(name: .customLong("isolation"), help: "How RUN executes: chroot (namespaces, chroot, seccomp) or none (in place, kaniko's model).")
+    var isolation = "chroot"
+
+    @Option(name: [.customLong("kaniko-dir"), .customLong("work-dir")], help: "kiln's working directory (build roots, blobs); default: a fresh directory under $TMPDIR.")
+    var workDirectory: String?
+
+    @Flag(name: .customLong("cleanup"), inversion: .prefixedNo, help: "Remove the build roots when done.")
+    var cleanup = false
+
+    @Flag(name: .customLong("force-build-metadata"), inversion: .prefixedNo, help: "Also add layers and history for metadata-only instructions.")
+    var forceBuildMetadata = false
+
+    @Flag(name: .customLong("use-new-run"), inversion: .prefixedNo, help: "Accepted for kaniko compatibility: kiln's RUN change detection is always stat-based and incremental.")
+    var useNewRun = false
+
+    @Flag(name: .customLong("force"), inversion: .prefixedNo, help: "Accepted for kaniko compatibility: kiln does not require running inside a container.")
+    var force = false
+
+    @Option(name: .customLong("git"), help: "Options for git:// contexts (branch=…,single-branch=…); repeatable.")
+    var git: [String] = []
+}
