@@ -32,7 +32,7 @@ let package = Package(
         // I/O: tar layers (write, read, safe extraction) over libarchive.
         .target(name: "Archive", dependencies: [api, "CArchive", "CKilnSys"]),
         // I/O: OCI image layout, docker-archive tarballs, blob store, validate().
-        .target(name: "ImageStore", dependencies: [api, "Archive", "CArchive"]),
+        .target(name: "ImageStore", dependencies: [api, "CArchive"]),
         // I/O: RUN execution (namespaces, chroot, seccomp).
         .target(name: "Runner", dependencies: [api, "CSeccomp", "CKilnSys"]),
         // I/O: plugin discovery and loading (dlopen).

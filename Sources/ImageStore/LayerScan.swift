@@ -33,7 +33,7 @@ struct LayerScan: Sendable, Hashable {
     /// when given, passed to `sink` chunk by chunk. Nothing is held beyond one chunk.
     static func scan(
         path: String, compression: Compression,
-        sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil
+        sink: (UnsafeRawBufferPointer) throws -> Void = { _ in }
     ) throws -> LayerScan {
         let source = try RawSource(path: path)
         guard let archive = archive_read_new() else {
@@ -77,7 +77,7 @@ struct LayerScan: Sendable, Hashable {
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
                 diffHasher.update(chunk)
                 uncompressed += Int64(n)
-                try sink?(chunk)
+                try sink(chunk)
             }
         }
         if let failure = source.failure { throw failure }
