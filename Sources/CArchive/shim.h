@@ -1,5 +1,10 @@
 #ifndef KILN_ARCHIVE_SHIM_H
 #define KILN_ARCHIVE_SHIM_H
+// Same feature macro as CKilnSys: a module that imports both must see identical libc structs
+// (without it clang reports fd_set defined differently in the two modules).
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
 #include <archive.h>
 #include <archive_entry.h>
 #include <sys/stat.h>

@@ -1,0 +1,110 @@
+// One pass over one archive: reads entries, enforces the caps, dispatches each entry.
+import CArchive
+import CKilnSys
+import Glibc
+import PluginAPI
+
+final class ExtractionSession {
+    typealias Failure = LayerExtractor.Error
+
+    let root: RootedDirectory
+    /// Path inside the root under which entries land ("" for layers).
+    let destination: String
+    let options: ExtractionOptions
+    let archiveName: String
+    var summary = ExtractionSummary()
+    /// Paths this archive wrote, and their ancestors: opaque markers and whiteouts spare them.
+    var writtenHere = Set<String>()
+    /// Directory mtimes, set once their contents are in place.
+    var directoryTimes: [(rel: String, times: [timespec])] = []
+    var declaredBytes: Int64 = 0
+
+    init(root: String, destination: String, options: ExtractionOptions, archiveName: String) throws(Failure) {
+        do { self.root = try RootedDirectory(path: root) } catch {
+            throw .rootUnavailable(root: root, reason: "\(error)")
+        }
+        self.destination = destination
+        self.options = options
+        self.archiveName = archiveName
+    }
+
+    func run(archive path: String, requireArchive: Bool = false) throws(Failure) -> ExtractionSummary {
+        if requireArchive && !ArchiveReader.sniff(path) { throw .notAnArchive(path: path) }
+        let reader: ArchiveReader
+        do { reader = try ArchiveReader(path: path) } catch {
+            throw .unreadableArchive(archive: archiveName, reason: error.message)
+        }
+        var last = "(first entry)"
+        while true {
+            let entry: OpaquePointer
+            do {
+                guard let e = try reader.next() else { break }
+                entry = e
+            } catch {
+                throw .unreadableArchive(archive: archiveName, reason: "after '\(last)': \(error.message)")
+            }
+            let name = Self.string(archive_entry_pathname(entry)) ?? Self.string(archive_entry_pathname_utf8(entry)) ?? ""
+            last = name
+            summary.entries += 1
+            if summary.entries > options.maxEntries {
+                throw .limitExceeded(archive: archiveName, entry: name, reason: "more than \(options.maxEntries) entries")
+            }
+            let size = archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : 0
+            declaredBytes += max(0, size)
+            if declaredBytes > options.maxUncompressedBytes {
+                throw .limitExceeded(
+                    archive: archiveName, entry: name,
+                    reason: "the archive expands to more than \(options.maxUncompressedBytes) bytes")
+            }
+            do {
+                try apply(entry, name: name, reader: reader)
+            } catch let e as Failure {
+                throw e
+            } catch {
+                throw .entryFailed(archive: archiveName, entry: name, reason: "\(error)")
+            }
+        }
+        restoreDirectoryTimes()
+        return summary
+    }
+
+    /// The components of an entry name below the destination; `..` is refused (a lexical
+    /// clean would change its meaning when a component is a symlink), `/` and `.` dropped.
+    func components(_ name: String, entry: String) throws(Failure) -> [String] {
+        var parts = destination.isEmpty ? [] : destination.split(separator: "/").map(String.init)
+        for p in name.split(separator: "/", omittingEmptySubsequences: true) where p != "." {
+            if p == ".." { throw .unsafeEntry(archive: archiveName, entry: entry, reason: "the name contains '..'") }
+            parts.append(String(p))
+        }
+        return parts
+    }
+
+    func markWritten(_ parts: [String]) {
+        var prefix = ""
+        for p in parts {
+            prefix = prefix.isEmpty ? p : prefix + "/" + p
+            writtenHere.insert(prefix)
+        }
+    }
+
+    private func restoreDirectoryTimes() {
+        // Deepest first; a directory's own time is not disturbed by setting its children's.
+        for (rel, times) in directoryTimes.sorted(by: { $0.rel.count > $1.rel.count }) {
+            if rel.isEmpty {
+                _ = times.withUnsafeBufferPointer { futimens(root.fd, $0.baseAddress) }
+                continue
+            }
+            let (dir, base) = LayerWriter.split(rel)
+            guard let parent = try? root.openDirectory(dir, create: false) else { continue }
+            defer { close(parent) }
+            guard let st = try? fstatatIfPresent(parent, base, subject: rel), st.isDirectory else { continue }
+            if times.withUnsafeBufferPointer({ utimensat(parent, base, $0.baseAddress, AT_SYMLINK_NOFOLLOW) }) != 0 {
+                summary.warnings.append("cannot restore the mtime of \(rel): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    static func string(_ p: UnsafePointer<CChar>?) -> String? {
+        p.map { String(cString: $0) }
+    }
+}

@@ -1,0 +1,176 @@
+// The entries a layer can hold: files from disk (every type), files from bytes, directories,
+// whiteouts and opaque markers.
+import CArchive
+import CKilnSys
+import Glibc
+import PluginAPI
+
+extension LayerWriter {
+    /// The prefix OCI uses for whiteout names.
+    public static let whiteoutPrefix = ".wh."
+    /// The name of the opaque-directory marker.
+    public static let opaqueMarker = ".wh..wh..opq"
+
+    /// Adds what is at `source` on disk (not following a final symlink) as `name`.
+    ///
+    /// Regular files, directories, symlinks, character and block devices and fifos are written
+    /// with their xattrs (`security.capability` included, `security.selinux` excluded: it is a
+    /// host label, not image content). A regular file whose inode was already written in this
+    /// layer under another name becomes a hardlink to that name (relative, never absolute).
+    /// Sockets are skipped (returns false). Throws `Error.unreadableSource` or `.writeFailed`.
+    @discardableResult
+    public func addPath(_ source: String, as name: String, overrides: Overrides = Overrides()) throws -> Bool {
+        var st = stat()
+        do { try sys("lstat", source) { lstat(source, &st) } } catch {
+            throw Error.unreadableSource(path: source, reason: "\(error)")
+        }
+        let kind = st.fileTypeBits
+        if kind == ModeBits.socket { return false }
+        let isDir = kind == ModeBits.directory
+        let clean = try Self.normalize(name)
+        let entryName = isDir ? clean + "/" : clean
+
+        archive_entry_clear(entry)
+        archive_entry_set_pathname(entry, entryName)
+        archive_entry_set_uid(entry, Int64(overrides.uid ?? st.st_uid))
+        archive_entry_set_gid(entry, Int64(overrides.gid ?? st.st_gid))
+        archive_entry_set_perm(entry, mode_t(overrides.permissions ?? (st.st_mode & 0o7777)))
+        let mtime = clampedTime(overrides.mtime ?? FileTime(seconds: Int64(st.st_mtim.tv_sec), nanoseconds: Int64(st.st_mtim.tv_nsec)))
+        archive_entry_set_mtime(entry, time_t(mtime.seconds), Int(mtime.nanoseconds))
+        do {
+            for (key, value) in try readXattrs(source) {
+                value.withUnsafeBytes { archive_entry_xattr_add_entry(entry, key, $0.baseAddress, $0.count) }
+            }
+        } catch {
+            throw Error.unreadableSource(path: source, reason: "\(error)")
+        }
+
+        switch kind {
+        case ModeBits.regular:
+            let key = InodeKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+            if st.st_nlink > 1, let first = firstNameOfInode[key] {
+                archive_entry_set_filetype(entry, KILN_AE_IFREG)
+                archive_entry_set_hardlink(entry, first)
+                archive_entry_set_size(entry, 0)
+                try emit(name: clean)
+                return true
+            }
+            if st.st_nlink > 1 { firstNameOfInode[key] = clean }
+            archive_entry_set_filetype(entry, KILN_AE_IFREG)
+            archive_entry_set_size(entry, Int64(st.st_size))
+            try emit(name: clean) { try copyContents(of: source, size: Int64(st.st_size), name: clean) }
+        case ModeBits.directory:
+            archive_entry_set_filetype(entry, KILN_AE_IFDIR)
+            try emit(name: clean)
+        case ModeBits.symlink:
+            let target: String
+            do { target = try readLink(source) } catch { throw Error.unreadableSource(path: source, reason: "\(error)") }
+            archive_entry_set_filetype(entry, KILN_AE_IFLNK)
+            archive_entry_set_symlink(entry, target)
+            try emit(name: clean)
+        case ModeBits.character, ModeBits.block:
+            archive_entry_set_filetype(entry, kind == ModeBits.character ? KILN_AE_IFCHR : KILN_AE_IFBLK)
+            archive_entry_set_rdevmajor(entry, dev_t(kiln_major(UInt64(st.st_rdev))))
+            archive_entry_set_rdevminor(entry, dev_t(kiln_minor(UInt64(st.st_rdev))))
+            try emit(name: clean)
+        case ModeBits.fifo:
+            archive_entry_set_filetype(entry, KILN_AE_IFIFO)
+            try emit(name: clean)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Adds a regular file whose content is `contents` (a `COPY <<EOF` heredoc).
+    public func addFile(
+        named name: String, contents: [UInt8], permissions: UInt32 = 0o644, uid: UInt32 = 0, gid: UInt32 = 0,
+        mtime: FileTime
+    ) throws {
+        let clean = try Self.normalize(name)
+        prepare(name: clean, type: KILN_AE_IFREG, permissions: permissions, uid: uid, gid: gid, mtime: mtime)
+        archive_entry_set_size(entry, Int64(contents.count))
+        try emit(name: clean) { try contents.withUnsafeBytes { try writeData($0, name: clean) } }
+    }
+
+    /// Adds a directory that has no source on disk (a parent COPY creates, a WORKDIR).
+    public func addDirectory(named name: String, permissions: UInt32 = 0o755, uid: UInt32 = 0, gid: UInt32 = 0, mtime: FileTime) throws {
+        let clean = try Self.normalize(name)
+        prepare(name: clean + "/", type: KILN_AE_IFDIR, permissions: permissions, uid: uid, gid: gid, mtime: mtime)
+        try emit(name: clean)
+    }
+
+    /// Adds a symlink that has no source on disk.
+    public func addSymlink(named name: String, target: String, uid: UInt32 = 0, gid: UInt32 = 0, mtime: FileTime) throws {
+        let clean = try Self.normalize(name)
+        prepare(name: clean, type: KILN_AE_IFLNK, permissions: 0o777, uid: uid, gid: gid, mtime: mtime)
+        archive_entry_set_symlink(entry, target)
+        try emit(name: clean)
+    }
+
+    /// Adds the whiteout `dir/.wh.base` that deletes `name` (and everything under it) from
+    /// the layers below.
+    public func addWhiteout(for name: String) throws {
+        let clean = try Self.normalize(name)
+        let (dir, base) = Self.split(clean)
+        try addMarker(dir.isEmpty ? Self.whiteoutPrefix + base : dir + "/" + Self.whiteoutPrefix + base)
+    }
+
+    /// Adds `directory/.wh..wh..opq`: the directory's contents in lower layers are hidden;
+    /// entries of this layer under it stay.
+    public func addOpaqueMarker(directory: String) throws {
+        let clean = directory.split(separator: "/").isEmpty ? "" : try Self.normalize(directory)
+        try addMarker(clean.isEmpty ? Self.opaqueMarker : clean + "/" + Self.opaqueMarker)
+    }
+
+    /// Whiteout entries are bare regular-file headers (size 0, mode 0, root-owned, epoch).
+    private func addMarker(_ name: String) throws {
+        prepare(name: name, type: KILN_AE_IFREG, permissions: 0, uid: 0, gid: 0, mtime: FileTime(seconds: 0, nanoseconds: 0))
+        archive_entry_set_size(entry, 0)
+        try emit(name: name)
+    }
+
+    private func prepare(name: String, type: UInt32, permissions: UInt32, uid: UInt32, gid: UInt32, mtime: FileTime) {
+        archive_entry_clear(entry)
+        archive_entry_set_pathname(entry, name)
+        archive_entry_set_filetype(entry, type)
+        archive_entry_set_perm(entry, mode_t(permissions & 0o7777))
+        archive_entry_set_uid(entry, Int64(uid))
+        archive_entry_set_gid(entry, Int64(gid))
+        let t = clampedTime(mtime)
+        archive_entry_set_mtime(entry, time_t(t.seconds), Int(t.nanoseconds))
+    }
+
+    /// Streams exactly `size` bytes of `source` (zero-padded by libarchive if it shrank).
+    private func copyContents(of source: String, size: Int64, name: String) throws {
+        let fd: Int32
+        do { fd = try sys("open", source) { open(source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) } } catch {
+            throw Error.unreadableSource(path: source, reason: "\(error)")
+        }
+        defer { close(fd) }
+        var left = size
+        while left > 0 {
+            let want = Int(min(Int64(readBuffer.count), left))
+            let n: Int
+            do { n = try sysSize("read", source) { read(fd, readBuffer.baseAddress, want) } } catch {
+                throw Error.unreadableSource(path: source, reason: "\(error)")
+            }
+            if n == 0 { break }
+            try writeData(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]), name: name)
+            left -= Int64(n)
+        }
+    }
+
+    /// A relative name without empty, `.` or trailing components; throws on `..` or empty.
+    static func normalize(_ name: String) throws -> String {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+        if parts.isEmpty { throw Error.invalidName(name, reason: "the name is empty or names the root") }
+        if parts.contains("..") { throw Error.invalidName(name, reason: "it contains a '..' component") }
+        return parts.joined(separator: "/")
+    }
+
+    static func split(_ clean: String) -> (dir: String, base: String) {
+        guard let slash = clean.lastIndex(of: "/") else { return ("", clean) }
+        return (String(clean[..<slash]), String(clean[clean.index(after: slash)...]))
+    }
+}
