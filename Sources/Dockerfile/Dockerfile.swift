@@ -1,0 +1,82 @@
+// The parsed file: directives, meta ARGs and stages. Entry point of the module.
+
+/// A parsed Dockerfile. Nothing is expanded or executed; the builder expands each
+/// instruction with `Instruction.expanded(environment:)` as it goes.
+public struct Dockerfile: Sendable, Hashable {
+    public var fileName: String
+    /// Parser directives from the top of the file (`syntax`, `escape`, `check`), in order.
+    public var directives: [ParserDirective]
+    /// The escape character (`\` unless `# escape=` chose `` ` ``).
+    public var escape: Character
+    /// ARG instructions before the first FROM: the global scope, usable in FROM lines.
+    public var metaArgs: [ArgInstruction]
+    public var stages: [Stage]
+
+    /// The value of a parser directive, `nil` when absent.
+    public func directive(_ name: String) -> String? {
+        directives.first { $0.name == name.lowercased() }?.value
+    }
+
+    /// Parses Dockerfile text.
+    ///
+    /// Throws `DockerfileError` (located at `fileName:line:column`) for unknown instructions or
+    /// flags, malformed arguments, unterminated heredocs, a continuation at end of file with
+    /// nothing before it, an instruction other than ARG before the first FROM, or a file with
+    /// no stage.
+    public static func parse(_ text: String, fileName: String = "Dockerfile") throws -> Dockerfile {
+        var scanner = LineScanner(text: text, fileName: fileName)
+        var metaArgs: [ArgInstruction] = []
+        var stages: [Stage] = []
+        var sawInstruction = false
+        while let line = try scanner.nextLogicalLine() {
+            sawInstruction = true
+            let parser = InstructionParser(fileName: fileName, escape: scanner.escape)
+            let instruction = try parser.parse(line, scanner: &scanner)
+            switch instruction {
+            case .from(let from):
+                stages.append(Stage(index: stages.count, name: from.stageName, from: from, instructions: []))
+            case .arg(let arg) where stages.isEmpty:
+                metaArgs.append(arg)
+            default:
+                guard !stages.isEmpty else {
+                    throw DockerfileError(
+                        "\(instruction.keyword) instruction before the first FROM: only ARG may come before FROM (no build stage in current context)",
+                        at: instruction.location)
+                }
+                stages[stages.count - 1].instructions.append(instruction)
+            }
+        }
+        guard sawInstruction else {
+            throw DockerfileError("file with no instructions", at: SourceLocation(file: fileName, line: max(scanner.lineCount, 1)))
+        }
+        guard !stages.isEmpty else {
+            throw DockerfileError(
+                "dockerfile contains no stages to build: add a FROM line", at: SourceLocation(file: fileName, line: max(scanner.lineCount, 1)))
+        }
+        try checkUniqueStageNames(stages)
+        return Dockerfile(fileName: fileName, directives: scanner.directives, escape: scanner.escape, metaArgs: metaArgs, stages: stages)
+    }
+
+    private static func checkUniqueStageNames(_ stages: [Stage]) throws {
+        var seen: [String: Stage] = [:]
+        for stage in stages {
+            guard let name = stage.name else { continue }
+            if let earlier = seen[name] {
+                throw DockerfileError(
+                    "duplicate stage name \"\(name)\": already used by the stage at line \(earlier.from.location.line)",
+                    at: stage.from.location)
+            }
+            seen[name] = stage
+        }
+    }
+}
+
+/// One build stage: a FROM line and the instructions up to the next FROM.
+public struct Stage: Sendable, Hashable {
+    /// Position among the file's stages, from 0 (what `COPY --from=0` names).
+    public var index: Int
+    /// The `AS` name, lower-cased.
+    public var name: String?
+    public var from: FromInstruction
+    public var instructions: [Instruction]
+}
