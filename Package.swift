@@ -34,7 +34,9 @@ let package = Package(
         // I/O: OCI image layout, docker-archive tarballs, blob store, validate().
         .target(name: "ImageStore", dependencies: [api, "CArchive"]),
         // I/O: RUN execution (namespaces, chroot, seccomp).
-        .target(name: "Runner", dependencies: [api, "CSeccomp", "CKilnSys"]),
+        // C: the child side of a RUN (clone, mounts, pivot_root, seccomp, exec); no Swift after fork.
+        .target(name: "CRunner"),
+        .target(name: "Runner", dependencies: [api, "CSeccomp", "CKilnSys", "CRunner"]),
         // I/O: plugin discovery and loading (dlopen).
         .target(name: "PluginHost", dependencies: [api]),
         // The engine: plans stages and executes instructions into an image.

@@ -11,4 +11,19 @@ static inline int kiln_seccomp_rule_add1(scmp_filter_ctx ctx, uint32_t action, i
     struct scmp_arg_cmp cmp = { arg, op, datum, datum2 };
     return seccomp_rule_add_array(ctx, action, syscall, 1, &cmp);
 }
+// Runner: extra architectures (their macros are cast expressions) and a BPF export to memory.
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static inline uint32_t kiln_scmp_arch_x86(void) { return SCMP_ARCH_X86; }
+static inline uint32_t kiln_scmp_arch_x32(void) { return SCMP_ARCH_X32; }
+static inline uint32_t kiln_scmp_arch_arm(void) { return SCMP_ARCH_ARM; }
+/// Exports the filter's BPF program into a fresh memfd (offset at the end); -errno on failure.
+static inline int kiln_seccomp_export_memfd(scmp_filter_ctx ctx) {
+    int fd = (int)syscall(SYS_memfd_create, "kiln-seccomp", 1u /* MFD_CLOEXEC */);
+    if (fd < 0) return -errno;
+    int rc = seccomp_export_bpf(ctx, fd);
+    if (rc < 0) { close(fd); return rc; }
+    return fd;
+}
 #endif
