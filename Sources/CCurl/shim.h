@@ -14,4 +14,9 @@ static inline CURLcode kiln_curl_setopt_xferinfo(CURL *c, kiln_curl_xferinfo_fn 
 static inline CURLcode kiln_curl_getinfo_long(CURL *c, CURLINFO i, long *v) { return curl_easy_getinfo(c, i, v); }
 static inline CURLcode kiln_curl_getinfo_off(CURL *c, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(c, i, v); }
 static inline CURLcode kiln_curl_getinfo_str(CURL *c, CURLINFO i, char **v) { return curl_easy_getinfo(c, i, v); }
+// RegistryOCI: rewinding an upload body (curl re-sends it after a redirect or auth retry).
+typedef int (*kiln_curl_seek_fn)(void *, curl_off_t, int);
+static inline CURLcode kiln_curl_setopt_seekfn(CURL *c, kiln_curl_seek_fn f) { return curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, f); }
+static const long KILN_CURL_GLOBAL_DEFAULT = CURL_GLOBAL_DEFAULT;
+static const size_t KILN_CURL_READFUNC_ABORT = CURL_READFUNC_ABORT;
 #endif

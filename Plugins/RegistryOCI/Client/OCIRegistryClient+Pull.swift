@@ -1,0 +1,104 @@
+// Pull: manifests (digest-checked against the body, Docker-Content-Digest and the reference)
+// and blobs (streamed to a file, hashed on the way, removed on any failure).
+import Foundation
+import PluginAPI
+
+extension OCIRegistryClient {
+    /// Manifests larger than this are refused (the spec's registries accept at least 4 MB).
+    static let manifestLimit = 16 << 20
+
+    func fetchManifest(_ reference: ImageReference, accept: [MediaType]) async throws -> FetchedManifest {
+        let endpoint = policy.endpoint(reference.registry, push: false)
+        let repository = reference.repository
+        let url = "\(endpoint.base)/v2/\(repository)/manifests/\(reference.manifestReference)"
+        let types = accept.isEmpty ? MediaType.manifestAccept : accept
+        return try await retrying(options.downloadRetry, "GET manifest \(reference)") { _ in
+            var request = HTTPRequest(method: .get, url: url)
+            request.headers = ["Accept: " + types.map(\.rawValue).joined(separator: ", ")]
+            request.sink = .memory(limit: Self.manifestLimit)
+            let (response, finalURL) = try await exchange(
+                request, endpoint: endpoint, repository: repository, scopes: Self.scopes(repository, push: false), push: false, lane: .metadata)
+            let ctx = await context(endpoint, repository, push: false)
+            guard response.status == 200 else { throw RegistryError.status(response, method: .get, url: finalURL, context: ctx) }
+            func fail(_ message: String) -> RegistryError {
+                RegistryError(
+                    kind: .verification(message), statusCode: 200, method: "GET", url: URLRedaction.redact(finalURL),
+                    registry: endpoint.host, repository: repository, isTemporary: false)
+            }
+            let bytes = response.body
+            let computed = Digest.sha256(of: bytes)
+            if let header = response.headers["Docker-Content-Digest"], let claimed = try? Digest(parsing: header),
+                claimed.algorithm == .sha256, claimed != computed
+            {
+                throw fail("manifest digest \(computed) does not match Docker-Content-Digest \(claimed)")
+            }
+            var digest = computed
+            if let wanted = reference.digest {
+                guard wanted.algorithm == .sha256 else { throw fail("cannot verify a \(wanted.algorithm.rawValue) manifest digest") }
+                guard wanted == computed else { throw fail("manifest digest \(computed) does not match the requested \(wanted)") }
+                digest = wanted
+            }
+            let mediaType = try Self.mediaType(of: bytes, contentType: response.headers["Content-Type"], fail: fail)
+            return FetchedManifest(bytes: bytes, mediaType: mediaType, digest: digest)
+        }
+    }
+
+    /// The manifest's media type: the body's `mediaType`, else the Content-Type, else its shape.
+    /// A body whose `mediaType` contradicts a manifest Content-Type is refused (distribution-spec).
+    static func mediaType(of bytes: [UInt8], contentType: String?, fail: (String) -> RegistryError) throws -> MediaType {
+        let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+        guard let object else { throw fail("the manifest is not a JSON object") }
+        let header = contentType.map { MediaType(rawValue: String($0.split(separator: ";")[0]).trimmed(" ")) }
+        let known: Set<MediaType> = [.ociIndex, .ociManifest, .dockerManifest, .dockerManifestList]
+        if let declared = (object["mediaType"] as? String).map(MediaType.init(rawValue:)) {
+            if let header, known.contains(header), header != declared {
+                throw fail("the manifest says mediaType \(declared) but was served as \(header)")
+            }
+            return declared
+        }
+        if let header, known.contains(header) { return header }
+        if (object["schemaVersion"] as? Int) == 1 {
+            throw fail("schema 1 manifests are not supported: re-push the image with a current client")
+        }
+        return object["manifests"] != nil ? .ociIndex : .ociManifest
+    }
+
+    func fetchBlob(_ descriptor: Descriptor, from repository: ImageReference, to path: String) async throws {
+        let endpoint = policy.endpoint(repository.registry, push: false)
+        let repo = repository.repository
+        let url = "\(endpoint.base)/v2/\(repo)/blobs/\(descriptor.digest)"
+        do {
+            try await retrying(options.downloadRetry, "GET blob \(descriptor.digest)") { _ in
+                var request = HTTPRequest(method: .get, url: url)
+                request.sink = .file(path: path)
+                let (response, finalURL) = try await exchange(
+                    request, endpoint: endpoint, repository: repo, scopes: Self.scopes(repo, push: false), push: false, lane: .blob)
+                guard response.status == 200 else {
+                    throw RegistryError.status(response, method: .get, url: finalURL, context: await context(endpoint, repo, push: false))
+                }
+                try verify(response, descriptor, url: finalURL, endpoint: endpoint, repository: repo)
+            }
+        } catch {
+            unlink(path)
+            throw error
+        }
+    }
+
+    private func verify(_ r: HTTPResponse, _ d: Descriptor, url: String, endpoint: Endpoint, repository: String) throws {
+        func fail(_ message: String, temporary: Bool) -> RegistryError {
+            RegistryError(
+                kind: .verification(message), statusCode: r.status, method: "GET", url: URLRedaction.redact(url),
+                registry: endpoint.host, repository: repository, isTemporary: temporary)
+        }
+        // A short body is a cut transfer (worth a retry); a long one or a wrong hash is not.
+        if d.size >= 0, r.fileSize != d.size {
+            throw fail("blob \(d.digest) is \(r.fileSize) bytes, expected \(d.size)", temporary: r.fileSize < d.size)
+        }
+        guard d.digest.algorithm == .sha256 else {
+            throw fail("cannot verify \(d.digest.algorithm.rawValue) digests: only sha256 blobs can be pulled", temporary: false)
+        }
+        guard let got = r.fileDigest, got == d.digest else {
+            throw fail("blob digest mismatch: expected \(d.digest), got \(r.fileDigest?.description ?? "nothing")", temporary: false)
+        }
+    }
+}

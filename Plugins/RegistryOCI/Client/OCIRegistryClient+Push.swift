@@ -1,0 +1,125 @@
+// Push: HEAD before upload, cross-repository mounts, the manifest last, the permission probe,
+// and the per-repository summary line tests count uploads with.
+import Foundation
+import PluginAPI
+import Synchronization
+
+/// Counts, per `registry/repository`, what `pushBlob` did since the last manifest push there.
+final class PushLedger: Sendable {
+    struct Counts: Sendable { var pushed = 0; var bytes: Int64 = 0; var skipped = 0; var mounted = 0 }
+    private let counts = Mutex<[String: Counts]>([:])
+
+    func record(_ repository: String, _ change: (inout Counts) -> Void) {
+        counts.withLock { change(&$0[repository, default: Counts()]) }
+    }
+
+    /// Returns and resets the counts for `repository`.
+    func take(_ repository: String) -> Counts {
+        counts.withLock { $0.removeValue(forKey: repository) ?? Counts() }
+    }
+}
+
+extension OCIRegistryClient {
+    func blobExists(_ digest: Digest, in repository: ImageReference) async throws -> Bool {
+        let endpoint = policy.endpoint(repository.registry, push: true)
+        return try await retrying(options.pushRetry, "HEAD blob \(digest)") { _ in
+            try await head(digest, endpoint: endpoint, repository: repository.repository)
+        }
+    }
+
+    func head(_ digest: Digest, endpoint: Endpoint, repository: String) async throws -> Bool {
+        let url = "\(endpoint.base)/v2/\(repository)/blobs/\(digest)"
+        let (response, finalURL) = try await exchange(
+            HTTPRequest(method: .head, url: url), endpoint: endpoint, repository: repository,
+            scopes: Self.scopes(repository, push: true), push: true, lane: .metadata)
+        switch response.status {
+        case 200: return true
+        case 404: return false
+        default: throw RegistryError.status(response, method: .head, url: finalURL, context: await context(endpoint, repository, push: true))
+        }
+    }
+
+    func pushBlob(_ descriptor: Descriptor, from path: String, to repository: ImageReference, mountFrom: [ImageReference]) async throws {
+        let endpoint = policy.endpoint(repository.registry, push: true)
+        let repo = repository.repository
+        let key = repository.name
+        // Mounts only work within one registry, and never from the repository itself.
+        let sources = mountFrom.filter { $0.registry == repository.registry && $0.repository != repo }.map(\.repository)
+        try await retrying(options.pushRetry, "push of blob \(descriptor.digest) to \(key)") { attempt in
+            if try await head(descriptor.digest, endpoint: endpoint, repository: repo) {
+                ledger.record(key) { $0.skipped += 1 }
+                log(.debug, "oci: blob \(descriptor.digest) already in \(key), skipped")
+                return
+            }
+            var session: String?
+            for source in sources {
+                if let open = session { await cancelUpload(open, endpoint: endpoint, repository: repo) }
+                switch try await startUpload(endpoint: endpoint, repository: repo, mount: (descriptor.digest, source)) {
+                case .mounted:
+                    ledger.record(key) { $0.mounted += 1 }
+                    log(.debug, "oci: blob \(descriptor.digest) mounted from \(repository.registry)/\(source) into \(key)")
+                    return
+                case .session(let location): session = location
+                }
+            }
+            if session == nil, case .session(let location) = try await startUpload(endpoint: endpoint, repository: repo, mount: nil) {
+                session = location
+            }
+            guard let location = session else { return }
+            do {
+                try await upload(descriptor, from: path, to: location, endpoint: endpoint, repository: repo)
+            } catch {
+                // A fresh session on the next attempt; this one is abandoned (DELETE, best effort).
+                await cancelUpload(location, endpoint: endpoint, repository: repo)
+                throw error
+            }
+            ledger.record(key) {
+                $0.pushed += 1
+                $0.bytes += descriptor.size
+            }
+            log(.debug, "oci: blob \(descriptor.digest) uploaded to \(key) (\(descriptor.size) bytes)")
+        }
+    }
+
+    func pushManifest(_ bytes: [UInt8], mediaType: MediaType, to reference: ImageReference) async throws -> Digest {
+        let endpoint = policy.endpoint(reference.registry, push: true)
+        let repo = reference.repository
+        let computed = Digest.sha256(of: bytes)
+        let tagOrDigest = reference.tag ?? reference.digest?.description ?? computed.description
+        let url = "\(endpoint.base)/v2/\(repo)/manifests/\(tagOrDigest)"
+        let digest = try await retrying(options.pushRetry, "PUT manifest \(reference.name):\(tagOrDigest)") { _ in
+            var request = HTTPRequest(method: .put, url: url)
+            request.headers = ["Content-Type: \(mediaType.rawValue)"]
+            request.body = .bytes(bytes)
+            let (response, finalURL) = try await exchange(
+                request, endpoint: endpoint, repository: repo, scopes: Self.scopes(repo, push: true), push: true, lane: .metadata)
+            let ctx = await context(endpoint, repo, push: true)
+            guard response.status == 201 || response.status == 200 else {
+                throw RegistryError.status(response, method: .put, url: finalURL, context: ctx)
+            }
+            if let header = response.headers["Docker-Content-Digest"], let stored = try? Digest(parsing: header),
+                stored.algorithm == .sha256, stored != computed
+            {
+                throw RegistryError(
+                    kind: .verification("the registry stored the manifest as \(stored), expected \(computed)"), statusCode: response.status,
+                    method: "PUT", url: URLRedaction.redact(finalURL), registry: endpoint.host, repository: repo, isTemporary: false)
+            }
+            return computed
+        }
+        let c = ledger.take(reference.name)
+        log(.debug, "oci: push summary for \(reference.name): pushed \(c.pushed) blobs (\(c.bytes) bytes), skipped \(c.skipped) existing, mounted \(c.mounted)")
+        log(.debug, "oci: transfer totals: \(transport.stats.summary)")
+        return digest
+    }
+
+    func checkPushPermission(_ repository: ImageReference) async throws {
+        let endpoint = policy.endpoint(repository.registry, push: true)
+        let repo = repository.repository
+        try await retrying(options.pushRetry, "push permission check for \(repository.name)") { _ in
+            if case .session(let location) = try await startUpload(endpoint: endpoint, repository: repo, mount: nil) {
+                await cancelUpload(location, endpoint: endpoint, repository: repo)
+            }
+        }
+        log(.debug, "oci: push permission for \(repository.name) confirmed")
+    }
+}

@@ -1,0 +1,118 @@
+// The RegistryClient over libcurl: one exchange (auth, re-auth on 401, redirects without
+// credentials across hosts) and the retry loop; pull and push live in their own files.
+import Foundation
+import PluginAPI
+
+/// Client of the OCI distribution API (component `oci` of the RegistryOCI plugin).
+final class OCIRegistryClient: RegistryClient {
+    let name = "oci"
+    let options: RegistryOptions
+    let tuning: Tuning
+    let policy: ConnectionPolicy
+    let transport: CurlTransport
+    let auth: Authenticator
+    let ledger = PushLedger()
+    let log: @Sendable (LogLevel, String) -> Void
+
+    init(options: RegistryOptions, tuning: Tuning, environment: [String: String], log: @escaping @Sendable (LogLevel, String) -> Void) {
+        // Every line passes the scrubber: a secret that slipped into a message is removed here.
+        let safeLog: @Sendable (LogLevel, String) -> Void = { level, text in log(level, SecretScrubber.shared.scrub(text)) }
+        self.options = options
+        self.tuning = tuning
+        self.log = safeLog
+        self.policy = ConnectionPolicy(options: options)
+        var limits = TransferLimits()
+        limits.userAgent = options.userAgent
+        limits.stallSeconds = tuning.stallSeconds
+        limits.connectTimeoutSeconds = tuning.connectTimeoutSeconds
+        self.transport = CurlTransport(limits: limits, blobLimit: options.parallelTransfers, log: safeLog)
+        let lookup = CredentialLookup(options: options.dockerConfigDirectory, environment: environment)
+        let tokens = TokenClient(transport: transport, policy: policy, configPath: lookup.configPath, clientID: "kiln")
+        self.auth = Authenticator(tokens: tokens, lookup: lookup)
+    }
+
+    static func scopes(_ repository: String, push: Bool) -> [String] {
+        ["repository:\(repository):\(push ? "pull,push" : "pull")"]
+    }
+
+    func context(_ endpoint: Endpoint, _ repository: String?, push: Bool) async -> RequestContext {
+        let found = await auth.credential(for: endpoint.host)
+        var c = RequestContext(endpoint: endpoint, repository: repository, push: push)
+        c.credential = found.credential?.description
+        c.credentialNotes = found.notes
+        c.configPath = await auth.configPath
+        return c
+    }
+
+    /// Sends `request` to the registry: adds the Authorization header for `scopes` (only to the
+    /// registry's own origin), answers one 401 with a fresh token, and follows redirects for
+    /// GET and HEAD (to object storage, with that host's own TLS settings and no credentials).
+    /// Returns the final response, whatever its status, and the URL that produced it.
+    func exchange(
+        _ request: HTTPRequest, endpoint: Endpoint, repository: String?, scopes: [String], push: Bool, lane: Lane
+    ) async throws -> (response: HTTPResponse, url: String) {
+        var authorization = try await auth.authorization(for: endpoint, scopes: scopes)
+        var current = request
+        var reauthorized = false
+        for _ in 0..<10 {
+            let sameOrigin = URLParts(current.url)?.origin == URLParts(endpoint.base)?.origin
+            current.authorization = sameOrigin ? authorization : nil
+            current.settings = sameOrigin ? endpoint.settings : policy.settings(forURL: current.url, registry: endpoint, inherit: false)
+            let host = URLParts(current.url)?.authority ?? endpoint.host
+            let response: HTTPResponse
+            do {
+                response = try await transport.send(current, host: host, lane: lane)
+            } catch let f as TransferFailure {
+                throw RegistryError.transport(f, method: current.method, url: current.url, context: await context(endpoint, repository, push: push))
+            }
+            if response.status == 401, sameOrigin, !reauthorized {
+                reauthorized = true
+                let challenge = response.headers.all("WWW-Authenticate").joined(separator: ", ")
+                let fresh = try await auth.reauthorize(for: endpoint, scopes: scopes, challengeHeader: challenge.isEmpty ? nil : challenge)
+                if fresh != nil || authorization != nil {
+                    authorization = fresh
+                    continue
+                }
+            }
+            if response.isRedirect, current.method == .get || current.method == .head,
+                let location = response.headers["Location"], let next = URLs.resolve(location, against: current.url)
+            {
+                current.url = next
+                continue
+            }
+            return (response, current.url)
+        }
+        throw RegistryError(
+            kind: .protocolViolation("too many redirects"), method: request.method.rawValue,
+            url: URLRedaction.redact(request.url), registry: endpoint.host, repository: repository, isTemporary: false)
+    }
+
+    /// Runs `body` up to `retries + 1` times while it fails with a temporary error, waiting
+    /// `retryDelay · 2^attempt` seconds or the registry's Retry-After, whichever is longer.
+    func retrying<T: Sendable>(_ retries: Int, _ what: String, _ body: (Int) async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await body(attempt)
+            } catch let e as RegistryError where e.isTemporary && attempt < retries {
+                let backoff = tuning.retryDelay * pow(2, Double(attempt))
+                let delay = min(tuning.maxRetryDelay, max(backoff, e.retryAfter ?? 0))
+                let reason = e.statusCode.map { "HTTP \($0)" } ?? e.kindSummary
+                log(.info, "oci: \(what) failed (\(reason)); retry \(attempt + 1) of \(retries) in \(String(format: "%.1f", delay)) s")
+                try await Task.sleep(for: .seconds(delay))
+                attempt += 1
+            }
+        }
+    }
+}
+
+extension RegistryError {
+    /// A short reason for a retry line.
+    var kindSummary: String {
+        switch kind {
+        case .status: return "HTTP \(statusCode ?? 0)"
+        case .transport(let code, let message): return "\(message), curl error \(code)"
+        case .verification(let m), .protocolViolation(let m), .local(let m): return m
+        }
+    }
+}

@@ -1,0 +1,140 @@
+// Sends HTTP requests through pooled easy handles on dedicated threads, within per-host lanes,
+// and writes the one debug line per request that tests grep.
+import Foundation
+import PluginAPI
+import Synchronization
+
+/// Which lane a request waits in: blob transfers are bounded per host; manifests, HEADs and
+/// token requests also get one spare lane, so a host busy with four layers still answers them.
+enum Lane: Sendable { case blob, metadata }
+
+/// Per-host admission: at most `blobLimit` blob transfers and `blobLimit + 1` requests in flight.
+actor TransferLanes {
+    private let blobLimit: Int
+    private var blobs = 0
+    private var total = 0
+    private var waiting: [(lane: Lane, resume: CheckedContinuation<Void, Never>)] = []
+
+    init(blobLimit: Int) { self.blobLimit = max(1, blobLimit) }
+
+    private func admits(_ lane: Lane) -> Bool {
+        total < blobLimit + 1 && (lane == .metadata || blobs < blobLimit)
+    }
+
+    private func start(_ lane: Lane) {
+        total += 1
+        if lane == .blob { blobs += 1 }
+    }
+
+    func acquire(_ lane: Lane) async {
+        if waiting.isEmpty && admits(lane) { return start(lane) }
+        await withCheckedContinuation { waiting.append((lane, $0)) }
+    }
+
+    func release(_ lane: Lane) {
+        total -= 1
+        if lane == .blob { blobs -= 1 }
+        // FIFO, but a metadata request may pass blob requests that cannot start yet.
+        var i = 0
+        while i < waiting.count {
+            if admits(waiting[i].lane) {
+                let next = waiting.remove(at: i)
+                start(next.lane)
+                next.resume.resume()
+            } else {
+                i += 1
+            }
+        }
+    }
+}
+
+/// Counters for the summary lines (requests by method, bytes each way).
+final class TransferStats: Sendable {
+    private struct Counts { var requests: [String: Int] = [:]; var sent: Int64 = 0; var received: Int64 = 0 }
+    private let counts = Mutex(Counts())
+
+    func record(_ method: HTTPMethod, sent: Int64, received: Int64) {
+        counts.withLock {
+            $0.requests[method.rawValue, default: 0] += 1
+            $0.sent += sent
+            $0.received += received
+        }
+    }
+
+    /// `requests: GET=3 HEAD=2 …; sent N B; received M B`.
+    var summary: String {
+        counts.withLock { c in
+            let requests = c.requests.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            return "requests: \(requests.isEmpty ? "none" : requests); sent \(c.sent) B; received \(c.received) B"
+        }
+    }
+}
+
+final class CurlTransport: Sendable {
+    let limits: TransferLimits
+    let stats = TransferStats()
+    private let pool: HandlePool
+    private let blobLimit: Int
+    private let lanes = Mutex<[String: TransferLanes]>([:])
+    private let log: @Sendable (LogLevel, String) -> Void
+
+    init(limits: TransferLimits, blobLimit: Int, log: @escaping @Sendable (LogLevel, String) -> Void) {
+        self.limits = limits
+        self.blobLimit = blobLimit
+        self.pool = HandlePool(maxIdlePerHost: blobLimit + 2)
+        self.log = log
+    }
+
+    private func lanes(for host: String) -> TransferLanes {
+        lanes.withLock { all in
+            if let l = all[host] { return l }
+            let l = TransferLanes(blobLimit: blobLimit)
+            all[host] = l
+            return l
+        }
+    }
+
+    /// Sends one request (no retries, no redirects, no auth decisions). `host` keys the lanes
+    /// and the handle pool. Logs `oci: METHOD URL -> STATUS (…)` or `oci: METHOD URL -> failed: …`.
+    func send(_ request: HTTPRequest, host: String, lane: Lane) async throws -> HTTPResponse {
+        let laneGate = lanes(for: host)
+        await laneGate.acquire(lane)
+        let cancel = CancelFlag()
+        let pool = self.pool, limits = self.limits
+        let result: Result<HTTPResponse, TransferFailure>
+        do {
+            result = try await withTaskCancellationHandler {
+                try await BlockingThreads.shared.run { () -> Result<HTTPResponse, TransferFailure> in
+                    let handle: EasyHandle
+                    do throws(TransferFailure) { handle = try pool.checkOut(host: host) } catch { return .failure(error) }
+                    do throws(TransferFailure) {
+                        let response = try Transfer.perform(request, on: handle, limits: limits, cancelled: cancel)
+                        pool.checkIn(handle, host: host, healthy: true)
+                        return .success(response)
+                    } catch {
+                        pool.checkIn(handle, host: host, healthy: false)
+                        return .failure(error)
+                    }
+                }
+            } onCancel: {
+                cancel.cancel()
+            }
+        } catch {
+            await laneGate.release(lane)
+            throw error
+        }
+        await laneGate.release(lane)
+        let shown = URLRedaction.redact(request.url)
+        switch result {
+        case .success(let r):
+            stats.record(request.method, sent: r.bytesSent, received: r.bytesReceived)
+            let seconds = String(format: "%.3f", r.seconds)
+            log(.debug, "oci: \(request.method.rawValue) \(shown) -> \(r.status) (sent \(r.bytesSent) B, received \(r.bytesReceived) B, \(seconds) s)")
+            return r
+        case .failure(let f):
+            stats.record(request.method, sent: 0, received: 0)
+            log(.debug, "oci: \(request.method.rawValue) \(shown) -> failed: \(SecretScrubber.shared.scrub(f.message)) (curl error \(f.code.rawValue))")
+            throw f
+        }
+    }
+}

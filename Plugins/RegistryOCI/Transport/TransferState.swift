@@ -1,0 +1,134 @@
+// What a running transfer's C callbacks read and write. The callbacks capture nothing: they
+// reach this object through the opaque pointer libcurl hands back (swift-feasibility §3).
+import Glibc
+import PluginAPI
+import Synchronization
+
+final class TransferState {
+    // Response side.
+    var status = 0
+    var headers = HeaderFields()
+    var body: [UInt8] = []
+    let memoryLimit: Int
+    let sinkPath: String?
+    var sinkFD: Int32 = -1
+    var hasher: SHA256Hasher? = SHA256Hasher()
+    var fileSize: Int64 = 0
+    /// Why a callback stopped the transfer (local I/O, size limit).
+    var localFailure: String?
+
+    // Request side.
+    let uploadBytes: [UInt8]
+    var uploadFD: Int32 = -1
+    let uploadOffset: Int64
+    let uploadLength: Int64
+    var uploadPosition: Int64 = 0
+
+    let cancelled: CancelFlag
+
+    init(request: HTTPRequest, cancelled: CancelFlag) {
+        switch request.sink {
+        case .memory(let limit): (memoryLimit, sinkPath) = (limit, nil)
+        case .file(let path): (memoryLimit, sinkPath) = (64 << 10, path)
+        }
+        switch request.body {
+        case .none: (uploadBytes, uploadOffset, uploadLength) = ([], 0, 0)
+        case .bytes(let b): (uploadBytes, uploadOffset, uploadLength) = (b, 0, Int64(b.count))
+        case .file(_, let offset, let length): (uploadBytes, uploadOffset, uploadLength) = ([], offset, length)
+        }
+        self.cancelled = cancelled
+    }
+
+    deinit {
+        if sinkFD >= 0 { close(sinkFD) }
+        if uploadFD >= 0 { close(uploadFD) }
+    }
+
+    var isSuccess: Bool { (200..<300).contains(status) }
+
+    /// A header line from libcurl. A status line starts a new response (100 Continue, redirects
+    /// and proxy CONNECT answers each bring one), so the fields collected so far are dropped.
+    func header(_ line: String) {
+        if line.hasPrefix("HTTP/") {
+            let parts = line.split(separator: " ", maxSplits: 2)
+            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+            headers = HeaderFields()
+            return
+        }
+        guard let colon = line.firstIndex(of: ":") else { return }
+        let name = line[..<colon].trimmed(" \t")
+        let value = line[line.index(after: colon)...].trimmed(" \t\r\n")
+        headers.add(name, value)
+    }
+
+    /// Response body bytes. Returns false to make libcurl abort the transfer.
+    func receive(_ chunk: UnsafeRawBufferPointer) -> Bool {
+        guard isSuccess, let sinkPath else {
+            guard body.count + chunk.count <= memoryLimit else {
+                localFailure = "response body larger than \(memoryLimit) bytes"
+                return false
+            }
+            body.append(contentsOf: chunk)
+            return true
+        }
+        if sinkFD < 0, !openSink(sinkPath) { return false }
+        var done = 0
+        while done < chunk.count {
+            let n = write(sinkFD, chunk.baseAddress! + done, chunk.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                localFailure = "cannot write \(sinkPath): \(String(cString: strerror(errno)))"
+                return false
+            }
+            done += n
+        }
+        hasher?.update(chunk)
+        fileSize += Int64(chunk.count)
+        return true
+    }
+
+    func openSink(_ path: String) -> Bool {
+        sinkFD = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if sinkFD < 0 { localFailure = "cannot create \(path): \(String(cString: strerror(errno)))" }
+        return sinkFD >= 0
+    }
+
+    /// Fills `buffer` with the next request body bytes; nil means a read error (abort).
+    func send(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        let want = Int(min(Int64(buffer.count), uploadLength - uploadPosition))
+        guard want > 0 else { return 0 }
+        if uploadFD < 0 {
+            uploadBytes.withUnsafeBytes { src in
+                buffer.baseAddress!.copyMemory(from: src.baseAddress! + Int(uploadPosition), byteCount: want)
+            }
+            uploadPosition += Int64(want)
+            return want
+        }
+        while true {
+            let n = pread(uploadFD, buffer.baseAddress!, want, off_t(uploadOffset + uploadPosition))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                localFailure = n == 0 ? "upload file shrank while being sent" : "cannot read upload file: \(String(cString: strerror(errno)))"
+                return nil
+            }
+            uploadPosition += Int64(n)
+            return n
+        }
+    }
+}
+
+/// Set from a task's cancellation handler, read by the transfer's progress callback.
+final class CancelFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func cancel() { value.store(true, ordering: .relaxed) }
+    var isCancelled: Bool { value.load(ordering: .relaxed) }
+}
+
+extension Substring {
+    func trimmed(_ set: String) -> String {
+        var s = self[...]
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}
