@@ -1,0 +1,118 @@
+// ARG scoping: the global scope (meta ARGs before the first FROM) and each stage's scope.
+
+/// The global ARG scope: predefined platform arguments, then the meta ARGs before the first
+/// FROM, each overridden by a `--build-arg` of the same name (BuildKit `buildMetaArgs`).
+public struct GlobalArguments: Sendable, Hashable {
+    /// Arguments with a value, for expanding FROM lines and for stages that re-declare them.
+    public private(set) var environment: [String: String]
+
+    /// - Parameters:
+    ///   - buildArgs: `--build-arg` values (they also override predefined arguments).
+    ///   - predefined: usually `PredefinedArguments.platform(target:build:)`.
+    /// - Throws: `DockerfileError` at the ARG line when a default does not expand.
+    public init(dockerfile: Dockerfile, buildArgs: [String: String], predefined: [String: String]) throws {
+        var environment = predefined
+        for (name, _) in predefined {
+            if let override = buildArgs[name] { environment[name] = override }
+        }
+        let lexer = ShellLexer(escape: dockerfile.escape)
+        for arg in dockerfile.metaArgs {
+            for declaration in arg.arguments {
+                if let value = buildArgs[declaration.name] {
+                    environment[declaration.name] = value
+                } else if let value = declaration.defaultValue {
+                    do {
+                        environment[declaration.name] = try lexer.expandWord(value, environment: environment)
+                    } catch let error as ShellLexer.Error {
+                        throw DockerfileError("ARG \(declaration.name): \(error)", at: arg.location)
+                    }
+                }
+            }
+        }
+        self.environment = environment
+    }
+}
+
+/// One ARG after resolution.
+public struct ResolvedArgument: Sendable, Hashable {
+    public var name: String
+    /// `nil` when declared without default, without `--build-arg` and absent from the global
+    /// scope: the name is declared but unset.
+    public var value: String?
+}
+
+/// The ARGs declared so far in one stage. Only declared arguments are visible to the stage;
+/// proxy arguments are the exception (see `proxyEnvironment`).
+///
+/// Docker keeps ENV and ARG in one environment where the later assignment wins; the builder
+/// should add each resolved value to the stage's expansion environment as it dispatches ARG.
+public struct StageArguments: Sendable, Hashable {
+    public let global: GlobalArguments
+    public let buildArgs: [String: String]
+    /// Declared arguments in declaration order (a re-declaration replaces the earlier one).
+    public private(set) var declared: [ResolvedArgument] = []
+
+    public init(global: GlobalArguments, buildArgs: [String: String]) {
+        self.global = global
+        self.buildArgs = buildArgs
+    }
+
+    /// Declares the names of an ARG instruction. A `--build-arg` wins; otherwise a default is
+    /// expanded with `environment` (the stage's ENV and earlier ARGs); otherwise the global
+    /// value is inherited (`ARG NAME` after a meta `ARG NAME=v`, or a predefined argument).
+    /// - Returns: the resolved arguments, for the environment and the history line
+    ///   (`ARG NAME=value`).
+    public mutating func declare(_ arg: ArgInstruction, environment: [String: String], escape: Character = "\\") throws -> [ResolvedArgument] {
+        var resolved: [ResolvedArgument] = []
+        var scope = environment
+        for declaration in arg.arguments {
+            var value: String?
+            if let override = buildArgs[declaration.name] {
+                value = override
+            } else if let defaultValue = declaration.defaultValue {
+                do {
+                    value = try ShellLexer(escape: escape).expandWord(defaultValue, environment: scope)
+                } catch let error as ShellLexer.Error {
+                    throw DockerfileError("ARG \(declaration.name): \(error)", at: arg.location)
+                }
+            } else {
+                value = global.environment[declaration.name]
+            }
+            if let value { scope[declaration.name] = value }
+            let argument = ResolvedArgument(name: declaration.name, value: value)
+            declared.removeAll { $0.name == declaration.name }
+            declared.append(argument)
+            resolved.append(argument)
+        }
+        return resolved
+    }
+
+    /// Declared arguments that have a value.
+    public var values: [String: String] {
+        var values: [String: String] = [:]
+        for argument in declared { if let value = argument.value { values[argument.name] = value } }
+        return values
+    }
+
+    /// Proxy `--build-arg`s this stage did not declare: RUN gets them in its environment, but
+    /// they are not recorded in history or config.
+    public var proxyEnvironment: [String: String] {
+        let names = Set(declared.map(\.name))
+        return buildArgs.filter { PredefinedArguments.isProxy($0.key) && !names.contains($0.key) }
+    }
+}
+
+extension Dockerfile {
+    /// `--build-arg` names that no ARG in the file declares (Docker warns "were not
+    /// consumed"); predefined and proxy names never count as unused.
+    public func unconsumedBuildArguments(_ buildArgs: [String: String]) -> [String] {
+        var declared = Set(metaArgs.flatMap { $0.arguments.map(\.name) })
+        for stage in stages {
+            for case .arg(let arg) in stage.instructions { declared.formUnion(arg.arguments.map(\.name)) }
+        }
+        let predefined: Set<String> = [
+            "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT",
+        ]
+        return buildArgs.keys.filter { !declared.contains($0) && !predefined.contains($0) && !PredefinedArguments.isProxy($0) }.sorted()
+    }
+}
