@@ -36,16 +36,18 @@ public struct DockerArchiveWriter: Sendable {
         }
     }
 
-    /// The repository-and-tag strings for `manifest.json`'s `RepoTags` (familiar form, as
-    /// `docker save` writes them: `debian:12`, `127.0.0.1:5000/app:latest`). References without
-    /// a tag get `latest` unless they name a digest, which a RepoTag cannot carry.
+    /// The repository-and-tag strings for `manifest.json`'s `RepoTags`, fully qualified
+    /// (`docker.io/library/debian:12`, `127.0.0.1:5000/app:latest`): `docker load` normalises
+    /// either form, but `podman load` files a short name under `localhost/`, so only the full
+    /// name round-trips. References without a tag get `latest` unless they name a digest,
+    /// which a RepoTag cannot carry.
     public static func repoTags(_ references: [ImageReference]) -> [String] {
         var seen = Set<String>()
         return references.compactMap { reference -> String? in
             guard reference.tag != nil || reference.digest == nil else { return nil }
             let tagged = ImageReference(
                 registry: reference.registry, repository: reference.repository, tag: reference.tag ?? ImageReference.defaultTag)
-            let text = tagged.familiarDescription
+            let text = tagged.description
             return seen.insert(text).inserted ? text : nil
         }
     }
