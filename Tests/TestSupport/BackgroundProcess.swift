@@ -1,0 +1,114 @@
+// Long-running helper processes for tests (registries, proxies, token issuers) and the
+// temporary directories they live in.
+import Foundation
+
+/// A server a test started. `stop()` sends SIGTERM, waits, then SIGKILLs; it is idempotent, and
+/// `deinit` stops a process a test forgot.
+public final class BackgroundProcess: @unchecked Sendable {
+    public let name: String
+    /// Where its stdout and stderr go (one file, in order of writing).
+    public let outputPath: String
+    private let process: Process
+    private let lock = NSLock()
+    private var stopped = false
+
+    /// Starts `executable` with its output appended to `outputPath`.
+    public init(name: String, executable: String, arguments: [String], outputPath: String,
+                environment: [String: String]? = nil, currentDirectory: String? = nil) throws {
+        self.name = name
+        self.outputPath = outputPath
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try ExecutableLookup.require(executable))
+        p.arguments = arguments
+        if let environment { p.environment = environment }
+        if let currentDirectory { p.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        p.standardOutput = out
+        p.standardError = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        try? out.close()
+        self.process = p
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
+
+    /// Everything it printed so far.
+    public var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+
+    /// The last `n` lines of its output, for error messages.
+    public func outputTail(_ n: Int = 20) -> String {
+        output.split(separator: "\n", omittingEmptySubsequences: false).suffix(n).joined(separator: "\n")
+    }
+
+    /// SIGTERM, up to `grace` seconds to exit, then SIGKILL; waits for the exit either way.
+    public func stop(grace: Double = 5) {
+        lock.lock()
+        let already = stopped
+        stopped = true
+        lock.unlock()
+        guard !already else { return }
+        let pid = process.processIdentifier
+        guard process.isRunning else { return }
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(grace)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            while process.isRunning { usleep(10_000) }
+        }
+    }
+
+    deinit { stop(grace: 2) }
+}
+
+/// A temporary directory under `$TMPDIR` that `remove()` deletes with everything in it.
+public struct FixtureDirectory: Sendable {
+    public let path: String
+
+    public init(prefix: String) throws {
+        let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { buf -> Bool in
+            guard let p = buf.baseAddress else { return false }
+            return mkdtemp(p) != nil
+        }
+        guard made else { throw FixtureError.cannotCreate("\(base)/\(prefix)-XXXXXX", errno: errno) }
+        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `path/component`.
+    public func file(_ component: String) -> String { path + "/" + component }
+
+    public func write(_ text: String, to component: String) throws -> String {
+        let p = file(component)
+        try text.write(toFile: p, atomically: true, encoding: .utf8)
+        return p
+    }
+
+    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    public enum FixtureError: Error, CustomStringConvertible {
+        case cannotCreate(String, errno: Int32)
+        public var description: String {
+            switch self {
+            case .cannotCreate(let t, let e):
+                return "cannot create temporary directory \(t): \(String(cString: strerror(e))) (is $TMPDIR writable?)"
+            }
+        }
+    }
+}
+
+extension BackgroundProcess {
+    /// Waits for a condition, polling; returns false on time-out.
+    public static func waitUntil(timeout: Double, interval: Double = 0.05, _ condition: () -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+        }
+        return condition()
+    }
+}

@@ -1,0 +1,115 @@
+// The fault-injecting proxy (Tests/Tools/fault-proxy.py) as a test fixture, and the request
+// records both it and the registry's access log yield.
+import Foundation
+
+/// One HTTP request a server saw and the status it answered (0: the connection was reset).
+public struct HTTPRequestRecord: Sendable, Decodable, Equatable, CustomStringConvertible {
+    public var method: String
+    /// Path with its query string.
+    public var path: String
+    public var status: Int
+    /// For the proxy: `pass` or the fault it injected.
+    public var action: String?
+
+    public init(method: String, path: String, status: Int, action: String? = nil) {
+        self.method = method
+        self.path = path
+        self.status = status
+        self.action = action
+    }
+
+    public var description: String { "\(method) \(path) → \(status)\(action.map { " (\($0))" } ?? "")" }
+
+    /// True for requests that start or carry a blob upload (POST/PATCH/PUT on `/blobs/uploads/`).
+    public var isBlobUpload: Bool {
+        ["POST", "PATCH", "PUT"].contains(method) && path.contains("/blobs/uploads/")
+    }
+
+    /// Parses the combined-format access log distribution writes to stderr:
+    /// `127.0.0.1 - - [date] "PATCH /v2/... HTTP/1.1" 202 0 "" "agent"`.
+    public static func parseAccessLog(_ text: String) -> [HTTPRequestRecord] {
+        text.split(separator: "\n").compactMap { line in
+            guard !line.hasPrefix("time="), let open = line.firstIndex(of: "\"") else { return nil }
+            let rest = line[line.index(after: open)...]
+            guard let close = rest.firstIndex(of: "\"") else { return nil }
+            let request = rest[..<close].split(separator: " ")
+            let after = rest[rest.index(after: close)...].split(separator: " ")
+            guard request.count == 3, request[2].hasPrefix("HTTP/"), let status = after.first.flatMap({ Int($0) })
+            else { return nil }
+            return HTTPRequestRecord(method: String(request[0]), path: String(request[1]), status: status)
+        }
+    }
+}
+
+/// One fault the proxy injects into the first `times` requests matching `method` and `path`.
+public struct FaultRule: Sendable, Encodable {
+    public var method: String
+    public var path: String
+    public var action: String
+    public var after: Int?
+    public var status: Int?
+    public var retry_after: Int?
+    public var seconds: Double?
+    public var times: Int
+
+    /// Reset the connection after `afterBytes` of the request body.
+    public static func resetRequest(_ method: String = "PATCH|PUT", path: String, afterBytes: Int, times: Int = 1) -> FaultRule {
+        FaultRule(method: method, path: path, action: "reset-request", after: afterBytes, times: times)
+    }
+    /// Forward, then reset after `afterBytes` of the response body.
+    public static func resetResponse(_ method: String = "GET", path: String, afterBytes: Int, times: Int = 1) -> FaultRule {
+        FaultRule(method: method, path: path, action: "reset-response", after: afterBytes, times: times)
+    }
+    /// Answer `status` without forwarding (with `Retry-After` when given).
+    public static func status(_ status: Int, _ method: String = ".*", path: String, retryAfter: Int? = nil, times: Int = 1) -> FaultRule {
+        FaultRule(method: method, path: path, action: "status", status: status, retry_after: retryAfter, times: times)
+    }
+    /// Forward, but stop sending for `seconds` after `afterBytes` of the response body.
+    public static func stall(_ method: String = ".*", path: String, seconds: Double, afterBytes: Int = 0, times: Int = 1) -> FaultRule {
+        FaultRule(method: method, path: path, action: "stall", after: afterBytes, seconds: seconds, times: times)
+    }
+}
+
+/// A running fault proxy in front of a plain-HTTP registry.
+public final class FaultProxyFixture: @unchecked Sendable {
+    /// `127.0.0.1:PORT`: use it as the registry host in references.
+    public let host: String
+    public let port: Int
+    public let logPath: String
+    private let directory: FixtureDirectory
+    private let process: BackgroundProcess
+
+    public init(upstream: String, rules: [FaultRule]) async throws {
+        directory = try FixtureDirectory(prefix: "kiln-fault-proxy")
+        let rulesPath = directory.file("rules.json")
+        let portFile = directory.file("proxy.port")
+        logPath = directory.file("requests.jsonl")
+        do {
+            try JSONEncoder().encode(rules).write(to: URL(fileURLWithPath: rulesPath))
+            process = try BackgroundProcess(
+                name: "fault-proxy", executable: TestTools.python,
+                arguments: [TestTools.script("fault-proxy.py"), "--upstream", upstream, "--rules", rulesPath,
+                            "--log", logPath, "--port-file", portFile],
+                outputPath: directory.file("proxy.out"))
+            port = try await LoopbackPort.read(portFile: portFile, from: process)
+        } catch {
+            directory.remove()
+            throw error
+        }
+        host = "127.0.0.1:\(port)"
+    }
+
+    /// Every request the proxy saw so far, in order of completion.
+    public func requests() -> [HTTPRequestRecord] {
+        guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(HTTPRequestRecord.self, from: Data($0.utf8)) }
+    }
+
+    /// The proxy's own output (tracebacks), for failure messages.
+    public var output: String { process.output }
+
+    public func stop() {
+        process.stop()
+        directory.remove()
+    }
+}
