@@ -1,0 +1,18 @@
+// swift-tools-version: 6.0
+// Plugins kiln must refuse, each with a message naming the library's path:
+// - KilnPluginOldAPI reports plugin API version 999;
+// - KilnPluginNoEntry exports no `kiln_plugin_entry` symbol.
+import PackageDescription
+
+let package = Package(
+    name: "OldAPIPlugin",
+    products: [
+        .library(name: "KilnPluginOldAPI", type: .dynamic, targets: ["OldAPIPlugin"]),
+        .library(name: "KilnPluginNoEntry", type: .dynamic, targets: ["NoEntryPlugin"]),
+    ],
+    dependencies: [.package(path: "../../../Sources/PluginAPI")],
+    targets: [
+        .target(name: "OldAPIPlugin", dependencies: [.product(name: "PluginAPI", package: "PluginAPI")]),
+        .target(name: "NoEntryPlugin", dependencies: [.product(name: "PluginAPI", package: "PluginAPI")]),
+    ]
+)
