@@ -57,8 +57,20 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible, Codab
             }
         }
         if registry == "index.docker.io" || registry == "registry-1.docker.io" { registry = Self.defaultRegistry }
+        guard Self.isValidDomain(registry) else {
+            throw ParseError.invalid(text, reason: "registry '\(registry)' is not a host name, IPv4 or [IPv6] address with an optional :port")
+        }
+        // A bare 64-hex name would be mistaken for an image ID (distribution/reference normalize.go).
+        if registry == Self.defaultRegistry, rest == path, path.utf8.count == 64,
+            path.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
+        {
+            throw ParseError.invalid(text, reason: "a 64-character hexadecimal name is an image ID, not a repository")
+        }
         if registry == Self.defaultRegistry, !path.contains("/") { path = "library/" + path }
         try Self.validate(repository: path, in: text)
+        guard registry.utf8.count + 1 + path.utf8.count <= 255 else {
+            throw ParseError.invalid(text, reason: "the name \(registry)/\(path) is longer than 255 characters")
+        }
         if let t = tag {
             guard Self.isValidTag(t) else {
                 throw ParseError.invalid(text, reason: "tag '\(t)' must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
@@ -83,10 +95,67 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible, Codab
             guard ok else {
                 throw ParseError.invalid(text, reason: "repository '\(repository)' must be lower-case letters, digits and separators")
             }
-            guard let f = component.unicodeScalars.first, let l = component.unicodeScalars.last,
-                f.properties.isAlphabetic || ("0"..."9").contains(f),
-                l.properties.isAlphabetic || ("0"..."9").contains(l)
-            else { throw ParseError.invalid(text, reason: "path component '\(component)' must start and end with a letter or digit") }
+            guard isValidPathComponent(component) else {
+                throw ParseError.invalid(
+                    text, reason: "path component '\(component)' must be letters or digits joined by '.', '_', '__' or dashes")
+            }
+        }
+    }
+
+    /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` (distribution/reference regexp.go `pathComponent`).
+    static func isValidPathComponent(_ component: Substring) -> Bool {
+        let s = Array(component.utf8)
+        func alnum(_ b: UInt8) -> Bool { (b >= 97 && b <= 122) || (b >= 48 && b <= 57) }
+        guard let first = s.first, alnum(first) else { return false }
+        var i = 0
+        while i < s.count {
+            if alnum(s[i]) {
+                i += 1
+                continue
+            }
+            var j = i + 1
+            switch s[i] {
+            case UInt8(ascii: "."): break
+            case UInt8(ascii: "_"): if j < s.count, s[j] == UInt8(ascii: "_") { j += 1 }
+            case UInt8(ascii: "-"): while j < s.count, s[j] == UInt8(ascii: "-") { j += 1 }
+            default: return false
+            }
+            guard j < s.count, alnum(s[j]) else { return false }
+            i = j
+        }
+        return true
+    }
+
+    /// `host[:port]` where host is a DNS name (components `[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?`
+    /// joined by dots) or a bracketed IPv6 address (distribution/reference regexp.go `domainAndPort`).
+    static func isValidDomain(_ domain: String) -> Bool {
+        func alnum(_ b: UInt8) -> Bool { (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || (b >= 48 && b <= 57) }
+        func hexOrColon(_ b: UInt8) -> Bool {
+            (b >= 48 && b <= 58) || (b >= 97 && b <= 102) || (b >= 65 && b <= 70)
+        }
+        var host = Substring(domain)
+        var port: Substring?
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return false }
+            let inner = host[host.index(after: host.startIndex)..<close]
+            guard !inner.isEmpty, inner.utf8.allSatisfy(hexOrColon) else { return false }
+            let after = host[host.index(after: close)...]
+            if !after.isEmpty {
+                guard after.first == ":" else { return false }
+                port = after.dropFirst()
+            }
+            host = ""
+        } else if let colon = host.firstIndex(of: ":") {
+            port = host[host.index(after: colon)...]
+            host = host[..<colon]
+            guard !host.isEmpty else { return false }
+        }
+        if let port, port.isEmpty || !port.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return false }
+        if host.isEmpty { return domain.hasPrefix("[") }
+        return host.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            let b = Array(label.utf8)
+            guard let f = b.first, let l = b.last, alnum(f), alnum(l) else { return false }
+            return b.allSatisfy { alnum($0) || $0 == UInt8(ascii: "-") }
         }
     }
 
@@ -113,7 +182,10 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible, Codab
         var s = description
         if registry == Self.defaultRegistry {
             s.removeFirst(registry.count + 1)
-            if s.hasPrefix("library/") { s.removeFirst("library/".count) }
+            // Only official images lose `library/` (`docker.io/library/foo/bar` stays as is).
+            if repository.hasPrefix("library/"), !repository.dropFirst("library/".count).contains("/") {
+                s.removeFirst("library/".count)
+            }
         }
         return s
     }

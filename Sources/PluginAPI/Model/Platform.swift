@@ -33,7 +33,11 @@ public struct Platform: Codable, Hashable, Sendable, CustomStringConvertible {
     /// (`x86_64`→`amd64`, `aarch64`→`arm64`, `armhf`→`arm/v7`…), as containerd does.
     public init(parsing text: String) throws {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && !$0.contains(" ") }) else {
+        // Each part matches containerd's specifier `^[A-Za-z0-9_.-]+$`.
+        let allowed = { (c: Unicode.Scalar) in
+            c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || c == "_" || c == "." || c == "-")
+        }
+        guard (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.unicodeScalars.allSatisfy(allowed) }) else {
             throw ParseError.malformed(text)
         }
         self.init(os: parts[0].lowercased(), architecture: parts[1].lowercased(), variant: parts.count == 3 ? parts[2].lowercased() : nil)
@@ -43,16 +47,24 @@ public struct Platform: Codable, Hashable, Sendable, CustomStringConvertible {
     /// containerd-style normalisation of architecture and variant.
     public var normalized: Platform {
         var p = self
+        // containerd/platforms database.go `normalizeArch`, except that arm64's v8 and amd64's
+        // v1 are dropped and arm's v7 is kept, so each platform has exactly one spelling.
         switch p.architecture {
         case "x86_64", "x86-64": p.architecture = "amd64"
         case "aarch64": p.architecture = "arm64"
-        case "armhf": p.architecture = "arm"; p.variant = p.variant ?? "v7"
-        case "armel": p.architecture = "arm"; p.variant = p.variant ?? "v6"
-        case "i386", "i686": p.architecture = "386"
+        case "armhf": p.architecture = "arm"; p.variant = "v7"
+        case "armel": p.architecture = "arm"; p.variant = "v6"
+        case "i386", "i686": p.architecture = "386"; p.variant = nil
         default: break
         }
-        if p.architecture == "arm64", p.variant == "v8" { p.variant = nil }
-        if p.architecture == "arm", p.variant == nil { p.variant = "v7" }
+        if p.architecture == "arm64", p.variant == "v8" || p.variant == "8" { p.variant = nil }
+        if p.architecture == "arm" {
+            switch p.variant {
+            case nil, "7": p.variant = "v7"
+            case "5", "6", "8": p.variant = "v" + (p.variant ?? "")
+            default: break
+            }
+        }
         if p.architecture == "amd64", p.variant == "v1" { p.variant = nil }
         return p
     }
