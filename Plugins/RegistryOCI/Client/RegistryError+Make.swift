@@ -19,7 +19,7 @@ extension RegistryError {
     static let temporaryCurlCodes: Set<UInt32> = [
         CURLE_COULDNT_CONNECT.rawValue, CURLE_OPERATION_TIMEDOUT.rawValue, CURLE_GOT_NOTHING.rawValue,
         CURLE_SEND_ERROR.rawValue, CURLE_RECV_ERROR.rawValue, CURLE_PARTIAL_FILE.rawValue,
-        CURLE_HTTP2.rawValue, CURLE_HTTP2_STREAM.rawValue,
+        CURLE_HTTP2.rawValue, CURLE_HTTP2_STREAM.rawValue, CURLE_SEND_FAIL_REWIND.rawValue,
     ]
 
     static func transport(_ f: TransferFailure, method: HTTPMethod, url: String, context c: RequestContext) -> RegistryError {
@@ -43,7 +43,7 @@ extension RegistryError {
                 + " if it requires a client certificate pass --registry-client-cert \(host)=cert.pem,key.pem"
         case CURLE_OPERATION_TIMEDOUT:
             e.hint = "the transfer stalled or the connection timed out: check the network, or retry with \(c.retryFlag)"
-        case CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM:
+        case CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM, CURLE_SEND_FAIL_REWIND:
             e.hint = "the connection was reset: retry with \(c.retryFlag)"
         default: break
         }

@@ -25,7 +25,7 @@ public struct RegistryErrorEntry: Sendable, Equatable, CustomStringConvertible {
             var detail: String?
             if let d = entry["detail"] {
                 if let s = d as? String { detail = s } else if JSONSerialization.isValidJSONObject(d),
-                    let data = try? JSONSerialization.data(withJSONObject: d, options: [.sortedKeys])
+                    let data = try? JSONSerialization.data(withJSONObject: d, options: [.sortedKeys, .withoutEscapingSlashes])
                 {
                     detail = String(decoding: data, as: UTF8.self)
                 }

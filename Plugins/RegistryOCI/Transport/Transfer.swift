@@ -18,7 +18,7 @@ enum Transfer {
     ) throws(TransferFailure) -> HTTPResponse {
         let h = handle
         curl_easy_reset(h.raw)
-        let state = TransferState(request: request, cancelled: cancelled)
+        let state = TransferState(request: request, cancelled: cancelled, stallSeconds: limits.stallSeconds)
         if case .file(let path, _, _) = request.body {
             state.uploadFD = open(path, O_RDONLY | O_CLOEXEC)
             guard state.uploadFD >= 0 else {
@@ -87,6 +87,9 @@ enum Transfer {
             if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
             if let local = state.localFailure { message = local }
             if cancelled.isCancelled { message = "cancelled" }
+            if state.stalled {
+                throw TransferFailure(code: CURLE_OPERATION_TIMEDOUT, message: "no data moved for \(limits.stallSeconds) s (stalled transfer)")
+            }
             throw TransferFailure(code: code, message: message)
         }
         if state.isSuccess, let path = state.sinkPath, state.sinkFD < 0, !state.openSink(path) {
@@ -143,16 +146,20 @@ private let readCallback: kiln_curl_io_fn = { data, size, count, user in
     return state.send(into: buffer) ?? KILN_CURL_READFUNC_ABORT
 }
 
+// libcurl rewinds a body to re-send it on a fresh connection when a reused one died. For blob
+// bodies (files) that is refused: the upload session may hold part of the data, so the client
+// restarts from a new session instead (CURLE_SEND_FAIL_REWIND, a temporary error).
 private let seekCallback: kiln_curl_seek_fn = { user, offset, origin in
     guard let user, origin == SEEK_SET else { return 2 }  // CURL_SEEKFUNC_CANTSEEK
     let state = Unmanaged<TransferState>.fromOpaque(user).takeUnretainedValue()
+    if state.uploadFD >= 0 { return 2 }
     guard offset >= 0, Int64(offset) <= state.uploadLength else { return 1 }  // CURL_SEEKFUNC_FAIL
     state.uploadPosition = Int64(offset)
     return 0
 }
 
-private let progressCallback: kiln_curl_xferinfo_fn = { user, _, _, _, _ in
+private let progressCallback: kiln_curl_xferinfo_fn = { user, _, downloaded, _, uploaded in
     guard let user else { return 0 }
     let state = Unmanaged<TransferState>.fromOpaque(user).takeUnretainedValue()
-    return state.cancelled.isCancelled ? 1 : 0
+    return state.progress(transferred: Int64(downloaded) + Int64(uploaded)) ? 0 : 1
 }

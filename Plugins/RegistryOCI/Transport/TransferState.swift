@@ -26,7 +26,15 @@ final class TransferState {
 
     let cancelled: CancelFlag
 
-    init(request: HTTPRequest, cancelled: CancelFlag) {
+    // Stall detection: libcurl's low-speed check averages over a window of several seconds, so
+    // a burst followed by silence is noticed late; this counts seconds with no byte moved.
+    let stallSeconds: Double
+    private var lastProgress: Int64 = -1
+    private var lastProgressAt = ContinuousClock.now
+    private(set) var stalled = false
+
+    init(request: HTTPRequest, cancelled: CancelFlag, stallSeconds: Int) {
+        self.stallSeconds = Double(stallSeconds)
         switch request.sink {
         case .memory(let limit): (memoryLimit, sinkPath) = (limit, nil)
         case .file(let path): (memoryLimit, sinkPath) = (64 << 10, path)
@@ -45,6 +53,22 @@ final class TransferState {
     }
 
     var isSuccess: Bool { (200..<300).contains(status) }
+
+    /// Progress report from libcurl (about once a second). Returns false to abort.
+    func progress(transferred: Int64) -> Bool {
+        if cancelled.isCancelled { return false }
+        let now = ContinuousClock.now
+        if transferred != lastProgress {
+            lastProgress = transferred
+            lastProgressAt = now
+            return true
+        }
+        if now - lastProgressAt > .seconds(stallSeconds) {
+            stalled = true
+            return false
+        }
+        return true
+    }
 
     /// A header line from libcurl. A status line starts a new response (100 Continue, redirects
     /// and proxy CONNECT answers each bring one), so the fields collected so far are dropped.
