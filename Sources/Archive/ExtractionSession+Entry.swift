@@ -79,7 +79,7 @@ extension ExtractionSession {
     /// everything this layer did not write.
     private func applyWhiteout(base: String, dirRel: String, name: String) throws {
         let dir: Int32
-        do { dir = try root.openDirectory(dirRel, create: base == LayerWriter.opaqueMarker) } catch {
+        do { dir = try root.openDirectory(dirRel, create: false) } catch {
             if error.code == ENOENT || error.code == ENOTDIR { return }  // nothing there to hide
             throw unresolvable(error, name: name, what: "the whiteout's directory \(dirRel)")
         }
@@ -115,6 +115,10 @@ extension ExtractionSession {
         if targetRel == rel { return }
         let targetDir: Int32
         do { targetDir = try root.openDirectory(parts.dropLast().joined(separator: "/"), create: false) } catch {
+            if error.code == ENOENT || error.code == ENOTDIR {
+                throw LayerExtractor.Error.entryFailed(
+                    archive: archiveName, entry: name, reason: "the hardlink target '\(target)' does not exist inside the root")
+            }
             throw unresolvable(error, name: name, what: "the hardlink target \(targetRel)")
         }
         defer { close(targetDir) }

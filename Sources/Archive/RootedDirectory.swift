@@ -20,34 +20,49 @@ final class RootedDirectory {
     private static let resolve = kiln_resolve_in_root() | kiln_resolve_no_magiclinks()
 
     /// Opens the directory at `rel` (components joined by `/`, empty for the root) inside the
-    /// root. With `create`, missing directories are made (0755, root-owned) one by one.
-    /// The caller closes the result.
+    /// root. With `create`, missing directories are made (0755, root-owned) one by one; a
+    /// dangling symlink on the way is followed the way the kernel would inside the root (its
+    /// target is created), at most 40 times. The caller closes the result.
     func openDirectory(_ rel: String, create: Bool) throws(SystemCallError) -> Int32 {
         if rel.isEmpty { return try sys("dup", path) { dup(fd) } }
         do {
             return try openat2Retrying(rel)
         } catch where error.code == ENOENT && create {
-            var parent = try sys("dup", path) { dup(fd) }
-            defer { close(parent) }
-            var prefix = ""
-            for part in rel.split(separator: "/") {
-                prefix = prefix.isEmpty ? String(part) : prefix + "/" + part
-                let next: Int32
-                do {
-                    next = try openat2Retrying(prefix)
-                } catch where error.code == ENOENT {
-                    // mkdirat on a single name never follows anything: an existing dangling
-                    // symlink there makes it fail with EEXIST, and the reopen reports ENOENT.
-                    if mkdirat(parent, String(part), 0o755) != 0 && errno != EEXIST {
-                        throw SystemCallError(call: "mkdirat", subject: prefix, code: errno)
-                    }
-                    next = try openat2Retrying(prefix)
-                }
-                close(parent)
-                parent = next
-            }
-            return try sys("dup", rel) { dup(parent) }
+            return try createDirectories(rel.split(separator: "/").map(String.init), hops: 0)
         }
+    }
+
+    private func createDirectories(_ parts: [String], hops: Int) throws(SystemCallError) -> Int32 {
+        var parent = try sys("dup", path) { dup(fd) }
+        defer { close(parent) }
+        var prefix: [String] = []
+        for (i, part) in parts.enumerated() where !part.isEmpty && part != "." {
+            let here = (prefix + [part]).joined(separator: "/")
+            let next: Int32
+            do {
+                next = try openat2Retrying(here)
+            } catch where error.code == ENOENT {
+                // mkdirat on a single name never follows anything, and `parent` was itself
+                // resolved inside the root: the new directory lands inside the root.
+                if mkdirat(parent, part, 0o755) != 0 && errno != EEXIST {
+                    throw SystemCallError(call: "mkdirat", subject: here, code: errno)
+                }
+                do {
+                    next = try openat2Retrying(here)
+                } catch where error.code == ENOENT {
+                    // `part` is a dangling symlink: continue from its target, inside the root.
+                    guard hops < 40 else { throw SystemCallError(call: "openat2", subject: here, code: ELOOP) }
+                    let target = try readLinkAt(parent, part, subject: here)
+                    let base = target.hasPrefix("/") ? [] : prefix
+                    let rest = base + target.split(separator: "/").map(String.init) + parts[(i + 1)...]
+                    return try createDirectories(rest, hops: hops + 1)
+                }
+            }
+            close(parent)
+            parent = next
+            prefix.append(part)
+        }
+        return try sys("dup", parts.joined(separator: "/")) { dup(parent) }
     }
 
     /// openat2 of a directory inside the root; EAGAIN (a concurrent rename) is retried.
@@ -63,6 +78,15 @@ final class RootedDirectory {
             }
             throw SystemCallError(call: "openat2", subject: rel, code: e)
         }
+    }
+
+    private func readLinkAt(_ dirfd: Int32, _ name: String, subject: String) throws(SystemCallError) -> String {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = buf.withUnsafeMutableBufferPointer { p in
+            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: 4096) { readlinkat(dirfd, name, $0, 4096) }
+        }
+        if n < 0 { throw SystemCallError(call: "readlinkat", subject: subject, code: errno) }
+        return String(decoding: buf[0..<n], as: UTF8.self)
     }
 
     /// Removes `name` in the directory `dirfd` (`rel` is its path from the root, for the
