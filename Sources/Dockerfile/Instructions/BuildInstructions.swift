@@ -18,7 +18,7 @@ public struct FromInstruction: InstructionPayload, Sendable, Hashable {
 public struct RunInstruction: InstructionPayload, Sendable, Hashable {
     public var location: SourceLocation
     public var original: String
-    public var command: CommandLine
+    public var command: CommandForm
     /// Heredoc bodies named in the command (`RUN <<EOF` or `RUN python3 <<EOF`), in order.
     /// They are never expanded by kiln: the shell that runs them does that.
     public var heredocs: [Heredoc]

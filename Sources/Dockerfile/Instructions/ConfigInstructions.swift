@@ -65,14 +65,14 @@ public struct VolumeInstruction: InstructionPayload, Sendable, Hashable {
 public struct CmdInstruction: InstructionPayload, Sendable, Hashable {
     public var location: SourceLocation
     public var original: String
-    public var command: CommandLine
+    public var command: CommandForm
 }
 
 /// `ENTRYPOINT`. `ENTRYPOINT []` (or an empty line) is `.exec([])` and clears the entrypoint.
 public struct EntrypointInstruction: InstructionPayload, Sendable, Hashable {
     public var location: SourceLocation
     public var original: String
-    public var command: CommandLine
+    public var command: CommandForm
 }
 
 /// `SHELL ["executable", "parameters"]` (JSON form only).
@@ -106,7 +106,7 @@ public struct HealthcheckInstruction: InstructionPayload, Sendable, Hashable {
 /// given (the runtime default applies).
 public struct HealthcheckCommand: Sendable, Hashable {
     /// Shell form becomes config `Test: ["CMD-SHELL", cmd]`, exec form `["CMD", args…]`.
-    public var command: CommandLine
+    public var command: CommandForm
     public var interval: Int64?
     public var timeout: Int64?
     public var startPeriod: Int64?

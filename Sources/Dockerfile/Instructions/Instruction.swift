@@ -90,7 +90,7 @@ protocol InstructionPayload: Sendable {
 
 /// A command given in shell form (`RUN make all`, run by the stage's SHELL) or exec form
 /// (`RUN ["make", "all"]`, run directly).
-public enum CommandLine: Sendable, Hashable {
+public enum CommandForm: Sendable, Hashable {
     case shell(String)
     case exec([String])
 }

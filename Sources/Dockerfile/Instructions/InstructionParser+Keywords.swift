@@ -105,7 +105,7 @@ extension InstructionParser {
     }
 
     /// Shell form or exec form; `nil` for an empty argument text.
-    func commandLine(_ c: Context, _ text: String) throws -> CommandLine? {
+    func commandLine(_ c: Context, _ text: String) throws -> CommandForm? {
         if text.isEmpty { return nil }
         switch Words.jsonArray(text) {
         case .array(let words): return .exec(words)

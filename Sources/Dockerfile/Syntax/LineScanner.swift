@@ -75,6 +75,8 @@ struct LineScanner {
             if ended && text.isEmpty { continue }
             var logical = LogicalLine(text: text, pieces: [(0, lineNumber, column)], startLine: lineNumber, endLine: lineNumber)
             var count = text.count
+            // Where the pending continuation's escape character sits, for the EOF diagnostic.
+            var escapeAt = (line: lineNumber, column: column + text.count)
             while !ended && next < lines.count {
                 let piece = stripCR(lines[next])
                 next += 1
@@ -86,11 +88,14 @@ struct LineScanner {
                 count += body.count
                 logical.endLine = next
                 ended = end
+                escapeAt = (next, 1 + body.count)
             }
-            if !ended && logical.text.allSatisfy({ $0.isWhitespace }) {
+            if !ended {
+                // BuildKit silently accepts this; a file that ends inside a continuation is
+                // almost always truncated, so kiln says so.
                 throw DockerfileError(
-                    "line continuation at end of file with nothing to continue: remove the trailing '\(escape)'",
-                    at: SourceLocation(file: fileName, line: lineNumber, column: column, endLine: lines.count))
+                    "line continuation at end of file: line \(escapeAt.line) ends with '\(escape)' but no line follows; remove the '\(escape)' or add the missing line",
+                    at: SourceLocation(file: fileName, line: escapeAt.line, column: escapeAt.column, endLine: lines.count))
             }
             return logical
         }

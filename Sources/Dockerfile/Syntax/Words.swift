@@ -1,6 +1,5 @@
 // Splitting an instruction's argument text: builder flags, quote-preserving words,
 // whitespace-separated words and JSON arrays (BuildKit `split_command.go`, `line_parsers.go`).
-import Foundation
 
 /// A `--flag[=value]` word found before an instruction's arguments, with its offset in the
 /// logical line.
@@ -142,17 +141,10 @@ enum Words {
     /// Reads `text` as a JSON array of strings. `notJSON` (the caller falls back to shell
     /// form) when it does not parse; `notStrings` when it is an array holding other values.
     static func jsonArray(_ text: String) -> JSONResult {
-        let trimmed = String(text.drop(while: { $0.isWhitespace }))
-        guard trimmed.hasPrefix("["), let data = trimmed.data(using: .utf8),
-            let object = try? JSONSerialization.jsonObject(with: data, options: []),
-            let array = object as? [Any]
-        else { return .notJSON }
-        var strings: [String] = []
-        for element in array {
-            // NSNumber bridges to String on some platforms; check the dynamic type first.
-            guard !(element is NSNumber), let string = element as? String else { return .notStrings }
-            strings.append(string)
+        switch JSONArray.parse(text) {
+        case .strings(let strings): return .array(strings)
+        case .notStrings: return .notStrings
+        case .invalid: return .notJSON
         }
-        return .array(strings)
     }
 }
