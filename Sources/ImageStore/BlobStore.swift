@@ -1,9 +1,10 @@
+import PluginAPI
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
 #endif
-import PluginAPI
 
 /// A content-addressed directory of blobs, laid out as `<root>/blobs/<algorithm>/<hex>`: the
 /// build's working store and, with the layout directory as root, the `blobs/` of an OCI layout.
@@ -33,9 +34,11 @@ public struct BlobStore: Sendable, Hashable {
         public var description: String {
             switch self {
             case .missing(let digest, let path):
-                return "blob \(digest) is missing (expected at \(path)); the image store is incomplete — rebuild the image"
+                return
+                    "blob \(digest) is missing (expected at \(path)); the image store is incomplete — rebuild the image"
             case .digestMismatch(let expected, let actual, let path):
-                return "blob at \(path) has digest \(actual), not \(expected); the file was changed after it was stored — delete it and rebuild"
+                return
+                    "blob at \(path) has digest \(actual), not \(expected); the file was changed after it was stored — delete it and rebuild"
             }
         }
     }
@@ -108,7 +111,10 @@ public struct BlobStore: Sendable, Hashable {
         switch mode {
         case .move:
             // Builders write layers with mkstemp (mode 0600); blobs are world-readable.
-            if rename(source, target) == 0 { chmod(target, 0o644); return }
+            if rename(source, target) == 0 {
+                chmod(target, 0o644)
+                return
+            }
             guard errno == EXDEV else { throw FileError(operation: "rename to \(target)", path: source, errno: errno) }
             try FileIO.copyAtomically(from: source, to: target)
             unlink(source)

@@ -1,9 +1,10 @@
+import PluginAPI
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
 #endif
-import PluginAPI
 
 /// Writes a `docker save`-style tarball, read by `docker load`, `podman load` and
 /// `skopeo … docker-archive:PATH`.
@@ -29,7 +30,8 @@ public struct DockerArchiveWriter: Sendable {
         public var description: String {
             switch self {
             case .diffIDMismatch(let layer, let expected, let actual):
-                return "layer \(layer) decompresses to \(actual), but the config says \(expected); the image is inconsistent (run validate)"
+                return
+                    "layer \(layer) decompresses to \(actual), but the config says \(expected); the image is inconsistent (run validate)"
             case .unknownLayerType(let type, let layer):
                 return "layer \(layer) has media type \(type), which kiln cannot decompress for a docker-archive"
             }
@@ -46,7 +48,8 @@ public struct DockerArchiveWriter: Sendable {
         return references.compactMap { reference -> String? in
             guard reference.tag != nil || reference.digest == nil else { return nil }
             let tagged = ImageReference(
-                registry: reference.registry, repository: reference.repository, tag: reference.tag ?? ImageReference.defaultTag)
+                registry: reference.registry, repository: reference.repository,
+                tag: reference.tag ?? ImageReference.defaultTag)
             let text = tagged.description
             return seen.insert(text).inserted ? text : nil
         }
@@ -102,14 +105,16 @@ public struct DockerArchiveWriter: Sendable {
         guard store.contains(layer.descriptor.digest) else {
             throw BlobStore.Error.missing(layer.descriptor.digest, path: store.path(for: layer.descriptor.digest))
         }
-        return try LayerScan.scan(path: store.path(for: layer.descriptor.digest), compression: compression).uncompressedSize
+        return try LayerScan.scan(path: store.path(for: layer.descriptor.digest), compression: compression)
+            .uncompressedSize
     }
 
     private static func copyUncompressed(
         _ layer: Layer, store: BlobStore, into sink: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
         let compression = layer.descriptor.mediaType.layerCompression ?? .none
-        let scan = try LayerScan.scan(path: store.path(for: layer.descriptor.digest), compression: compression, sink: sink)
+        let scan = try LayerScan.scan(
+            path: store.path(for: layer.descriptor.digest), compression: compression, sink: sink)
         if scan.diffID != layer.diffID {
             throw Error.diffIDMismatch(layer: layer.descriptor.digest, expected: layer.diffID, actual: scan.diffID)
         }
@@ -122,7 +127,8 @@ public struct DockerArchiveWriter: Sendable {
         if let top {
             for repoTag in repoTags {
                 guard let colon = repoTag.lastIndex(of: ":") else { continue }
-                map[String(repoTag[..<colon]), default: [:]][String(repoTag[repoTag.index(after: colon)...])] = top.encoded
+                map[String(repoTag[..<colon]), default: [:]][String(repoTag[repoTag.index(after: colon)...])] =
+                    top.encoded
             }
         }
         return try CanonicalJSON.encode(map)
@@ -136,6 +142,8 @@ private struct ArchiveManifestEntry: Encodable {
     var layers: [String]
 
     enum CodingKeys: String, CodingKey {
-        case config = "Config", repoTags = "RepoTags", layers = "Layers"
+        case config = "Config"
+        case repoTags = "RepoTags"
+        case layers = "Layers"
     }
 }

@@ -1,9 +1,10 @@
+import PluginAPI
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
 #endif
-import PluginAPI
 
 /// A failed system call on a path: the one error type of the file seam below.
 public struct FileError: Error, CustomStringConvertible, Sendable, Hashable {

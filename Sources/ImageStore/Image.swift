@@ -45,7 +45,8 @@ public struct Image: Sendable, Hashable {
         public var description: String {
             switch self {
             case .layerNotExpressible(let type, let format):
-                return "a layer of type \(type) cannot go in a \(format) manifest; write an OCI manifest or use gzip compression"
+                return
+                    "a layer of type \(type) cannot go in a \(format) manifest; write an OCI manifest or use gzip compression"
             case .undecodable(let what, let digest, let reason):
                 return "the \(what) \(digest) is not valid JSON for its type: \(reason)"
             }

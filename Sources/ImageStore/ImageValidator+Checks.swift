@@ -6,7 +6,12 @@ extension ImageValidator {
     private struct ConfigProbe: Decodable {
         struct RootFSProbe: Decodable {
             var type: String?
-            var diff_ids: [Digest]?
+            var diffIDs: [Digest]?
+
+            enum CodingKeys: String, CodingKey {
+                case type
+                case diffIDs = "diff_ids"
+            }
         }
         var architecture: String?
         var os: String?
@@ -21,24 +26,29 @@ extension ImageValidator {
             return [ValidationProblem(.mediaType, "manifest media type \(type) is not an image manifest type")]
         }
         if manifest.schemaVersion != 2 {
-            problems.append(ValidationProblem(.malformed, "manifest schemaVersion is \(manifest.schemaVersion), expected 2"))
+            problems.append(
+                ValidationProblem(.malformed, "manifest schemaVersion is \(manifest.schemaVersion), expected 2"))
         }
         let format = ManifestFormat(manifestMediaType: type)
         if manifest.config.mediaType != format.configMediaType {
-            problems.append(ValidationProblem(
-                .mediaType,
-                "config media type \(manifest.config.mediaType) does not belong in a \(type) manifest (expected \(format.configMediaType))"))
+            problems.append(
+                ValidationProblem(
+                    .mediaType,
+                    "config media type \(manifest.config.mediaType) does not belong in a \(type) manifest (expected \(format.configMediaType))"
+                ))
         }
         for (index, layer) in manifest.layers.enumerated() {
             let name = "layer \(index) (\(layer.digest))"
             guard layer.mediaType.layerCompression != nil else {
-                problems.append(ValidationProblem(.mediaType, "\(name) has unknown layer media type \(layer.mediaType)"))
+                problems.append(
+                    ValidationProblem(.mediaType, "\(name) has unknown layer media type \(layer.mediaType)"))
                 continue
             }
             if layer.mediaType.isDocker != (format == .docker) {
-                problems.append(ValidationProblem(
-                    .mediaType,
-                    "\(name) has media type \(layer.mediaType), from the other family than its \(type) manifest"))
+                problems.append(
+                    ValidationProblem(
+                        .mediaType,
+                        "\(name) has media type \(layer.mediaType), from the other family than its \(type) manifest"))
             }
         }
         return problems
@@ -48,7 +58,9 @@ extension ImageValidator {
     static func blobProblems(_ descriptor: Descriptor, what: String, store: BlobStore) async -> [ValidationProblem] {
         let path = store.path(for: descriptor.digest)
         guard FileIO.exists(path) else {
-            return [ValidationProblem(.missingBlob, "\(what) blob \(descriptor.digest) is missing (expected at \(path))")]
+            return [
+                ValidationProblem(.missingBlob, "\(what) blob \(descriptor.digest) is missing (expected at \(path))")
+            ]
         }
         do {
             let (digest, size) = try await BlockingIO.run { try FileIO.digestAndSize(of: path) }
@@ -58,15 +70,23 @@ extension ImageValidator {
         }
     }
 
-    static func sizeAndDigestProblems(_ descriptor: Descriptor, what: String, digest: Digest, size: Int64) -> [ValidationProblem] {
+    static func sizeAndDigestProblems(_ descriptor: Descriptor, what: String, digest: Digest, size: Int64)
+        -> [ValidationProblem]
+    {
         var problems = [ValidationProblem]()
         if size != descriptor.size {
-            problems.append(ValidationProblem(
-                .sizeMismatch, "\(what) \(descriptor.digest): descriptor size is \(descriptor.size) but the blob has \(size) bytes"))
+            problems.append(
+                ValidationProblem(
+                    .sizeMismatch,
+                    "\(what) \(descriptor.digest): descriptor size is \(descriptor.size) but the blob has \(size) bytes"
+                ))
         }
         if digest != descriptor.digest {
-            problems.append(ValidationProblem(
-                .digestMismatch, "\(what) \(descriptor.digest): the blob's content hashes to \(digest); it was changed or corrupted"))
+            problems.append(
+                ValidationProblem(
+                    .digestMismatch,
+                    "\(what) \(descriptor.digest): the blob's content hashes to \(digest); it was changed or corrupted")
+            )
         }
         return problems
     }
@@ -77,34 +97,52 @@ extension ImageValidator {
         do {
             probe = try CanonicalJSON.decode(ConfigProbe.self, from: try store.read(manifest.config.digest))
         } catch {
-            return ([ValidationProblem(.malformed, "config \(manifest.config.digest) is not a valid image config: \(error)")], nil)
+            return (
+                [
+                    ValidationProblem(
+                        .malformed, "config \(manifest.config.digest) is not a valid image config: \(error)")
+                ], nil
+            )
         }
         var problems = [ValidationProblem]()
-        if (probe.os ?? "").isEmpty { problems.append(ValidationProblem(.config, "config has no \"os\"; it is required")) }
+        if (probe.os ?? "").isEmpty {
+            problems.append(ValidationProblem(.config, "config has no \"os\"; it is required"))
+        }
         if (probe.architecture ?? "").isEmpty {
             problems.append(ValidationProblem(.config, "config has no \"architecture\"; it is required"))
         }
         if probe.rootfs?.type != "layers" {
-            problems.append(ValidationProblem(.config, "config rootfs.type is \(probe.rootfs?.type.map { "\"\($0)\"" } ?? "missing"), expected \"layers\""))
+            problems.append(
+                ValidationProblem(
+                    .config,
+                    "config rootfs.type is \(probe.rootfs?.type.map { "\"\($0)\"" } ?? "missing"), expected \"layers\"")
+            )
         }
-        let diffIDs = probe.rootfs?.diff_ids ?? []
+        let diffIDs = probe.rootfs?.diffIDs ?? []
         if diffIDs.count != manifest.layers.count {
-            problems.append(ValidationProblem(
-                .diffIDCount, "config rootfs.diff_ids has \(diffIDs.count) entries but the manifest has \(manifest.layers.count) layers"))
+            problems.append(
+                ValidationProblem(
+                    .diffIDCount,
+                    "config rootfs.diff_ids has \(diffIDs.count) entries but the manifest has \(manifest.layers.count) layers"
+                ))
         }
         if let history = probe.history {
             let nonEmpty = history.filter { $0.emptyLayer != true }.count
             if nonEmpty != manifest.layers.count {
-                problems.append(ValidationProblem(
-                    .historyCount,
-                    "config history has \(nonEmpty) entries without empty_layer but the manifest has \(manifest.layers.count) layers"))
+                problems.append(
+                    ValidationProblem(
+                        .historyCount,
+                        "config history has \(nonEmpty) entries without empty_layer but the manifest has \(manifest.layers.count) layers"
+                    ))
             }
         }
         return (problems, diffIDs)
     }
 
     /// Size, digest and diff ID of one layer, in a single streaming pass.
-    static func layerProblems(_ layer: Descriptor, index: Int, diffID: Digest?, store: BlobStore) async -> [ValidationProblem] {
+    static func layerProblems(_ layer: Descriptor, index: Int, diffID: Digest?, store: BlobStore) async
+        -> [ValidationProblem]
+    {
         let name = "layer \(index)"
         let path = store.path(for: layer.digest)
         guard FileIO.exists(path) else {
@@ -119,12 +157,19 @@ extension ImageValidator {
         } catch {
             // Still say whether the blob itself is intact: that tells corruption from mislabelling.
             return await blobProblems(layer, what: name, store: store)
-                + [ValidationProblem(.unreadableLayer, "\(name) \(layer.digest) cannot be decompressed as \(layer.mediaType): \(error)")]
+                + [
+                    ValidationProblem(
+                        .unreadableLayer,
+                        "\(name) \(layer.digest) cannot be decompressed as \(layer.mediaType): \(error)")
+                ]
         }
         var problems = sizeAndDigestProblems(layer, what: name, digest: scan.digest, size: scan.size)
         if let diffID, diffID != scan.diffID {
-            problems.append(ValidationProblem(
-                .diffIDMismatch, "\(name) \(layer.digest): config diff ID is \(diffID) but the decompressed layer hashes to \(scan.diffID)"))
+            problems.append(
+                ValidationProblem(
+                    .diffIDMismatch,
+                    "\(name) \(layer.digest): config diff ID is \(diffID) but the decompressed layer hashes to \(scan.diffID)"
+                ))
         }
         return problems
     }

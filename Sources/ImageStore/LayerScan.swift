@@ -1,10 +1,11 @@
+import CArchive
+import PluginAPI
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
 #endif
-import CArchive
-import PluginAPI
 
 /// What one streaming pass over a layer blob learns: the blob's digest and size (as stored) and
 /// its diff ID and size once decompressed.

@@ -54,7 +54,9 @@ public struct OCILayoutReader: Sendable {
 
     /// The layout's `index.json`.
     public func index() throws -> ImageIndex {
-        do { return try CanonicalJSON.decode(ImageIndex.self, from: FileIO.readAll(path + "/index.json")) } catch let error as FileError {
+        do { return try CanonicalJSON.decode(ImageIndex.self, from: FileIO.readAll(path + "/index.json")) } catch let
+            error as FileError
+        {
             throw error
         } catch {
             throw Error.malformedIndex(path: path, reason: "\(error)")
@@ -82,7 +84,9 @@ public struct OCILayoutReader: Sendable {
         var depth = 0
         while chosen.mediaType.isIndex, depth < 8 {
             let nested: ImageIndex
-            do { nested = try CanonicalJSON.decode(ImageIndex.self, from: store.read(chosen.digest)) } catch let error as BlobStore.Error {
+            do { nested = try CanonicalJSON.decode(ImageIndex.self, from: store.read(chosen.digest)) } catch let error
+                as BlobStore.Error
+            {
                 throw error
             } catch {
                 throw Error.malformedIndex(path: store.path(for: chosen.digest), reason: "\(error)")

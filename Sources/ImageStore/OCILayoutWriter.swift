@@ -50,7 +50,9 @@ public struct OCILayoutWriter: Sendable {
 
     private func existingEntries() throws -> [Descriptor] {
         guard FileIO.exists(path + "/index.json") else { return [] }
-        do { return try CanonicalJSON.decode(ImageIndex.self, from: FileIO.readAll(path + "/index.json")).manifests } catch let error as FileError {
+        do {
+            return try CanonicalJSON.decode(ImageIndex.self, from: FileIO.readAll(path + "/index.json")).manifests
+        } catch let error as FileError {
             throw error
         } catch {
             throw OCILayoutReader.Error.malformedIndex(path: path, reason: "\(error)")

@@ -1,9 +1,10 @@
+import CArchive
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
 #endif
-import CArchive
 
 /// A minimal libarchive tar writer for the docker-archive: regular files only, with fixed
 /// owner (0:0), mode (0644) and mtime (the epoch), so the same content gives the same bytes.

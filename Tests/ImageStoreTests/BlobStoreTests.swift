@@ -22,6 +22,20 @@ import Testing
         #expect(names == [digest.encoded])
     }
 
+    @Test func concurrentWritersOfOneBlobAgree() async throws {
+        let dir = try FixtureDirectory(prefix: "kiln-blobs")
+        defer { dir.remove() }
+        let store = try BlobStore(root: dir.path)
+        let bytes = [UInt8](repeating: 7, count: 256 * 1024)
+        let digests = try await withThrowingTaskGroup(of: Digest.self) { group in
+            for _ in 0..<16 { group.addTask { try store.put(bytes) } }
+            return try await group.reduce(into: Set<Digest>()) { $0.insert($1) }
+        }
+        #expect(digests == [Digest.sha256(of: bytes)])
+        try await store.verify(Digest.sha256(of: bytes))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/blobs/sha256").count == 1)
+    }
+
     @Test func missingBlobSaysWhereItShouldBe() throws {
         let dir = try FixtureDirectory(prefix: "kiln-blobs")
         defer { dir.remove() }
@@ -42,7 +56,8 @@ import Testing
         try await store.put(fileAt: source, digest: digest, mode: mode)
         #expect(try store.read(digest) == Array("layer bytes".utf8))
         #expect(FileManager.default.fileExists(atPath: source) == (mode != .move))
-        var a = stat(), b = stat()
+        var a = stat()
+        var b = stat()
         if mode != .move, stat(source, &a) == 0, stat(store.path(for: digest), &b) == 0 {
             #expect((a.st_ino == b.st_ino) == (mode == .link))
         }
@@ -63,7 +78,10 @@ import Testing
         try "tampered".write(toFile: work.path(for: digest) + ".x", atomically: false, encoding: .utf8)
         let tampered = Digest.sha256(of: "something else")
         try FileManager.default.moveItem(atPath: work.path(for: digest) + ".x", toPath: work.path(for: tampered))
-        await #expect(throws: BlobStore.Error.digestMismatch(expected: tampered, actual: Digest.sha256(of: "tampered"), path: work.path(for: tampered))) {
+        await #expect(
+            throws: BlobStore.Error.digestMismatch(
+                expected: tampered, actual: Digest.sha256(of: "tampered"), path: work.path(for: tampered))
+        ) {
             try await work.verify(tampered)
         }
     }

@@ -8,8 +8,11 @@ import Testing
     static let tag = try! ImageReference(parsing: "kiln-test/imagestore:archive")
 
     @Test func repoTagsAreQualifiedAndTagged() throws {
-        let refs = try ["docker.io/library/debian:12", "127.0.0.1:5000/app", "ghcr.io/o/r@sha256:" + String(repeating: "a", count: 64), "debian:12"]
-            .map(ImageReference.init(parsing:))
+        let refs = try [
+            "docker.io/library/debian:12", "127.0.0.1:5000/app",
+            "ghcr.io/o/r@sha256:" + String(repeating: "a", count: 64), "debian:12",
+        ]
+        .map(ImageReference.init(parsing:))
         #expect(DockerArchiveWriter.repoTags(refs) == ["docker.io/library/debian:12", "127.0.0.1:5000/app:latest"])
     }
 
@@ -17,18 +20,23 @@ import Testing
     func archiveHoldsUncompressedLayersNamedByDiffID(format: ManifestFormat) async throws {
         let dir = try FixtureDirectory(prefix: "kiln-archive")
         defer { dir.remove() }
-        let image = try await Sample.image(format: format, second: format == .oci ? .zstd : .gzip, store: try BlobStore(root: dir.file("work")), dir: dir)
+        let image = try await Sample.image(
+            format: format, second: format == .oci ? .zstd : .gzip, store: try BlobStore(root: dir.file("work")),
+            dir: dir)
         let file = dir.file("image.tar")
         try await DockerArchiveWriter(path: file).write(image, tags: [Self.tag])
 
         let listing = try await ProcessRunner.check("tar", ["-tf", file]).stdout.split(separator: "\n").map(String.init)
         let layerNames = image.layers.map { $0.diffID.encoded + ".tar" }
-        #expect(listing == [image.manifest.config.digest.encoded + ".json", "manifest.json", "repositories"] + layerNames)
+        #expect(
+            listing == [image.manifest.config.digest.encoded + ".json", "manifest.json", "repositories"] + layerNames)
 
         let extracted = dir.file("x")
         try FileManager.default.createDirectory(atPath: extracted, withIntermediateDirectories: true)
         try await ProcessRunner.check("tar", ["-xf", file, "-C", extracted])
-        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: extracted + "/manifest.json"))) as? [[String: Any]]
+        let manifest =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: extracted + "/manifest.json")))
+            as? [[String: Any]]
         #expect(manifest?.count == 1)
         #expect(manifest?.first?["Config"] as? String == image.manifest.config.digest.encoded + ".json")
         #expect(manifest?.first?["RepoTags"] as? [String] == ["docker.io/kiln-test/imagestore:archive"])
@@ -36,7 +44,9 @@ import Testing
         for layer in image.layers {
             #expect(try Sample.sha256(ofFile: extracted + "/" + layer.diffID.encoded + ".tar").0 == layer.diffID)
         }
-        #expect(try Data(contentsOf: URL(fileURLWithPath: extracted + "/" + image.manifest.config.digest.encoded + ".json")) == Data(image.configBytes))
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: extracted + "/" + image.manifest.config.digest.encoded + ".json"))
+                == Data(image.configBytes))
         let repositories = try String(contentsOfFile: extracted + "/repositories", encoding: .utf8)
         #expect(repositories == #"{"docker.io/kiln-test/imagestore":{"archive":"\#(image.layers[1].diffID.encoded)"}}"#)
     }
@@ -47,7 +57,9 @@ import Testing
         let image = try await Sample.image(store: try BlobStore(root: dir.file("work")), dir: dir)
         try await DockerArchiveWriter(path: dir.file("a.tar")).write(image, tags: [Self.tag])
         try await DockerArchiveWriter(path: dir.file("b.tar")).write(image, tags: [Self.tag])
-        #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file("a.tar"))) == Data(contentsOf: URL(fileURLWithPath: dir.file("b.tar"))))
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: dir.file("a.tar")))
+                == Data(contentsOf: URL(fileURLWithPath: dir.file("b.tar"))))
     }
 
     @Test func aLayerThatDoesNotMatchItsDiffIDIsRefused() async throws {
@@ -67,14 +79,17 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".tmp-") } == [])
     }
 
-    @Test(.enabled(if: ExecutableLookup.available("skopeo"), "needs skopeo (apt-get install skopeo)"),
-          arguments: [ManifestFormat.oci, .docker])
-    func skopeoInspectsTheArchive(format: ManifestFormat) async throws {
+    @Test(
+        .enabled(if: ExecutableLookup.available("skopeo"), "needs skopeo (apt-get install skopeo)"),
+        arguments: [(ManifestFormat.oci, true), (.docker, true), (.oci, false)])
+    func skopeoInspectsTheArchive(format: ManifestFormat, tagged: Bool) async throws {
         let dir = try FixtureDirectory(prefix: "kiln-archive")
         defer { dir.remove() }
-        let image = try await Sample.image(format: format, second: format == .oci ? .zstd : .gzip, store: try BlobStore(root: dir.file("work")), dir: dir)
+        let image = try await Sample.image(
+            format: format, second: format == .oci ? .zstd : .gzip, store: try BlobStore(root: dir.file("work")),
+            dir: dir)
         let file = dir.file("image.tar")
-        try await DockerArchiveWriter(path: file).write(image, tags: [Self.tag])
+        try await DockerArchiveWriter(path: file).write(image, tags: tagged ? [Self.tag] : [])
         let result = try await ProcessRunner.check("skopeo", ["inspect", "docker-archive:\(file)"])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         // docker-archive serves the uncompressed layers, so skopeo lists the diff IDs.
@@ -82,12 +97,14 @@ import Testing
         #expect(json["Os"] as? String == "linux")
         #expect(json["Architecture"] as? String == "amd64")
         #expect((json["Env"] as? [String]) == image.config.config?.env)
-        let config = try await ProcessRunner.check("skopeo", ["inspect", "--config", "--raw", "docker-archive:\(file)"])
+        let config = try await ProcessRunner.check(
+            "skopeo", ["inspect", "--config", "--raw", "docker-archive:\(file)"])
         #expect(Array(config.stdout.utf8) == image.configBytes)
     }
 
-    @Test(.enabled(if: ExecutableLookup.available("podman"), "needs podman (apt-get install podman)"),
-          arguments: [true, false])
+    @Test(
+        .enabled(if: ExecutableLookup.available("podman"), "needs podman (apt-get install podman)"),
+        arguments: [true, false])
     func podmanLoadsTheArchive(tagged: Bool) async throws {
         let dir = try FixtureDirectory(prefix: "kiln-archive")
         defer { dir.remove() }
@@ -100,7 +117,9 @@ import Testing
         do {
             if tagged { #expect(load.stdout.contains("Loaded image: docker.io/kiln-test/imagestore:archive")) }
             // podman's image ID is the config digest, so this proves the config arrived intact.
-            let inspect = try await podman.run(["image", "inspect", "--format", "{{.Id}} {{.Os}}/{{.Architecture}}", imageID])
+            let inspect = try await podman.run([
+                "image", "inspect", "--format", "{{.Id}} {{.Os}}/{{.Architecture}}", imageID,
+            ])
             #expect(inspect.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(imageID) linux/amd64")
             let diff = try await podman.run(["image", "inspect", "--format", "{{json .RootFS.Layers}}", imageID])
             #expect(diff.stdout.contains(image.layers[1].diffID.description))
@@ -134,7 +153,9 @@ struct Podman {
             try FileManager.default.createDirectory(atPath: "/etc/containers", withIntermediateDirectories: true)
             try containersConf.write(toFile: conf, atomically: true, encoding: .utf8)
         }
-        return Podman(arguments: ["--root", dir.file("podman-root"), "--runroot", dir.file("podman-run"), "--storage-driver", "vfs"])
+        return Podman(arguments: [
+            "--root", dir.file("podman-root"), "--runroot", dir.file("podman-run"), "--storage-driver", "vfs",
+        ])
     }
 
     @discardableResult

@@ -10,7 +10,8 @@ import Testing
         let dir = try FixtureDirectory(prefix: "kiln-image")
         defer { dir.remove() }
         let store = try BlobStore(root: dir.file("store"))
-        let image = try await Sample.image(format: format, second: format == .oci ? .zstd : .none, store: store, dir: dir)
+        let image = try await Sample.image(
+            format: format, second: format == .oci ? .zstd : .none, store: store, dir: dir)
 
         #expect(image.manifest.mediaType == format.manifestMediaType)
         #expect(image.manifest.config.mediaType == format.configMediaType)
@@ -20,7 +21,8 @@ import Testing
         #expect(try store.read(image.digest) == image.manifestBytes)
         #expect(try store.read(image.manifest.config.digest) == image.configBytes)
         #expect(image.config.rootfs.diffIDs == image.layers.map(\.diffID))
-        let expectedTypes: [MediaType] = format == .oci ? [.ociLayerGzip, .ociLayerZstd] : [.dockerLayerGzip, .dockerLayer]
+        let expectedTypes: [MediaType] =
+            format == .oci ? [.ociLayerGzip, .ociLayerZstd] : [.dockerLayerGzip, .dockerLayer]
         #expect(image.manifest.layers.map(\.mediaType) == expectedTypes)
         // Reading it back from the store gives the same image.
         #expect(try Image.load(manifest: image.digest, from: store) == image)

@@ -12,7 +12,8 @@ import Testing
         let layout = dir.file("layout")
         let descriptor = try await OCILayoutWriter(path: layout).write(image, refName: "v1")
 
-        #expect(try String(contentsOfFile: layout + "/oci-layout", encoding: .utf8) == #"{"imageLayoutVersion":"1.0.0"}"#)
+        #expect(
+            try String(contentsOfFile: layout + "/oci-layout", encoding: .utf8) == #"{"imageLayoutVersion":"1.0.0"}"#)
         #expect(descriptor.digest == image.digest)
         #expect(descriptor.annotations == [AnnotationKey.refName: "v1"])
         #expect(descriptor.platform == Sample.platform)
@@ -47,6 +48,34 @@ import Testing
         let ambiguous = #expect(throws: OCILayoutReader.Error.self) { try reader.image() }
         #expect(ambiguous?.description.contains("holds 3 images") == true)
         try await ImageValidator.validate(layoutPath: writer.path, refName: "b")
+    }
+
+    @Test func aNestedIndexIsResolvedByPlatform() async throws {
+        let dir = try FixtureDirectory(prefix: "kiln-layout")
+        defer { dir.remove() }
+        let image = try await Sample.image(store: try BlobStore(root: dir.file("work")), dir: dir)
+        let layout = dir.file("layout")
+        try await OCILayoutWriter(path: layout).write(image)
+        // Re-point index.json at an index holding the image for linux/amd64 and a decoy.
+        let store = try BlobStore(root: layout)
+        var entry = image.manifestDescriptor
+        entry.platform = Sample.platform
+        let decoy = Descriptor(
+            mediaType: .ociManifest, digest: .sha256(of: "decoy"), size: 5,
+            platform: Platform(os: "linux", architecture: "arm64"))
+        let nested = try CanonicalJSON.encode(ImageIndex(manifests: [decoy, entry]))
+        try store.put(nested)
+        var top = Descriptor(mediaType: .ociIndex, bytes: nested)
+        top.annotations = [AnnotationKey.refName: "multi"]
+        try Data(CanonicalJSON.encode(ImageIndex(manifests: [top]))).write(to: URL(fileURLWithPath: layout + "/index.json"))
+
+        let reader = try OCILayoutReader(path: layout)
+        #expect(try reader.image(refName: "multi", platform: Sample.platform).digest == image.digest)
+        let missing = #expect(throws: OCILayoutReader.Error.self) {
+            try reader.image(refName: "multi", platform: Platform(os: "linux", architecture: "s390x"))
+        }
+        #expect(missing?.description.contains("linux/s390x") == true)
+        try await ImageValidator.validate(layoutPath: layout, refName: "multi", platform: Sample.platform)
     }
 
     @Test func writingTwiceGivesByteIdenticalLayouts() async throws {
@@ -103,8 +132,11 @@ import Testing
         try await OCILayoutWriter(path: layout).write(image, refName: "test")
         let bundle = dir.file("bundle")
         try await ProcessRunner.check("umoci", ["unpack", "--image", "\(layout):test", bundle])
-        #expect(try String(contentsOfFile: bundle + "/rootfs/hello.txt", encoding: .utf8) == Sample.firstFiles["hello.txt"])
-        #expect(try String(contentsOfFile: bundle + "/rootfs/app/run.sh", encoding: .utf8) == Sample.secondFiles["app/run.sh"])
+        #expect(
+            try String(contentsOfFile: bundle + "/rootfs/hello.txt", encoding: .utf8) == Sample.firstFiles["hello.txt"])
+        #expect(
+            try String(contentsOfFile: bundle + "/rootfs/app/run.sh", encoding: .utf8)
+                == Sample.secondFiles["app/run.sh"])
         #expect(FileManager.default.fileExists(atPath: bundle + "/config.json"))
     }
 }

@@ -30,7 +30,8 @@ enum Sample {
     /// Writes `files` (path → content) under a new directory and tars it with GNU tar in a
     /// reproducible way, then compresses it as `compression` says.
     static func layer(
-        _ files: [String: String], compression: Compression, docker: Bool = false, in dir: FixtureDirectory, name: String
+        _ files: [String: String], compression: Compression, docker: Bool = false, in dir: FixtureDirectory,
+        name: String
     ) async throws -> SampleLayer {
         let root = dir.file("rootfs-\(name)")
         for (path, content) in files {
@@ -41,8 +42,11 @@ enum Sample {
         }
         let tar = dir.file("\(name).tar")
         try await ProcessRunner.check(
-            "tar", ["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "--format=pax",
-                    "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime", "-cf", tar, "-C", root, "."])
+            "tar",
+            [
+                "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "--format=pax",
+                "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime", "-cf", tar, "-C", root, ".",
+            ])
         let (diffID, tarSize) = try sha256(ofFile: tar)
         var blob = tar
         switch compression {
@@ -56,7 +60,8 @@ enum Sample {
         }
         let (digest, size) = blob == tar ? (diffID, tarSize) : try sha256(ofFile: blob)
         return SampleLayer(
-            path: blob, mediaType: compression.layerMediaType(docker: docker), digest: digest, size: size, diffID: diffID)
+            path: blob, mediaType: compression.layerMediaType(docker: docker), digest: digest, size: size,
+            diffID: diffID)
     }
 
     /// A config with one history entry per layer plus one `empty_layer` entry (ENV).
@@ -85,6 +90,7 @@ enum Sample {
             try await layer(secondFiles, compression: second, docker: docker, in: dir, name: "two"),
         ]
         for l in layers { try await store.put(fileAt: l.path, digest: l.digest, mode: .copy) }
-        return try Image.build(config: config(layerCount: layers.count), layers: layers.map(\.layer), format: format, in: store)
+        return try Image.build(
+            config: config(layerCount: layers.count), layers: layers.map(\.layer), format: format, in: store)
     }
 }

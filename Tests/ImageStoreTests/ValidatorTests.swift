@@ -16,7 +16,8 @@ struct Corruption: CustomTestStringConvertible, Sendable {
 
     /// Writes a changed config and manifest into the image's store; returns the manifest bytes.
     static func rewrite(
-        _ image: Image, config change: (inout ImageConfig) -> Void = { _ in }, manifest edit: (inout Manifest) -> Void = { _ in }
+        _ image: Image, config change: (inout ImageConfig) -> Void = { _ in },
+        manifest edit: (inout Manifest) -> Void = { _ in }
     ) throws -> [UInt8] {
         var config = image.config
         change(&config)
@@ -37,7 +38,8 @@ struct Corruption: CustomTestStringConvertible, Sendable {
     }
 
     static let all: [Corruption] = [
-        Corruption(name: "flipped byte in a layer", expected: .digestMismatch, mentions: "changed or corrupted") { image in
+        Corruption(name: "flipped byte in a layer", expected: .digestMismatch, mentions: "changed or corrupted") {
+            image in
             try flipByte(at: image.store.path(for: image.manifest.layers[0].digest))
             return image.manifestBytes
         },
@@ -59,22 +61,28 @@ struct Corruption: CustomTestStringConvertible, Sendable {
             try flipByte(at: image.store.path(for: image.manifest.config.digest))
             return image.manifestBytes
         },
-        Corruption(name: "one diff ID too many", expected: .diffIDCount, mentions: "3 entries but the manifest has 2 layers") { image in
+        Corruption(
+            name: "one diff ID too many", expected: .diffIDCount, mentions: "3 entries but the manifest has 2 layers"
+        ) { image in
             try rewrite(image, config: { $0.rootfs.diffIDs.append(Digest.sha256(of: "extra")) })
         },
-        Corruption(name: "history out of step", expected: .historyCount, mentions: "3 entries without empty_layer") { image in
+        Corruption(name: "history out of step", expected: .historyCount, mentions: "3 entries without empty_layer") {
+            image in
             try rewrite(image, config: { $0.history?.append(History(createdBy: "RUN true")) })
         },
-        Corruption(name: "Docker layer type in an OCI manifest", expected: .mediaType, mentions: "other family") { image in
+        Corruption(name: "Docker layer type in an OCI manifest", expected: .mediaType, mentions: "other family") {
+            image in
             try rewrite(image, manifest: { $0.layers[0].mediaType = .dockerLayerGzip })
         },
-        Corruption(name: "Docker config type in an OCI manifest", expected: .mediaType, mentions: "config media type") { image in
+        Corruption(name: "Docker config type in an OCI manifest", expected: .mediaType, mentions: "config media type") {
+            image in
             try rewrite(image, manifest: { $0.config.mediaType = .dockerConfig })
         },
         Corruption(name: "unknown layer type", expected: .mediaType, mentions: "unknown layer media type") { image in
             try rewrite(image, manifest: { $0.layers[0].mediaType = "application/x-tar" })
         },
-        Corruption(name: "zstd layer labelled gzip", expected: .unreadableLayer, mentions: "cannot be decompressed") { image in
+        Corruption(name: "zstd layer labelled gzip", expected: .unreadableLayer, mentions: "cannot be decompressed") {
+            image in
             try rewrite(image, manifest: { $0.layers[1].mediaType = .ociLayerGzip })
         },
         Corruption(name: "config without os", expected: .config, mentions: "\"os\"") { image in
@@ -91,7 +99,8 @@ struct Corruption: CustomTestStringConvertible, Sendable {
     func goodImagesPass(format: ManifestFormat, second: Compression) async throws {
         let dir = try FixtureDirectory(prefix: "kiln-validate")
         defer { dir.remove() }
-        let image = try await Sample.image(format: format, second: second, store: try BlobStore(root: dir.file("work")), dir: dir)
+        let image = try await Sample.image(
+            format: format, second: second, store: try BlobStore(root: dir.file("work")), dir: dir)
         #expect(await ImageValidator.problems(in: image) == [])
         try await OCILayoutWriter(path: dir.file("layout")).write(image, refName: "x")
         try await ImageValidator.validate(layoutPath: dir.file("layout"), refName: "x")
@@ -133,7 +142,8 @@ struct Corruption: CustomTestStringConvertible, Sendable {
         let layout = dir.file("layout")
         try await OCILayoutWriter(path: layout).write(image, refName: "x")
         let indexPath = layout + "/index.json"
-        var index = try CanonicalJSON.decode(ImageIndex.self, from: [UInt8](Data(contentsOf: URL(fileURLWithPath: indexPath))))
+        var index = try CanonicalJSON.decode(
+            ImageIndex.self, from: [UInt8](Data(contentsOf: URL(fileURLWithPath: indexPath))))
         index.manifests[0].size += 7
         try Data(CanonicalJSON.encode(index)).write(to: URL(fileURLWithPath: indexPath))
         let error = await #expect(throws: ValidationError.self) {

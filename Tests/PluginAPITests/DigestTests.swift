@@ -18,7 +18,8 @@ import Testing
     // Cases after opencontainers/go-digest `digest_test.go` (TestParseDigest), restricted to the
     // algorithms kiln accepts.
     @Test(arguments: [
-        "", "sha256", "sha256:", ":" + emptySHA256, "sha256:" + emptySHA256.uppercased(), "sha256:" + emptySHA256.dropLast(),
+        "", "sha256", "sha256:", ":" + emptySHA256, "sha256:" + emptySHA256.uppercased(),
+        "sha256:" + emptySHA256.dropLast(),
         "sha256:" + emptySHA256 + "0", "sha384:" + emptySHA256, "md5:d41d8cd98f00b204e9800998ecf8427e",
         "sha256:" + emptySHA256.dropLast() + "g", "sha256 :" + emptySHA256, "sha512:" + emptySHA256,
     ])
@@ -52,7 +53,9 @@ import Testing
         let json = try JSONEncoder().encode([digest])
         #expect(String(decoding: json, as: UTF8.self) == "[\"\(digest)\"]")
         #expect(try JSONDecoder().decode([Digest].self, from: json) == [digest])
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode([Digest].self, from: Data(#"["sha256:abc"]"#.utf8)) }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode([Digest].self, from: Data(#"["sha256:abc"]"#.utf8))
+        }
     }
 
     @Test func orderIsByText() throws {

@@ -22,10 +22,15 @@ import Testing
         ("lowercase:Uppercase", "docker.io", "library/lowercase", "Uppercase", nil),
         ("sub-dom1.foo.com/bar/baz/quux", "sub-dom1.foo.com", "bar/baz/quux", nil, nil),
         ("sub-dom1.foo.com/bar/baz/quux:some-long-tag", "sub-dom1.foo.com", "bar/baz/quux", "some-long-tag", nil),
-        ("b.gcr.io/test.example.com/my-app:test.example.com", "b.gcr.io", "test.example.com/my-app", "test.example.com", nil),
+        (
+            "b.gcr.io/test.example.com/my-app:test.example.com", "b.gcr.io", "test.example.com/my-app",
+            "test.example.com", nil
+        ),
         ("xn--n3h.com/myimage:xn--n3h.com", "xn--n3h.com", "myimage", "xn--n3h.com", nil),
-        ("xn--7o8h.com/myimage:xn--7o8h.com@sha512:" + String(repeating: "f", count: 128), "xn--7o8h.com", "myimage",
-         "xn--7o8h.com", "sha512:" + String(repeating: "f", count: 128)),
+        (
+            "xn--7o8h.com/myimage:xn--7o8h.com@sha512:" + String(repeating: "f", count: 128), "xn--7o8h.com", "myimage",
+            "xn--7o8h.com", "sha512:" + String(repeating: "f", count: 128)
+        ),
         ("foo_bar.com:8080", "docker.io", "library/foo_bar.com", "8080", nil),
         ("foo/foo_bar.com:8080", "docker.io", "foo/foo_bar.com", "8080", nil),
         ("192.168.1.1", "docker.io", "library/192.168.1.1", nil, nil),
@@ -50,10 +55,15 @@ import Testing
         ("docker---rules/docker", "docker.io", "docker---rules/docker", nil, nil),
         ("dock__er/docker", "docker.io", "dock__er/docker", nil, nil),
         ("d/docker", "docker.io", "d/docker", nil, nil),
-        ("docker.io/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a", "docker.io",
-         "library/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a", nil, nil),
-        ("busybox:latest@sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa", "docker.io", "library/busybox",
-         "latest", "sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa"),
+        (
+            "docker.io/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a", "docker.io",
+            "library/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a", nil, nil
+        ),
+        (
+            "busybox:latest@sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa", "docker.io",
+            "library/busybox",
+            "latest", "sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa"
+        ),
     ]
 
     @Test(arguments: valid)
@@ -78,7 +88,8 @@ import Testing
         "fc00::1:5000/debian", "[fe80::1%eth0]:5000/debian", "[2001:db8:3:4::192.0.2.33]:5000/debian",
         "1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a", "docker-/docker", "-docker-/docker",
         "____/____", "_docker/_docker", "dock..er/docker", "dock_.er/docker", "dock-.er/docker", "docker/",
-        String(repeating: "this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_", count: 4) + "x/docker",
+        String(repeating: "this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_", count: 4)
+            + "x/docker",
         // reference_test.go: 128 components is over the 255-character limit.
         String(repeating: "a/", count: 128) + "a:tag",
         // Tags: at most 128 characters, starting with a word character.
@@ -95,8 +106,10 @@ import Testing
         ("docker.io/fooo/bar", "fooo/bar"),
         ("docker.io/library/foo/bar", "library/foo/bar"),
         ("127.0.0.1:8000/private/moonbase", "127.0.0.1:8000/private/moonbase"),
-        ("busybox:latest@sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa",
-         "busybox:latest@sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa"),
+        (
+            "busybox:latest@sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa",
+            "busybox:latest@sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa"
+        ),
     ])
     func familiarForm(input: String, familiar: String) throws {
         #expect(try ImageReference(parsing: input).familiarDescription == familiar)

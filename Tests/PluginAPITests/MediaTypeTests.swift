@@ -39,7 +39,10 @@ import Testing
     }
 
     @Test func probesTheTopLevelMediaType() {
-        #expect(CanonicalJSON.mediaType(of: Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json"}"#.utf8)) == .ociIndex)
+        #expect(
+            CanonicalJSON.mediaType(
+                of: Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json"}"#.utf8))
+                == .ociIndex)
         #expect(CanonicalJSON.mediaType(of: Array(#"{"schemaVersion":2}"#.utf8)) == nil)
         #expect(CanonicalJSON.mediaType(of: Array("not json".utf8)) == nil)
     }

@@ -31,7 +31,9 @@ import Testing
         #expect(try Platform(parsing: platform.description) == platform)
     }
 
-    @Test(arguments: ["", "/linux/arm", "linux/arm/", "linux /arm", "linux/&arm", "linux/arm/foo/bar", "linux", "arm64"])
+    @Test(arguments: [
+        "", "/linux/arm", "linux/arm/", "linux /arm", "linux/&arm", "linux/arm/foo/bar", "linux", "arm64",
+    ])
     func rejects(input: String) {
         #expect(throws: Platform.ParseError.malformed(input)) { try Platform(parsing: input) }
     }
