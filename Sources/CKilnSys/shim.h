@@ -1,7 +1,7 @@
 #ifndef KILN_SYS_SHIM_H
 #define KILN_SYS_SHIM_H
 // Linux system calls and headers the Glibc module does not expose to Swift.
-#define _GNU_SOURCE 1
+// No _GNU_SOURCE here: it would change shared glibc headers and clash with the Glibc module.
 #include <fts.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -25,6 +25,10 @@ static inline unsigned long long kiln_resolve_beneath(void) { return RESOLVE_BEN
 static inline unsigned long long kiln_resolve_no_magiclinks(void) { return RESOLVE_NO_MAGICLINKS; }
 static inline unsigned long long kiln_resolve_no_symlinks(void) { return RESOLVE_NO_SYMLINKS; }
 static inline int kiln_errno(void) { return errno; }
+/// copy_file_range(2) through syscall(2): the glibc wrapper needs _GNU_SOURCE.
+static inline long kiln_copy_file_range(int in_fd, int out_fd, unsigned long len) {
+    return syscall(SYS_copy_file_range, in_fd, (void *)0, out_fd, (void *)0, len, 0u);
+}
 static inline unsigned int kiln_major(unsigned long long dev) { return major(dev); }
 static inline unsigned int kiln_minor(unsigned long long dev) { return minor(dev); }
 static inline unsigned long long kiln_makedev(unsigned int ma, unsigned int mi) { return makedev(ma, mi); }

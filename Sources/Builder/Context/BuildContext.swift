@@ -1,0 +1,120 @@
+import Dockerfile
+import Foundation
+import Glibc
+
+/// The build context: the directory COPY and ADD read from, with `.dockerignore` applied when
+/// reading (files are never deleted from the context).
+public struct BuildContext: Sendable {
+    /// Host path of the context directory.
+    public let directory: String
+    let ignore: DockerIgnore?
+
+    public enum Error: Swift.Error, CustomStringConvertible {
+        case missing(String)
+        case notFound(pattern: String, location: String)
+        case outside(pattern: String, location: String)
+        case unsupported(String)
+        public var description: String {
+            switch self {
+            case .missing(let p): return "build context \(p) does not exist or is not a directory"
+            case .notFound(let p, let loc):
+                return "\(loc): COPY/ADD source '\(p)' not found in the build context (or excluded by .dockerignore)"
+            case .outside(let p, let loc): return "\(loc): COPY/ADD source '\(p)' is outside the build context"
+            case .unsupported(let what): return what
+            }
+        }
+    }
+
+    public init(directory: String, ignore: DockerIgnore?) {
+        self.directory = directory
+        self.ignore = ignore
+    }
+
+    /// Opens the context the options name (`dir://`, `tar://`, or a plain directory), applying
+    /// `--context-sub-path`; a tarball is unpacked into `workDirectory`.
+    public static func open(options: BuildOptions, workDirectory: String, dockerfilePath: String) throws -> BuildContext {
+        var spec = options.context
+        var dir: String
+        if spec.hasPrefix("dir://") { spec.removeFirst("dir://".count) }
+        if spec.hasPrefix("tar://") {
+            let tar = String(spec.dropFirst("tar://".count))
+            dir = workDirectory + "/context"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try ContextArchive.unpack(tar, into: dir)
+        } else if spec.contains("://") {
+            throw Error.unsupported("build context '\(options.context)' is not available yet: use a directory or tar://FILE")
+        } else {
+            dir = absolute(spec)
+        }
+        if let sub = options.contextSubPath, !sub.isEmpty { dir = dir + "/" + BuildRoot.relative(sub) }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else { throw Error.missing(dir) }
+        let ignoreText = DockerIgnoreFile.read(dockerfilePath: dockerfilePath, contextDirectory: dir)
+        return BuildContext(directory: dir, ignore: try ignoreText.map { try DockerIgnore(text: $0) })
+    }
+
+    /// True when `.dockerignore` excludes the relative path.
+    public func isExcluded(_ relative: String, isDirectory: Bool) -> Bool {
+        guard let ignore, !relative.isEmpty else { return false }
+        return ignore.excludes(relative, isDirectory: isDirectory)
+    }
+
+    /// Expands a COPY/ADD source pattern (Go `filepath.Match` per component) to the relative
+    /// paths it matches, sorted, minus what `.dockerignore` and `excludes` drop.
+    public func match(_ pattern: String, excludes: [DockerIgnore] = [], location: String) throws -> [String] {
+        let components = pattern.split(separator: "/").map(String.init).filter { $0 != "." && !$0.isEmpty }
+        if components.contains("..") {
+            let clean = BuildRoot.components(pattern)
+            if pattern.split(separator: "/").filter({ $0 == ".." }).count > clean.count { throw Error.outside(pattern: pattern, location: location) }
+        }
+        let clean = BuildRoot.components(pattern)
+        if clean.isEmpty { return [""] }
+        var found: [String] = [""]
+        for (i, comp) in clean.enumerated() {
+            var next: [String] = []
+            let last = i == clean.count - 1
+            for base in found {
+                let baseHost = base.isEmpty ? directory : directory + "/" + base
+                if !Glob.hasMeta(comp) {
+                    let rel = base.isEmpty ? comp : base + "/" + comp
+                    var st = stat()
+                    if lstat(directory + "/" + rel, &st) == 0, last || (st.st_mode & S_IFMT) == S_IFDIR || (st.st_mode & S_IFMT) == S_IFLNK {
+                        next.append(rel)
+                    }
+                    continue
+                }
+                guard let names = try? FileManager.default.contentsOfDirectory(atPath: baseHost) else { continue }
+                for name in names.sorted() where Glob.match(comp, name) {
+                    next.append(base.isEmpty ? name : base + "/" + name)
+                }
+            }
+            found = next
+        }
+        let kept = found.filter { rel in
+            var st = stat()
+            let isDir = stat(directory + "/" + rel, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+            if isExcluded(rel, isDirectory: isDir) { return false }
+            return !excludes.contains { $0.excludes(rel, isDirectory: isDir) }
+        }
+        guard !kept.isEmpty else { throw Error.notFound(pattern: pattern, location: location) }
+        return kept
+    }
+
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        let cwd = FileManager.default.currentDirectoryPath
+        let joined = path == "." ? cwd : cwd + "/" + path
+        return (joined as NSString).standardizingPath
+    }
+}
+
+/// Choosing and reading the ignore file: `<Dockerfile>.dockerignore` beside the Dockerfile wins
+/// over `.dockerignore` at the context root.
+enum DockerIgnoreFile {
+    static func read(dockerfilePath: String, contextDirectory: String) -> String? {
+        for candidate in [dockerfilePath + ".dockerignore", contextDirectory + "/.dockerignore"] {
+            if let text = try? String(contentsOfFile: candidate, encoding: .utf8) { return text }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,244 @@
+import CKilnSys
+import Foundation
+import Glibc
+
+/// Copies files into a build root as COPY and ADD do, recording every path it writes so the
+/// layer can be made from them without walking the root.
+///
+/// Symlinks inside copied directories are copied as links; a top-level source symlink is
+/// followed (BuildKit's rule). Hardlinks among copied files stay hardlinks. Ownership is the
+/// given owner (COPY from the context: 0:0 by default) or the source's (`--from`), modes are the
+/// source's unless `--chmod` says otherwise, and modification times are kept.
+final class FileCopier {
+    struct Owner: Equatable {
+        var uid: uid_t
+        var gid: gid_t
+    }
+
+    let root: BuildRoot
+    /// nil keeps the source's ownership.
+    let owner: Owner?
+    let chmod: ChmodSpec?
+    /// Source-relative paths to leave out (`.dockerignore`, `--exclude`); takes the path
+    /// relative to the source tree and whether it is a directory.
+    var excludes: ((String, Bool) -> Bool)?
+    /// Paths written, relative to the root, in the order written (parents before children).
+    private(set) var written: [String] = []
+    private var writtenSet = Set<String>()
+    private var linkedInodes: [InodeKey: String] = [:]
+
+    struct InodeKey: Hashable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    init(root: BuildRoot, owner: Owner?, chmod: ChmodSpec?) {
+        self.root = root
+        self.owner = owner
+        self.chmod = chmod
+    }
+
+    private func record(_ rel: String) {
+        if writtenSet.insert(rel).inserted { written.append(rel) }
+    }
+
+    /// Creates the destination directory (and missing parents, owned by the owner as BuildKit
+    /// does with --chown) and returns its resolved relative path.
+    func prepareDirectory(_ imagePath: String) throws -> String {
+        let (path, created) = try root.makeDirectories(imagePath, permissions: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0)
+        for c in created { record(c) }
+        return path
+    }
+
+    /// Copies `source` (a host path) to the image path `destination`. When `intoDirectory` the
+    /// source goes *inside* `destination` under its own name; a source directory always has its
+    /// contents copied into `destination`.
+    func copy(source: String, relative: String = "", to destination: String, intoDirectory: Bool) throws {
+        var st = stat()
+        // The top-level source is followed: `COPY link /x` copies what the link points to.
+        try Syscall.check("stat", source) { stat(source, &st) }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            let dir = try prepareDirectory(destination)
+            try applyDirectoryMetadata(of: st, to: dir, createdNow: written.last == dir)
+            try copyContents(ofDirectory: source, relative: relative, into: dir)
+            return
+        }
+        var target = destination
+        let existing = try root.resolve(destination)
+        if intoDirectory || (root.lstatIfPresent(existing).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false) {
+            target = (destination.hasSuffix("/") ? destination : destination + "/") + ((source as NSString).lastPathComponent)
+            _ = try prepareDirectory(destination)
+        } else {
+            let parent = (("/" + BuildRoot.relative(destination)) as NSString).deletingLastPathComponent
+            _ = try prepareDirectory(parent)
+        }
+        let parentRel = try root.resolve((("/" + BuildRoot.relative(target)) as NSString).deletingLastPathComponent)
+        let name = (BuildRoot.relative(target) as NSString).lastPathComponent
+        try copyEntry(source: source, relative: relative, st: st, to: parentRel.isEmpty ? name : parentRel + "/" + name)
+    }
+
+    /// Copies what is inside `source` into the resolved directory `dir`.
+    func copyContents(ofDirectory source: String, relative: String = "", into dir: String) throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: source).sorted()
+        for name in names {
+            let child = source + "/" + name
+            var st = stat()
+            try Syscall.check("lstat", child) { lstat(child, &st) }
+            let childRelative = relative.isEmpty ? name : relative + "/" + name
+            if let excludes, excludes(childRelative, (st.st_mode & S_IFMT) == S_IFDIR) { continue }
+            let rel = dir.isEmpty ? name : dir + "/" + name
+            try copyEntry(source: child, relative: childRelative, st: st, to: rel)
+        }
+    }
+
+    /// Copies one entry (recursively for directories) to the resolved relative path `rel`.
+    private func copyEntry(source: String, relative: String, st: stat, to rel: String) throws {
+        let dest = root.hostPath(rel)
+        let kind = st.st_mode & S_IFMT
+        let existing = root.lstatIfPresent(rel)
+        if let existing, !(kind == S_IFDIR && (existing.st_mode & S_IFMT) == S_IFDIR) {
+            try removeTree(dest)
+        }
+        let perms = chmod?.apply(to: UInt32(st.st_mode & 0o7777), isDirectory: kind == S_IFDIR) ?? UInt32(st.st_mode & 0o7777)
+        let uid = owner?.uid ?? st.st_uid
+        let gid = owner?.gid ?? st.st_gid
+        switch kind {
+        case S_IFDIR:
+            if existing == nil { try Syscall.check("mkdir", dest) { mkdir(dest, 0o700) } }
+            record(rel)
+            try copyContents(ofDirectory: source, relative: relative, into: rel)
+            try Syscall.check("lchown", dest) { lchown(dest, uid, gid) }
+            try Syscall.check("chmod", dest) { Glibc.chmod(dest, mode_t(perms)) }
+            try setTimes(dest, st)
+            return
+        case S_IFREG:
+            let key = InodeKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+            if st.st_nlink > 1, let first = linkedInodes[key] {
+                try Syscall.check("link", dest) { link(root.hostPath(first), dest) }
+                record(rel)
+                return
+            }
+            try copyRegularFile(source, to: dest, size: Int(st.st_size))
+            if st.st_nlink > 1 { linkedInodes[key] = rel }
+        case S_IFLNK:
+            let target = try readLink(source)
+            try Syscall.check("symlink", dest) { symlink(target, dest) }
+            try Syscall.check("lchown", dest) { lchown(dest, uid, gid) }
+            try setTimes(dest, st)
+            record(rel)
+            return
+        case S_IFCHR, S_IFBLK, S_IFIFO:
+            try Syscall.check("mknod", dest) { mknod(dest, st.st_mode, st.st_rdev) }
+        default:
+            return  // sockets are not image content
+        }
+        try Syscall.check("lchown", dest) { lchown(dest, uid, gid) }
+        try Syscall.check("chmod", dest) { Glibc.chmod(dest, mode_t(perms)) }
+        try copyXattrs(from: source, to: dest)
+        try setTimes(dest, st)
+        record(rel)
+    }
+
+    /// Writes a file from bytes (a heredoc) at the image path `destination`.
+    func write(contents: [UInt8], to destination: String, permissions: UInt32, mtime: timespec) throws {
+        let parent = (("/" + BuildRoot.relative(destination)) as NSString).deletingLastPathComponent
+        let parentRel = try prepareDirectory(parent)
+        let name = (BuildRoot.relative(destination) as NSString).lastPathComponent
+        let rel = parentRel.isEmpty ? name : parentRel + "/" + name
+        let dest = root.hostPath(rel)
+        if root.lstatIfPresent(rel) != nil { try removeTree(dest) }
+        let fd = try Syscall.check("open", dest) { open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        defer { close(fd) }
+        try contents.withUnsafeBytes { buf in
+            var off = 0
+            while off < buf.count {
+                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
+                if n < 0 { throw Syscall.Error(call: "write", path: dest, errno: errno) }
+                off += n
+            }
+        }
+        try Syscall.check("fchown", dest) { fchown(fd, owner?.uid ?? 0, owner?.gid ?? 0) }
+        let perms = chmod?.apply(to: permissions, isDirectory: false) ?? permissions
+        try Syscall.check("fchmod", dest) { fchmod(fd, mode_t(perms)) }
+        var times = [mtime, mtime]
+        try Syscall.check("futimens", dest) { futimens(fd, &times) }
+        record(rel)
+    }
+
+    private func applyDirectoryMetadata(of st: stat, to rel: String, createdNow: Bool) throws {
+        guard createdNow, !rel.isEmpty else { return }
+        let dest = root.hostPath(rel)
+        let perms = chmod?.apply(to: UInt32(st.st_mode & 0o7777), isDirectory: true) ?? UInt32(st.st_mode & 0o7777)
+        try Syscall.check("lchown", dest) { lchown(dest, owner?.uid ?? st.st_uid, owner?.gid ?? st.st_gid) }
+        try Syscall.check("chmod", dest) { Glibc.chmod(dest, mode_t(perms)) }
+    }
+
+    private func copyRegularFile(_ source: String, to dest: String, size: Int) throws {
+        let input = try Syscall.check("open", source) { open(source, O_RDONLY | O_CLOEXEC) }
+        defer { close(input) }
+        let output = try Syscall.check("open", dest) { open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        defer { close(output) }
+        var remaining = size
+        while remaining > 0 {
+            let n = kiln_copy_file_range(input, output, UInt(remaining))
+            if n < 0 {
+                if errno == EXDEV || errno == ENOSYS || errno == EINVAL { return try copyByReading(input, output, dest) }
+                throw Syscall.Error(call: "copy_file_range", path: dest, errno: errno)
+            }
+            if n == 0 { break }
+            remaining -= Int(n)
+        }
+    }
+
+    private func copyByReading(_ input: Int32, _ output: Int32, _ dest: String) throws {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = read(input, &buffer, buffer.count)
+            if n < 0 { throw Syscall.Error(call: "read", path: dest, errno: errno) }
+            if n == 0 { return }
+            var off = 0
+            while off < n {
+                let w = buffer.withUnsafeBytes { Glibc.write(output, $0.baseAddress! + off, n - off) }
+                if w < 0 { throw Syscall.Error(call: "write", path: dest, errno: errno) }
+                off += w
+            }
+        }
+    }
+
+    private func copyXattrs(from source: String, to dest: String) throws {
+        let size = llistxattr(source, nil, 0)
+        guard size > 0 else { return }
+        var names = [CChar](repeating: 0, count: size)
+        let n = llistxattr(source, &names, size)
+        guard n > 0 else { return }
+        for name in names[0..<n].split(separator: 0).map({ String(decoding: $0.map { UInt8(bitPattern: $0) }, as: UTF8.self) }) {
+            // SELinux labels belong to the host, not to the image.
+            if name == "security.selinux" { continue }
+            let vsize = lgetxattr(source, name, nil, 0)
+            guard vsize >= 0 else { continue }
+            var value = [UInt8](repeating: 0, count: max(vsize, 1))
+            let got = lgetxattr(source, name, &value, vsize)
+            guard got >= 0 else { continue }
+            try Syscall.check("lsetxattr", dest) { lsetxattr(dest, name, value, got, 0) }
+        }
+    }
+
+    private func setTimes(_ dest: String, _ st: stat) throws {
+        var times = [st.st_atim, st.st_mtim]
+        try Syscall.check("utimensat", dest) { utimensat(AT_FDCWD, dest, &times, AT_SYMLINK_NOFOLLOW) }
+    }
+}
+
+/// Removes a file or a directory tree (not following symlinks).
+func removeTree(_ path: String) throws {
+    var st = stat()
+    guard lstat(path, &st) == 0 else { return }
+    if (st.st_mode & S_IFMT) == S_IFDIR {
+        for name in try FileManager.default.contentsOfDirectory(atPath: path) {
+            try removeTree(path + "/" + name)
+        }
+        try Syscall.check("rmdir", path) { rmdir(path) }
+    } else {
+        try Syscall.check("unlink", path) { unlink(path) }
+    }
+}

@@ -1,0 +1,116 @@
+import PluginHost
+import Dockerfile
+import Foundation
+import ImageStore
+import PluginAPI
+
+/// An image fetched into the build's blob store.
+struct PulledImage {
+    var reference: ImageReference
+    var manifestDigest: Digest
+    var config: ImageConfig
+    var layers: [Layer]
+    var format: ManifestFormat
+}
+
+/// Pulls images through the selected registry plugin: mirrors first (`--registry-map`,
+/// `--registry-mirror`), then the original registry unless `--skip-default-registry-fallback`;
+/// the platform picked from an index; blobs verified and stored once.
+struct ImagePuller {
+    let session: BuildSession
+
+    func client() throws -> any RegistryClient {
+        try RegistrySelection.client(session.plugins, name: session.options.registryPlugin)
+    }
+
+    /// The references to try, in order.
+    func candidates(for reference: ImageReference) -> [ImageReference] {
+        var out: [ImageReference] = []
+        for (from, to) in session.options.registryMaps where from == reference.registry || (from == "index.docker.io" && reference.registry == "docker.io") {
+            // `mirror[/prefix]`: the repository path is kept under the prefix.
+            let parts = to.split(separator: "/", maxSplits: 1).map(String.init)
+            var repository = reference.repository
+            if parts.count > 1 { repository = parts[1] + "/" + repository }
+            out.append(ImageReference(registry: parts[0], repository: repository, tag: reference.tag, digest: reference.digest))
+        }
+        if out.isEmpty || !session.options.skipDefaultRegistryFallback { out.append(reference) }
+        return out
+    }
+
+    func pull(_ reference: ImageReference, platform: Platform, location: SourceLocation) async throws -> PulledImage {
+        let client = try client()
+        var failures: [String] = []
+        for candidate in candidates(for: reference) {
+            do {
+                return try await pull(candidate, original: reference, platform: platform, client: client)
+            } catch let error as BuildError {
+                throw error
+            } catch {
+                failures.append("\(candidate): \(error)")
+                session.log.warning("pulling \(candidate) failed: \(error)")
+            }
+        }
+        throw BuildError.failed("\(location): cannot pull \(reference.familiarDescription): " + failures.joined(separator: "; "))
+    }
+
+    private func pull(_ reference: ImageReference, original: ImageReference, platform: Platform, client: any RegistryClient) async throws -> PulledImage {
+        session.log.info("resolving \(reference)")
+        var fetched = try await client.fetchManifest(reference, accept: MediaType.manifestAccept)
+        if fetched.mediaType.isIndex || CanonicalJSON.mediaType(of: fetched.bytes)?.isIndex == true {
+            let index = try CanonicalJSON.decode(ImageIndex.self, from: fetched.bytes)
+            guard let chosen = index.manifest(for: platform) else {
+                let available = index.manifests.compactMap { $0.platform?.description }.joined(separator: ", ")
+                throw BuildError.failed("\(original.familiarDescription) has no image for \(platform) (it has: \(available))")
+            }
+            fetched = try await client.fetchManifest(reference.with(tag: nil, digest: chosen.digest), accept: [.ociManifest, .dockerManifest])
+        }
+        try session.store.put(fetched.bytes)
+        let manifest = try CanonicalJSON.decode(Manifest.self, from: fetched.bytes)
+        try await Self.fetch(manifest.config, from: reference, client: client, store: session.store, workDirectory: session.workDirectory)
+        let configBytes = try session.store.read(manifest.config.digest)
+        let config = try CanonicalJSON.decode(ImageConfig.self, from: configBytes)
+        guard config.rootfs.diffIDs.count == manifest.layers.count else {
+            throw BuildError.failed("\(original): the config lists \(config.rootfs.diffIDs.count) diff IDs for \(manifest.layers.count) layers")
+        }
+        // Layers in parallel, a few at a time.
+        let store = session.store
+        let workDirectory = session.workDirectory
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var pending = manifest.layers[...]
+            var running = 0
+            while let layer = pending.popFirst() {
+                if running >= 4 {
+                    try await group.next()
+                    running -= 1
+                }
+                group.addTask { try await Self.fetch(layer, from: reference, client: client, store: store, workDirectory: workDirectory) }
+                running += 1
+            }
+            try await group.waitForAll()
+        }
+        let layers = zip(manifest.layers, config.rootfs.diffIDs).map { Layer(descriptor: $0, diffID: $1) }
+        return PulledImage(reference: original, manifestDigest: fetched.digest, config: config, layers: layers,
+                           format: ManifestFormat(manifestMediaType: fetched.mediaType))
+    }
+
+    /// Downloads a blob into the store unless it is there already.
+    private static func fetch(_ descriptor: Descriptor, from reference: ImageReference, client: any RegistryClient,
+                              store: BlobStore, workDirectory: String) async throws {
+        if store.contains(descriptor.digest) { return }
+        let temp = workDirectory + "/downloads/\(descriptor.digest.encoded)"
+        try FileManager.default.createDirectory(atPath: workDirectory + "/downloads", withIntermediateDirectories: true)
+        try await client.fetchBlob(descriptor, from: reference, to: temp)
+        try await store.put(fileAt: temp, digest: descriptor.digest, mode: .move)
+    }
+}
+
+/// Picks the registry client the user asked for.
+enum RegistrySelection {
+    static func client(_ plugins: PluginHost.PluginSet, name: String) throws -> any RegistryClient {
+        if let c = plugins.registryClient(named: name) { return c }
+        let available = plugins.components.compactMap { ($0.component as? any RegistryClient).map { "\($0.name) (\( $0.kind))" } }
+        throw BuildError.failed(
+            "no registry plugin '\(name)' found" + (available.isEmpty ? "; no registry plugin is loaded" : "; available: \(available.joined(separator: ", "))")
+                + ". Put libKilnPluginRegistryOCI.so next to kiln, or pass --plugin-dir / --registry-plugin PATH")
+    }
+}

@@ -1,0 +1,99 @@
+import Archive
+import Dockerfile
+import Foundation
+import ImageStore
+import PluginAPI
+
+/// Where a stage starts: `scratch`, an earlier stage, or an image from a registry (pulled into
+/// the blob store and extracted into the stage's root).
+struct BaseImages {
+    let session: BuildSession
+
+    /// The stage's initial state, its (populated) root, and the base image's ONBUILD triggers.
+    func start(_ stage: Stage) async throws -> (StageState, BuildRoot, [Instruction]) {
+        let root = BuildRoot(path: session.workDirectory + "/roots/stage-\(stage.index)")
+        try? removeTree(root.path)
+        try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true)
+        let platform = session.options.targetPlatform
+        switch session.plan.bases[stage.index] ?? .scratch {
+        case .scratch:
+            var config = ImageConfig(platform: platform)
+            var c = ContainerConfig()
+            c.env = ["PATH=\(Self.defaultPath)"]
+            config.config = c
+            return (StageState(config: config, layers: [], format: .oci, arguments: session.stageArguments()), root, [])
+        case .stage(let i):
+            guard let base = session.finished[i] else {
+                throw BuildError.failed("\(stage.from.location): stage \(i) must be built before stage \(stage.index)")
+            }
+            let source = base.root.path
+            try await offPool { try FileCopier(root: root, owner: nil, chmod: nil).copyContents(ofDirectory: source, into: "") }
+            var state = base.state
+            state.arguments = session.stageArguments()
+            state.snapshot = nil
+            state.snapshotStale = false
+            state.cmdFromBase = state.containerConfig.cmd != nil
+            let triggers = try Self.triggers(of: &state, location: stage.from.location)
+            return (state, root, triggers)
+        case .image(let reference):
+            let pulled = try await ImagePuller(session: session).pull(reference, platform: platform, location: stage.from.location)
+            try await extract(pulled, into: root)
+            var config = pulled.config
+            var container = config.config ?? ContainerConfig()
+            if !(container.env ?? []).contains(where: { $0.hasPrefix("PATH=") }) {
+                container.env = (container.env ?? []) + ["PATH=\(Self.defaultPath)"]
+            }
+            config.config = container
+            var state = StageState(config: config, layers: pulled.layers, format: pulled.format, arguments: session.stageArguments())
+            state.cmdFromBase = config.config?.cmd != nil
+            if let shell = config.config?.shell, !shell.isEmpty { state.shell = shell }
+            let triggers = try Self.triggers(of: &state, location: stage.from.location)
+            return (state, root, triggers)
+        }
+    }
+
+    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// Parses and removes the ONBUILD triggers a base image carries (Docker runs them first in
+    /// the child stage and does not pass them on).
+    static func triggers(of state: inout StageState, location: SourceLocation) throws -> [Instruction] {
+        guard let onBuild = state.config.config?.onBuild, !onBuild.isEmpty else { return [] }
+        state.config.config?.onBuild = nil
+        do {
+            let text = "FROM scratch\n" + onBuild.joined(separator: "\n") + "\n"
+            return try Dockerfile.parse(text, fileName: "ONBUILD of the base image").stages[0].instructions
+        } catch {
+            throw BuildError.failed("\(location): the base image's ONBUILD triggers do not parse: \(error)")
+        }
+    }
+
+    /// Applies the image's layers to `root`, in order.
+    func extract(_ image: PulledImage, into root: BuildRoot) async throws {
+        let paths = image.layers.map { session.store.path(for: $0.descriptor.digest) }
+        let extractor = LayerExtractor(root: root.path, options: ExtractionOptions(ignoring: IgnoreList(session.options.ignorePaths)))
+        session.log.info("extracting \(paths.count) layer(s) of \(image.reference)")
+        do {
+            for (i, path) in paths.enumerated() {
+                _ = try await extractor.apply(layer: path, name: "\(image.reference) layer \(i + 1)")
+            }
+        } catch {
+            throw BuildError.failed("extracting \(image.reference): \(error)")
+        }
+    }
+
+    /// The root of an image named by `COPY --from=<image>`, pulled and extracted once per build.
+    func rootForCopy(_ name: String, location: SourceLocation) async throws -> BuildRoot {
+        let reference: ImageReference
+        do { reference = try ImageReference(parsing: name) } catch {
+            throw BuildError.failed("\(location): COPY --from=\(name) names neither a stage nor an image: \(error)")
+        }
+        let pulled = try await ImagePuller(session: session).pull(reference, platform: session.options.targetPlatform, location: location)
+        let root = BuildRoot(path: session.workDirectory + "/roots/image-\(pulled.manifestDigest.encoded)")
+        if FileManager.default.fileExists(atPath: root.path + ".complete") { return root }
+        try? removeTree(root.path)
+        try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true)
+        try await extract(pulled, into: root)
+        FileManager.default.createFile(atPath: root.path + ".complete", contents: nil)
+        return root
+    }
+}

@@ -1,0 +1,84 @@
+import Archive
+import Dockerfile
+import Foundation
+import Glibc
+
+extension StageExecutor {
+    func execute(_ add: AddInstruction) async throws {
+        let copier = FileCopier(root: root, owner: try owner(add.chown, default: FileCopier.Owner(uid: 0, gid: 0), location: add.location),
+                                chmod: try chmodSpec(add.chmod, location: add.location))
+        var local: [CopySource] = []
+        var remote: [String] = []
+        for source in add.sources {
+            if case .path(let p) = source, Self.isURL(p) {
+                if p.hasPrefix("git@") || p.hasSuffix(".git") || p.contains(".git#") {
+                    throw BuildError.notAvailableYet("\(add.location): ADD of a git repository")
+                }
+                remote.append(p)
+            } else {
+                local.append(source)
+            }
+        }
+        if add.checksum != nil && !local.isEmpty {
+            throw BuildError.failed("\(add.location): ADD --checksum applies only to URL sources")
+        }
+        let dest = imagePath(add.destination)
+        let many = add.sources.count > 1
+        if many && !dest.hasSuffix("/") {
+            throw BuildError.failed("\(add.location): when using ADD with more than one source file, the destination must be a directory and end with a /")
+        }
+        for url in remote {
+            try await download(url, to: dest, intoDirectory: dest.hasSuffix("/") || many, add: add, copier: copier)
+        }
+        if !local.isEmpty {
+            let unpackTars = add.unpack ?? true
+            let scratch = session.workDirectory + "/add-\(stepNumber)-\(stage.index)"
+            try copyFiles(local, to: add.destination, tree: session.context, copier: copier, parents: false,
+                          excludes: add.excludes, location: add.location, keyword: "ADD") { host, dest in
+                // A local tar (plain or compressed) is unpacked into the destination directory.
+                guard unpackTars, LayerExtractor.isArchive(host) else { return false }
+                try? removeTree(scratch)
+                try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+                defer { try? removeTree(scratch) }
+                try LayerExtractor.extract(tar: host, into: scratch, at: "")
+                let dir = try copier.prepareDirectory(dest)
+                // The archive's entries are not context paths: .dockerignore does not apply.
+                let excludes = copier.excludes
+                copier.excludes = nil
+                defer { copier.excludes = excludes }
+                try copier.copyContents(ofDirectory: scratch, into: dir)
+                return true
+            }
+        }
+        try await commitCopied(copier, createdBy: add.original)
+    }
+
+    static func isURL(_ s: String) -> Bool {
+        s.hasPrefix("http://") || s.hasPrefix("https://") || s.hasPrefix("git@")
+    }
+
+    /// Downloads a URL source; Docker's rules: mode 0600, mtime from `Last-Modified`, the name
+    /// from the URL's last path component when the destination is a directory.
+    func download(_ url: String, to dest: String, intoDirectory: Bool, add: AddInstruction, copier: FileCopier) async throws {
+        let temp = session.workDirectory + "/download-\(stepNumber)-\(stage.index)"
+        let agent = session.options.registry.userAgent
+        log.info("downloading \(url)")
+        let result: URLDownloader.Download
+        do {
+            result = try await offPool { try URLDownloader.fetch(url, to: temp, userAgent: agent) }
+        } catch {
+            unlink(temp)
+            throw BuildError.failed("\(add.location): \(error)")
+        }
+        defer { unlink(temp) }
+        if let expected = add.checksum, expected != result.digest.description {
+            throw BuildError.failed("\(add.location): \(URLDownloader.Error.checksum(url: url, expected: expected, actual: result.digest))")
+        }
+        var name = URL(string: url)?.lastPathComponent ?? ""
+        if name.isEmpty || name == "/" { name = "index.html" }
+        let target = intoDirectory ? (dest.hasSuffix("/") ? dest : dest + "/") + name : dest
+        let mtime = result.lastModified.map { timespec(tv_sec: Int($0), tv_nsec: 0) } ?? Self.now()
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: temp)))
+        try copier.write(contents: bytes, to: target, permissions: 0o600, mtime: mtime)
+    }
+}

@@ -1,0 +1,166 @@
+import Archive
+import Dockerfile
+import Foundation
+import Glibc
+import Runner
+
+extension StageExecutor {
+    /// An image path made absolute against WORKDIR, keeping a trailing slash.
+    func imagePath(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        let base = state.workingDirectory
+        let joined = (base.hasSuffix("/") ? base : base + "/") + path
+        return joined
+    }
+
+    /// `--chown` resolved through this stage's /etc/passwd and /etc/group.
+    func owner(_ chown: String?, default fallback: FileCopier.Owner?, location: SourceLocation) throws -> FileCopier.Owner? {
+        guard let chown, !chown.isEmpty else { return fallback }
+        do {
+            let id = try UserDatabase(root: root.path).resolve(chown)
+            return FileCopier.Owner(uid: id.uid, gid: id.gid)
+        } catch {
+            throw BuildError.failed("\(location): --chown=\(chown): \(error)")
+        }
+    }
+
+    func chmodSpec(_ text: String?, location: SourceLocation) throws -> ChmodSpec? {
+        guard let text else { return nil }
+        do { return try ChmodSpec(parsing: text) } catch { throw BuildError.failed("\(location): \(error)") }
+    }
+
+    /// Where COPY reads from: the context, an earlier stage's root, or an image's root.
+    func sourceTree(from: String?, location: SourceLocation) async throws -> BuildContext {
+        guard let from else { return session.context }
+        let reference: StageReference
+        do { reference = try session.dockerfile.resolveSource(from, inStage: stage.index, location: location) } catch {
+            throw BuildError.failed("\(error)")
+        }
+        if case .stage(let i) = reference {
+            guard let result = session.finished[i] else {
+                throw BuildError.failed("\(location): COPY --from=\(from): stage \(i) was not built (is --skip-unused-stages hiding it?)")
+            }
+            return BuildContext(directory: result.root.path, ignore: nil)
+        }
+        let root = try await BaseImages(session: session).rootForCopy(from, location: location)
+        return BuildContext(directory: root.path, ignore: nil)
+    }
+
+    func execute(_ copy: CopyInstruction) async throws {
+        let tree = try await sourceTree(from: copy.from, location: copy.location)
+        let fallback: FileCopier.Owner? = copy.from == nil ? FileCopier.Owner(uid: 0, gid: 0) : nil
+        let copier = FileCopier(root: root, owner: try owner(copy.chown, default: fallback, location: copy.location),
+                                chmod: try chmodSpec(copy.chmod, location: copy.location))
+        try copyFiles(copy.sources, to: copy.destination, tree: tree, copier: copier, parents: copy.parents,
+                      excludes: copy.excludes, location: copy.location, keyword: "COPY")
+        try await commitCopied(copier, createdBy: copy.original)
+    }
+
+    /// Copies sources (patterns or heredocs) to the destination with Docker's rules.
+    func copyFiles(_ sources: [CopySource], to destination: String, tree: BuildContext, copier: FileCopier, parents: Bool,
+                   excludes: [String], location: SourceLocation, keyword: String, unpack: ((String, String) throws -> Bool)? = nil) throws {
+        let dest = imagePath(destination)
+        let excludeMatchers = try excludes.map { try DockerIgnore(text: $0) }
+        copier.excludes = { rel, isDirectory in
+            tree.isExcluded(rel, isDirectory: isDirectory) || excludeMatchers.contains { $0.excludes(rel, isDirectory: isDirectory) }
+        }
+        var matched: [(host: String, relative: String)] = []
+        var heredocs: [Heredoc] = []
+        for source in sources {
+            switch source {
+            case .heredoc(let h): heredocs.append(h)
+            case .path(let pattern):
+                let sourceRoot = BuildRoot(path: tree.directory)
+                for rel in try tree.match(pattern, excludes: excludeMatchers, location: location.description) {
+                    // Resolve inside the source tree: a symlink never leads out of it.
+                    let resolved = try sourceRoot.resolve(rel)
+                    matched.append((sourceRoot.hostPath(resolved), rel))
+                }
+            }
+        }
+        let many = matched.count + heredocs.count > 1
+        if many && !dest.hasSuffix("/") && !parents {
+            throw BuildError.failed("\(location): when using \(keyword) with more than one source file, the destination must be a directory and end with a /")
+        }
+        let intoDirectory = dest.hasSuffix("/") || many
+        let now = session.options.fixedTimestamp.map { timespec(tv_sec: Int($0), tv_nsec: 0) } ?? Self.now()
+        for h in heredocs {
+            let target = intoDirectory ? dest + h.name : dest
+            try copier.write(contents: Array(h.content.utf8), to: target, permissions: 0o644, mtime: now)
+        }
+        for (host, rel) in matched {
+            if let unpack, try unpack(host, dest) { continue }
+            if parents {
+                let sub = (rel as NSString).deletingLastPathComponent
+                var st = stat()
+                let isDir = stat(host, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+                let target = (dest.hasSuffix("/") ? dest : dest + "/") + (isDir ? rel : sub)
+                try copier.copy(source: host, relative: rel, to: isDir ? target : target + "/", intoDirectory: !isDir)
+            } else {
+                try copier.copy(source: host, relative: rel, to: dest, intoDirectory: intoDirectory)
+            }
+        }
+    }
+
+    static func now() -> timespec {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return ts
+    }
+
+    /// Turns what a copier wrote into a layer (parents first), without walking the root.
+    func commitCopied(_ copier: FileCopier, createdBy: String) async throws {
+        state.snapshotStale = true
+        if singleSnapshot {
+            addHistory(createdBy)
+            return
+        }
+        let written = copier.written
+        let rootPath = root.path
+        try await commitLayer(createdBy: createdBy) { writer in
+            for rel in written {
+                try writer.addParents(of: rel, root: rootPath)
+                if !writer.writtenNames.contains(rel) {
+                    try writer.addPath(rootPath + "/" + rel, as: rel)
+                }
+            }
+        }
+    }
+
+    func execute(_ workdir: WorkdirInstruction) async throws {
+        let path = imagePath(workdir.path)
+        var c = state.containerConfig
+        c.workingDir = "/" + BuildRoot.relative(path)
+        state.config.config = c
+        let created = try makeWorkingDirectory()
+        if created.isEmpty || singleSnapshot {
+            if !created.isEmpty { state.snapshotStale = true }
+            addHistory(workdir.original)
+            return
+        }
+        state.snapshotStale = true
+        let rootPath = root.path
+        try await commitLayer(createdBy: workdir.original) { writer in
+            for rel in created {
+                try writer.addParents(of: rel, root: rootPath)
+                try writer.addPath(rootPath + "/" + rel, as: rel)
+            }
+        }
+    }
+
+    /// Creates WORKDIR if missing, owned by the stage's USER (BuildKit's rule); returns the
+    /// relative paths it created.
+    func makeWorkingDirectory() throws -> [String] {
+        var uid: uid_t = 0
+        var gid: gid_t = 0
+        if !state.user.isEmpty, let id = try? UserDatabase(root: root.path).resolve(state.user) {
+            uid = id.uid
+            gid = id.gid
+        }
+        do {
+            return try root.makeDirectories(state.workingDirectory, permissions: 0o755, uid: uid, gid: gid).created
+        } catch {
+            throw BuildError.failed("WORKDIR \(state.workingDirectory): \(error)")
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Dockerfile
+import Foundation
+import PluginAPI
+import Runner
+
+extension StageExecutor {
+    func execute(_ run: RunInstruction) async throws {
+        if !run.mounts.isEmpty {
+            throw BuildError.notAvailableYet("\(run.location): RUN --mount")
+        }
+        if run.security == .insecure {
+            throw BuildError.notAvailableYet("\(run.location): RUN --security=insecure")
+        }
+        let strategy = try session.snapshotStrategy()
+        let ignore = snapshotIgnoreList
+        // The state RUN's changes are measured against: taken once, refreshed after COPY/WORKDIR.
+        if !singleSnapshot {
+            if state.snapshot == nil {
+                state.snapshot = try await strategy.capture(root: root.path, ignoring: ignore)
+            } else if state.snapshotStale, let previous = state.snapshot {
+                state.snapshot = try await strategy.changes(root: root.path, since: previous, ignoring: ignore).1
+            }
+            state.snapshotStale = false
+        }
+        _ = try makeWorkingDirectory()
+
+        let spec = RunSpec(
+            argv: argv(for: run), environment: state.runEnvironment, workingDirectory: state.workingDirectory,
+            user: state.user, root: root.path, hostname: "kiln",
+            mode: session.options.isolation == "none" ? .none : .chroot,
+            network: run.network == RunInstruction.NetworkMode.none ? .none : .host)
+        let prefix = "\(stageLabel) RUN"
+        let sink = log
+        let outcome: RunOutcome
+        do {
+            outcome = try await Runner.execute(spec) { line in sink.info("\(prefix) | \(line)") }
+        } catch {
+            throw BuildError.failed("\(run.location): RUN could not start: \(error)")
+        }
+        guard outcome.exitStatus == 0 else {
+            throw BuildError(.runFailed(status: outcome.exitStatus),
+                             "\(run.location): \(run.original) returned a non-zero code: \(outcome.exitStatus)")
+        }
+        if singleSnapshot {
+            addHistory(run.original)
+        } else if let previous = state.snapshot {
+            try await snapshotLayer(since: previous, createdBy: run.original)
+        }
+    }
+
+    /// Shell form through SHELL; heredocs handed to the shell with the command, except a RUN that
+    /// is only a heredoc, whose body is the script.
+    func argv(for run: RunInstruction) -> [String] {
+        switch run.command {
+        case .exec(let args):
+            return args
+        case .shell(let line):
+            if run.heredocs.isEmpty { return state.shell + [line] }
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if run.heredocs.count == 1, trimmed.hasPrefix("<<"), !trimmed.contains(" ") {
+                return state.shell + [run.heredocs[0].content]
+            }
+            var script = line + "\n"
+            for h in run.heredocs { script += h.content + h.name + "\n" }
+            return state.shell + [script]
+        }
+    }
+}
