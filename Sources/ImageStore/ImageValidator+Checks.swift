@@ -93,16 +93,23 @@ extension ImageValidator {
 
     /// Problems of the config itself, and its diff IDs for the layer checks (nil when unreadable).
     static func configProblems(manifest: Manifest, store: BlobStore) -> ([ValidationProblem], [Digest]?) {
-        let probe: ConfigProbe
         do {
-            probe = try CanonicalJSON.decode(ConfigProbe.self, from: try store.read(manifest.config.digest))
+            return configProblems(
+                configBytes: try store.read(manifest.config.digest), name: "config \(manifest.config.digest)",
+                layerCount: manifest.layers.count)
         } catch {
             return (
-                [
-                    ValidationProblem(
-                        .malformed, "config \(manifest.config.digest) is not a valid image config: \(error)")
-                ], nil
+                [ValidationProblem(.unreadableLayer, "config \(manifest.config.digest) cannot be read: \(error)")], nil
             )
+        }
+    }
+
+    /// `os`, `architecture`, `rootfs` and `history` of a config against the number of layers.
+    static func configProblems(configBytes: [UInt8], name: String, layerCount: Int) -> ([ValidationProblem], [Digest]?)
+    {
+        let probe: ConfigProbe
+        do { probe = try CanonicalJSON.decode(ConfigProbe.self, from: configBytes) } catch {
+            return ([ValidationProblem(.malformed, "\(name) is not a valid image config: \(error)")], nil)
         }
         var problems = [ValidationProblem]()
         if (probe.os ?? "").isEmpty {
@@ -112,27 +119,23 @@ extension ImageValidator {
             problems.append(ValidationProblem(.config, "config has no \"architecture\"; it is required"))
         }
         if probe.rootfs?.type != "layers" {
-            problems.append(
-                ValidationProblem(
-                    .config,
-                    "config rootfs.type is \(probe.rootfs?.type.map { "\"\($0)\"" } ?? "missing"), expected \"layers\"")
-            )
+            let found = probe.rootfs?.type.map { "\"\($0)\"" } ?? "missing"
+            problems.append(ValidationProblem(.config, "config rootfs.type is \(found), expected \"layers\""))
         }
         let diffIDs = probe.rootfs?.diffIDs ?? []
-        if diffIDs.count != manifest.layers.count {
+        if diffIDs.count != layerCount {
             problems.append(
                 ValidationProblem(
                     .diffIDCount,
-                    "config rootfs.diff_ids has \(diffIDs.count) entries but the manifest has \(manifest.layers.count) layers"
-                ))
+                    "config rootfs.diff_ids has \(diffIDs.count) entries but the manifest has \(layerCount) layers"))
         }
         if let history = probe.history {
             let nonEmpty = history.filter { $0.emptyLayer != true }.count
-            if nonEmpty != manifest.layers.count {
+            if nonEmpty != layerCount {
                 problems.append(
                     ValidationProblem(
                         .historyCount,
-                        "config history has \(nonEmpty) entries without empty_layer but the manifest has \(manifest.layers.count) layers"
+                        "config history has \(nonEmpty) entries without empty_layer but the manifest has \(layerCount) layers"
                     ))
             }
         }

@@ -74,7 +74,11 @@ struct LayerScan: Sendable, Hashable {
             while true {
                 let n = archive_read_data(archive, buffer.baseAddress, buffer.count)
                 if n == 0 { break }
-                if n < 0 { try check("decompress", Int32(truncatingIfNeeded: n)) }
+                if n < 0 {
+                    // Even a warning here leaves no data to hash: treat every negative result as fatal.
+                    let message = archive_error_string(archive).map { String(cString: $0) } ?? "error \(n)"
+                    throw Error.archive(operation: "decompress", path: path, message: message)
+                }
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
                 diffHasher.update(chunk)
                 uncompressed += Int64(n)

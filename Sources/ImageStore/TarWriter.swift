@@ -63,6 +63,10 @@ final class TarWriter {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         let written = archive_write_data(archive, base, bytes.count)
         if written < 0 { try check("write data", Int32(truncatingIfNeeded: written)) }
+        // libarchive silently truncates data beyond the size given in the header.
+        guard written == bytes.count else {
+            throw Error(operation: "write data", path: path, message: "entry is longer than its declared size")
+        }
     }
 
     func file(_ name: String, _ bytes: [UInt8]) throws {

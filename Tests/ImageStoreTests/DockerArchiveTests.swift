@@ -163,3 +163,71 @@ struct Podman {
         try await ProcessRunner.check("podman", arguments + args, timeout: 120)
     }
 }
+
+@Suite struct DockerArchiveValidationTests {
+    @Test(arguments: ManifestFormat.allCases)
+    func writtenArchivesValidate(format: ManifestFormat) async throws {
+        let dir = try FixtureDirectory(prefix: "kiln-archive")
+        defer { dir.remove() }
+        let image = try await Sample.image(
+            format: format, second: format == .oci ? .zstd : .gzip, store: try BlobStore(root: dir.file("work")),
+            dir: dir)
+        let file = dir.file("image.tar")
+        try await DockerArchiveWriter(path: file).write(image, tags: [DockerArchiveTests.tag])
+        try await ImageValidator.validate(dockerArchive: file)
+    }
+
+    /// Unpacks a good archive, lets `damage` change the files, and packs it again with GNU tar.
+    static func damaged(_ damage: @Sendable (String, Image) throws -> Void) async throws
+        -> (ValidationError?, FixtureDirectory)
+    {
+        let dir = try FixtureDirectory(prefix: "kiln-archive")
+        let image = try await Sample.image(store: try BlobStore(root: dir.file("work")), dir: dir)
+        let file = dir.file("image.tar")
+        try await DockerArchiveWriter(path: file).write(image, tags: [DockerArchiveTests.tag])
+        let unpacked = dir.file("unpacked")
+        try FileManager.default.createDirectory(atPath: unpacked, withIntermediateDirectories: true)
+        try await ProcessRunner.check("tar", ["-xf", file, "-C", unpacked])
+        try damage(unpacked, image)
+        try await ProcessRunner.check("tar", ["-cf", dir.file("damaged.tar"), "-C", unpacked, "."])
+        do {
+            try await ImageValidator.validate(dockerArchive: dir.file("damaged.tar"))
+            return (nil, dir)
+        } catch let error as ValidationError {
+            return (error, dir)
+        }
+    }
+
+    @Test func aChangedLayerIsReported() async throws {
+        let (error, dir) = try await Self.damaged { root, image in
+            let handle = try FileHandle(
+                forWritingTo: URL(fileURLWithPath: "\(root)/\(image.layers[0].diffID.encoded).tar"))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data([0]))
+            try handle.close()
+        }
+        defer { dir.remove() }
+        #expect(error?.problems.map(\.kind) == [.diffIDMismatch])
+        #expect(error?.description.contains("layer 0") == true)
+    }
+
+    @Test func aMissingLayerAndAChangedConfigAreReported() async throws {
+        let (error, dir) = try await Self.damaged { root, image in
+            try FileManager.default.removeItem(atPath: "\(root)/\(image.layers[1].diffID.encoded).tar")
+            let config = "\(root)/\(image.manifest.config.digest.encoded).json"
+            let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(
+                of: "amd64", with: "arm64")
+            try text.write(toFile: config, atomically: false, encoding: .utf8)
+        }
+        defer { dir.remove() }
+        #expect(Set(error?.problems.map(\.kind) ?? []) == [.missingBlob, .digestMismatch])
+    }
+
+    @Test func aTarballWithoutManifestIsNotAnArchive() async throws {
+        let (error, dir) = try await Self.damaged { root, _ in
+            try FileManager.default.removeItem(atPath: root + "/manifest.json")
+        }
+        defer { dir.remove() }
+        #expect(error?.description.contains("no manifest.json") == true)
+    }
+}

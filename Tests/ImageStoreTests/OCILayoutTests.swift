@@ -67,7 +67,8 @@ import Testing
         try store.put(nested)
         var top = Descriptor(mediaType: .ociIndex, bytes: nested)
         top.annotations = [AnnotationKey.refName: "multi"]
-        try Data(CanonicalJSON.encode(ImageIndex(manifests: [top]))).write(to: URL(fileURLWithPath: layout + "/index.json"))
+        try Data(CanonicalJSON.encode(ImageIndex(manifests: [top]))).write(
+            to: URL(fileURLWithPath: layout + "/index.json"))
 
         let reader = try OCILayoutReader(path: layout)
         #expect(try reader.image(refName: "multi", platform: Sample.platform).digest == image.digest)
