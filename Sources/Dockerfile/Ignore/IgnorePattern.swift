@@ -68,12 +68,13 @@ struct IgnorePattern: Sendable, Hashable {
                 tokens.append(.question)
                 kind = .wildcard
             case "\\":
-                if i < chars.count {
-                    tokens.append(.literal(chars[i]))
-                    i += 1
-                } else {
-                    tokens.append(.literal("\\"))
-                }
+                // Go's filepath.Match (run by patternmatcher as a syntax check) refuses a
+                // trailing backslash.
+                guard i < chars.count else { throw DockerIgnore.Error.badPattern(text) }
+                tokens.append(.literal(chars[i]))
+                i += 1
+                // The text differs from what it matches, so compare through the tokens.
+                if case .exact = kind { kind = .wildcard }
             case "[":
                 let (token, next) = try Self.characterClass(chars, from: i, pattern: text)
                 tokens.append(token)
@@ -87,7 +88,9 @@ struct IgnorePattern: Sendable, Hashable {
         self.kind = kind
     }
 
-    /// Parses a `[...]` class whose `[` is just before `start`.
+    /// Parses a `[...]` class whose `[` is just before `start`, with Go `filepath.Match`'s
+    /// rules: `^` negates, `\\` escapes, `-` and `]` must be escaped unless they close a range
+    /// or the class, the class must not be empty.
     private static func characterClass(_ chars: [Character], from start: Int, pattern: String) throws -> (Token, Int) {
         var i = start
         var negated = false
@@ -95,32 +98,30 @@ struct IgnorePattern: Sendable, Hashable {
             negated = true
             i += 1
         }
-        var ranges: [ClosedRange<Character>] = []
-        var first = true
-        while i < chars.count {
+        func escaped() throws -> Character {
+            guard i < chars.count else { throw DockerIgnore.Error.badPattern(pattern) }
             var ch = chars[i]
-            if ch == "]" && !first { return (.characterClass(negated: negated, ranges: ranges), i + 1) }
-            first = false
+            if ch == "-" || ch == "]" { throw DockerIgnore.Error.badPattern(pattern) }
             i += 1
             if ch == "\\" {
-                guard i < chars.count else { break }
+                guard i < chars.count else { throw DockerIgnore.Error.badPattern(pattern) }
                 ch = chars[i]
                 i += 1
             }
-            if i + 1 < chars.count && chars[i] == "-" && chars[i + 1] != "]" {
-                var high = chars[i + 1]
-                i += 2
-                if high == "\\", i < chars.count {
-                    high = chars[i]
-                    i += 1
-                }
-                guard ch <= high else { throw DockerIgnore.Error.badPattern(pattern) }
-                ranges.append(ch...high)
-            } else {
-                ranges.append(ch...ch)
-            }
+            return ch
         }
-        throw DockerIgnore.Error.badPattern(pattern)
+        var ranges: [ClosedRange<Character>] = []
+        while true {
+            if i < chars.count && chars[i] == "]" && !ranges.isEmpty { return (.characterClass(negated: negated, ranges: ranges), i + 1) }
+            let low = try escaped()
+            var high = low
+            if i < chars.count && chars[i] == "-" {
+                i += 1
+                high = try escaped()
+                guard low <= high else { throw DockerIgnore.Error.badPattern(pattern) }
+            }
+            ranges.append(low...high)
+        }
     }
 
     /// Whether the pattern matches `path` itself (parents are the caller's business).
