@@ -2,6 +2,7 @@
 // credentials across hosts) and the retry loop; pull and push live in their own files.
 import Foundation
 import PluginAPI
+import Synchronization
 
 /// Client of the OCI distribution API (component `oci` of the RegistryOCI plugin).
 final class OCIRegistryClient: RegistryClient {
@@ -12,6 +13,7 @@ final class OCIRegistryClient: RegistryClient {
     let transport: CurlTransport
     let auth: Authenticator
     let ledger = PushLedger()
+    let shownWarnings = Mutex<Set<String>>([])
     let log: @Sendable (LogLevel, String) -> Void
 
     init(options: RegistryOptions, tuning: Tuning, environment: [String: String], log: @escaping @Sendable (LogLevel, String) -> Void) {
@@ -65,6 +67,7 @@ final class OCIRegistryClient: RegistryClient {
             } catch let f as TransferFailure {
                 throw RegistryError.transport(f, method: current.method, url: current.url, context: await context(endpoint, repository, push: push))
             }
+            reportWarnings(response)
             if response.status == 401, sameOrigin, !reauthorized {
                 reauthorized = true
                 let challenge = response.headers.all("WWW-Authenticate").joined(separator: ", ")
@@ -85,6 +88,15 @@ final class OCIRegistryClient: RegistryClient {
         throw RegistryError(
             kind: .protocolViolation("too many redirects"), method: request.method.rawValue,
             url: URLRedaction.redact(request.url), registry: endpoint.host, repository: repository, isTemporary: false)
+    }
+
+    /// Shows the registry's `Warning: 299 - "text"` headers (distribution-spec), once each.
+    func reportWarnings(_ response: HTTPResponse) {
+        for value in response.headers.all("Warning") where value.hasPrefix("299 ") {
+            guard let open = value.firstIndex(of: "\""), let close = value.lastIndex(of: "\""), open < close else { continue }
+            let text = String(value[value.index(after: open)..<close])
+            if shownWarnings.withLock({ $0.insert(text).inserted }) { log(.warning, "oci: registry warning: \(text)") }
+        }
     }
 
     /// Runs `body` up to `retries + 1` times while it fails with a temporary error, waiting

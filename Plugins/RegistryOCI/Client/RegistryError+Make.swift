@@ -1,5 +1,6 @@
 // Turning a failed exchange into a RegistryError with a hint the user can act on.
 import CCurl
+import Foundation
 import PluginAPI
 
 /// What a request was about, for error messages.
@@ -61,7 +62,7 @@ extension RegistryError {
             let text = String(decoding: r.body.prefix(300), as: UTF8.self).split(whereSeparator: \.isNewline).joined(separator: " ")
             e.errors = [RegistryErrorEntry(code: "HTTP_\(r.status)", message: text, detail: nil)]
         }
-        e.retryAfter = r.headers["Retry-After"].flatMap(parseRetryAfter)
+        e.retryAfter = r.headers["Retry-After"].flatMap { parseRetryAfter($0) }
         let codes = Set(entries.map(\.code))
         let verb = c.push ? "push to" : "pull from"
         let repo = c.repository ?? "this repository"
@@ -98,9 +99,17 @@ extension RegistryError {
         return e
     }
 
-    /// `Retry-After` as seconds (delta-seconds; an HTTP date counts as 1 s, never as "now").
-    static func parseRetryAfter(_ value: String) -> Double? {
-        if let seconds = Double(value.trimmed(" ")), seconds >= 0 { return seconds }
-        return value.isEmpty ? nil : 1
+    /// `Retry-After` in seconds: delta-seconds, or an HTTP date (RFC 9110 §10.2.3) measured
+    /// from `now`. A date in the past or an unreadable value counts as 1 s, never as 0.
+    static func parseRetryAfter(_ value: String, now: Date = Date()) -> Double? {
+        let text = value.trimmed(" ")
+        if let seconds = Double(text), seconds >= 0 { return seconds }
+        guard !text.isEmpty else { return nil }
+        let format = DateFormatter()
+        format.locale = Locale(identifier: "en_US_POSIX")
+        format.timeZone = TimeZone(identifier: "GMT")
+        format.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = format.date(from: text) else { return 1 }
+        return max(1, date.timeIntervalSince(now))
     }
 }
