@@ -80,3 +80,22 @@ public struct Stage: Sendable, Hashable {
     public var from: FromInstruction
     public var instructions: [Instruction]
 }
+
+extension Instruction {
+    /// Parses one instruction written on its own, with any heredoc bodies that follow it:
+    /// how the builder reads the ONBUILD triggers stored in a base image's config.
+    /// - Throws: `DockerfileError` as `Dockerfile.parse` does; also when `text` holds no
+    ///   instruction or more than one.
+    public static func parse(_ text: String, fileName: String = "ONBUILD", escape: Character = "\\") throws -> Instruction {
+        var scanner = LineScanner(text: (escape == "`" ? "# escape=`\n" : "") + text, fileName: fileName)
+        guard let line = try scanner.nextLogicalLine() else {
+            throw DockerfileError("empty instruction: expected a Dockerfile instruction", at: SourceLocation(file: fileName, line: 1))
+        }
+        let instruction = try InstructionParser(fileName: fileName, escape: scanner.escape).parse(line, scanner: &scanner)
+        if let extra = try scanner.nextLogicalLine() {
+            throw DockerfileError(
+                "expected one instruction, found more", at: SourceLocation(file: fileName, line: extra.startLine))
+        }
+        return instruction
+    }
+}

@@ -39,6 +39,11 @@ public struct ResolvedArgument: Sendable, Hashable {
     /// `nil` when declared without default, without `--build-arg` and absent from the global
     /// scope: the name is declared but unset.
     public var value: String?
+
+    public init(name: String, value: String?) {
+        self.name = name
+        self.value = value
+    }
 }
 
 /// The ARGs declared so far in one stage. Only declared arguments are visible to the stage;

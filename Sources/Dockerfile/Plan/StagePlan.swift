@@ -26,11 +26,13 @@ extension Dockerfile {
             suggestion: Suggestion.nearest(to: target, in: stages.compactMap(\.name)))
     }
 
-    /// Resolves the expanded base of `FROM` in stage `index`: a name of an earlier stage is a
-    /// stage, anything else an image.
-    /// - Throws: when the name is a stage defined at or after `index`.
-    public func resolveBase(_ image: String, inStage index: Int) throws -> StageReference {
-        try resolve(image, inStage: index, allowIndex: false, location: stages[index].from.location)
+    /// Resolves the expanded base of `FROM` in stage `index`: the name of an *earlier* stage
+    /// (case-insensitive) is that stage; anything else, including the name of a later stage or
+    /// of this one (`FROM alpine AS alpine`), is an image, as in BuildKit.
+    public func resolveBase(_ image: String, inStage index: Int) -> StageReference {
+        let lower = image.lowercased()
+        if let stage = stages[..<index].last(where: { $0.name == lower }) { return .stage(stage.index) }
+        return .image(image)
     }
 
     /// Resolves `COPY --from=` or `RUN --mount=from=` in stage `index`: a stage name or a stage
@@ -46,8 +48,7 @@ extension Dockerfile {
     }
 
     private func resolve(_ reference: String, inStage index: Int, allowIndex: Bool, location: SourceLocation) throws -> StageReference {
-        // `FROM alpine AS alpine` names the image, not itself.
-        if let named = stageIndex(named: reference), named != index {
+        if let named = stageIndex(named: reference) {
             guard named < index else {
                 throw DockerfileError(
                     "stage \"\(reference)\" is used before it is defined: it must come before the stage that uses it", at: location)
@@ -73,7 +74,7 @@ extension Dockerfile {
         guard case .from(let from) = try Instruction.from(stage.from).expanded(environment: globalEnvironment, escape: escape) else {
             return result
         }
-        if case .stage(let base) = try resolveBase(from.image, inStage: index) { result.insert(base) }
+        if case .stage(let base) = resolveBase(from.image, inStage: index) { result.insert(base) }
         for instruction in stage.instructions {
             switch instruction {
             case .copy(let copy):
