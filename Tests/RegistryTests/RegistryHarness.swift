@@ -34,11 +34,16 @@ enum RegistryPlugin {
         return (KilnCommand.productsDirectory ?? ".") + "/libKilnPluginRegistryOCI.so"
     }
 
+    /// Tuning for tests: short back-off (so retries do not take seconds) unless a test says
+    /// otherwise; `--plugin-option registry.<name>=<value>` in the CLI.
+    static let fastRetries = ["registry.retry-delay": "0.05", "registry.max-retry-delay": "5"]
+
     /// A client with these options whose log lines (every level) go to `log`.
-    static func client(_ options: RegistryOptions, log: LogCapture = LogCapture()) throws -> any RegistryClient {
+    static func client(_ options: RegistryOptions, log: LogCapture = LogCapture(),
+                       pluginOptions: [String: String] = fastRetries) throws -> any RegistryClient {
         let path = libraryPath
         guard FileManager.default.fileExists(atPath: path) else { throw Error.libraryMissing(path) }
-        let loader = PluginLoader(context: PluginContext(log: log.log, registry: options))
+        let loader = PluginLoader(context: PluginContext(log: log.log, registry: options, options: pluginOptions))
         let plugin = try loader.load(path: path)
         guard let client = plugin.components.compactMap({ $0 as? any RegistryClient }).first else {
             throw Error.noRegistryClient(path, components: plugin.components.map(\.name))

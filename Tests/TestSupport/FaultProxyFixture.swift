@@ -10,6 +10,8 @@ public struct HTTPRequestRecord: Sendable, Decodable, Equatable, CustomStringCon
     public var status: Int
     /// For the proxy: `pass` or the fault it injected.
     public var action: String?
+    /// For the proxy: when the request finished (seconds since 1970).
+    public var time: Double?
 
     public init(method: String, path: String, status: Int, action: String? = nil) {
         self.method = method
@@ -64,8 +66,9 @@ public struct FaultRule: Sendable, Encodable {
     public static func status(_ status: Int, _ method: String = ".*", path: String, retryAfter: Int? = nil, times: Int = 1) -> FaultRule {
         FaultRule(method: method, path: path, action: "status", status: status, retry_after: retryAfter, times: times)
     }
-    /// Forward, but stop sending for `seconds` after `afterBytes` of the response body.
-    public static func stall(_ method: String = ".*", path: String, seconds: Double, afterBytes: Int = 0, times: Int = 1) -> FaultRule {
+    /// Forward, but stop sending for `seconds`: before the answer, or after its headers and
+    /// `afterBytes` of its body.
+    public static func stall(_ method: String = ".*", path: String, seconds: Double, afterBytes: Int? = nil, times: Int = 1) -> FaultRule {
         FaultRule(method: method, path: path, action: "stall", after: afterBytes, seconds: seconds, times: times)
     }
 }

@@ -21,8 +21,9 @@ rules.json is a list of objects:
            "reset-response" forward, send the headers and `after` bytes of the body, then reset
            "status"         consume the request, answer `status` (with `Retry-After: retry_after`
                             when given) without forwarding
-           "stall"          forward, send the headers and `after` bytes of the body, stop sending
-                            for `seconds`, then finish normally
+           "stall"          forward, then stop sending for `seconds` before the answer (no
+                            `after`) or after its headers and `after` bytes of the body; then
+                            finish normally
   after, status, retry_after, seconds: as above; times: how many matching requests (default 1)
 """
 
@@ -124,7 +125,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            if self.command != "HEAD":  # a HEAD answer has headers only, or the client desyncs
+                self.wfile.write(data)
             return self.record(status, action, len(body), len(data))
         self.forward(body, rule, action)
 
@@ -139,6 +141,8 @@ class Handler(BaseHTTPRequestHandler):
         conn.endheaders(body if body else None)
         resp = conn.getresponse()
         status = resp.status
+        if action == "stall" and rule.get("after") is None:
+            time.sleep(rule.get("seconds", 1))
         self.send_response_only(status, resp.reason)
         for k, v in resp.getheaders():
             if k.lower() not in HOP_BY_HOP:
@@ -153,8 +157,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", length or "0")
         self.end_headers()
         sent = 0
-        limit = rule.get("after", 0) if rule else None
-        paused = False
+        limit = rule.get("after") if rule else None
+        if action == "reset-response" and limit is None:
+            limit = 0
+        paused = action == "stall" and limit is None
         while has_body:
             want = CHUNK if limit is None or paused else max(0, min(CHUNK, limit - sent))
             if want == 0:
@@ -170,7 +176,7 @@ class Handler(BaseHTTPRequestHandler):
                 break
             self.wfile.write(data)
             sent += len(data)
-        if action == "stall" and not paused:  # bodiless answer: stall before finishing it
+        if action == "stall" and not paused:  # the body was shorter than `after`: stall at its end
             time.sleep(rule.get("seconds", 1))
         conn.close()
         self.record(status, action, len(body), sent)

@@ -1,0 +1,121 @@
+// Pushing and pulling through the fault proxy: with retries the transfer completes and every
+// blob in the registry has the right digest; without, it fails clearly and leaves no manifest.
+import Foundation
+import PluginAPI
+import Testing
+import TestSupport
+
+/// A named set of faults (named so test output says which one failed).
+struct FaultScenario: Sendable, CustomTestStringConvertible {
+    var name: String
+    var rules: [FaultRule]
+    /// Whether the push must fail when it may not retry (a stall only delays it).
+    var failsWithoutRetry = true
+    var testDescription: String { name }
+
+    static let uploads = "/blobs/uploads/"
+
+    static let push: [FaultScenario] = [
+        FaultScenario(name: "reset mid-upload", rules: [.resetRequest("PATCH|PUT", path: uploads, afterBytes: 64 * 1024, times: 2)]),
+        FaultScenario(name: "500 on upload start", rules: [.status(500, "POST", path: uploads)]),
+        FaultScenario(name: "502 on blob upload", rules: [.status(502, "PATCH|PUT", path: uploads)]),
+        FaultScenario(name: "503 on blob check", rules: [.status(503, "HEAD", path: "/blobs/sha256:", times: 2)]),
+        FaultScenario(name: "503 on manifest put", rules: [.status(503, "PUT", path: "/manifests/")]),
+        FaultScenario(name: "429 with Retry-After", rules: [.status(429, "POST|PATCH|PUT", path: uploads, retryAfter: 1)]),
+        FaultScenario(name: "stall before the upload answer", rules: [.stall("PATCH|PUT", path: uploads, seconds: 2)],
+                      failsWithoutRetry: false),
+    ]
+
+    static let pull: [FaultScenario] = [
+        FaultScenario(name: "reset mid-download", rules: [.resetResponse("GET", path: "/blobs/sha256:", afterBytes: 100 * 1024, times: 2)]),
+        FaultScenario(name: "503 on manifest get", rules: [.status(503, "GET", path: "/manifests/")]),
+        FaultScenario(name: "429 on blob get", rules: [.status(429, "GET", path: "/blobs/sha256:", retryAfter: 1)]),
+        FaultScenario(name: "stall mid-download", rules: [.stall("GET", path: "/blobs/sha256:", seconds: 2, afterBytes: 50 * 1024)],
+                      failsWithoutRetry: false),
+    ]
+}
+
+extension RegistryIntegration {
+    @Suite struct FaultInjectionTests {
+        /// A plain registry with the fault proxy in front; `body` gets both.
+        static func withProxy(_ scenario: FaultScenario, _ body: (RegistryFixture, FaultProxyFixture) async throws -> Void) async throws {
+            try await withRegistry(.plain) { registry in
+                let proxy = try await FaultProxyFixture(upstream: registry.host, rules: scenario.rules)
+                defer { proxy.stop() }
+                try await body(registry, proxy)
+            }
+        }
+
+        static func proxyOptions(_ proxy: FaultProxyFixture, pushRetry: Int = 0, downloadRetry: Int = 0) -> RegistryOptions {
+            var o = RegistryOptions()
+            o.insecureRegistries = [proxy.host]
+            o.dockerConfigDirectory = RegistryPlugin.emptyDockerConfig
+            o.pushRetry = pushRetry
+            o.downloadRetry = downloadRetry
+            return o
+        }
+
+        @Test(arguments: FaultScenario.push)
+        func pushWithRetriesCompletesWithCorrectBlobs(_ scenario: FaultScenario) async throws {
+            let scratch = try FixtureDirectory(prefix: "kiln-fault")
+            defer { scratch.remove() }
+            try await Self.withProxy(scenario) { registry, proxy in
+                let image = try await PushableImage.make(layerSizes: [300_000, 1_200_000], in: scratch)
+                let client = try RegistryPlugin.client(Self.proxyOptions(proxy, pushRetry: 3))
+                let reference = ImageReference(registry: proxy.host, repository: "kiln/faulty", tag: "v1")
+                let digest = try await image.push(with: client, to: reference)
+                #expect(digest == image.manifestDigest)
+                let seen = proxy.requests()
+                #expect(seen.contains { $0.action != "pass" }, "the fault was never triggered: \(seen)")
+                for blob in image.blobs {
+                    let stored = try await RegistryProbe.blobDigest(registry, repository: "kiln/faulty", blob.digest, in: scratch)
+                    #expect(stored == blob.digest, "\(scenario.name): blob \(blob.digest) stored as \(String(describing: stored))")
+                }
+                #expect(try await RegistryProbe.inspect(registry, "kiln/faulty:v1").digest == image.manifestDigest.description)
+                if let limited = seen.firstIndex(where: { $0.status == 429 }), let t0 = seen[limited].time {
+                    let next = seen[(limited + 1)...].first { $0.path.contains(FaultScenario.uploads) || $0.method == "HEAD" }
+                    #expect((next?.time ?? 0) - t0 >= 0.9, "Retry-After: 1 must be honoured: \(seen)")
+                }
+            }
+        }
+
+        @Test(arguments: FaultScenario.push.filter(\.failsWithoutRetry))
+        func pushWithoutRetriesFailsAndLeavesNoManifest(_ scenario: FaultScenario) async throws {
+            let scratch = try FixtureDirectory(prefix: "kiln-fault")
+            defer { scratch.remove() }
+            try await Self.withProxy(scenario) { registry, proxy in
+                let image = try await PushableImage.make(layerSizes: [300_000, 1_200_000], in: scratch)
+                let client = try RegistryPlugin.client(Self.proxyOptions(proxy, pushRetry: 0))
+                let reference = ImageReference(registry: proxy.host, repository: "kiln/faulty", tag: "v1")
+                let failure = try #require(await BasicAuthTests.failure { try await image.push(with: client, to: reference) },
+                                           "\(scenario.name) must fail the push without retries")
+                #expect(failure.text.contains(proxy.host), "the error names the registry: \(failure.text)")
+                #expect(!failure.text.contains("not a RegistryFailure"), "\(failure.text)")
+                #expect(try await RegistryProbe.manifestStatus(registry, repository: "kiln/faulty", reference: "v1") == "404",
+                        "no manifest may exist after a failed push")
+            }
+        }
+
+        @Test(arguments: FaultScenario.pull)
+        func pullWithRetriesVerifiesEveryBlob(_ scenario: FaultScenario) async throws {
+            let scratch = try FixtureDirectory(prefix: "kiln-fault")
+            defer { scratch.remove() }
+            try await Self.withProxy(scenario) { registry, proxy in
+                let image = try await PushableImage.make(layerSizes: [400_000, 900_000], in: scratch)
+                let direct = ImageReference(registry: registry.host, repository: "kiln/pull", tag: "v1")
+                try await image.push(with: try RegistryPlugin.client(RegistryPlugin.options(for: registry)), to: direct)
+
+                let client = try RegistryPlugin.client(Self.proxyOptions(proxy, downloadRetry: 3))
+                let reference = ImageReference(registry: proxy.host, repository: "kiln/pull", tag: "v1")
+                let manifest = try await client.fetchManifest(reference, accept: MediaType.manifestAccept)
+                #expect(manifest.digest == image.manifestDigest)
+                for blob in image.blobs {
+                    let path = scratch.file("got-\(blob.digest.encoded)")
+                    try await client.fetchBlob(blob, from: reference, to: path)
+                    #expect(Digest.sha256(of: try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))) == blob.digest)
+                }
+                #expect(proxy.requests().contains { $0.action != "pass" }, "the fault was never triggered")
+            }
+        }
+    }
+}
