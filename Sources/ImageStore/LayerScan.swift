@@ -54,6 +54,8 @@ struct LayerScan: Sendable, Hashable {
         case .none: break
         }
         try check("enable raw format", archive_read_support_format_raw(archive))
+        // raw refuses zero bytes; "empty" takes them, so an empty (decompressed) blob hashes too.
+        try check("enable empty format", archive_read_support_format_empty(archive))
         let context = Unmanaged.passUnretained(source).toOpaque()
         try check("open", archive_read_open(archive, context, nil, rawSourceRead, nil))
 
@@ -61,14 +63,14 @@ struct LayerScan: Sendable, Hashable {
         var uncompressed: Int64 = 0
         var entry: OpaquePointer?
         let header = archive_read_next_header(archive, &entry)
+        if compression != .none {
+            let expected = compression == .gzip ? ARCHIVE_FILTER_GZIP : ARCHIVE_FILTER_ZSTD
+            guard archive_filter_code(archive, 0) == expected else {
+                throw Error.wrongCompression(path: path, expected: compression)
+            }
+        }
         if header != ARCHIVE_EOF {
             try check("read header", header)
-            if compression != .none {
-                let expected = compression == .gzip ? ARCHIVE_FILTER_GZIP : ARCHIVE_FILTER_ZSTD
-                guard archive_filter_code(archive, 0) == expected else {
-                    throw Error.wrongCompression(path: path, expected: compression)
-                }
-            }
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileIO.chunkSize, alignment: 16)
             defer { buffer.deallocate() }
             while true {

@@ -118,6 +118,28 @@ struct Corruption: CustomTestStringConvertible, Sendable {
         #expect(matching.contains { $0.message.contains(corruption.mentions) }, "messages: \(problems.map(\.message))")
     }
 
+    @Test(arguments: [Compression.none, .gzip])
+    func anEmptyLayerIsHashedNotRejected(compression: Compression) async throws {
+        let dir = try FixtureDirectory(prefix: "kiln-validate")
+        defer { dir.remove() }
+        let store = try BlobStore(root: dir.file("work"))
+        // An empty file is not a valid tar, but hashing it must neither crash nor hang.
+        let empty = try dir.write("", to: "empty")
+        var blob = empty
+        if compression == .gzip {
+            try await ProcessRunner.check("gzip", ["-n", "-k", empty])
+            blob = empty + ".gz"
+        }
+        let (digest, size) = try Sample.sha256(ofFile: blob)
+        try await store.put(fileAt: blob, digest: digest, mode: .copy)
+        let layer = Layer(
+            descriptor: Descriptor(mediaType: compression.layerMediaType(docker: false), digest: digest, size: size),
+            diffID: Digest.sha256(of: ""))
+        let image = try Image.build(config: Sample.config(layerCount: 1), layers: [layer], in: store)
+        let problems = await ImageValidator.problems(in: image)
+        #expect(problems == [], "\(problems)")
+    }
+
     @Test func layoutValidationThrowsAListingError() async throws {
         let dir = try FixtureDirectory(prefix: "kiln-validate")
         defer { dir.remove() }
