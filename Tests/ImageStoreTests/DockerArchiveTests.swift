@@ -182,19 +182,22 @@ struct Podman {
         -> (ValidationError?, FixtureDirectory)
     {
         let dir = try FixtureDirectory(prefix: "kiln-archive")
-        let image = try await Sample.image(store: try BlobStore(root: dir.file("work")), dir: dir)
-        let file = dir.file("image.tar")
-        try await DockerArchiveWriter(path: file).write(image, tags: [DockerArchiveTests.tag])
-        let unpacked = dir.file("unpacked")
-        try FileManager.default.createDirectory(atPath: unpacked, withIntermediateDirectories: true)
-        try await ProcessRunner.check("tar", ["-xf", file, "-C", unpacked])
-        try damage(unpacked, image)
-        try await ProcessRunner.check("tar", ["-cf", dir.file("damaged.tar"), "-C", unpacked, "."])
         do {
+            let image = try await Sample.image(store: try BlobStore(root: dir.file("work")), dir: dir)
+            let file = dir.file("image.tar")
+            try await DockerArchiveWriter(path: file).write(image, tags: [DockerArchiveTests.tag])
+            let unpacked = dir.file("unpacked")
+            try FileManager.default.createDirectory(atPath: unpacked, withIntermediateDirectories: true)
+            try await ProcessRunner.check("tar", ["-xf", file, "-C", unpacked])
+            try damage(unpacked, image)
+            try await ProcessRunner.check("tar", ["-cf", dir.file("damaged.tar"), "-C", unpacked, "."])
             try await ImageValidator.validate(dockerArchive: dir.file("damaged.tar"))
             return (nil, dir)
         } catch let error as ValidationError {
             return (error, dir)
+        } catch {
+            dir.remove()
+            throw error
         }
     }
 
