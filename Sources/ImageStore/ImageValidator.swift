@@ -52,7 +52,7 @@ public enum ImageValidator {
             found += await problems(manifestBytes: bytes, store: reader.store)
         }
         if !found.isEmpty {
-            throw ValidationError(problems: found, subject: "\(layoutPath):\(refName ?? "") (\(descriptor.digest))")
+            throw ValidationError(problems: found, subject: "\(layoutPath)\(refName.map { ":" + $0 } ?? "") (\(descriptor.digest))")
         }
     }
 }

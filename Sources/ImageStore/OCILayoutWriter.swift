@@ -23,10 +23,10 @@ public struct OCILayoutWriter: Sendable {
     @discardableResult
     public func write(_ image: Image, refName: String? = nil) async throws -> Descriptor {
         let store = try BlobStore(root: path)
-        for digest in image.blobDigests { try await store.put(digest, from: image.store) }
-        // The manifest and config are small and may be absent from a store that only held layers.
+        // The image carries its manifest and config bytes, so only layers come from its store.
         try store.put(image.configBytes)
         try store.put(image.manifestBytes)
+        for layer in image.manifest.layers { try await store.put(layer.digest, from: image.store) }
 
         var descriptor = image.manifestDescriptor
         descriptor.platform = Platform(
