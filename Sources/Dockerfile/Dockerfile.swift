@@ -12,6 +12,12 @@ public struct Dockerfile: Sendable, Hashable {
     public var metaArgs: [ArgInstruction]
     public var stages: [Stage]
 
+    /// `instruction.expanded(environment:escape:)` with this file's escape character: the call
+    /// the builder makes before dispatching each instruction.
+    public func expand(_ instruction: Instruction, environment: [String: String]) throws -> Instruction {
+        try instruction.expanded(environment: environment, escape: escape)
+    }
+
     /// The value of a parser directive, `nil` when absent.
     public func directive(_ name: String) -> String? {
         directives.first { $0.name == name.lowercased() }?.value

@@ -11,7 +11,10 @@ struct FlagSet {
 
     private var strings: [String: [String]] = [:]
     private var bools: [String: Bool] = [:]
+    /// Where each flag was written (the last occurrence for repeatable ones).
     private(set) var offsets: [String: Int] = [:]
+    /// Where each value of a repeatable flag was written, in order.
+    private(set) var valueOffsets: [String: [Int]] = [:]
 
     /// Parses `words` for `keyword`; `allowed` lists names (without `--`) in the order used
     /// for suggestions. Throws a located `DockerfileError` naming the offending flag.
@@ -50,6 +53,7 @@ struct FlagSet {
             case .string, .strings:
                 guard let value else { throw DockerfileError("missing a value on flag: \(flagName)", at: here) }
                 strings[name, default: []].append(value)
+                valueOffsets[name, default: []].append(word.offset)
             }
         }
     }

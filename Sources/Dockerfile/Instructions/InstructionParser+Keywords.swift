@@ -166,11 +166,13 @@ extension InstructionParser {
 
     func buildRun(_ c: Context, heredocs: [Heredoc], flags set: FlagSet) throws -> RunInstruction {
         guard let command = try commandLine(c, c.arguments) else { throw c.error("RUN requires at least one argument") }
-        let mounts = try set.all("mount").map { value in
+        let offsets = set.valueOffsets["mount"] ?? []
+        let mounts = try set.all("mount").enumerated().map { index, value in
             do {
                 return try RunMount(parsing: value, expand: { $0 })
             } catch let error as MountError {
-                throw DockerfileError(error.message, at: c.locate(set.offsets["mount"] ?? c.keywordOffset), suggestion: error.suggestion)
+                let offset = index < offsets.count ? offsets[index] : c.keywordOffset
+                throw DockerfileError(error.message, at: c.locate(offset), suggestion: error.suggestion)
             }
         }
         var network: RunInstruction.NetworkMode?
