@@ -93,7 +93,7 @@ extension Instruction {
     /// - Throws: `DockerfileError` as `Dockerfile.parse` does; also when `text` holds no
     ///   instruction or more than one.
     public static func parse(_ text: String, fileName: String = "ONBUILD", escape: Character = "\\") throws -> Instruction {
-        var scanner = LineScanner(text: (escape == "`" ? "# escape=`\n" : "") + text, fileName: fileName)
+        var scanner = LineScanner(text: text, fileName: fileName, escape: escape)
         guard let line = try scanner.nextLogicalLine() else {
             throw DockerfileError("empty instruction: expected a Dockerfile instruction", at: SourceLocation(file: fileName, line: 1))
         }

@@ -31,8 +31,9 @@ struct LineScanner {
     private(set) var directives: [ParserDirective] = []
     private var directiveScanner = DirectiveScanner()
 
-    init(text: String, fileName: String) {
+    init(text: String, fileName: String, escape: Character = "\\") {
         self.fileName = fileName
+        self.escape = escape
         var lines: [String] = []
         var terminated: [Bool] = []
         // Split on U+000A itself: Swift treats "\r\n" as one Character, so a Character split
