@@ -1,7 +1,6 @@
 // Ownership, mode, xattrs and times of an extracted entry, in the order the kernel requires:
 // chown first (it clears setuid/setgid and security.capability), then chmod, then xattrs.
 import CArchive
-import CKilnSys
 import Glibc
 
 extension ExtractionSession {

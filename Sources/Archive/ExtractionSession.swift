@@ -1,6 +1,5 @@
 // One pass over one archive: reads entries, enforces the caps, dispatches each entry.
 import CArchive
-import CKilnSys
 import Glibc
 import PluginAPI
 

@@ -2,7 +2,7 @@
 // resolved by the kernel with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), so `..`
 // and symlinks (absolute or relative, planted by an earlier entry) can never lead outside.
 // The final component is then operated on with *at() calls that do not follow it.
-import CKilnSys
+import CArchive
 import Glibc
 import PluginAPI
 
@@ -17,7 +17,7 @@ final class RootedDirectory {
 
     deinit { close(fd) }
 
-    private static let resolve = kiln_resolve_in_root() | kiln_resolve_no_magiclinks()
+    private static let resolve = kiln_ar_resolve_in_root() | kiln_ar_resolve_no_magiclinks()
 
     /// Opens the directory at `rel` (components joined by `/`, empty for the root) inside the
     /// root. With `create`, missing directories are made (0755, root-owned) one by one; a
@@ -69,9 +69,9 @@ final class RootedDirectory {
     private func openat2Retrying(_ rel: String) throws(SystemCallError) -> Int32 {
         var attempts = 0
         while true {
-            let r = kiln_openat2(fd, rel, UInt64(O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0, Self.resolve)
+            let r = kiln_ar_openat2(fd, rel, UInt64(O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0, Self.resolve)
             if r >= 0 { return r }
-            let e = kiln_errno()
+            let e = kiln_ar_errno()
             if (e == EAGAIN || e == EINTR) && attempts < 16 {
                 attempts += 1
                 continue

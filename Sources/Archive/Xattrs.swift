@@ -1,5 +1,5 @@
 // Extended attributes and symlink targets read from disk without following a final symlink.
-import CKilnSys
+import CArchive
 import Glibc
 
 /// Names never carried into a layer: `security.selinux` is the host's label, not content.

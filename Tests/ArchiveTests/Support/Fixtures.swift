@@ -1,6 +1,6 @@
 // Helpers for the Archive tests: temporary trees, external tools, tree listings with content
 // hashes (the sentinel comparison), and environment checks that fail loudly in CI.
-import CKilnSys
+import CArchive
 import Foundation
 import Glibc
 import PluginAPI
