@@ -59,7 +59,9 @@ public struct DockerIgnore: Sendable, Hashable {
     /// `isDirectory` does not change the answer (Docker's patterns do not distinguish files
     /// from directories; a trailing `/` is cleaned away) but is taken so callers state it.
     public func excludes(_ relativePath: String, isDirectory: Bool) -> Bool {
-        let path = Self.clean(relativePath)
+        var path = Self.clean(relativePath)
+        // Context paths are relative; tolerate a leading slash from callers that root them.
+        if path.hasPrefix("/") { path = Self.clean(String(path.dropFirst())) }
         if path == "." || compiled.isEmpty { return false }
         let components = path.split(separator: "/").map(String.init)
         let parents = (1..<max(components.count, 1)).map { components[0..<$0].joined(separator: "/") }
@@ -76,7 +78,9 @@ public struct DockerIgnore: Sendable, Hashable {
     /// it is excluded and no exception pattern could re-include anything below it.
     public func canSkipDirectory(_ relativePath: String) -> Bool {
         guard excludes(relativePath, isDirectory: true) else { return false }
-        let prefix = Self.clean(relativePath) + "/"
+        var directory = Self.clean(relativePath)
+        if directory.hasPrefix("/") { directory = Self.clean(String(directory.dropFirst())) }
+        let prefix = directory + "/"
         return !compiled.contains { $0.isException && $0.couldMatch(below: prefix) }
     }
 
