@@ -19,52 +19,62 @@ struct FullSnapshot: SnapshotStrategy {
     let name = "full"
 
     func capture(root: String, ignoring: IgnoreList) async throws -> SnapshotState {
-        try await snapshot(root: root, previous: nil, ignoring: ignoring)
+        try await runBlocking {
+            let start = FileTime.fileSystemNow()
+            var statistics = SnapshotStatistics()
+            let hashing = Hashing()
+            let records = try SnapshotWalk(root: root, ignoring: ignoring).run(previous: nil, statistics: &statistics, refine: hashing.refine)
+            var state = SnapshotState(records: records, capturedAt: start)
+            state.statistics = statistics
+            return state
+        }
     }
 
     func changes(root: String, since previous: SnapshotState, ignoring: IgnoreList) async throws -> (ChangeSet, SnapshotState) {
-        let state = try await snapshot(root: root, previous: previous, ignoring: ignoring)
-        let changes = ChangeSet(from: previous.records, to: state.records) { old, new in
-            !new.hasSameMetadata(as: old) || new.contentDigest != old.contentDigest
+        try await runBlocking {
+            let start = FileTime.fileSystemNow()
+            var statistics = SnapshotStatistics()
+            let hashing = Hashing()
+            let walk = SnapshotWalk(root: root, ignoring: ignoring)
+            let (changes, records) = try walk.diff(previous: previous, statistics: &statistics, refine: hashing.refine) { old, new in
+                !new.hasSameMetadata(as: old) || new.contentDigest != old.contentDigest
+            }
+            var state = SnapshotState(records: records, capturedAt: start)
+            state.statistics = statistics
+            return (changes, state)
         }
-        return (changes, state)
     }
+}
 
+/// The content half of one walk: trusts a previous digest when the stat data proves the file
+/// untouched, otherwise hashes it — each hard-linked inode once.
+private final class Hashing {
     private struct InodeKey: Hashable {
         var device: UInt64
         var inode: UInt64
     }
 
-    private func snapshot(root: String, previous: SnapshotState?, ignoring: IgnoreList) async throws -> SnapshotState {
-        try await runBlocking {
-            let start = FileTime.fileSystemNow()
-            let hasher = ContentHasher()
-            // Digests computed or trusted in this walk, so each hard-linked inode is read once.
-            var byInode: [InodeKey: Digest] = [:]
-            var statistics = SnapshotStatistics()
-            let walk = SnapshotWalk(root: root, ignoring: ignoring)
-            let records = try walk.run(previous: previous, statistics: &statistics) { entry, stats in
-                guard entry.record.type == .regular else { return true }
-                let key = InodeKey(device: entry.record.device, inode: entry.record.inode)
-                if let old = entry.previous, !entry.racy, let digest = old.contentDigest, old.hasSameStat(as: entry.record) {
-                    entry.record.contentDigest = digest
-                    byInode[key] = digest
-                    return true
-                }
-                if let digest = byInode[key] {
-                    entry.record.contentDigest = digest
-                    return true
-                }
-                guard let (digest, bytes) = try hasher.sha256(path: entry.absolutePath) else { return false }
-                stats.filesHashed += 1
-                stats.bytesHashed += bytes
-                entry.record.contentDigest = digest
-                byInode[key] = digest
-                return true
-            }
-            var state = SnapshotState(records: records, capturedAt: start)
-            state.statistics = statistics
-            return state
+    private let hasher = ContentHasher()
+    /// Digests computed or trusted in this walk, by inode.
+    private var byInode: [InodeKey: Digest] = [:]
+
+    func refine(_ entry: inout SnapshotWalk.Entry, _ stats: inout SnapshotStatistics) throws -> Bool {
+        guard entry.record.type == .regular else { return true }
+        let key = InodeKey(device: entry.record.device, inode: entry.record.inode)
+        if let old = entry.previous, !entry.racy, let digest = old.contentDigest, old.hasSameStat(as: entry.record) {
+            entry.record.contentDigest = digest
+            byInode[key] = digest
+            return true
         }
+        if let digest = byInode[key] {
+            entry.record.contentDigest = digest
+            return true
+        }
+        guard let (digest, bytes) = try hasher.sha256(path: entry.absolutePath) else { return false }
+        stats.filesHashed += 1
+        stats.bytesHashed += bytes
+        entry.record.contentDigest = digest
+        byInode[key] = digest
+        return true
     }
 }

@@ -25,23 +25,26 @@ struct TimeSnapshot: SnapshotStrategy {
     let name = "time"
 
     func capture(root: String, ignoring: IgnoreList) async throws -> SnapshotState {
-        try await snapshot(root: root, previous: nil, ignoring: ignoring)
-    }
-
-    func changes(root: String, since previous: SnapshotState, ignoring: IgnoreList) async throws -> (ChangeSet, SnapshotState) {
-        let state = try await snapshot(root: root, previous: previous, ignoring: ignoring)
-        let changes = ChangeSet(from: previous.records, to: state.records) { old, new in !new.hasSameMetadata(as: old) }
-        return (changes, state)
-    }
-
-    private func snapshot(root: String, previous: SnapshotState?, ignoring: IgnoreList) async throws -> SnapshotState {
         try await runBlocking {
             let start = FileTime.fileSystemNow()
             var statistics = SnapshotStatistics()
-            let records = try SnapshotWalk(root: root, ignoring: ignoring).run(previous: previous, statistics: &statistics)
+            let records = try SnapshotWalk(root: root, ignoring: ignoring).run(previous: nil, statistics: &statistics)
             var state = SnapshotState(records: records, capturedAt: start)
             state.statistics = statistics
             return state
+        }
+    }
+
+    func changes(root: String, since previous: SnapshotState, ignoring: IgnoreList) async throws -> (ChangeSet, SnapshotState) {
+        try await runBlocking {
+            let start = FileTime.fileSystemNow()
+            var statistics = SnapshotStatistics()
+            let (changes, records) = try SnapshotWalk(root: root, ignoring: ignoring).diff(previous: previous, statistics: &statistics) {
+                old, new in !new.hasSameMetadata(as: old)
+            }
+            var state = SnapshotState(records: records, capturedAt: start)
+            state.statistics = statistics
+            return (changes, state)
         }
     }
 }
