@@ -14,18 +14,6 @@ extension RegistryIntegration {
             try DockerConfigFile.write([registry.host: .basic(user: user, password: password)], to: scratch.file("docker-\(password.count)"))
         }
 
-        /// The text of the error `body` throws, checked to conform to `RegistryFailure`.
-        static func failure(_ body: () async throws -> Void) async -> (text: String, status: Int?)? {
-            do {
-                try await body()
-                return nil
-            } catch let f as any RegistryFailure {
-                return ("\(f)", f.statusCode)
-            } catch {
-                return ("\(error) (not a RegistryFailure: \(type(of: error)))", nil)
-            }
-        }
-
         @Test func pushAndPullWithConfigJSONCredentials() async throws {
             let scratch = try FixtureDirectory(prefix: "kiln-basic")
             defer { scratch.remove() }
@@ -53,11 +41,12 @@ extension RegistryIntegration {
                 let log = LogCapture()
                 let client = try RegistryPlugin.client(options, log: log)
                 let reference = ImageReference(registry: registry.host, repository: "kiln/basic", tag: "v1")
-                let pushFailure = await Self.failure { try await image.push(with: client, to: reference) }
-                let pullFailure = await Self.failure { _ = try await client.fetchManifest(reference, accept: MediaType.manifestAccept) }
+                let pushFailure = await CaughtFailure.of { try await image.push(with: client, to: reference) }
+                let pullFailure = await CaughtFailure.of { _ = try await client.fetchManifest(reference, accept: MediaType.manifestAccept) }
                 for failure in [pushFailure, pullFailure] {
                     let f = try #require(failure, "a wrong password must fail")
                     #expect(f.status == 401, "\(f.text)")
+                    #expect(!f.isTemporary, "retrying a wrong password cannot help: \(f.text)")
                     #expect(f.text.contains(registry.host), "the error names the registry: \(f.text)")
                     let lower = f.text.lowercased()
                     #expect(lower.contains("password") || lower.contains("auth") || lower.contains("credential"), "\(f.text)")
@@ -73,7 +62,7 @@ extension RegistryIntegration {
             try await withRegistry(.tlsBasic(users: [Self.user: Self.password])) { registry in
                 let client = try RegistryPlugin.client(RegistryPlugin.options(for: registry))
                 let reference = ImageReference(registry: registry.host, repository: "kiln/basic", tag: "v1")
-                let f = try #require(await Self.failure { _ = try await client.fetchManifest(reference, accept: MediaType.manifestAccept) })
+                let f = try #require(await CaughtFailure.of { _ = try await client.fetchManifest(reference, accept: MediaType.manifestAccept) })
                 #expect(f.status == 401, "\(f.text)")
                 #expect(f.text.contains(registry.host), "\(f.text)")
                 #expect(f.text.contains("config.json") || f.text.lowercased().contains("credential"), "the hint says where to put credentials: \(f.text)")
@@ -91,7 +80,7 @@ extension RegistryIntegration {
                 // No CA: the system store does not know the test CA.
                 var untrusted = RegistryPlugin.options(for: registry, dockerConfig: config)
                 untrusted.certificates = [:]
-                let noCA = try #require(await Self.failure {
+                let noCA = try #require(await CaughtFailure.of {
                     _ = try await RegistryPlugin.client(untrusted).blobExists(Digest.sha256(of: "x"), in: reference)
                 })
                 #expect(noCA.status == nil, "a TLS failure has no HTTP status: \(noCA.text)")
@@ -100,7 +89,7 @@ extension RegistryIntegration {
                 // The CA given for another registry does not apply to this one.
                 var elsewhere = untrusted
                 elsewhere.certificates = ["127.0.0.1:1": ca]
-                #expect(await Self.failure { _ = try await RegistryPlugin.client(elsewhere).blobExists(Digest.sha256(of: "x"), in: reference) } != nil)
+                #expect(await CaughtFailure.of { _ = try await RegistryPlugin.client(elsewhere).blobExists(Digest.sha256(of: "x"), in: reference) } != nil)
 
                 // Its own CA, or skipping verification for this host only, works.
                 let trusted = RegistryPlugin.options(for: registry, dockerConfig: config)

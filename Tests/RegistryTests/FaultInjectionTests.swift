@@ -11,17 +11,20 @@ struct FaultScenario: Sendable, CustomTestStringConvertible {
     var rules: [FaultRule]
     /// Whether the push must fail when it may not retry (a stall only delays it).
     var failsWithoutRetry = true
+    /// Words one of which the error must contain when it fails (the status, or the reset).
+    var evidence: [String] = []
     var testDescription: String { name }
 
     static let uploads = "/blobs/uploads/"
 
     static let push: [FaultScenario] = [
-        FaultScenario(name: "reset mid-upload", rules: [.resetRequest("PATCH|PUT", path: uploads, afterBytes: 64 * 1024, times: 2)]),
-        FaultScenario(name: "500 on upload start", rules: [.status(500, "POST", path: uploads)]),
-        FaultScenario(name: "502 on blob upload", rules: [.status(502, "PATCH|PUT", path: uploads)]),
-        FaultScenario(name: "503 on blob check", rules: [.status(503, "HEAD", path: "/blobs/sha256:", times: 2)]),
-        FaultScenario(name: "503 on manifest put", rules: [.status(503, "PUT", path: "/manifests/")]),
-        FaultScenario(name: "429 with Retry-After", rules: [.status(429, "POST|PATCH|PUT", path: uploads, retryAfter: 1)]),
+        FaultScenario(name: "reset mid-upload", rules: [.resetRequest("PATCH|PUT", path: uploads, afterBytes: 64 * 1024, times: 2)],
+                      evidence: ["reset", "curl error", "connection", "Connection"]),
+        FaultScenario(name: "500 on upload start", rules: [.status(500, "POST", path: uploads)], evidence: ["500"]),
+        FaultScenario(name: "502 on blob upload", rules: [.status(502, "PATCH|PUT", path: uploads)], evidence: ["502"]),
+        FaultScenario(name: "503 on blob check", rules: [.status(503, "HEAD", path: "/blobs/sha256:", times: 2)], evidence: ["503"]),
+        FaultScenario(name: "503 on manifest put", rules: [.status(503, "PUT", path: "/manifests/")], evidence: ["503"]),
+        FaultScenario(name: "429 with Retry-After", rules: [.status(429, "POST|PATCH|PUT", path: uploads, retryAfter: 1)], evidence: ["429"]),
         FaultScenario(name: "stall before the upload answer", rules: [.stall("PATCH|PUT", path: uploads, seconds: 2)],
                       failsWithoutRetry: false),
     ]
@@ -87,10 +90,12 @@ extension RegistryIntegration {
                 let image = try await PushableImage.make(layerSizes: [300_000, 1_200_000], in: scratch)
                 let client = try RegistryPlugin.client(Self.proxyOptions(proxy, pushRetry: 0))
                 let reference = ImageReference(registry: proxy.host, repository: "kiln/faulty", tag: "v1")
-                let failure = try #require(await BasicAuthTests.failure { try await image.push(with: client, to: reference) },
+                let failure = try #require(await CaughtFailure.of { try await image.push(with: client, to: reference) },
                                            "\(scenario.name) must fail the push without retries")
                 #expect(failure.text.contains(proxy.host), "the error names the registry: \(failure.text)")
-                #expect(!failure.text.contains("not a RegistryFailure"), "\(failure.text)")
+                #expect(failure.isRegistryFailure, "\(failure.text)")
+                #expect(failure.isTemporary, "a fault worth retrying must say so (the host suggests --push-retry): \(failure.text)")
+                #expect(scenario.evidence.contains { failure.text.contains($0) }, "the error must say what happened: \(failure.text)")
                 #expect(try await RegistryProbe.manifestStatus(registry, repository: "kiln/faulty", reference: "v1") == "404",
                         "no manifest may exist after a failed push")
             }

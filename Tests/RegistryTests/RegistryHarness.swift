@@ -68,12 +68,9 @@ enum RegistryPlugin {
         return o
     }
 
-    /// A DOCKER_CONFIG with no credentials, so the machine's own never leak into a test.
-    static let emptyDockerConfig: String = {
-        let dir = (try? FixtureDirectory(prefix: "kiln-empty-docker-config").path) ?? "/nonexistent"
-        _ = try? DockerConfigFile.write([:], to: dir)
-        return dir
-    }()
+    /// A DOCKER_CONFIG directory that does not exist (so holds no credentials): the machine's
+    /// own `~/.docker/config.json` must never leak into a test.
+    static let emptyDockerConfig = "/nonexistent/kiln-tests-no-docker-config"
 }
 
 /// An image made for a test: blobs on disk, and the manifest that names them.
@@ -162,5 +159,27 @@ enum RegistryProbe {
 
     private static func curlFlags(_ registry: RegistryFixture) -> [String] {
         registry.certificates.map { ["--cacert", $0.caCertificate] } ?? []
+    }
+}
+
+/// What a failed operation threw, as the host would show it.
+struct CaughtFailure {
+    var text: String
+    var status: Int?
+    var isTemporary: Bool
+    var isRegistryFailure: Bool
+
+    /// Runs `body`; nil when it succeeds. Errors that are not `RegistryFailure` are kept too,
+    /// marked, so a test can report them instead of crashing on a cast.
+    static func of(_ body: () async throws -> Void) async -> CaughtFailure? {
+        do {
+            try await body()
+            return nil
+        } catch let f as any RegistryFailure {
+            return CaughtFailure(text: "\(f)", status: f.statusCode, isTemporary: f.isTemporary, isRegistryFailure: true)
+        } catch {
+            return CaughtFailure(text: "\(error) (not a RegistryFailure: \(type(of: error)))", status: nil,
+                                 isTemporary: false, isRegistryFailure: false)
+        }
     }
 }

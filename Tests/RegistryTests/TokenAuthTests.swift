@@ -37,7 +37,7 @@ extension RegistryIntegration {
                 try await image.push(with: owner, to: publicRef)
 
                 let anonymous = try RegistryPlugin.client(RegistryPlugin.options(for: registry))
-                let denied = try #require(await BasicAuthTests.failure {
+                let denied = try #require(await CaughtFailure.of {
                     _ = try await anonymous.fetchManifest(privateRef, accept: MediaType.manifestAccept)
                 }, "an anonymous token grants nothing on team/private")
                 #expect(denied.status == 401 || denied.status == 403, "\(denied.text)")
@@ -47,7 +47,7 @@ extension RegistryIntegration {
 
                 let pulled = try await anonymous.fetchManifest(publicRef, accept: MediaType.manifestAccept)
                 #expect(pulled.digest == image.manifestDigest)
-                let pushDenied = await BasicAuthTests.failure { try await image.push(with: anonymous, to: publicRef.with(tag: "v2")) }
+                let pushDenied = await CaughtFailure.of { try await image.push(with: anonymous, to: publicRef.with(tag: "v2")) }
                 #expect(pushDenied != nil, "anonymous users may not push to public/*")
             }
         }
