@@ -31,6 +31,11 @@ extension ExtractionSession {
             throw unresolvable(error, name: name, what: "its parent directory \(dirRel.isEmpty ? "/" : dirRel)")
         }
         defer { close(parent) }
+        let resolved = resolvedPath(parent, base, lexical: rel)
+        if resolved != rel && options.ignoring.contains(resolved) {
+            summary.ignored += 1
+            return
+        }
         markWritten(parts)
 
         if let target = Self.string(archive_entry_hardlink(entry)) {
@@ -39,7 +44,7 @@ extension ExtractionSession {
         }
         let type = archive_entry_filetype(entry)
         let isDir = type == KILN_AE_IFDIR
-        let existingDir = try clearSlot(parent: parent, base: base, rel: rel, keepDirectory: isDir)
+        let existingDir = try clearSlot(parent: parent, base: base, rel: resolved, keepDirectory: isDir)
         switch type {
         case KILN_AE_IFDIR:
             if !existingDir { try sys("mkdirat", rel) { mkdirat(parent, base, 0o700) } }
@@ -72,6 +77,13 @@ extension ExtractionSession {
         }
     }
 
+    /// The path of `name` in `dirfd` as the kernel resolved the directory; only computed when
+    /// an ignore list needs it.
+    func resolvedPath(_ dirfd: Int32, _ name: String, lexical: String) -> String {
+        guard !options.ignoring.prefixes.isEmpty, let dir = root.relativePath(of: dirfd) else { return lexical }
+        return dir.isEmpty ? name : dir + "/" + name
+    }
+
     var destinationDepth: Int { destination.isEmpty ? 0 : destination.split(separator: "/").count }
 
     /// `.wh.name` deletes `name` from lower layers; `.wh..wh..opq` empties the directory of
@@ -87,7 +99,7 @@ extension ExtractionSession {
             for child in try directoryNames(dir, subject: dirRel) {
                 let childRel = dirRel.isEmpty ? child : dirRel + "/" + child
                 if writtenHere.contains(childRel) { continue }
-                try root.removeTree(in: dir, name: child, rel: childRel, ignoring: options.ignoring)
+                try root.removeTree(in: dir, name: child, rel: resolvedPath(dir, child, lexical: childRel), ignoring: options.ignoring)
             }
             return
         }
@@ -97,7 +109,7 @@ extension ExtractionSession {
         }
         let victimRel = dirRel.isEmpty ? victim : dirRel + "/" + victim
         if writtenHere.contains(victimRel) { return }
-        try root.removeTree(in: dir, name: victim, rel: victimRel, ignoring: options.ignoring)
+        try root.removeTree(in: dir, name: victim, rel: resolvedPath(dir, victim, lexical: victimRel), ignoring: options.ignoring)
     }
 
     /// Hardlink `base` (in `parent`) to `target`, a name inside the archive's root.

@@ -71,6 +71,16 @@ extension LayerWriter {
         return try writer.finish()
     }
 
+    /// `write(changes:root:previous:to:options:ignoring:)` on a thread outside the cooperative pool.
+    public static func write(
+        changes: ChangeSet, root: String, previous: SnapshotState, to path: String, options: Options = Options(),
+        ignoring: IgnoreList = IgnoreList()
+    ) async throws -> LayerBlob? {
+        try await offPool {
+            try write(changes: changes, root: root, previous: previous, to: path, options: options, ignoring: ignoring)
+        }
+    }
+
     /// Writes the ancestors of `path` that are not in the layer yet, outermost first.
     public func addParents(of path: String, root: String) throws {
         let parts = path.split(separator: "/")

@@ -10,9 +10,24 @@ final class RootedDirectory {
     let path: String
     let fd: Int32
 
+    /// The root as the kernel names it (symlinks resolved), to map descriptors back to paths.
+    private let realPath: String?
+
     init(path: String) throws(SystemCallError) {
         self.path = path
-        fd = try sys("open", path) { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        let fd = try sys("open", path) { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        self.fd = fd
+        realPath = try? readLink("/proc/self/fd/\(fd)")
+    }
+
+    /// Where the directory open at `dirfd` really is, relative to the root ("" for the root),
+    /// or nil when /proc is not mounted. A symlink planted by a layer can make a name resolve
+    /// into another directory; the ignore list must judge the resolved path.
+    func relativePath(of dirfd: Int32) -> String? {
+        guard let realPath, let real = try? readLink("/proc/self/fd/\(dirfd)") else { return nil }
+        if real == realPath { return "" }
+        let prefix = realPath == "/" ? "/" : realPath + "/"
+        return real.hasPrefix(prefix) ? String(real.dropFirst(prefix.count)) : nil
     }
 
     deinit { close(fd) }

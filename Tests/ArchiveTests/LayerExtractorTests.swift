@@ -72,6 +72,12 @@ struct LayerExtractorTests {
         #expect(FileManager.default.fileExists(atPath: root + "/var/run/sock"))
         #expect(!FileManager.default.fileExists(atPath: root + "/var/other"))
         #expect(FileManager.default.fileExists(atPath: root + "/ok"))
+        // A symlink planted by the layer does not lead around the ignore list.
+        let planted = try layers(tmp, [[.symlink("x", to: "/proc"), .file("x/evil"), .symlink("y", to: "/var"), .file("y/.wh.run"), .file("y/run/more")]])
+        let s2 = try LayerExtractor(root: root, options: .init(ignoring: IgnoreList(["/proc", "/var/run"]))).apply(layers: planted)
+        #expect(s2.ignored == 2, "x/evil and y/run/more resolve into ignored directories")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/proc") == ["mounted"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/var/run") == ["sock"])
         // A whiteout of a directory that holds an ignored path keeps that path.
         try LayerExtractor(root: root, options: .init(ignoring: IgnoreList(["/var/run"]))).apply(layers: try layers(tmp, [[.file(".wh.var")]]))
         #expect(FileManager.default.fileExists(atPath: root + "/var/run/sock"))
