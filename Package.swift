@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: [api, "Archive", "TestSupport"]),
         .testTarget(name: "PluginHostTests", dependencies: [api, "PluginHost", "TestSupport"]),
         .testTarget(name: "BuildTests", dependencies: [api, "Builder", "ImageStore", "Dockerfile", "PluginHost", "TestSupport"]),
-        .testTarget(name: "RegistryTests", dependencies: [api, "Builder", "PluginHost", "ImageStore", "TestSupport"]),
+        .testTarget(name: "RegistryTests", dependencies: [api, "Builder", "PluginHost", "ImageStore", "TestSupport", "RegistryOCI"]),
         .testTarget(name: "RunTests", dependencies: [api, "Runner", "Builder", "TestSupport"]),
         .testTarget(name: "ImageStoreTests", dependencies: [api, "ImageStore", "CArchive", "TestSupport"]),
     ]

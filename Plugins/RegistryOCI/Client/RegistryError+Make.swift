@@ -48,6 +48,13 @@ extension RegistryError {
             e.hint = "the connection was reset: retry with \(c.retryFlag)"
         default: break
         }
+        // A server that wants a client certificate ends the handshake with an alert, which
+        // libcurl reports as a receive error: not a reset worth retrying.
+        let lower = f.message.lowercased()
+        if lower.contains("alert") && lower.contains("certificate") {
+            e.isTemporary = false
+            e.hint = "\(host) refused the TLS client certificate (or none was sent): pass --registry-client-cert \(host)=cert.pem,key.pem"
+        }
         return e
     }
 
