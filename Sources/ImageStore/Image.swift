@@ -73,7 +73,8 @@ public struct Image: Sendable, Hashable {
     /// into `store`.
     ///
     /// Layer media types are renamed into `format`'s family when that is only a name change
-    /// (gzip ↔ gzip, tar ↔ tar). Throws `Error.layerNotExpressible` for zstd layers in a Docker
+    /// (gzip ↔ gzip, tar ↔ tar); `annotations` go to OCI manifests only (schema 2 has none).
+    /// Throws `Error.layerNotExpressible` for zstd layers in a Docker
     /// manifest (schema 2 has no zstd type), and `FileError` when the store cannot be written.
     public static func build(
         config: ImageConfig, layers: [Layer], format: ManifestFormat = .oci,
