@@ -30,7 +30,7 @@ let package = Package(
         // Pure: Dockerfile text → instructions → stages. Imports nothing that does I/O.
         .target(name: "Dockerfile"),
         // I/O: tar layers (write, read, safe extraction) over libarchive.
-        .target(name: "Archive", dependencies: [api, "CArchive", "CKilnSys"]),
+        .target(name: "Archive", dependencies: [api, "CArchive", "CKilnSys"], linkerSettings: [.linkedLibrary("z")]),
         // I/O: OCI image layout, docker-archive tarballs, blob store, validate().
         .target(name: "ImageStore", dependencies: [api, "CArchive"]),
         // I/O: RUN execution (namespaces, chroot, seccomp).

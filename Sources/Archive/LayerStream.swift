@@ -3,8 +3,9 @@
 //
 // libarchive's tar writer gives no hook between its format and filter stages, so the tar is
 // written by one archive object (pax, no filter) whose client callback hashes the uncompressed
-// bytes and hands them to a second archive object (format "raw", gzip or zstd filter) whose
-// client callback hashes the compressed bytes and writes them to disk.
+// bytes and hands them to the compressor: for zstd a second archive object (format "raw", zstd
+// filter with worker threads), for gzip `ChunkedGzip` (zlib on every core; libarchive's gzip
+// filter is single-threaded). The compressor's output is hashed and written to disk.
 import CArchive
 import Glibc
 import PluginAPI
@@ -12,7 +13,9 @@ import PluginAPI
 final class LayerStream {
     private let fd: Int32
     private let path: String
+    /// zstd goes through libarchive's filter; gzip through `ChunkedGzip` (multi-core).
     private var compressor: OpaquePointer?
+    private var gzip: ChunkedGzip?
     private var diffHasher: SHA256Hasher? = SHA256Hasher()
     private var blobHasher: SHA256Hasher? = SHA256Hasher()
     private(set) var uncompressedSize: Int64 = 0
@@ -23,30 +26,23 @@ final class LayerStream {
     init(path: String, compression: Compression, level: Int?, threads: Int) throws {
         self.path = path
         fd = try sys("open", path) { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
-        guard compression != .none else { return }
+        if compression == .gzip {
+            gzip = ChunkedGzip(level: level, threads: threads) { [unowned self] in sinkCompressed($0) }
+        }
+        guard compression == .zstd else { return }
         guard let c = archive_write_new() else { throw LibArchiveError(call: "archive_write_new", message: "out of memory") }
         compressor = c
         do {
             try checkArchive(archive_write_set_format_raw(c), c, "archive_write_set_format_raw")
-            switch compression {
-            case .gzip:
-                try checkArchive(archive_write_add_filter_gzip(c), c, "archive_write_add_filter_gzip")
-                // No timestamp in the gzip header: the same tar must give the same blob.
-                try checkArchive(archive_write_set_filter_option(c, "gzip", "timestamp", nil), c, "gzip:!timestamp")
-                if let level {
-                    try checkArchive(archive_write_set_filter_option(c, "gzip", "compression-level", String(level)), c, "gzip compression-level \(level)")
-                }
-            case .zstd:
-                try checkArchive(archive_write_add_filter_zstd(c), c, "archive_write_add_filter_zstd")
-                if let level {
-                    try checkArchive(archive_write_set_filter_option(c, "zstd", "compression-level", String(level)), c, "zstd compression-level \(level)")
-                }
-                if threads > 1 {
-                    try checkArchive(archive_write_set_filter_option(c, "zstd", "threads", String(threads)), c, "zstd threads \(threads)")
-                }
-            case .none:
-                break
+            try checkArchive(archive_write_add_filter_zstd(c), c, "archive_write_add_filter_zstd")
+            if let level {
+                try checkArchive(archive_write_set_filter_option(c, "zstd", "compression-level", String(level)), c, "zstd compression-level \(level)")
             }
+            // Always at least one worker: zstd's multi-threaded format is the same for any
+            // worker count ≥ 1 but differs from its single-threaded one, and a layer must not
+            // depend on the machine's core count.
+            let workers = max(1, threads)
+            try checkArchive(archive_write_set_filter_option(c, "zstd", "threads", String(workers)), c, "zstd threads \(workers)")
             // Unblocked: the compressor's output goes straight to the file, never padded.
             try checkArchive(archive_write_set_bytes_per_block(c, 0), c, "archive_write_set_bytes_per_block")
             let me = Unmanaged.passUnretained(self).toOpaque()
@@ -78,6 +74,13 @@ final class LayerStream {
         guard failure == nil else { return false }
         diffHasher?.update(bytes)
         uncompressedSize += Int64(bytes.count)
+        if let gzip {
+            do { try gzip.write(bytes) } catch {
+                failure = failure ?? error
+                return false
+            }
+            return true
+        }
         guard let compressor else { return sinkCompressed(bytes) }
         guard let base = bytes.baseAddress else { return true }
         var offset = 0
@@ -92,7 +95,7 @@ final class LayerStream {
         return true
     }
 
-    fileprivate func sinkCompressed(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    func sinkCompressed(_ bytes: UnsafeRawBufferPointer) -> Bool {
         do {
             blobHasher?.update(bytes)
             compressedSize += Int64(bytes.count)
@@ -107,6 +110,10 @@ final class LayerStream {
     /// Flushes the compressor and closes the file; returns (digest, diffID).
     func finish() throws -> (digest: Digest, diffID: Digest) {
         if let failure { throw failure }
+        if let gzip {
+            try gzip.finish()
+            if let failure { throw failure }
+        }
         if let c = compressor {
             try checkArchive(archive_write_close(c), c, "archive_write_close(compressor)")
             if let failure { throw failure }

@@ -30,7 +30,7 @@ public final class LayerWriter {
         public var compression: Compression
         /// Compressor level; nil means the compressor's default (gzip 6, zstd 3).
         public var level: Int?
-        /// zstd worker threads (libarchive's `threads` option); ignored for gzip.
+        /// Compression threads (gzip chunks, zstd workers). The blob's bytes do not depend on it.
         public var threads: Int
         /// Use Docker schema 2 layer media types (gzip only; zstd is always OCI).
         public var dockerMediaTypes: Bool

@@ -32,4 +32,11 @@ static inline int kiln_ar_errno(void) { return errno; }
 static inline unsigned int kiln_ar_major(unsigned long long dev) { return major(dev); }
 static inline unsigned int kiln_ar_minor(unsigned long long dev) { return minor(dev); }
 static inline unsigned long long kiln_ar_makedev(unsigned int ma, unsigned int mi) { return makedev(ma, mi); }
+
+// zlib for the chunked, multi-threaded gzip writer (one gzip member, pigz's technique).
+// deflateInit2 is a macro; the wrapper passes the version and struct size it expands to.
+#include <zlib.h>
+static inline int kiln_ar_deflate_init_raw(z_streamp strm, int level) {
+    return deflateInit2(strm, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+}
 #endif

@@ -108,6 +108,32 @@ struct LayerWriterTests {
         }
     }
 
+    @Test("the blob does not depend on the thread count; gzip is one member", arguments: [Compression.gzip, .zstd])
+    func threadIndependence(compression: Compression) throws {
+        let tmp = try TempDir()
+        let src = try tmp.mkdir("src")
+        var noise = [UInt8](repeating: 0, count: 1 << 20)
+        for i in noise.indices { noise[i] = UInt8(truncatingIfNeeded: (i &* 7919) ^ (i >> 9)) }
+        try Data(noise).write(to: URL(fileURLWithPath: src + "/noise"))
+        try writeFile(src + "/text", String(repeating: "kiln layers are reproducible\n", count: 40_000))
+        let blobs = try [1, 2, 4].map { t in
+            try SampleTree.layer(of: src, to: tmp.sub("t\(t)"), options: .init(compression: compression, threads: t, timestampOverride: 0))
+        }
+        #expect(Set(blobs.map(\.descriptor.digest)).count == 1)
+        #expect(blobs[0].uncompressedSize > 2 * ChunkedGzip.chunkSize, "the input spans several chunks")
+        if compression == .gzip {
+            try run(["gzip", "-t", blobs[1].path])
+            try python(
+                """
+                import sys, zlib
+                d = zlib.decompressobj(31)
+                out = d.decompress(open(sys.argv[1], 'rb').read())
+                assert d.eof and d.unused_data == b'', 'more than one gzip member'
+                assert len(out) == int(sys.argv[2]), (len(out), sys.argv[2])
+                """, [blobs[1].path, String(blobs[1].uncompressedSize)])
+        }
+    }
+
     @Test("bytes, synthetic entries, overrides and markers are written as asked")
     func syntheticEntries() throws {
         let tmp = try TempDir()

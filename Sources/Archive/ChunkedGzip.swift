@@ -1,0 +1,150 @@
+// gzip on several cores with a single-member result (pigz's technique, written from RFC 1951/
+// 1952 and zlib's manual): the stream is cut into fixed chunks; each is raw-deflated on its
+// own thread, primed with the previous chunk's last 32 KiB as dictionary and ended on a byte
+// boundary with a sync flush, the last one with the final block. Concatenated, the pieces are
+// one valid deflate stream; CRC-32s are joined with crc32_combine.
+//
+// The bytes depend only on the input and the level, never on the thread count or timing, so
+// `--reproducible` output is the same on every machine.
+import CArchive
+import Dispatch
+
+final class ChunkedGzip {
+    static let chunkSize = 256 * 1024
+    static let window = 32 * 1024
+
+    private let level: Int32
+    private let maxInFlight: Int
+    private let emit: (UnsafeRawBufferPointer) -> Bool
+    private var chunk: [UInt8] = []
+    private var previousTail: [UInt8] = []
+    private var pending: [Job] = []
+    private var crc: UInt = 0
+    private var total: UInt64 = 0
+    private var wroteHeader = false
+
+    /// `emit` receives compressed bytes in order and returns false to stop the stream.
+    init(level: Int?, threads: Int, emit: @escaping (UnsafeRawBufferPointer) -> Bool) {
+        self.level = Int32(level ?? 6)
+        // One more job than workers keeps them busy while this thread hashes and writes.
+        maxInFlight = max(1, threads) + 1
+        self.emit = emit
+        chunk.reserveCapacity(Self.chunkSize)
+    }
+
+    deinit {
+        // Never leave a worker writing into a job nobody waits for.
+        for job in pending { job.done.wait() }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            let take = min(Self.chunkSize - chunk.count, rest.count)
+            chunk.append(contentsOf: rest.prefix(take))
+            rest = rest.dropFirst(take)
+            if chunk.count == Self.chunkSize {
+                try submit(last: false)
+            }
+        }
+    }
+
+    /// Compresses what is buffered as the final chunk and writes the gzip trailer.
+    func finish() throws {
+        try submit(last: true)
+        while !pending.isEmpty { try drainOne() }
+        var trailer = [UInt8]()
+        for v in [UInt32(truncatingIfNeeded: crc), UInt32(truncatingIfNeeded: total)] {
+            trailer += [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 24)]
+        }
+        try send(trailer)
+    }
+
+    private func submit(last: Bool) throws {
+        let job = Job(input: chunk, dictionary: previousTail, last: last, level: level)
+        previousTail = Array(chunk.suffix(Self.window))
+        chunk.removeAll(keepingCapacity: true)
+        DispatchQueue.global().async {
+            job.run()
+            job.done.signal()
+        }
+        pending.append(job)
+        if pending.count >= maxInFlight { try drainOne() }
+    }
+
+    private func drainOne() throws {
+        let job = pending.removeFirst()
+        job.done.wait()
+        if let failure = job.failure { throw LibArchiveError(call: "deflate", message: failure) }
+        if !wroteHeader {
+            // ID1 ID2 CM=deflate FLG=0 MTIME=0 (no timestamp: same input, same blob) XFL=0 OS=Unix.
+            try send([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
+            wroteHeader = true
+        }
+        try send(job.output)
+        crc = crc32_combine(crc, job.crc, off_t(job.input.count))
+        total += UInt64(job.input.count)
+    }
+
+    private func send(_ bytes: [UInt8]) throws {
+        guard bytes.withUnsafeBytes({ emit($0) }) else {
+            throw LibArchiveError(call: "gzip", message: "writing the compressed layer failed")
+        }
+    }
+
+    /// One chunk's deflate; written by one worker, read only after `done` is signalled.
+    final class Job: @unchecked Sendable {
+        let input: [UInt8]
+        let dictionary: [UInt8]
+        let last: Bool
+        let level: Int32
+        let done = DispatchSemaphore(value: 0)
+        var output: [UInt8] = []
+        var crc: UInt = 0
+        var failure: String?
+
+        init(input: [UInt8], dictionary: [UInt8], last: Bool, level: Int32) {
+            self.input = input
+            self.dictionary = dictionary
+            self.last = last
+            self.level = level
+        }
+
+        func run() {
+            var strm = z_stream()
+            guard kiln_ar_deflate_init_raw(&strm, level) == Z_OK else {
+                failure = "deflateInit2 failed (level \(level))"
+                return
+            }
+            defer { deflateEnd(&strm) }
+            if !dictionary.isEmpty {
+                _ = dictionary.withUnsafeBufferPointer { deflateSetDictionary(&strm, $0.baseAddress, uInt($0.count)) }
+            }
+            // deflateBound covers Z_FINISH; a sync flush adds at most a few bytes more.
+            output = [UInt8](repeating: 0, count: Int(deflateBound(&strm, uLong(input.count))) + 64)
+            input.withUnsafeBufferPointer { inp in
+                crc = crc32(0, inp.baseAddress, uInt(inp.count))
+                strm.next_in = UnsafeMutablePointer(mutating: inp.baseAddress)
+                strm.avail_in = uInt(inp.count)
+                var produced = 0
+                while true {
+                    let status = output.withUnsafeMutableBufferPointer { out -> Int32 in
+                        strm.next_out = out.baseAddress! + produced
+                        strm.avail_out = uInt(out.count - produced)
+                        let r = deflate(&strm, last ? Z_FINISH : Z_SYNC_FLUSH)
+                        produced = out.count - Int(strm.avail_out)
+                        return r
+                    }
+                    let complete = last ? status == Z_STREAM_END : (status == Z_OK && strm.avail_in == 0 && strm.avail_out > 0)
+                    if complete { break }
+                    if status != Z_OK && status != Z_BUF_ERROR {
+                        failure = "deflate returned \(status)"
+                        return
+                    }
+                    output += [UInt8](repeating: 0, count: 64 * 1024)
+                }
+                output.removeLast(output.count - produced)
+            }
+        }
+    }
+}
