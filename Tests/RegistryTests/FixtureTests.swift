@@ -29,12 +29,23 @@ extension RegistryIntegration {
             let seen = try await RegistryProbe.inspect(registry, "fixture/plain:t")
             #expect(seen.digest == image.manifestDigest.description)
             #expect(seen.layers == image.layers.map(\.digest.description))
+            #expect(try await registry.skopeoDigest("fixture/plain", tag: "t") == image.manifestDigest.description)
             let log = await registry.settledAccessLog()
             #expect(log.contains { $0.method == "PUT" && $0.path.contains("/manifests/t") && $0.status == 201 }, "\(log)")
+            #expect(await registry.blobUploadCount() >= 3, "two layers and a config were uploaded: \(log)")
             let dir = registry.directory.path
             registry.stop()
             #expect(!FileManager.default.fileExists(atPath: dir))
             #expect(!LoopbackPort.isListening(registry.port))
+        }
+
+        @Test func kilnCommandCapturesOutputAndExitCode() async throws {
+            let help = try await KilnCommand.run(["--help"])
+            #expect(help.exitCode == 0, "\(help)")
+            #expect((help.stdout + help.stderr).lowercased().contains("usage"), "\(help)")
+            let bad = try await KilnCommand.run(["--no-such-flag-for-kiln"])
+            #expect(bad.exitCode != 0, "\(bad)")
+            #expect(bad.stderr.contains("no-such-flag-for-kiln"), "the error names the flag: \(bad)")
         }
 
         @Test func tlsBasicRegistryNeedsItsCAAndThePassword() async throws {
