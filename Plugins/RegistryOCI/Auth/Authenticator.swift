@@ -23,6 +23,8 @@ actor Authenticator {
     private struct CachedToken: Sendable {
         var value: Redacted<String>
         var expires: ContinuousClock.Instant
+        /// Renew this long before expiry: 10 s, or a quarter of a short lifetime.
+        var margin: Duration
     }
 
     let tokens: TokenClient
@@ -84,7 +86,7 @@ actor Authenticator {
         case .bearer(let realm, let service):
             if case .registryToken(let t)? = found.credential?.secret { return Redacted("Bearer " + t.value) }
             let key = endpoint.host + " " + (cacheAs ?? scopes).sorted().joined(separator: " ")
-            if !fresh, let cached = cache[key], cached.expires > .now + .seconds(10) {
+            if !fresh, let cached = cache[key], cached.expires > .now + cached.margin {
                 return Redacted("Bearer " + cached.value.value)
             }
             let task: Task<FetchedToken, Swift.Error>
@@ -97,7 +99,8 @@ actor Authenticator {
             }
             defer { pendingTokens[key] = nil }
             let token = try await task.value
-            cache[key] = CachedToken(value: token.value, expires: .now + .seconds(token.lifetime))
+            cache[key] = CachedToken(
+                value: token.value, expires: .now + .seconds(token.lifetime), margin: .seconds(min(10, Double(token.lifetime) / 4)))
             return Redacted("Bearer " + token.value.value)
         }
     }

@@ -5,7 +5,7 @@ import PluginAPI
 
 struct FetchedToken: Sendable {
     var value: Redacted<String>
-    /// Seconds the token may be used (`expires_in`, at least 60 as docker assumes).
+    /// Seconds the token may be used (`expires_in`, 60 when absent).
     var lifetime: Int
 }
 
@@ -99,7 +99,9 @@ struct TokenClient: Sendable {
         }
         SecretScrubber.shared.register(token)
         if let refresh = json["refresh_token"] as? String { SecretScrubber.shared.register(refresh) }
-        let expires = (json["expires_in"] as? NSNumber)?.intValue ?? 60
-        return FetchedToken(value: Redacted(token), lifetime: max(60, expires))
+        // The spec's default is 60 s when the field is missing; a shorter lifetime the service
+        // states is respected, so a long build asks again instead of meeting a 401 mid-upload.
+        let expires = (json["expires_in"] as? NSNumber)?.intValue ?? 0
+        return FetchedToken(value: Redacted(token), lifetime: expires > 0 ? expires : 60)
     }
 }

@@ -40,6 +40,20 @@ extension OCIRegistryClient {
     }
 
     func pushBlob(_ descriptor: Descriptor, from path: String, to repository: ImageReference, mountFrom: [ImageReference]) async throws {
+        // Concurrent pushes of one blob to one repository (shared layers of several images or
+        // destinations) share a single upload.
+        let key = "\(repository.name)@\(descriptor.digest)"
+        let (task, owner) = blobPushes.withLock { running -> (Task<Void, Swift.Error>, Bool) in
+            if let existing = running[key] { return (existing, false) }
+            let task = Task { try await self.uploadBlob(descriptor, from: path, to: repository, mountFrom: mountFrom) }
+            running[key] = task
+            return (task, true)
+        }
+        defer { if owner { blobPushes.withLock { _ = $0.removeValue(forKey: key) } } }
+        try await withTaskCancellationHandler { try await task.value } onCancel: { if owner { task.cancel() } }
+    }
+
+    private func uploadBlob(_ descriptor: Descriptor, from path: String, to repository: ImageReference, mountFrom: [ImageReference]) async throws {
         let endpoint = policy.endpoint(repository.registry, push: true)
         let repo = repository.repository
         let key = repository.name

@@ -14,6 +14,7 @@ final class OCIRegistryClient: RegistryClient {
     let auth: Authenticator
     let ledger = PushLedger()
     let shownWarnings = Mutex<Set<String>>([])
+    let blobPushes = Mutex<[String: Task<Void, Swift.Error>]>([:])
     let log: @Sendable (LogLevel, String) -> Void
 
     init(options: RegistryOptions, tuning: Tuning, environment: [String: String], log: @escaping @Sendable (LogLevel, String) -> Void) {
