@@ -370,3 +370,32 @@ struct RedirectedDownloads {
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 }
+
+@Suite(.enabled(if: ExecutableLookup.available("docker-registry") || TestPrivileges.isCI, "needs docker-registry"))
+struct SharedUploads {
+    /// Several images (or destinations) pushing one layer at once must upload it once.
+    @Test func concurrentPushesOfOneBlobUploadOnce() async throws {
+        try await withRegistry(.plain) { registry in
+            let dir = try FixtureDirectory(prefix: "kiln-shared-upload")
+            defer { dir.remove() }
+            let bytes = (0..<200_000).map { _ in UInt8.random(in: 0...255) }
+            let path = dir.file("layer")
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let descriptor = Descriptor(mediaType: .ociLayerGzip, bytes: bytes)
+            var options = RegistryOptions()
+            options.insecureRegistries = [registry.host]
+            let log = LogCapture()
+            let client = OCIRegistryClient(options: options, tuning: Tuning(), environment: [:], log: log.log)
+            let repo = try ImageReference(parsing: "\(registry.host)/shared/layer:1")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 { group.addTask { try await client.pushBlob(descriptor, from: path, to: repo, mountFrom: []) } }
+                try await group.waitForAll()
+            }
+            #expect(try await client.blobExists(descriptor.digest, in: repo))
+            let uploads = log.lines.filter { $0.text.contains("oci: blob \(descriptor.digest) uploaded") }
+            #expect(uploads.count == 1, "\(log.text)")
+            let puts = await registry.settledAccessLog().filter { $0.method == "PUT" && $0.path.contains("/blobs/uploads/") }
+            #expect(puts.count == 1, "\(puts)")
+        }
+    }
+}
