@@ -6,12 +6,20 @@ struct WalkContext {
     /// Ignored paths, relative (no leading slash). Exact matches suffice: the walk never
     /// descends into an ignored directory, so it never meets an ignored path's children.
     let ignored: Set<String>
+    /// Directories (relative, "" for the root) that hold an ignored entry: only their entries
+    /// are looked up in `ignored`, so the walk hashes one path per directory, not per entry.
+    let parentsOfIgnored: Set<String>
     /// Reused buffer for symlink targets.
     var linkBuffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
 
     init(walker: TreeWalker, ignored: Set<String>) {
         self.walker = walker
         self.ignored = ignored
+        var parents = Set<String>()
+        for path in ignored {
+            if let slash = path.lastIndex(of: "/") { parents.insert(String(path[..<slash])) } else { parents.insert("") }
+        }
+        self.parentsOfIgnored = parents
     }
 
     /// Walks the directory open at `fd` (which this call owns and closes) whose path relative to
@@ -24,6 +32,7 @@ struct WalkContext {
         }
         defer { closedir(dir) }
         let prefix = relativePath.isEmpty ? "" : relativePath + "/"
+        let mayHoldIgnored = parentsOfIgnored.contains(relativePath)
         while true {
             errno = 0
             guard let entry = readdir(dir) else {
@@ -37,7 +46,7 @@ struct WalkContext {
             case .valid(let n): name = n
             }
             let path = prefix + name
-            if ignored.contains(path) { continue }
+            if mayHoldIgnored && ignored.contains(path) { continue }
             guard var record = try stat(name: name, in: dirfd(dir), path: path) else { continue }
             if walker.readsExtendedAttributes {
                 do {
