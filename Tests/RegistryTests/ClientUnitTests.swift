@@ -106,6 +106,7 @@ struct RegistryErrors {
         let body = #"{"errors":[{"code":"TAG_INVALID","message":"The image tag '1' already exists in the 'a' repository and cannot be overwritten because the repository is immutable."}]}"#
         let e = RegistryError.status(HTTPResponse(status: 400, body: Array(body.utf8)), method: .put, url: "https://r/v2/a/manifests/1", context: context)
         #expect(e.isImmutableTag)
+        #expect((e as any RegistryFailure).isImmutableTag, "the host sees the flag through PluginAPI")
         #expect(!e.isTemporary)
         #expect(e.description.contains("--push-ignore-immutable-tag-errors"))
     }

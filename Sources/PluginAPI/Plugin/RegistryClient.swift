@@ -104,4 +104,11 @@ public protocol RegistryFailure: Error, CustomStringConvertible, Sendable {
     var statusCode: Int? { get }
     /// True when trying again may succeed (5xx, 429, resets, time-outs).
     var isTemporary: Bool { get }
+    /// True when the registry refused to overwrite an immutable tag; the host treats it as
+    /// success under `--push-ignore-immutable-tag-errors`.
+    var isImmutableTag: Bool { get }
+}
+
+extension RegistryFailure {
+    public var isImmutableTag: Bool { false }
 }
