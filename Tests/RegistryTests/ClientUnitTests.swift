@@ -132,7 +132,13 @@ struct RegistryErrors {
     }
 }
 
-struct CredentialLookupTests {
+/// Serialized: the helper tests put their helper directory on the process's PATH.
+@Suite(.serialized) struct CredentialLookupTests {
+    static func prependToPath(_ dir: String) {
+        let current = getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin"
+        setenv("PATH", dir + ":" + current, 1)
+    }
+
     static func lookup(_ config: String, env: [String: String] = [:]) throws -> (CredentialLookup, TemporaryTree) {
         let dir = try TemporaryTree(prefix: "kiln-creds")
         _ = try dir.write("config.json", config)
@@ -199,8 +205,7 @@ struct CredentialLookupTests {
               *) echo "credentials not found in native keychain"; exit 1;;
             esac
             """, mode: 0o755)
-        let env = ProcessInfo.processInfo.environment
-        setenv("PATH", bin.path + ":" + (env["PATH"] ?? "/usr/bin:/bin"), 1)
+        Self.prependToPath(bin.path)
         let (l, dir) = try Self.lookup(#"{"credHelpers": {"helped.example": "kilntest"}, "credsStore": "kilntest", "auths": {"file.example": {"username": "f", "password": "fpw"}}}"#)
         defer { dir.remove() }
         #expect(Self.password(l.lookup(host: "docker.io").credential) == "hub:hub-secret")
@@ -214,6 +219,24 @@ struct CredentialLookupTests {
         #expect(missing.credential == nil)
         #expect(missing.notes.isEmpty)  // "not found" is an answer, not a failure
         #expect(SecretScrubber.shared.scrub("x hub-secret y") == "x <redacted> y")
+    }
+
+    @Test func aHangingHelperIsKilledAndAQuittingOneIsSurvived() throws {
+        let bin = try TemporaryTree(prefix: "kiln-cred-helper-bad")
+        defer { bin.remove() }
+        _ = try bin.write("docker-credential-kilnhang", "#!/bin/sh\nexec sleep 30\n", mode: 0o755)
+        // Exits without reading stdin: writing the server URL must not kill us with SIGPIPE.
+        _ = try bin.write("docker-credential-kilnquit", "#!/bin/sh\nexec 0<&-\nexit 1\n", mode: 0o755)
+        Self.prependToPath(bin.path)
+        var (l, dir) = try Self.lookup(#"{"credHelpers": {"hang.example": "kilnhang", "quit.example": "kilnquit"}}"#)
+        defer { dir.remove() }
+        l.helperTimeout = 1
+        let start = ContinuousClock.now
+        let hung = l.lookup(host: "hang.example")
+        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(hung.credential == nil)
+        #expect(hung.notes.first?.contains("killed after 1 s") == true, "\(hung.notes)")
+        for _ in 0..<20 { #expect(l.lookup(host: "quit.example").credential == nil) }
     }
 
     @Test func aMissingHelperIsReported() throws {

@@ -13,6 +13,8 @@ struct CredentialLookup: Sendable {
     /// Directory holding config.json.
     var configDirectory: String
     var environment: [String: String]
+    /// Seconds a credential helper may take before it is killed.
+    var helperTimeout: Int64 = 60
 
     init(options configDirectory: String?, environment: [String: String]) {
         self.environment = environment
@@ -102,7 +104,8 @@ struct CredentialLookup: Sendable {
         let program = "docker-credential-" + name
         let output: SubprocessResult
         do {
-            output = try Subprocess.run(program, arguments: ["get"], input: Array(RegistryHost.serverURL(host).utf8))
+            output = try Subprocess.run(
+                program, arguments: ["get"], input: Array(RegistryHost.serverURL(host).utf8), timeoutSeconds: helperTimeout)
         } catch {
             notes.append("\(error) (named in \(configPath))")
             return nil

@@ -21,8 +21,8 @@ enum Subprocess {
     }
 
     /// Runs `executable` (searched on PATH) with `arguments`, writes `input` to its stdin and
-    /// waits for it. Blocking: call from `BlockingThreads`.
-    static func run(_ executable: String, arguments: [String], input: [UInt8]) throws(Error) -> SubprocessResult {
+    /// waits for it, killing it after `timeoutSeconds`. Blocking: call from `BlockingThreads`.
+    static func run(_ executable: String, arguments: [String], input: [UInt8], timeoutSeconds: Int64 = 60) throws(Error) -> SubprocessResult {
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         for i in 0..<3 {
             var fds: [Int32] = [-1, -1]
@@ -52,14 +52,35 @@ enum Subprocess {
             throw .spawnFailed(executable, errno: rc)
         }
         // The input is a server URL, far below the pipe buffer: write it whole, then close.
-        _ = input.withUnsafeBytes { write(inPipe[1], $0.baseAddress, $0.count) }
+        // A helper that exits without reading would raise SIGPIPE and kill the whole process,
+        // so the signal is blocked on this thread for the write and a pending one discarded.
+        var pipeSignal = sigset_t(), previous = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, &previous)
+        let written = input.withUnsafeBytes { write(inPipe[1], $0.baseAddress, $0.count) }
+        if written < 0 && errno == EPIPE {
+            var none = timespec(tv_sec: 0, tv_nsec: 0)
+            _ = sigtimedwait(&pipeSignal, nil, &none)
+        }
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
         close(inPipe[1])
         var out: [UInt8] = [], err: [UInt8] = []
         var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
         var open = 2
         var buffer = [UInt8](repeating: 0, count: 16384)
+        // A helper waiting for a keychain prompt nobody will answer must not hang the build.
+        let deadline = ContinuousClock.now + .seconds(timeoutSeconds)
+        var timedOut = false
         while open > 0 {
-            if poll(&fds, 2, -1) < 0 {
+            let left = deadline - ContinuousClock.now
+            let ready = poll(&fds, 2, Int32(max(0, min(Double(Int32.max), left / .milliseconds(1)))))
+            if ready == 0 {
+                timedOut = true
+                kill(pid, SIGKILL)
+                break
+            }
+            if ready < 0 {
                 if errno == EINTR { continue }
                 break
             }
@@ -78,6 +99,7 @@ enum Subprocess {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exited = (status & 0x7f) == 0
+        if timedOut { err += Array("\n(killed after \(timeoutSeconds) s without an answer)".utf8) }
         return SubprocessResult(exitStatus: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), standardOutput: out, standardError: err)
     }
 }
