@@ -13,13 +13,26 @@ struct FaultScenario: Sendable, CustomTestStringConvertible {
     var failsWithoutRetry = true
     /// Words one of which the error must contain when it fails (the status, or the reset).
     var evidence: [String] = []
+    /// Plugin tuning (`registry.*` options), e.g. to force PATCH uploads for small blobs.
+    var tuning: [String: String] = [:]
     var testDescription: String { name }
+
+    var pluginOptions: [String: String] { RegistryPlugin.fastRetries.merging(tuning) { $1 } }
+
+    static let streamed = ["registry.monolithic-limit": "65536"]
+    static let chunked = ["registry.monolithic-limit": "65536", "registry.chunk-size": "262144"]
+    static let resetEvidence = ["reset", "curl error", "connection", "Connection"]
 
     static let uploads = "/blobs/uploads/"
 
     static let push: [FaultScenario] = [
         FaultScenario(name: "reset mid-upload", rules: [.resetRequest("PATCH|PUT", path: uploads, afterBytes: 64 * 1024, times: 2)],
-                      evidence: ["reset", "curl error", "connection", "Connection"]),
+                      evidence: resetEvidence),
+        FaultScenario(name: "reset mid streamed PATCH", rules: [.resetRequest("PATCH", path: uploads, afterBytes: 200 * 1024)],
+                      evidence: resetEvidence, tuning: streamed),
+        FaultScenario(name: "reset mid second chunk", rules: [.resetRequest("PATCH", path: uploads, afterBytes: 100 * 1024).skipping(1)],
+                      evidence: resetEvidence, tuning: chunked),
+        FaultScenario(name: "503 on PATCH", rules: [.status(503, "PATCH", path: uploads)], evidence: ["503"], tuning: streamed),
         FaultScenario(name: "500 on upload start", rules: [.status(500, "POST", path: uploads)], evidence: ["500"]),
         FaultScenario(name: "502 on blob upload", rules: [.status(502, "PATCH|PUT", path: uploads)], evidence: ["502"]),
         FaultScenario(name: "503 on blob check", rules: [.status(503, "HEAD", path: "/blobs/sha256:", times: 2)], evidence: ["503"]),
@@ -28,6 +41,11 @@ struct FaultScenario: Sendable, CustomTestStringConvertible {
         FaultScenario(name: "stall before the upload answer", rules: [.stall("PATCH|PUT", path: uploads, seconds: 2)],
                       failsWithoutRetry: false),
     ]
+
+    /// Not in `pull`: the plugin treats a wrong hash as final (not worth a retry), so this one
+    /// only checks that the download is refused.
+    static let corruptBlob = FaultScenario(name: "corrupted blob body", rules: [.corruptResponse(path: "/blobs/sha256:", offset: 1000)],
+                                           evidence: ["digest", "sha256"])
 
     static let pull: [FaultScenario] = [
         FaultScenario(name: "reset mid-download", rules: [.resetResponse("GET", path: "/blobs/sha256:", afterBytes: 100 * 1024, times: 2)]),
@@ -64,7 +82,7 @@ extension RegistryIntegration {
             defer { scratch.remove() }
             try await Self.withProxy(scenario) { registry, proxy in
                 let image = try await PushableImage.make(layerSizes: [300_000, 1_200_000], in: scratch)
-                let client = try RegistryPlugin.client(Self.proxyOptions(proxy, pushRetry: 3))
+                let client = try RegistryPlugin.client(Self.proxyOptions(proxy, pushRetry: 3), pluginOptions: scenario.pluginOptions)
                 let reference = ImageReference(registry: proxy.host, repository: "kiln/faulty", tag: "v1")
                 let digest = try await image.push(with: client, to: reference)
                 #expect(digest == image.manifestDigest)
@@ -88,7 +106,7 @@ extension RegistryIntegration {
             defer { scratch.remove() }
             try await Self.withProxy(scenario) { registry, proxy in
                 let image = try await PushableImage.make(layerSizes: [300_000, 1_200_000], in: scratch)
-                let client = try RegistryPlugin.client(Self.proxyOptions(proxy, pushRetry: 0))
+                let client = try RegistryPlugin.client(Self.proxyOptions(proxy, pushRetry: 0), pluginOptions: scenario.pluginOptions)
                 let reference = ImageReference(registry: proxy.host, repository: "kiln/faulty", tag: "v1")
                 let failure = try #require(await CaughtFailure.of { try await image.push(with: client, to: reference) },
                                            "\(scenario.name) must fail the push without retries")
@@ -98,6 +116,26 @@ extension RegistryIntegration {
                 #expect(scenario.evidence.contains { failure.text.contains($0) }, "the error must say what happened: \(failure.text)")
                 #expect(try await RegistryProbe.manifestStatus(registry, repository: "kiln/faulty", reference: "v1") == "404",
                         "no manifest may exist after a failed push")
+            }
+        }
+
+        @Test func pullWithoutRetriesRejectsACorruptBlobAndKeepsNoFile() async throws {
+            let scratch = try FixtureDirectory(prefix: "kiln-fault")
+            let scenario = FaultScenario.corruptBlob
+            defer { scratch.remove() }
+            try await Self.withProxy(scenario) { registry, proxy in
+                let image = try await PushableImage.make(layerSizes: [200_000], in: scratch)
+                let direct = ImageReference(registry: registry.host, repository: "kiln/pull", tag: "v1")
+                try await image.push(with: try RegistryPlugin.client(RegistryPlugin.options(for: registry)), to: direct)
+                let client = try RegistryPlugin.client(Self.proxyOptions(proxy, downloadRetry: 0))
+                let reference = ImageReference(registry: proxy.host, repository: "kiln/pull", tag: "v1")
+                let layer = try #require(image.layers.first)
+                let path = scratch.file("corrupt")
+                let failure = try #require(await CaughtFailure.of { try await client.fetchBlob(layer, from: reference, to: path) },
+                                           "a blob whose bytes do not match its digest must be refused")
+                #expect(scenario.evidence.contains { failure.text.contains($0) }, "\(failure.text)")
+                #expect(!FileManager.default.fileExists(atPath: path), "a refused download must leave no file")
+                #expect(proxy.requests().contains { $0.action == "corrupt-response" })
             }
         }
 

@@ -92,6 +92,37 @@ extension RegistryIntegration {
             }
         }
 
+        @Test func concurrentBlobTransfersShareTheClient() async throws {
+            let scratch = try FixtureDirectory(prefix: "kiln-push")
+            defer { scratch.remove() }
+            try await withRegistry(.plain) { registry in
+                // More blobs than transfer lanes (4), pushed and fetched all at once, as the builder does.
+                let image = try await PushableImage.make(layerSizes: [300_000, 50_000, 700_000, 20_000, 400_000, 90_000], in: scratch)
+                let client = try RegistryPlugin.client(RegistryPlugin.options(for: registry))
+                let reference = ImageReference(registry: registry.host, repository: "kiln/parallel", tag: "v1")
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for blob in image.blobs {
+                        let path = image.paths[blob.digest] ?? ""
+                        group.addTask { try await client.pushBlob(blob, from: path, to: reference, mountFrom: []) }
+                    }
+                    try await group.waitForAll()
+                }
+                #expect(try await client.pushManifest(image.manifest, mediaType: .ociManifest, to: reference) == image.manifestDigest)
+                let fetched = try await withThrowingTaskGroup(of: (Digest, Digest).self) { group in
+                    for blob in image.blobs {
+                        let path = scratch.file("fetched-\(blob.digest.encoded)")
+                        group.addTask {
+                            try await client.fetchBlob(blob, from: reference, to: path)
+                            return (blob.digest, Digest.sha256(of: try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))))
+                        }
+                    }
+                    return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+                }
+                #expect(fetched.count == image.blobs.count && fetched.allSatisfy { $0.key == $0.value })
+                #expect(try await RegistryProbe.inspect(registry, "kiln/parallel:v1").layers == image.layers.map(\.digest.description))
+            }
+        }
+
         @Test(arguments: [("streamed PATCH", ["registry.monolithic-limit": "65536"]),
                           ("chunked PATCH", ["registry.monolithic-limit": "65536", "registry.chunk-size": "1048576"])])
         func largeBlobsUploadInPatches(_ name: String, tuning: [String: String]) async throws {

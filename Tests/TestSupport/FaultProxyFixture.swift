@@ -53,6 +53,8 @@ public struct FaultRule: Sendable, Encodable {
     public var retry_after: Int?
     public var seconds: Double?
     public var times: Int
+    /// Matching requests let through before the rule applies.
+    public var skip: Int = 0
 
     /// Reset the connection after `afterBytes` of the request body.
     public static func resetRequest(_ method: String = "PATCH|PUT", path: String, afterBytes: Int, times: Int = 1) -> FaultRule {
@@ -65,6 +67,16 @@ public struct FaultRule: Sendable, Encodable {
     /// Answer `status` without forwarding (with `Retry-After` when given).
     public static func status(_ status: Int, _ method: String = ".*", path: String, retryAfter: Int? = nil, times: Int = 1) -> FaultRule {
         FaultRule(method: method, path: path, action: "status", status: status, retry_after: retryAfter, times: times)
+    }
+    /// Forward, but flip the bits of the body byte at `offset` (status and length stay right).
+    public static func corruptResponse(_ method: String = "GET", path: String, offset: Int = 0, times: Int = 1) -> FaultRule {
+        FaultRule(method: method, path: path, action: "corrupt-response", after: offset, times: times)
+    }
+    /// The same rule, applied only after `count` matching requests have passed.
+    public func skipping(_ count: Int) -> FaultRule {
+        var r = self
+        r.skip = count
+        return r
     }
     /// Forward, but stop sending for `seconds`: before the answer, or after its headers and
     /// `afterBytes` of its body.

@@ -4,7 +4,7 @@
 It sits between a client and a plain-HTTP registry, forwards every request unchanged (the Host
 header too, so the registry's `Location` headers point back at the proxy), and breaks the
 requests its rules match. Each rule applies to the first `times` requests whose method and path
-match, then lets them pass. Every request is logged, one JSON object a line, to `--log`:
+match (after letting `skip` of them pass), then lets them pass. Every request is logged, one JSON object a line, to `--log`:
 {"method", "path", "status", "action", "request_bytes", "response_bytes"}; `status` is what the
 client was answered (0 when the connection was reset before any status).
 
@@ -24,7 +24,11 @@ rules.json is a list of objects:
            "stall"          forward, then stop sending for `seconds` before the answer (no
                             `after`) or after its headers and `after` bytes of the body; then
                             finish normally
-  after, status, retry_after, seconds: as above; times: how many matching requests (default 1)
+           "corrupt-response" forward, but flip the bits of the body byte at offset `after`
+                            (the status and length stay right: only a digest check notices)
+  after, status, retry_after, seconds: as above; times: how many matching requests (default 1);
+  skip: let this many matching requests pass before the rule applies (default 0), e.g. to
+  break the second chunk of an upload rather than the first
 """
 
 import argparse
@@ -47,7 +51,7 @@ CHUNK = 64 * 1024
 
 class Rules:
     def __init__(self, rules):
-        self.rules = [dict(r, times=r.get("times", 1)) for r in rules]
+        self.rules = [dict(r, times=r.get("times", 1), skip=r.get("skip", 0)) for r in rules]
         for r in self.rules:
             r["_method"] = re.compile(r.get("method", ".*"))
             r["_path"] = re.compile(r.get("path", ".*"))
@@ -58,6 +62,9 @@ class Rules:
         with self.lock:
             for r in self.rules:
                 if r["times"] > 0 and r["_method"].fullmatch(method) and r["_path"].search(path):
+                    if r["skip"] > 0:
+                        r["skip"] -= 1
+                        return None
                     r["times"] -= 1
                     return r
         return None
@@ -157,10 +164,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", length or "0")
         self.end_headers()
         sent = 0
-        limit = rule.get("after") if rule else None
+        limit = rule.get("after") if rule and action != "corrupt-response" else None
         if action == "reset-response" and limit is None:
             limit = 0
         paused = action == "stall" and limit is None
+        corrupt_at = rule.get("after", 0) if action == "corrupt-response" else None
         while has_body:
             want = CHUNK if limit is None or paused else max(0, min(CHUNK, limit - sent))
             if want == 0:
@@ -174,6 +182,9 @@ class Handler(BaseHTTPRequestHandler):
             data = resp.read(want)
             if not data:
                 break
+            if corrupt_at is not None and sent <= corrupt_at < sent + len(data):
+                i = corrupt_at - sent
+                data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
             self.wfile.write(data)
             sent += len(data)
         if action == "stall" and not paused:  # the body was shorter than `after`: stall at its end
