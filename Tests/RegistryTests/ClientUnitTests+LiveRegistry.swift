@@ -15,7 +15,8 @@ import TestSupport
     "needs docker-registry, htpasswd (apache2-utils) and python3"))
 struct RedirectedDownloads {
     static let storageServer = """
-        import http.server, sys
+        import http.server, os, signal, sys
+        signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
         root = sys.argv[2]
         class H(http.server.SimpleHTTPRequestHandler):
             def __init__(self, *a, **k): super().__init__(*a, directory=root, **k)
@@ -33,8 +34,10 @@ struct RedirectedDownloads {
         var client: OCIRegistryClient
         var log: LogCapture
         func stop() {
-            registry.stop()
-            storage.stop()
+            // Short grace: the client's pooled keep-alive connections hold the registry's
+            // graceful shutdown open, and nothing is left to flush.
+            registry.stop(grace: 0.5)
+            storage.stop(grace: 0.5)
             dir.remove()
         }
     }
@@ -48,7 +51,7 @@ struct RedirectedDownloads {
         _ = try dir.write("""
             version: 0.1
             log: { level: warn }
-            storage: { filesystem: { rootdirectory: \(dir.file("data")) } }
+            storage: { filesystem: { rootdirectory: \(dir.file("data")) }, maintenance: { uploadpurging: { enabled: false } } }
             http: { addr: 127.0.0.1:\(registryPort), secret: kiln-test }
             auth: { htpasswd: { realm: kiln-test, path: \(dir.file("htpasswd")) } }
             middleware:
