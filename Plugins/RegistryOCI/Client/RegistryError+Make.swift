@@ -78,10 +78,10 @@ extension RegistryError {
             if let credential = c.credential {
                 e.hint = "the registry rejected the \(credential): check the user name and password or token"
             } else {
+                let notes = c.credentialNotes.isEmpty ? "" : "; " + c.credentialNotes.joined(separator: "; ")
                 e.hint = "authentication required: no credentials for \(c.endpoint.host) in \(c.configPath)"
                     + " (run `docker login \(c.endpoint.host)`, or set KILN_REGISTRY=\(c.endpoint.host) with"
-                    + " KILN_REGISTRY_USERNAME and KILN_REGISTRY_PASSWORD)"
-                if !c.credentialNotes.isEmpty { e.hint! += "; " + c.credentialNotes.joined(separator: "; ") }
+                    + " KILN_REGISTRY_USERNAME and KILN_REGISTRY_PASSWORD)" + notes
             }
         case 403:
             e.hint = c.credential.map { "the \($0) is not allowed to \(verb) \(repo)" }

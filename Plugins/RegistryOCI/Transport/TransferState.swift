@@ -96,9 +96,10 @@ final class TransferState {
             return true
         }
         if sinkFD < 0, !openSink(sinkPath) { return false }
+        guard let base = chunk.baseAddress else { return true }
         var done = 0
         while done < chunk.count {
-            let n = write(sinkFD, chunk.baseAddress! + done, chunk.count - done)
+            let n = write(sinkFD, base + done, chunk.count - done)
             if n < 0 {
                 if errno == EINTR { continue }
                 localFailure = "cannot write \(sinkPath): \(String(cString: strerror(errno)))"
@@ -120,16 +121,16 @@ final class TransferState {
     /// Fills `buffer` with the next request body bytes; nil means a read error (abort).
     func send(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
         let want = Int(min(Int64(buffer.count), uploadLength - uploadPosition))
-        guard want > 0 else { return 0 }
+        guard want > 0, let target = buffer.baseAddress else { return 0 }
         if uploadFD < 0 {
             uploadBytes.withUnsafeBytes { src in
-                buffer.baseAddress!.copyMemory(from: src.baseAddress! + Int(uploadPosition), byteCount: want)
+                if let source = src.baseAddress { target.copyMemory(from: source + Int(uploadPosition), byteCount: want) }
             }
             uploadPosition += Int64(want)
             return want
         }
         while true {
-            let n = pread(uploadFD, buffer.baseAddress!, want, off_t(uploadOffset + uploadPosition))
+            let n = pread(uploadFD, target, want, off_t(uploadOffset + uploadPosition))
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
                 localFailure = n == 0 ? "upload file shrank while being sent" : "cannot read upload file: \(String(cString: strerror(errno)))"
