@@ -49,6 +49,10 @@ enum Transfer {
         if let auth = request.authorization { lines.append("Authorization: " + auth.value) }
         // No 100-continue round trip: bodies go to an endpoint that already accepted our auth.
         if request.method != .get && request.method != .head { lines.append("Expect:") }
+        // libcurl labels every POST as a form; an upload-session POST has no body type at all.
+        if request.method == .post && !lines.contains(where: { $0.lowercased().hasPrefix("content-type:") }) {
+            lines.append("Content-Type:")
+        }
         for line in lines { headerList = curl_slist_append(headerList, line) }
         try h.set(CURLOPT_HTTPHEADER, pointer: UnsafeMutableRawPointer(headerList))
 
