@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef CLONE_PIDFD
@@ -106,7 +107,15 @@ static void become_user_and_exec(const struct kiln_run_spec *spec) {
     if (syscall(SYS_setresgid, spec->gid, spec->gid, spec->gid) < 0) kiln_child_fail("setgid", "", "", errno);
     if (syscall(SYS_setresuid, spec->uid, spec->uid, spec->uid) < 0) kiln_child_fail("setuid", "", "", errno);
     if (chdir(spec->workdir) < 0) kiln_child_fail("chdir to the working directory ", spec->workdir, "", errno);
-    execve(spec->path, spec->argv, spec->envp);
+    // ETXTBSY: another thread of kiln may have been cloning while this file was open for
+    // writing (extraction, a test's copy); that child closes the inherited descriptor within
+    // microseconds, so a short retry is the fix (Go's os/exec hit the same race, golang#22315).
+    for (int attempt = 0; attempt < 50; attempt++) {
+        execve(spec->path, spec->argv, spec->envp);
+        if (errno != ETXTBSY) break;
+        struct timespec pause = { 0, 20 * 1000 * 1000 };
+        nanosleep(&pause, NULL);
+    }
     kiln_child_fail("execve ", spec->path, "", errno);
 }
 

@@ -12,6 +12,13 @@ public struct UserDatabase: Sendable {
         public var groups: [UInt32]
         /// The passwd home; `/root` for root and `/` for a uid without an entry.
         public var home: String
+
+        public init(uid: UInt32, gid: UInt32, groups: [UInt32], home: String) {
+            self.uid = uid
+            self.gid = gid
+            self.groups = groups
+            self.home = home
+        }
     }
 
     /// Why a USER cannot be resolved.
