@@ -81,7 +81,7 @@ final class LayerStream {
             }
             return true
         }
-        guard let compressor else { return sinkCompressed(bytes) }
+        guard let compressor else { return sinkCompressed(bytes, hash: false) }
         guard let base = bytes.baseAddress else { return true }
         var offset = 0
         while offset < bytes.count {
@@ -95,9 +95,11 @@ final class LayerStream {
         return true
     }
 
-    func sinkCompressed(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    /// Receives blob bytes; `hash` is false when they are the tar itself (no compression),
+    /// whose hash the diff ID hasher already takes.
+    func sinkCompressed(_ bytes: UnsafeRawBufferPointer, hash: Bool = true) -> Bool {
         do {
-            blobHasher?.update(bytes)
+            if hash { blobHasher?.update(bytes) }
             compressedSize += Int64(bytes.count)
             try writeAll(fd, bytes, subject: path)
             return true
@@ -122,7 +124,8 @@ final class LayerStream {
             throw LibArchiveError(call: "finish", message: "layer stream finished twice")
         }
         let diffID = diff.finalize()
-        // Without compression the blob is the tar: both hashes saw the same bytes.
-        return (blob.finalize(), diffID)
+        let digest = blob.finalize()
+        // Without compression the blob is the tar: its digest is the diff ID.
+        return (compressor == nil && gzip == nil ? diffID : digest, diffID)
     }
 }

@@ -11,7 +11,6 @@ import Testing
 
 @Suite("Throughput benchmark", .enabled(if: ProcessInfo.processInfo.environment["KILN_ARCHIVE_BENCH"] == "1"))
 struct ThroughputBenchmark {
-    static let trees = ["include", "libexec", "sbin", "share/perl"]
 
     func seconds(_ body: () throws -> Void) rethrows -> Double {
         var a = timespec()
@@ -25,27 +24,58 @@ struct ThroughputBenchmark {
     @Test("write gzip/zstd layers of /usr subtrees, then extract them")
     func throughput() throws {
         let tmp = try TempDir("kiln-bench")
+        // Reference tools on the same tar in the same run: the VM is shared, so absolute
+        // numbers drift; the ratio to these is what to compare.
+        let tar = try SampleTree.layerOfTrees(to: tmp.sub("ref.tar"))
+        let mibRef = Double(tar.uncompressedSize) / 1_048_576
+        for cmd in ["gzip -6 -c", "gzip -1 -c", "zstd -q -3 -T2 -c", "zstd -q -3 -T1 -c"] {
+            let t = try seconds { try run(["sh", "-c", "\(cmd) '\(tar.path)' > /dev/null"]) }
+            print(String(format: "reference %@: %.2f s, %.0f MiB/s", cmd, t, mibRef / t))
+        }
+        // Extraction roots on tmpfs when given (KILN_ARCHIVE_BENCH_ROOTS=/dev/shm), so disk
+        // writeback of one run does not slow the next.
+        let roots = ProcessInfo.processInfo.environment["KILN_ARCHIVE_BENCH_ROOTS"].map { TempDirIn($0) } ?? nil
+        let rootBase = roots?.path ?? tmp.path
+        let refRoot = rootBase + "/ref-root"
+        try FileManager.default.createDirectory(atPath: refRoot, withIntermediateDirectories: true)
+        let tx = try seconds { try run(["tar", "-xpf", tar.path, "-C", refRoot]) }
+        print(String(format: "reference tar -xpf (GNU tar, uncompressed): %.2f s, %.0f MiB/s", tx, mibRef / tx))
+        try run(["rm", "-rf", refRoot])
         for (compression, level) in [(Compression.gzip, nil), (.gzip, 1), (.zstd, nil), (.zstd, 1), (.none, nil)] as [(Compression, Int?)] {
             var blob: LayerBlob?
             let t = try seconds {
-                let w = try LayerWriter(path: tmp.sub("layer"), options: .init(compression: compression, level: level))
-                for tree in Self.trees {
-                    try w.addParents(of: tree, root: "/usr")
-                    try w.addPath("/usr/" + tree, as: tree)
-                    try w.addTree(root: "/usr", directory: tree)
-                }
-                blob = try w.finish()
+                blob = try SampleTree.layerOfTrees(to: tmp.sub("layer"), options: .init(compression: compression, level: level))
             }
             let b = try #require(blob)
             let mib = Double(b.uncompressedSize) / 1_048_576
             print(String(format: "write %@ level %@: %.0f MiB tar, %d entries, %.2f s, %.0f MiB/s, ratio %.3f",
                 compression.rawValue, level.map(String.init) ?? "default", mib, b.entryCount, t, mib / t,
                 Double(b.descriptor.size) / Double(b.uncompressedSize)))
-            let root = tmp.sub("root-\(compression.rawValue)-\(level ?? 0)")
+            let root = rootBase + "/root-\(compression.rawValue)-\(level ?? 0)"
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             let e = try seconds { try LayerExtractor(root: root).apply(layer: b.path) }
             print(String(format: "extract %@: %.2f s, %.0f MiB/s", compression.rawValue, e, mib / e))
             try run(["rm", "-rf", root])
         }
     }
+}
+
+extension SampleTree {
+    static let benchTrees = ["include", "libexec", "sbin", "share/perl"]
+
+    /// One layer of /usr/{include,libexec,sbin,share/perl}: about 200 MiB in 10,600 entries.
+    static func layerOfTrees(to path: String, options: LayerWriter.Options = .init(compression: .none)) throws -> LayerBlob {
+        let w = try LayerWriter(path: path, options: options)
+        for tree in benchTrees {
+            try w.addParents(of: tree, root: "/usr")
+            try w.addPath("/usr/" + tree, as: tree)
+            try w.addTree(root: "/usr", directory: tree)
+        }
+        return try w.finish()
+    }
+}
+
+/// A temporary directory under `base`, removed with the value.
+func TempDirIn(_ base: String) -> TempDir? {
+    try? TempDir(base: base)
 }

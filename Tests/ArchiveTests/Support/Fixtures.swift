@@ -12,8 +12,8 @@ import Testing
 final class TempDir {
     let path: String
 
-    init(_ label: String = "kiln-archive") throws {
-        var template = Array("/tmp/\(label)-XXXXXX".utf8CString)
+    init(_ label: String = "kiln-archive", base: String = "/tmp") throws {
+        var template = Array("\(base)/\(label)-XXXXXX".utf8CString)
         guard let p = mkdtemp(&template) else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         path = String(cString: p)
     }
