@@ -36,7 +36,7 @@ public struct ImageBuilder: Sendable {
         let (text, dockerfilePath) = try readDockerfile()
         let dockerfile: Dockerfile
         do {
-            dockerfile = try Dockerfile.parse(text, fileName: (options.dockerfile as NSString).lastPathComponent)
+            dockerfile = try Dockerfile.parse(text, fileName: BuildRoot.lastComponent(of: options.dockerfile))
         } catch {
             throw BuildError.failed("\(error)")
         }

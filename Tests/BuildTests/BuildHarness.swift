@@ -49,7 +49,13 @@ func makeContext(_ files: [String: String], dockerfile: String, in tree: Tempora
     let ctx = "ctx-" + UUID().uuidString.prefix(8)
     try tree.makeDirectory(ctx)
     _ = try tree.write(ctx + "/Dockerfile", dockerfile)
-    for (path, content) in files { _ = try tree.write(ctx + "/" + path, content) }
+    for (path, content) in files {
+        if let slash = path.lastIndex(of: "/") {
+            let parent = String(path[..<slash])
+            try FileManager.default.createDirectory(atPath: tree.url(ctx + "/" + parent), withIntermediateDirectories: true)
+        }
+        _ = try tree.write(ctx + "/" + path, content)
+    }
     return tree.url(ctx)
 }
 

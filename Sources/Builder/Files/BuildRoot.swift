@@ -37,6 +37,18 @@ public struct BuildRoot: Sendable {
         return out
     }
 
+    /// The directory part of a path (`/a/b` → `/a`, `b` → ``), without Foundation's NSString
+    /// path functions (which crashed under concurrent use here).
+    public static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// The last component of a path, ignoring a trailing slash.
+    public static func lastComponent(of path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? ""
+    }
+
     /// The clean relative form of an image path (`usr/bin/x`; empty for the root).
     public static func relative(_ imagePath: String) -> String { components(imagePath).joined(separator: "/") }
 

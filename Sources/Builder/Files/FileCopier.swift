@@ -66,14 +66,14 @@ final class FileCopier {
         var target = destination
         let existing = try root.resolve(destination)
         if intoDirectory || (root.lstatIfPresent(existing).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false) {
-            target = (destination.hasSuffix("/") ? destination : destination + "/") + ((source as NSString).lastPathComponent)
+            target = (destination.hasSuffix("/") ? destination : destination + "/") + BuildRoot.lastComponent(of: source)
             _ = try prepareDirectory(destination)
         } else {
-            let parent = (("/" + BuildRoot.relative(destination)) as NSString).deletingLastPathComponent
+            let parent = BuildRoot.parent(of: "/" + BuildRoot.relative(destination))
             _ = try prepareDirectory(parent)
         }
-        let parentRel = try root.resolve((("/" + BuildRoot.relative(target)) as NSString).deletingLastPathComponent)
-        let name = (BuildRoot.relative(target) as NSString).lastPathComponent
+        let parentRel = try root.resolve(BuildRoot.parent(of: "/" + BuildRoot.relative(target)))
+        let name = BuildRoot.lastComponent(of: target)
         try copyEntry(source: source, relative: relative, st: st, to: parentRel.isEmpty ? name : parentRel + "/" + name)
     }
 
@@ -141,9 +141,9 @@ final class FileCopier {
 
     /// Writes a file from bytes (a heredoc) at the image path `destination`.
     func write(contents: [UInt8], to destination: String, permissions: UInt32, mtime: timespec) throws {
-        let parent = (("/" + BuildRoot.relative(destination)) as NSString).deletingLastPathComponent
+        let parent = BuildRoot.parent(of: "/" + BuildRoot.relative(destination))
         let parentRel = try prepareDirectory(parent)
-        let name = (BuildRoot.relative(destination) as NSString).lastPathComponent
+        let name = BuildRoot.lastComponent(of: destination)
         let rel = parentRel.isEmpty ? name : parentRel + "/" + name
         let dest = root.hostPath(rel)
         if root.lstatIfPresent(rel) != nil { try removeTree(dest) }

@@ -61,8 +61,13 @@ extension StageExecutor {
                    excludes: [String], location: SourceLocation, keyword: String, unpack: ((String, String) throws -> Bool)? = nil) throws {
         let dest = imagePath(destination)
         let excludeMatchers = try excludes.map { try DockerIgnore(text: $0) }
+        // .dockerignore matches paths relative to the context; --exclude matches paths relative to
+        // the source being copied (BuildKit's rule), so `--exclude=*_test.go src/` works.
+        var sourcePrefix = ""
         copier.excludes = { rel, isDirectory in
-            tree.isExcluded(rel, isDirectory: isDirectory) || excludeMatchers.contains { $0.excludes(rel, isDirectory: isDirectory) }
+            if tree.isExcluded(rel, isDirectory: isDirectory) { return true }
+            let local = sourcePrefix.isEmpty ? rel : (rel.hasPrefix(sourcePrefix + "/") ? String(rel.dropFirst(sourcePrefix.count + 1)) : rel)
+            return excludeMatchers.contains { $0.excludes(local, isDirectory: isDirectory) }
         }
         var matched: [(host: String, relative: String)] = []
         var heredocs: [Heredoc] = []
@@ -90,8 +95,9 @@ extension StageExecutor {
         }
         for (host, rel) in matched {
             if let unpack, try unpack(host, dest) { continue }
+            sourcePrefix = rel
             if parents {
-                let sub = (rel as NSString).deletingLastPathComponent
+                let sub = BuildRoot.parent(of: rel)
                 var st = stat()
                 let isDir = stat(host, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
                 let target = (dest.hasSuffix("/") ? dest : dest + "/") + (isDir ? rel : sub)

@@ -1,0 +1,63 @@
+// The command line: exit codes, error messages that name file:line:column, and flags whose
+// backend is not there yet saying so instead of being ignored.
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("Command line")
+struct CLITests {
+    @Test("usage errors exit 2", arguments: [
+        ["--no-such-flag"],
+        ["--snapshot-mode", "fast"],
+        ["--compression", "lz4"],
+        ["--custom-platform", "linux"],
+        ["--label", "novalue"],
+        ["-f", "/nonexistent/Dockerfile"],
+    ])
+    func usageErrors(_ args: [String]) async throws {
+        let r = try await KilnCommand.run(["-c", Repo.helloExample] + args)
+        #expect(r.exitCode == 2, "\(r)")
+        #expect(!r.stderr.isEmpty)
+    }
+
+    @Test("a Dockerfile error names file:line:column and suggests the near word")
+    func dockerfileErrors() async throws {
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        let ctx = try makeContext([:], dockerfile: "FROM scratch\nENV A=1\nCOPPY a /b\n", in: tree)
+        let r = try await KilnCommand.run(["-c", ctx, "--oci-layout-path", tree.url("o")])
+        #expect(r.exitCode == 1)
+        #expect(r.stderr.contains("Dockerfile:3:1: unknown instruction 'COPPY' (did you mean 'COPY'?)"), "\(r)")
+        #expect(!FileManager.default.fileExists(atPath: tree.url("o")))
+    }
+
+    @Test("flags whose backend is not there yet say so", arguments: [
+        ["--cache"], ["--cache-repo", "example.test/cache"], ["--git", "branch=main"],
+    ])
+    func notAvailableYet(_ args: [String]) async throws {
+        let r = try await KilnCommand.run(["-c", Repo.helloExample, "--no-push"] + args)
+        #expect(r.exitCode == 1, "\(r)")
+        #expect(r.stderr.contains("not available yet"), "\(r)")
+    }
+
+    @Test("kaniko spellings: --flag=false, deprecated camelCase names, kiln build == kiln")
+    func kanikoCompatibility() async throws {
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        let a = try await KilnCommand.run(["--context=\(Repo.helloExample)", "--snapshotMode=time", "--reproducible=true",
+                                           "--no-push=false", "--oci-layout-path=\(tree.url("a"))"])
+        #expect(a.exitCode == 0, "\(a)")
+        let b = try await KilnCommand.run(["build", "-c", Repo.helloExample, "--reproducible", "--oci-layout-path", tree.url("b")])
+        #expect(b.exitCode == 0, "\(b)")
+        #expect(a.stdout == b.stdout)
+    }
+
+    @Test("kiln plugins lists the four in-tree plugins")
+    func plugins() async throws {
+        let r = try await KilnCommand.run(["plugins"])
+        #expect(r.exitCode == 0, "\(r)")
+        for (name, kind) in [("SnapshotTime", "snapshot"), ("SnapshotFull", "snapshot"), ("RegistryOCI", "registry"), ("CrossQEMU", "cross-build")] {
+            #expect(r.stdout.split(separator: "\n").contains { $0.hasPrefix(name) && $0.contains(kind) && $0.contains(".so") }, "\(name)\n\(r)")
+        }
+    }
+}
