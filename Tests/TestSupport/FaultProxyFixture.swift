@@ -123,8 +123,11 @@ public final class FaultProxyFixture: @unchecked Sendable {
     /// The proxy's own output (tracebacks), for failure messages.
     public var output: String { process.output }
 
+    /// Stops the proxy and removes its files; idempotent, and also done on release.
     public func stop() {
         process.stop()
         directory.remove()
     }
+
+    deinit { stop() }
 }

@@ -141,11 +141,14 @@ public final class RegistryFixture: @unchecked Sendable {
     }
 
     /// Stops the registry (SIGTERM, then SIGKILL) and its token issuer, and removes its files.
+    /// Idempotent; also done when the fixture is released, for tests that threw before `stop`.
     public func stop() {
         process.stop()
         tokenIssuer?.stop()
         directory.remove()
     }
+
+    deinit { stop() }
 
     /// The registry's access log so far: one entry per request it answered.
     public func accessLog() -> [HTTPRequestRecord] {
