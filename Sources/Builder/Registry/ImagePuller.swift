@@ -17,27 +17,54 @@ struct PulledImage {
 /// `--registry-mirror`), then the original registry unless `--skip-default-registry-fallback`;
 /// the platform picked from an index; blobs verified and stored once.
 struct ImagePuller {
-    let session: BuildSession
+    let plugins: PluginSet
+    let options: BuildOptions
+    let log: BuildLog
+    /// Where blobs land.
+    let store: BlobStore
+    /// Scratch space for downloads in flight.
+    let workDirectory: String
+
+    init(plugins: PluginSet, options: BuildOptions, log: BuildLog, store: BlobStore, workDirectory: String) {
+        self.plugins = plugins
+        self.options = options
+        self.log = log
+        self.store = store
+        self.workDirectory = workDirectory
+    }
+
+    init(session: BuildSession) {
+        self.init(plugins: session.plugins, options: session.options, log: session.log, store: session.store,
+                  workDirectory: session.workDirectory)
+    }
 
     func client() throws -> any RegistryClient {
-        try RegistrySelection.client(session.plugins, name: session.options.registryPlugin)
+        try RegistrySelection.client(plugins, name: options.registryPlugin)
     }
 
     /// The references to try, in order.
     func candidates(for reference: ImageReference) -> [ImageReference] {
         var out: [ImageReference] = []
-        for (from, to) in session.options.registryMaps where from == reference.registry || (from == "index.docker.io" && reference.registry == "docker.io") {
+        for (from, to) in options.registryMaps where from == reference.registry || (from == "index.docker.io" && reference.registry == "docker.io") {
             // `mirror[/prefix]`: the repository path is kept under the prefix.
             let parts = to.split(separator: "/", maxSplits: 1).map(String.init)
             var repository = reference.repository
             if parts.count > 1 { repository = parts[1] + "/" + repository }
             out.append(ImageReference(registry: parts[0], repository: repository, tag: reference.tag, digest: reference.digest))
         }
-        if out.isEmpty || !session.options.skipDefaultRegistryFallback { out.append(reference) }
+        if out.isEmpty || !options.skipDefaultRegistryFallback { out.append(reference) }
         return out
     }
 
-    func pull(_ reference: ImageReference, platform: Platform, location: SourceLocation) async throws -> PulledImage {
+    func pull(_ reference: ImageReference, platform: Platform, location: SourceLocation?) async throws -> PulledImage {
+        let cache = options.cacheDirectory.map { BaseImageCache(directory: $0, ttl: options.cacheTTL, log: log) }
+        if let cache, let hit = try cache.lookup(reference, platform: platform, into: store) { return hit }
+        let pulled = try await pullFromRegistry(reference, platform: platform, location: location)
+        if let cache { await cache.save(pulled, from: store) }
+        return pulled
+    }
+
+    private func pullFromRegistry(_ reference: ImageReference, platform: Platform, location: SourceLocation?) async throws -> PulledImage {
         let client = try client()
         var failures: [String] = []
         for candidate in candidates(for: reference) {
@@ -47,14 +74,15 @@ struct ImagePuller {
                 throw error
             } catch {
                 failures.append("\(candidate): \(error)")
-                session.log.warning("pulling \(candidate) failed: \(error)")
+                log.warning("pulling \(candidate) failed: \(error)")
             }
         }
-        throw BuildError.failed("\(location): cannot pull \(reference.familiarDescription): " + failures.joined(separator: "; "))
+        let place = location.map { "\($0): " } ?? ""
+        throw BuildError.failed("\(place)cannot pull \(reference.familiarDescription): " + failures.joined(separator: "; "))
     }
 
     private func pull(_ reference: ImageReference, original: ImageReference, platform: Platform, client: any RegistryClient) async throws -> PulledImage {
-        session.log.info("resolving \(reference)")
+        log.info("resolving \(reference)")
         var fetched = try await client.fetchManifest(reference, accept: MediaType.manifestAccept)
         if fetched.mediaType.isIndex || CanonicalJSON.mediaType(of: fetched.bytes)?.isIndex == true {
             let index = try CanonicalJSON.decode(ImageIndex.self, from: fetched.bytes)
@@ -64,17 +92,17 @@ struct ImagePuller {
             }
             fetched = try await client.fetchManifest(reference.with(tag: nil, digest: chosen.digest), accept: [.ociManifest, .dockerManifest])
         }
-        try session.store.put(fetched.bytes)
+        try store.put(fetched.bytes)
         let manifest = try CanonicalJSON.decode(Manifest.self, from: fetched.bytes)
-        try await Self.fetch(manifest.config, from: reference, client: client, store: session.store, workDirectory: session.workDirectory)
-        let configBytes = try session.store.read(manifest.config.digest)
+        try await Self.fetch(manifest.config, from: reference, client: client, store: store, workDirectory: workDirectory)
+        let configBytes = try store.read(manifest.config.digest)
         let config = try CanonicalJSON.decode(ImageConfig.self, from: configBytes)
         guard config.rootfs.diffIDs.count == manifest.layers.count else {
             throw BuildError.failed("\(original): the config lists \(config.rootfs.diffIDs.count) diff IDs for \(manifest.layers.count) layers")
         }
         // Layers in parallel, a few at a time.
-        let store = session.store
-        let workDirectory = session.workDirectory
+        let store = store
+        let workDirectory = workDirectory
         try await withThrowingTaskGroup(of: Void.self) { group in
             var pending = manifest.layers[...]
             var running = 0

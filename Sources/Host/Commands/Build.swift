@@ -20,7 +20,7 @@ struct Build: AsyncParsableCommand, KilnCommand {
         let environment = ProcessInfo.processInfo.environment
         let log = try HostWiring.log(global)
         let options = try BuildOptionsFactory.make(build: build, output: output, registry: registry, environment: environment)
-        let plugins = HostWiring.loadPlugins(global, registry: options.registry, log: log)
+        let plugins = try HostWiring.loadPlugins(global, registry: options.registry, log: log, extraPlugin: options.registryPlugin)
         let builder = ImageBuilder(options: options, plugins: plugins, log: log)
         let result = try await builder.run()
         print(result.digest.description)

@@ -13,7 +13,7 @@ struct Plugins: AsyncParsableCommand, KilnCommand {
 
     func execute() async throws {
         let log = try HostWiring.log(global)
-        let set = HostWiring.loadPlugins(global, registry: RegistryOptions(), log: log)
+        let set = try HostWiring.loadPlugins(global, registry: RegistryOptions(), log: log)
         var rows: [[String]] = [["NAME", "KIND", "COMPONENTS", "API", "PATH"]]
         for p in set.plugins {
             let kinds = Set(p.components.map(\.kind.rawValue)).sorted().joined(separator: ",")
@@ -43,15 +43,20 @@ enum HostWiring {
         return BuildLog(level: level, format: format, timestamps: g.logTimestamp)
     }
 
-    static func loadPlugins(_ g: GlobalFlags, registry: RegistryOptions, log: BuildLog) -> PluginSet {
+    static func loadPlugins(_ g: GlobalFlags, registry: RegistryOptions, log: BuildLog, extraPlugin: String? = nil) throws -> PluginSet {
         var options: [String: String] = [:]
         for o in g.pluginOptions {
             if let eq = o.firstIndex(of: "=") { options[String(o[..<eq])] = String(o[o.index(after: eq)...]) }
         }
         let context = PluginContext(log: log.pluginSink, registry: registry, options: options)
         let loader = PluginLoader(discovery: StandardPluginDiscovery(pluginDirectories: g.pluginDirs), context: context)
-        let set = PluginSet(loader: loader)
+        var set = PluginSet(loader: loader)
+        // `--registry-plugin /path/libKilnPluginX.so`: that library, loaded first.
+        if let path = extraPlugin, path.contains("/") {
+            set.plugins.insert(try loader.load(path: path), at: 0)
+        }
         for p in set.plugins { log.debug("plugin \(p.name) loaded from \(p.path)") }
+        for f in set.failures { log.warning("\(f)") }
         return set
     }
 }

@@ -1,18 +1,45 @@
 import ArgumentParser
 import Builder
+import Foundation
+import PluginAPI
 
-/// `kiln warm`: kaniko's warmer (fills the base-image cache).
+/// `kiln warm`: kaniko's warmer (fills the base-image cache read by `--cache-dir`).
 struct Warm: AsyncParsableCommand, KilnCommand {
     static let configuration = CommandConfiguration(abstract: "Download base images into --cache-dir (kaniko's warmer).")
 
-    @Option(name: [.short, .customLong("image")], help: "Image to cache; repeatable.") var images: [String] = []
-    @Option(name: [.short, .customLong("dockerfile")], help: "Cache every FROM image of this Dockerfile.") var dockerfile: String?
-    @Option(name: [.short, .customLong("cache-dir")], help: "Cache directory.") var cacheDir = "/cache"
+    @Option(name: [.customShort("i"), .customLong("image")], help: "Image to cache; repeatable.") var images: [String] = []
+    @Option(name: [.customShort("d"), .customLong("dockerfile")], help: "Cache every FROM image of this Dockerfile.") var dockerfile: String?
+    @Option(name: .customLong("build-arg"), help: "Build argument used to expand FROM lines; repeatable.") var buildArgs: [String] = []
+    @Option(name: [.customShort("c"), .customLong("cache-dir")], help: "Cache directory.") var cacheDir = "/cache"
+    @Option(name: .customLong("cache-ttl"), help: "Entries older than this are downloaded again, e.g. 336h.") var cacheTTL = "336h"
+    @Flag(name: [.customShort("f"), .customLong("force")], help: "Download even when a fresh entry is cached.") var force = false
+    @Option(name: [.customLong("custom-platform"), .customLong("customPlatform")], help: "Platform to pick from multi-platform images.")
+    var customPlatform: String?
+    @OptionGroup(title: "Registries") var registry: RegistryFlags
     @OptionGroup var global: GlobalFlags
 
     func run() async throws { try await execute() }
 
     func execute() async throws {
-        throw BuildError.notAvailableYet("kiln warm (the base-image cache)")
+        let env = ProcessInfo.processInfo.environment
+        let log = try HostWiring.log(global)
+        var build = try BuildFlags.parse(buildArgs.flatMap { ["--build-arg", $0] } + (customPlatform.map { ["--custom-platform", $0] } ?? []))
+        build.context = "."
+        let output = try OutputFlags.parse(["--cache-dir", cacheDir, "--cache-ttl", cacheTTL, "--no-push"])
+        let options = try BuildOptionsFactory.make(build: build, output: output, registry: registry, environment: env)
+        let plugins = try HostWiring.loadPlugins(global, registry: options.registry, log: log, extraPlugin: options.registryPlugin)
+        var refs: [ImageReference] = []
+        for i in images {
+            do { refs.append(try ImageReference(parsing: i)) } catch { throw BuildError.usage("--image: \(error)") }
+        }
+        if let dockerfile {
+            let text: String
+            do { text = try String(contentsOfFile: dockerfile, encoding: .utf8) } catch {
+                throw BuildError.usage("cannot read \(dockerfile): \(error.localizedDescription)")
+            }
+            refs += try Warmer.baseImages(ofDockerfile: text, fileName: dockerfile, options: options).filter { !refs.contains($0) }
+        }
+        guard !refs.isEmpty else { throw BuildError.usage("kiln warm needs --image or --dockerfile") }
+        try await Warmer(options: options, plugins: plugins, log: log, force: force).warm(refs)
     }
 }
