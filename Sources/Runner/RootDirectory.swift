@@ -36,7 +36,7 @@ final class RootDirectory {
 
     init(path: String) throws(SystemCallError) {
         self.path = path
-        fd = try syscall("open the build root \(path)") { Glibc.open(path, O_PATH | O_DIRECTORY | O_CLOEXEC) }
+        fd = try syscall("open the build root \(path)") { Glibc.open(path, KILN_O_PATH | O_DIRECTORY | O_CLOEXEC) }
     }
 
     deinit { close(fd) }
@@ -53,7 +53,7 @@ final class RootDirectory {
     func stat(_ inner: String) throws(SystemCallError) -> Glibc.stat? {
         let file: Int32
         do {
-            file = try open(inner, O_PATH)
+            file = try open(inner, KILN_O_PATH)
         } catch where error.errno == ENOENT || error.errno == ENOTDIR {
             return nil
         }

@@ -1,5 +1,6 @@
 // What one RUN step executes and in which isolation; the builder fills it from the stage's
 // SHELL, ENV, ARGs, USER and WORKDIR.
+import Glibc
 
 /// How a RUN step is isolated from the host.
 public enum IsolationMode: String, Sendable, Hashable, CaseIterable {
@@ -73,8 +74,16 @@ public struct RunSpec: Sendable, Hashable {
         self.binds = binds
     }
 
-    /// The root the step really runs in.
-    var effectiveRoot: String { mode == .none ? "/" : root }
+    /// The root the step really runs in, absolute.
+    var effectiveRoot: String {
+        if mode == .none { return "/" }
+        if root.hasPrefix("/") { return root }
+        let cwd = getcwd(nil, 0).map { pointer in
+            defer { free(pointer) }
+            return String(cString: pointer)
+        }
+        return (cwd ?? "") + "/" + root
+    }
 }
 
 /// What a finished step left behind.

@@ -122,7 +122,7 @@ public enum Runner {
                 binds.append(.init(source: source, target: "/etc/\(name)", readOnly: true))
             }
             for bind in spec.binds {
-                let source = try syscall("open the bind source \(bind.source)") { open(bind.source, O_PATH | O_CLOEXEC) }
+                let source = try syscall("open the bind source \(bind.source)") { open(bind.source, KILN_O_PATH | O_CLOEXEC) }
                 defer { close(source) }
                 var st = Glibc.stat()
                 try syscall("stat the bind source \(bind.source)") { fstat(source, &st) }

@@ -147,12 +147,36 @@ struct ChrootRunTests {
         #expect(hostProcesses(matching: "sleep 4242").isEmpty)
     }
 
-    @Test func noMountIsLeftOnTheHost() async throws {
-        var before: [String] = []
-        _ = try await runScript("cat /proc/self/mountinfo > /dev/null") { root in
-            before = try hostMounts(under: root.path)
+    @Test func mountsNeverAppearOnTheHostNorOutliveTheStep() async throws {
+        try #require(Prerequisites.available, Prerequisites.missing)
+        let root = try BusyboxRoot()
+        defer { root.remove() }
+        let spec = RunSpec(argv: ["/bin/sh", "-c", "grep -c ' /proc ' /proc/mounts; sleep 1"], root: root.path)
+        let lines = Lines()
+        let step = Task { try await Runner.run(spec, output: lines.sink) }
+        var seenDuringStep: [String] = []
+        for _ in 0..<8 {
+            try await Task.sleep(for: .milliseconds(100))
+            seenDuringStep += try hostMounts(under: root.path)
         }
-        #expect(before.isEmpty)
+        #expect(try await step.value == 0)
+        #expect(lines.all == ["1"])  // the step had its /proc ...
+        #expect(seenDuringStep.isEmpty)  // ... in its own mount namespace only
+        #expect(try hostMounts(under: root.path).isEmpty)
+    }
+
+    @Test func cancellingTheTaskKillsTheStep() async throws {
+        try #require(Prerequisites.available, Prerequisites.missing)
+        let root = try BusyboxRoot()
+        defer { root.remove() }
+        let spec = RunSpec(argv: ["/bin/sh", "-c", "sleep 4245 & sleep 4245; echo unreachable"], root: root.path)
+        let lines = Lines()
+        let step = Task { try await Runner.run(spec, output: lines.sink) }
+        try await Task.sleep(for: .milliseconds(500))
+        step.cancel()
+        await #expect(throws: CancellationError.self) { try await step.value }
+        #expect(lines.all.isEmpty)
+        #expect(hostProcesses(matching: "sleep 4245").isEmpty)
     }
 
     @Test func networkNoneHasOnlyLoopback() async throws {

@@ -63,6 +63,10 @@ struct kiln_setup_error {
 /// Starts the step. Returns 0, or an errno value when the clone itself failed.
 int kiln_spawn(const struct kiln_run_spec *spec, struct kiln_spawned *out);
 
+/// O_PATH (Linux, every architecture kiln targets): Swift's Glibc module is built without
+/// _GNU_SOURCE and does not export it.
+static const int KILN_O_PATH = 010000000;
+
 /// "EPERM" for EPERM; NULL when unknown.
 const char *kiln_errno_name(int err);
 
