@@ -52,7 +52,7 @@ struct FullModeTests {
     /// An entry whose timestamps are at or after the capture's start might change again within
     /// one clock tick without its stat data showing it, so full re-hashes it although its stat
     /// data is unchanged (git's racy-clean rule).
-    @Test func raciallyCleanFilesAreRehashedEvenWhenTheirStatIsUnchanged() async throws {
+    @Test func racilyCleanFilesAreRehashedEvenWhenTheirStatIsUnchanged() async throws {
         let tree = try TemporaryTree(prefix: "kiln-snap-racy")
         defer { tree.remove() }
         try tree.write("future", "f")
