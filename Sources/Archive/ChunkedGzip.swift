@@ -129,7 +129,8 @@ final class ChunkedGzip {
                 var produced = 0
                 while true {
                     let status = output.withUnsafeMutableBufferPointer { out -> Int32 in
-                        strm.next_out = out.baseAddress! + produced
+                        guard let base = out.baseAddress else { return Z_MEM_ERROR }
+                        strm.next_out = base + produced
                         strm.avail_out = uInt(out.count - produced)
                         let r = deflate(&strm, last ? Z_FINISH : Z_SYNC_FLUSH)
                         produced = out.count - Int(strm.avail_out)

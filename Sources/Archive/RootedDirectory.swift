@@ -96,12 +96,10 @@ final class RootedDirectory {
     }
 
     private func readLinkAt(_ dirfd: Int32, _ name: String, subject: String) throws(SystemCallError) -> String {
-        var buf = [UInt8](repeating: 0, count: 4096)
-        let n = buf.withUnsafeMutableBufferPointer { p in
-            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: 4096) { readlinkat(dirfd, name, $0, 4096) }
-        }
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlinkat(dirfd, name, &buf, buf.count)
         if n < 0 { throw SystemCallError(call: "readlinkat", subject: subject, code: errno) }
-        return String(decoding: buf[0..<n], as: UTF8.self)
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Removes `name` in the directory `dirfd` (`rel` is its path from the root, for the

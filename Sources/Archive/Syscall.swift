@@ -60,8 +60,9 @@ func directoryNames(_ fd: Int32, subject: @autoclosure () -> String) throws(Syst
     defer { closedir(dir) }
     var names: [String] = []
     while let ent = readdir(dir) {
+        // d_name is a fixed-size C array imported as a tuple; it is NUL-terminated.
         let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
-            String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
         if name != "." && name != ".." { names.append(name) }
     }

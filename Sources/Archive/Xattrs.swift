@@ -40,12 +40,10 @@ func readXattrs(_ path: String) throws(SystemCallError) -> [(String, [UInt8])] {
 func readLink(_ path: String) throws(SystemCallError) -> String {
     var cap = 256
     while true {
-        var buf = [UInt8](repeating: 0, count: cap)
-        let n = buf.withUnsafeMutableBufferPointer { p in
-            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: cap) { readlink(path, $0, cap) }
-        }
+        var buf = [CChar](repeating: 0, count: cap)
+        let n = readlink(path, &buf, cap)
         if n < 0 { throw SystemCallError(call: "readlink", subject: path, code: errno) }
-        if n < cap { return String(decoding: buf[0..<n], as: UTF8.self) }
+        if n < cap { return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
         cap *= 4
     }
 }
