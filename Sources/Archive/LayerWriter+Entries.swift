@@ -107,6 +107,19 @@ extension LayerWriter {
         try emit(name: clean)
     }
 
+    /// Adds a hardlink `name` to `target`, an entry already in this layer (both relative).
+    public func addHardlink(named name: String, target: String) throws {
+        let clean = try Self.normalize(name)
+        let to = try Self.normalize(target)
+        guard writtenNames.contains(to) else {
+            throw Error.invalidName(name, reason: "its hardlink target '\(to)' is not in this layer yet")
+        }
+        prepare(name: clean, type: KILN_AE_IFREG, permissions: 0o644, uid: 0, gid: 0, mtime: FileTime(seconds: 0, nanoseconds: 0))
+        archive_entry_set_hardlink(entry, to)
+        archive_entry_set_size(entry, 0)
+        try emit(name: clean)
+    }
+
     /// Adds the whiteout `dir/.wh.base` that deletes `name` (and everything under it) from
     /// the layers below.
     public func addWhiteout(for name: String) throws {

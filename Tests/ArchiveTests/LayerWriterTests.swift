@@ -143,19 +143,22 @@ struct LayerWriterTests {
         try w.addFile(named: "etc/motd", contents: Array("heredoc\n".utf8), permissions: 0o640, uid: 1, gid: 2, mtime: FileTime(seconds: 200, nanoseconds: 0))
         try w.addPath(tmp.sub("src"), as: "etc/copied", overrides: .init(uid: 33, gid: 34, permissions: 0o4711, mtime: FileTime(seconds: 300, nanoseconds: 0)))
         try w.addSymlink(named: "etc/link", target: "motd", mtime: FileTime(seconds: 400, nanoseconds: 0))
+        try w.addHardlink(named: "etc/motd2", target: "/etc/motd")
+        #expect(throws: LayerWriter.Error.self) { try w.addHardlink(named: "x", target: "not/written") }
         try w.addWhiteout(for: "var/gone")
         try w.addOpaqueMarker(directory: "opt")
         #expect(throws: LayerWriter.Error.self) { try w.addFile(named: "../x", contents: [], mtime: FileTime(seconds: 0, nanoseconds: 0)) }
         let blob = try w.finish()
         #expect(throws: LayerWriter.Error.self) { try w.finish() }
         #expect(blob.descriptor.mediaType == .ociLayerZstd, "zstd has no Docker media type")
-        #expect(blob.entryCount == 6)
+        #expect(blob.entryCount == 7)
         let gnu = try gnuTarListing(blob.path)
         #expect(gnu.map(collapsingSpaces) == [
             "drwxr-x--- 7/8 0 1970-01-01 00:01:40 etc/",
             "-rw-r----- 1/2 8 1970-01-01 00:03:20 etc/motd",
             "-rws--x--x 33/34 10 1970-01-01 00:05:00 etc/copied",
             "lrwxrwxrwx 0/0 0 1970-01-01 00:06:40 etc/link -> motd",
+            "hrw-r--r-- 0/0 0 1970-01-01 00:00:00 etc/motd2 link to etc/motd",
             "---------- 0/0 0 1970-01-01 00:00:00 var/.wh.gone",
             "---------- 0/0 0 1970-01-01 00:00:00 opt/.wh..wh..opq",
         ])
