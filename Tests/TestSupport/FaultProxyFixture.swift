@@ -27,6 +27,14 @@ public struct HTTPRequestRecord: Sendable, Decodable, Equatable, CustomStringCon
         ["POST", "PATCH", "PUT"].contains(method) && path.contains("/blobs/uploads/")
     }
 
+    /// True for requests that carry blob bytes: PATCH/PUT on an upload session, or a POST
+    /// with `digest=` (single-request upload). A bare POST only opens a session (kiln's push
+    /// permission check opens one and deletes it).
+    public var carriesBlobData: Bool {
+        guard path.contains("/blobs/uploads/") else { return false }
+        return method == "PATCH" || method == "PUT" || (method == "POST" && path.contains("digest="))
+    }
+
     /// Parses the combined-format access log distribution writes to stderr:
     /// `127.0.0.1 - - [date] "PATCH /v2/... HTTP/1.1" 202 0 "" "agent"`.
     public static func parseAccessLog(_ text: String) -> [HTTPRequestRecord] {

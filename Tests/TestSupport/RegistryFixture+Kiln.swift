@@ -29,9 +29,9 @@ extension RegistryFixture {
         return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Blob upload requests (POST/PATCH/PUT on `/blobs/uploads/`) the registry has answered,
-    /// for "pushed twice uploads nothing" checks.
+    /// Requests that carried blob bytes (`HTTPRequestRecord.carriesBlobData`) the registry has
+    /// answered, for "pushed twice uploads nothing" checks.
     public func blobUploadCount() async -> Int {
-        await settledAccessLog().filter(\.isBlobUpload).count
+        await settledAccessLog().filter(\.carriesBlobData).count
     }
 }
