@@ -276,3 +276,52 @@ struct ConnectionChoices {
         #expect(t.monolithicLimit == 16 << 20)
     }
 }
+
+struct Lanes {
+    /// At most `blobLimit` blob transfers per host, and one more request (a manifest) may
+    /// start while they all run.
+    @Test func blobTransfersAreBoundedAndManifestsKeepASpareLane() async throws {
+        let lanes = TransferLanes(blobLimit: 2)
+        let gauge = Gauge()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    await lanes.acquire(.blob)
+                    await gauge.enter(blob: true)
+                    try await Task.sleep(for: .milliseconds(300))
+                    await gauge.leave(blob: true)
+                    await lanes.release(.blob)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(10))  // while two blobs are running
+                let start = ContinuousClock.now
+                await lanes.acquire(.metadata)
+                await gauge.enter(blob: false)
+                await gauge.noteManifestWait(ContinuousClock.now - start)
+                await gauge.leave(blob: false)
+                await lanes.release(.metadata)
+            }
+            try await group.waitForAll()
+        }
+        #expect(await gauge.maxBlobs == 2)
+        #expect(await gauge.maxTotal == 3)
+        #expect(await gauge.manifestWait < .milliseconds(200), "the manifest waited for a blob lane")
+    }
+
+    actor Gauge {
+        var blobs = 0, total = 0, maxBlobs = 0, maxTotal = 0
+        var manifestWait = Duration.zero
+        func enter(blob: Bool) {
+            total += 1
+            if blob { blobs += 1 }
+            maxBlobs = max(maxBlobs, blobs)
+            maxTotal = max(maxTotal, total)
+        }
+        func leave(blob: Bool) {
+            total -= 1
+            if blob { blobs -= 1 }
+        }
+        func noteManifestWait(_ d: Duration) { manifestWait = d }
+    }
+}
