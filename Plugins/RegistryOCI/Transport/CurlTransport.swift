@@ -27,7 +27,8 @@ actor TransferLanes {
     }
 
     func acquire(_ lane: Lane) async {
-        if waiting.isEmpty && admits(lane) { return start(lane) }
+        // FIFO within a lane only: a manifest does not queue behind blobs waiting for a blob lane.
+        if admits(lane) && !waiting.contains(where: { $0.lane == lane }) { return start(lane) }
         await withCheckedContinuation { waiting.append((lane, $0)) }
     }
 
