@@ -32,6 +32,7 @@ public final class BackgroundProcess: @unchecked Sendable {
         self.process = p
     }
 
+    /// The process id (for logs; stop it with `stop()`, never by name).
     public var pid: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
 
@@ -68,6 +69,7 @@ public final class BackgroundProcess: @unchecked Sendable {
 public struct FixtureDirectory: Sendable {
     public let path: String
 
+    /// Creates `$TMPDIR/<prefix>-XXXXXX` (mode 0700).
     public init(prefix: String) throws {
         let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
         var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
@@ -82,6 +84,7 @@ public struct FixtureDirectory: Sendable {
     /// `path/component`.
     public func file(_ component: String) -> String { path + "/" + component }
 
+    /// Writes `text` to `path/component` and returns that path.
     public func write(_ text: String, to component: String) throws -> String {
         let p = file(component)
         try text.write(toFile: p, atomically: true, encoding: .utf8)

@@ -58,6 +58,7 @@ public struct FaultRule: Sendable, Encodable {
     public var action: String
     public var after: Int?
     public var status: Int?
+    /// Seconds for the `Retry-After` header of a `status` fault (snake case: the rule file's key).
     public var retry_after: Int?
     public var seconds: Double?
     public var times: Int
@@ -102,6 +103,8 @@ public final class FaultProxyFixture: @unchecked Sendable {
     private let directory: FixtureDirectory
     private let process: BackgroundProcess
 
+    /// Starts the proxy in front of `upstream` (`127.0.0.1:PORT` of a plain-HTTP registry) and
+    /// waits until it listens.
     public init(upstream: String, rules: [FaultRule]) async throws {
         directory = try FixtureDirectory(prefix: "kiln-fault-proxy")
         let rulesPath = directory.file("rules.json")

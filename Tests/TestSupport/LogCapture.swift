@@ -29,6 +29,7 @@ public final class LogCapture: @unchecked Sendable {
         }
     }
 
+    /// The lines collected so far, in order.
     public var lines: [Line] {
         lock.lock()
         defer { lock.unlock() }
@@ -38,6 +39,7 @@ public final class LogCapture: @unchecked Sendable {
     /// All lines as one text, for `contains` checks and failure messages.
     public var text: String { lines.map(\.description).joined(separator: "\n") }
 
+    /// Forgets the lines collected so far.
     public func clear() {
         lock.lock()
         collected.removeAll()

@@ -87,6 +87,7 @@ public enum TestTools {
             .appendingPathComponent("Tools").path
     }
 
+    /// The path of the script `name` in `Tests/Tools`.
     public static func script(_ name: String) -> String { directory + "/" + name }
 
     /// Debian's Python: the scripts need its `python3-cryptography`, which a pyenv or venv

@@ -123,6 +123,7 @@ public enum ExecutableLookup {
         return dirs.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
+    /// Like `find`, but throws `ProcessRunner.Error.notFound` (which names the package to install).
     public static func require(_ name: String) throws -> String {
         guard let p = find(name) else { throw ProcessRunner.Error.notFound(name) }
         return p
