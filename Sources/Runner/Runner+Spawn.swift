@@ -82,14 +82,15 @@ extension Runner {
         }
         var lines = OutputLines()
         var buffer = [UInt8](repeating: 0, count: 65536)
-        // Returns false at EOF or on an error other than EINTR/EAGAIN.
-        func drain() -> Bool {
+        enum ReadResult { case data, again, end }
+        func drain() -> ReadResult {
             let count = buffer.withUnsafeMutableBytes { read(spawned.output_fd, $0.baseAddress, $0.count) }
             if count > 0 {
                 buffer.withUnsafeBytes { lines.feed(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }.forEach(output)
-                return true
+                return .data
             }
-            return count < 0 && (errno == EINTR || errno == EAGAIN)
+            if count < 0 && errno == EINTR { return .data }
+            return count < 0 && errno == EAGAIN ? .again : .end
         }
         var fds = [pollfd(fd: spawned.output_fd, events: Int16(POLLIN), revents: 0), pollfd(fd: spawned.pidfd, events: Int16(POLLIN), revents: 0)]
         while true {
@@ -97,7 +98,7 @@ extension Runner {
                 if errno == EINTR { continue }
                 break
             }
-            if fds[0].revents != 0 && !drain() { fds[0].fd = -1 }
+            if fds[0].revents != 0 && drain() == .end { fds[0].fd = -1 }
             if fds[1].revents != 0 { break }
         }
         handle.exiting()
@@ -107,9 +108,7 @@ extension Runner {
         if !plan.isolated { _ = kill(-spawned.pid, SIGKILL) }
         // What is left in the pipe; a daemon that escaped the group must not keep us waiting.
         _ = fcntl(spawned.output_fd, F_SETFL, O_NONBLOCK)
-        while fds[0].fd >= 0 && drain() {
-            if errno == EAGAIN { break }
-        }
+        while fds[0].fd >= 0 && drain() == .data {}
         if let last = lines.finish() { output(last) }
         if let failure = readSetupError(spawned.error_fd) { return .failure(failure) }
         let exited = status & 0x7f == 0
