@@ -156,3 +156,33 @@ struct SharedUploads {
         }
     }
 }
+
+@Suite(.enabled(if: ExecutableLookup.available("docker-registry") || TestPrivileges.isCI, "needs docker-registry"))
+struct OversizeDownloads {
+    /// A server that sends more than the descriptor's size is cut off at that size: nothing
+    /// past it reaches the disk, and the partial file is removed.
+    @Test func aBlobLongerThanItsDescriptorIsCutOff() async throws {
+        try await withRegistry(.plain) { registry in
+            let dir = try FixtureDirectory(prefix: "kiln-oversize")
+            defer { dir.remove() }
+            let bytes = (0..<100_000).map { _ in UInt8.random(in: 0...255) }
+            try Data(bytes).write(to: URL(fileURLWithPath: dir.file("layer")))
+            let descriptor = Descriptor(mediaType: .ociLayerGzip, bytes: bytes)
+            var options = RegistryOptions()
+            options.insecureRegistries = [registry.host]
+            let client = OCIRegistryClient(options: options, tuning: Tuning(), environment: [:], log: { _, _ in })
+            let repo = try ImageReference(parsing: "\(registry.host)/oversize/layer:1")
+            try await client.pushBlob(descriptor, from: dir.file("layer"), to: repo, mountFrom: [])
+            var short = descriptor
+            short.size -= 1000
+            do {
+                try await client.fetchBlob(short, from: repo, to: dir.file("out"))
+                Issue.record("a blob longer than its descriptor was accepted")
+            } catch let e as RegistryError {
+                #expect(e.kind == .verification("the blob is larger than its descriptor's \(short.size) bytes"), "\(e)")
+                #expect(!e.isTemporary)
+            }
+            #expect(!FileManager.default.fileExists(atPath: dir.file("out")))
+        }
+    }
+}

@@ -70,7 +70,7 @@ extension OCIRegistryClient {
         do {
             try await retrying(options.downloadRetry, "GET blob \(descriptor.digest)") { _ in
                 var request = HTTPRequest(method: .get, url: url)
-                request.sink = .file(path: path)
+                request.sink = .file(path: path, limit: descriptor.size >= 0 ? descriptor.size : nil)
                 let (response, finalURL) = try await exchange(
                     request, endpoint: endpoint, repository: repo, scopes: Self.scopes(repo, push: false), push: false, lane: .blob)
                 guard response.status == 200 else {

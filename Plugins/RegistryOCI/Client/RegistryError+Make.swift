@@ -27,7 +27,8 @@ extension RegistryError {
         let host = URLParts(url)?.authority ?? c.endpoint.host
         let local = f.code == CURLE_READ_ERROR || f.code == CURLE_WRITE_ERROR || f.code == CURLE_ABORTED_BY_CALLBACK
         var e = RegistryError(
-            kind: local ? .local(f.message) : .transport(code: Int(f.code.rawValue), message: f.message),
+            kind: f.code == CURLE_FILESIZE_EXCEEDED ? .verification(f.message)
+                : local ? .local(f.message) : .transport(code: Int(f.code.rawValue), message: f.message),
             statusCode: nil, method: method.rawValue, url: URLRedaction.redact(url), registry: c.endpoint.host,
             repository: c.repository, isTemporary: temporaryCurlCodes.contains(f.code.rawValue))
         let https = url.hasPrefix("https:")

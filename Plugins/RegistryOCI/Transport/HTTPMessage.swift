@@ -24,8 +24,9 @@ enum RequestBody: Sendable {
 /// (up to 64 KiB) so their `errors[]` body can be reported.
 enum ResponseSink: Sendable {
     case memory(limit: Int)
-    /// Written to `path` (created or truncated) while being hashed with SHA-256.
-    case file(path: String)
+    /// Written to `path` (created or truncated) while being hashed with SHA-256; a body longer
+    /// than `limit` bytes is cut off (a server cannot fill the disk past the descriptor's size).
+    case file(path: String, limit: Int64?)
 }
 
 /// TLS and protocol settings for one host, resolved from `RegistryOptions`.

@@ -91,6 +91,7 @@ enum Transfer {
             if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
             if let local = state.localFailure { message = local }
             if cancelled.isCancelled { message = "cancelled" }
+            if state.oversize { throw TransferFailure(code: CURLE_FILESIZE_EXCEEDED, message: message) }
             if state.stalled {
                 throw TransferFailure(code: CURLE_OPERATION_TIMEDOUT, message: "no data moved for \(limits.stallSeconds) s (stalled transfer)")
             }

@@ -11,11 +11,13 @@ final class TransferState {
     var body: [UInt8] = []
     let memoryLimit: Int
     let sinkPath: String?
+    let fileLimit: Int64?
     var sinkFD: Int32 = -1
     var hasher: SHA256Hasher? = SHA256Hasher()
     var fileSize: Int64 = 0
     /// Why a callback stopped the transfer (local I/O, size limit).
     var localFailure: String?
+    var oversize = false
 
     // Request side.
     let uploadBytes: [UInt8]
@@ -36,8 +38,8 @@ final class TransferState {
     init(request: HTTPRequest, cancelled: CancelFlag, stallSeconds: Int) {
         self.stallSeconds = Double(stallSeconds)
         switch request.sink {
-        case .memory(let limit): (memoryLimit, sinkPath) = (limit, nil)
-        case .file(let path): (memoryLimit, sinkPath) = (64 << 10, path)
+        case .memory(let limit): (memoryLimit, sinkPath, fileLimit) = (limit, nil, nil)
+        case .file(let path, let limit): (memoryLimit, sinkPath, fileLimit) = (64 << 10, path, limit)
         }
         switch request.body {
         case .none: (uploadBytes, uploadOffset, uploadLength) = ([], 0, 0)
@@ -94,6 +96,11 @@ final class TransferState {
             }
             body.append(contentsOf: chunk)
             return true
+        }
+        if let fileLimit, fileSize + Int64(chunk.count) > fileLimit {
+            localFailure = "the blob is larger than its descriptor's \(fileLimit) bytes"
+            oversize = true
+            return false
         }
         if sinkFD < 0, !openSink(sinkPath) { return false }
         guard let base = chunk.baseAddress else { return true }
