@@ -97,6 +97,14 @@ extension RegistryError {
             e.hint = "\(c.endpoint.host) serves HTTPS: remove it from --insecure-registry / --insecure"
         default: break
         }
+        if codes.contains("BLOB_UPLOAD_UNKNOWN") {
+            // The session expired or was lost (a registry restart): a fresh session may succeed.
+            e.isTemporary = true
+            e.hint = "the registry lost the upload session: retry with \(c.retryFlag)"
+        }
+        if codes.contains("DIGEST_INVALID") {
+            e.hint = "the uploaded bytes do not match the digest: the local blob file changed or is corrupt"
+        }
         if codes.contains("MANIFEST_BLOB_UNKNOWN") {
             e.hint = "the registry lacks a blob the manifest names: push every layer and the config first"
         }
