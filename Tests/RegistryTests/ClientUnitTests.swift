@@ -124,6 +124,14 @@ struct RegistryErrors {
         #expect(RegistryError.status(HTTPResponse(status: status), method: .get, url: "https://r/v2/", context: context).isTemporary == temporary)
     }
 
+    @Test func aLostUploadSessionIsWorthARetry() {
+        let context = RequestContext(endpoint: Endpoint(host: "r", scheme: "https", settings: .init()), repository: "a", push: true)
+        let body = Array(#"{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown to registry"}]}"#.utf8)
+        let e = RegistryError.status(HTTPResponse(status: 404, body: body), method: .patch, url: "https://r/v2/a/blobs/uploads/x", context: context)
+        #expect(e.isTemporary)
+        #expect(e.description.contains("--push-retry"))
+    }
+
     @Test func retryAfter() {
         #expect(RegistryError.parseRetryAfter("3") == 3)
         #expect(RegistryError.parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT") == 1)  // in the past
