@@ -8,7 +8,7 @@ import PluginAPI
 /// report a rewrite of identical bytes with a restored mtime, which it can prove unchanged.
 ///
 /// Cost: the capture hashes every regular file once (hard links to one inode once), as a
-/// baseline. A diff walks with `lstat` and re-hashes only regular files whose stat data
+/// baseline, on all cores (`BaselineHashing`). A diff walks with `lstat` and re-hashes only regular files whose stat data
 /// differs in any field (`FileRecord.hasSameStat`, ctime included — ctime cannot be set from
 /// user space, so a restored mtime cannot hide a write from it) or whose previous record is
 /// racily clean (mtime or ctime at or after the previous capture's start: a write within the
@@ -22,8 +22,11 @@ struct FullSnapshot: SnapshotStrategy {
         try await runBlocking {
             let start = FileTime.fileSystemNow()
             var statistics = SnapshotStatistics()
-            let hashing = Hashing()
-            let records = try SnapshotWalk(root: root, ignoring: ignoring).run(previous: nil, statistics: &statistics, refine: hashing.refine)
+            var baseline = BaselineHashing()
+            var records = try SnapshotWalk(root: root, ignoring: ignoring).run(previous: nil, statistics: &statistics) {
+                baseline.collect(&$0, &$1)
+            }
+            try baseline.hash(into: &records, root: root, statistics: &statistics)
             var state = SnapshotState(records: records, capturedAt: start)
             state.statistics = statistics
             return state
