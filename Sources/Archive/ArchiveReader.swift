@@ -19,19 +19,13 @@ final class ArchiveReader {
 
     deinit { archive_read_free(handle) }
 
-    /// The next header, nil at the end. `unrecognized` is true when the very first header
-    /// failed because the bytes are not a tar.
+    /// The next header, nil at the end.
     func next() throws(LibArchiveError) -> OpaquePointer? {
         var entry: OpaquePointer?
         let r = archive_read_next_header(handle, &entry)
         if r == ARCHIVE_EOF { return nil }
         try checkArchive(r, handle, "read header")
         return entry
-    }
-
-    /// True when the failure of the first `next()` means "not a tar" rather than "corrupt tar".
-    var failedOnFormat: Bool {
-        archive_errno(handle) == EILSEQ || archive_format(handle) == 0
     }
 
     /// True when `path` opens as a (possibly compressed) tar with a readable first header.

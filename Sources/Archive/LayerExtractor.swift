@@ -136,8 +136,7 @@ public struct LayerExtractor: Sendable {
         tar archive: String, into root: String, at destination: String, owner: ExtractionOptions.Owner? = nil,
         ignoring: IgnoreList = IgnoreList()
     ) throws -> ExtractionSummary {
-        var options = ExtractionOptions(ignoring: ignoring, whiteouts: false, owner: owner)
-        options.maxUncompressedBytes = 64 << 30
+        let options = ExtractionOptions(ignoring: ignoring, whiteouts: false, owner: owner)
         let dest = destination.split(separator: "/").filter { $0 != "." }
         if dest.contains("..") {
             throw Error.unsafeEntry(archive: archive, entry: destination, reason: "the destination contains '..'")

@@ -46,11 +46,14 @@ final class LayerStream {
             // Unblocked: the compressor's output goes straight to the file, never padded.
             try checkArchive(archive_write_set_bytes_per_block(c, 0), c, "archive_write_set_bytes_per_block")
             let me = Unmanaged.passUnretained(self).toOpaque()
-            try checkArchive(archive_write_open(c, me, nil, { _, ctx, buf, n in
-                guard let ctx, let buf else { return -1 }
-                let s = Unmanaged<LayerStream>.fromOpaque(ctx).takeUnretainedValue()
-                return s.sinkCompressed(UnsafeRawBufferPointer(start: buf, count: n)) ? n : -1
-            }, nil), c, "archive_write_open")
+            try checkArchive(
+                archive_write_open(
+                    c, me, nil,
+                    { _, ctx, buf, n in
+                        guard let ctx, let buf else { return -1 }
+                        let s = Unmanaged<LayerStream>.fromOpaque(ctx).takeUnretainedValue()
+                        return s.sinkCompressed(UnsafeRawBufferPointer(start: buf, count: n)) ? n : -1
+                    }, nil), c, "archive_write_open")
             guard let entry = archive_entry_new() else { throw LibArchiveError(call: "archive_entry_new", message: "out of memory") }
             defer { archive_entry_free(entry) }
             archive_entry_set_pathname(entry, "layer.tar")

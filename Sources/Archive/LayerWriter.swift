@@ -131,11 +131,14 @@ public final class LayerWriter {
             // No padding after the end-of-archive blocks: the tar ends like Go's tar writer's.
             try checkArchive(archive_write_set_bytes_in_last_block(t, 1), t, "archive_write_set_bytes_in_last_block")
             let me = Unmanaged.passUnretained(stream).toOpaque()
-            try checkArchive(archive_write_open(t, me, nil, { _, ctx, buf, n in
-                guard let ctx, let buf else { return -1 }
-                let s = Unmanaged<LayerStream>.fromOpaque(ctx).takeUnretainedValue()
-                return s.sinkTar(UnsafeRawBufferPointer(start: buf, count: n)) ? n : -1
-            }, nil), t, "archive_write_open")
+            try checkArchive(
+                archive_write_open(
+                    t, me, nil,
+                    { _, ctx, buf, n in
+                        guard let ctx, let buf else { return -1 }
+                        let s = Unmanaged<LayerStream>.fromOpaque(ctx).takeUnretainedValue()
+                        return s.sinkTar(UnsafeRawBufferPointer(start: buf, count: n)) ? n : -1
+                    }, nil), t, "archive_write_open")
         } catch {
             throw Error.writeFailed(layer: path, entry: "", reason: "\(error)")
         }
@@ -191,7 +194,8 @@ public final class LayerWriter {
         while offset < bytes.count {
             let n = archive_write_data(t, base + offset, bytes.count - offset)
             if n <= 0 {
-                throw Error.writeFailed(layer: path, entry: name, reason: "\(stream.failure ?? LibArchiveError(call: "archive_write_data", message: archiveMessage(t)))")
+                throw Error.writeFailed(
+                    layer: path, entry: name, reason: "\(stream.failure ?? LibArchiveError(call: "archive_write_data", message: archiveMessage(t)))")
             }
             offset += n
         }

@@ -42,7 +42,7 @@ final class RootedDirectory {
         if rel.isEmpty { return try sys("dup", path) { dup(fd) } }
         do {
             return try openat2Retrying(rel)
-        } catch where error.code == ENOENT && create {
+        } catch  where error.code == ENOENT && create {
             return try createDirectories(rel.split(separator: "/").map(String.init), hops: 0)
         }
     }
@@ -56,7 +56,7 @@ final class RootedDirectory {
             let next: Int32
             do {
                 next = try openat2Retrying(here)
-            } catch where error.code == ENOENT {
+            } catch  where error.code == ENOENT {
                 // mkdirat on a single name never follows anything, and `parent` was itself
                 // resolved inside the root: the new directory lands inside the root.
                 if mkdirat(parent, part, 0o755) != 0 && errno != EEXIST {
@@ -64,7 +64,7 @@ final class RootedDirectory {
                 }
                 do {
                     next = try openat2Retrying(here)
-                } catch where error.code == ENOENT {
+                } catch  where error.code == ENOENT {
                     // `part` is a dangling symlink: continue from its target, inside the root.
                     guard hops < 40 else { throw SystemCallError(call: "openat2", subject: here, code: ELOOP) }
                     let target = try readLinkAt(parent, part, subject: here)

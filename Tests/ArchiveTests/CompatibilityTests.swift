@@ -32,7 +32,9 @@ struct CompatibilityTests {
         let (md, ms) = try put(try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys]))
         let index: [String: Any] = [
             "schemaVersion": 2,
-            "manifests": [["mediaType": MediaType.ociManifest.rawValue, "digest": md, "size": ms, "annotations": ["org.opencontainers.image.ref.name": "test"]]],
+            "manifests": [
+                ["mediaType": MediaType.ociManifest.rawValue, "digest": md, "size": ms, "annotations": ["org.opencontainers.image.ref.name": "test"]]
+            ],
         ]
         try JSONSerialization.data(withJSONObject: index).write(to: URL(fileURLWithPath: dir + "/index.json"))
         try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: URL(fileURLWithPath: dir + "/oci-layout"))

@@ -130,7 +130,8 @@ struct LayerExtractorTests {
         let tmp = try TempDir()
         let root = try tmp.mkdir("root")
         let tar = tmp.sub("ctx.tar")
-        try TarBuilder.write([.dir("pkg/"), .file("pkg/a", "A", uid: 5), .file("pkg/.wh.kept", "literal"), .symlink("pkg/l", to: "a")], to: tar, compression: compression)
+        try TarBuilder.write(
+            [.dir("pkg/"), .file("pkg/a", "A", uid: 5), .file("pkg/.wh.kept", "literal"), .symlink("pkg/l", to: "a")], to: tar, compression: compression)
         #expect(LayerExtractor.isArchive(tar))
         let summary = try LayerExtractor.extract(tar: tar, into: root, at: "/opt/app/", owner: .init(uid: 42, gid: 43))
         #expect(summary.entries == 4)

@@ -153,14 +153,15 @@ struct LayerWriterTests {
         #expect(blob.descriptor.mediaType == .ociLayerZstd, "zstd has no Docker media type")
         #expect(blob.entryCount == 7)
         let gnu = try gnuTarListing(blob.path)
-        #expect(gnu.map(collapsingSpaces) == [
-            "drwxr-x--- 7/8 0 1970-01-01 00:01:40 etc/",
-            "-rw-r----- 1/2 8 1970-01-01 00:03:20 etc/motd",
-            "-rws--x--x 33/34 10 1970-01-01 00:05:00 etc/copied",
-            "lrwxrwxrwx 0/0 0 1970-01-01 00:06:40 etc/link -> motd",
-            "hrw-r--r-- 0/0 0 1970-01-01 00:00:00 etc/motd2 link to etc/motd",
-            "---------- 0/0 0 1970-01-01 00:00:00 var/.wh.gone",
-            "---------- 0/0 0 1970-01-01 00:00:00 opt/.wh..wh..opq",
-        ])
+        #expect(
+            gnu.map(collapsingSpaces) == [
+                "drwxr-x--- 7/8 0 1970-01-01 00:01:40 etc/",
+                "-rw-r----- 1/2 8 1970-01-01 00:03:20 etc/motd",
+                "-rws--x--x 33/34 10 1970-01-01 00:05:00 etc/copied",
+                "lrwxrwxrwx 0/0 0 1970-01-01 00:06:40 etc/link -> motd",
+                "hrw-r--r-- 0/0 0 1970-01-01 00:00:00 etc/motd2 link to etc/motd",
+                "---------- 0/0 0 1970-01-01 00:00:00 var/.wh.gone",
+                "---------- 0/0 0 1970-01-01 00:00:00 opt/.wh..wh..opq",
+            ])
     }
 }

@@ -48,9 +48,11 @@ struct ThroughputBenchmark {
             }
             let b = try #require(blob)
             let mib = Double(b.uncompressedSize) / 1_048_576
-            print(String(format: "write %@ level %@: %.0f MiB tar, %d entries, %.2f s, %.0f MiB/s, ratio %.3f",
-                compression.rawValue, level.map(String.init) ?? "default", mib, b.entryCount, t, mib / t,
-                Double(b.descriptor.size) / Double(b.uncompressedSize)))
+            print(
+                String(
+                    format: "write %@ level %@: %.0f MiB tar, %d entries, %.2f s, %.0f MiB/s, ratio %.3f",
+                    compression.rawValue, level.map(String.init) ?? "default", mib, b.entryCount, t, mib / t,
+                    Double(b.descriptor.size) / Double(b.uncompressedSize)))
             let root = rootBase + "/root-\(compression.rawValue)-\(level ?? 0)"
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             let e = try seconds { try LayerExtractor(root: root).apply(layer: b.path) }
