@@ -49,8 +49,16 @@ public struct BuildContext: Sendable {
         if let sub = options.contextSubPath, !sub.isEmpty { dir = dir + "/" + BuildRoot.relative(sub) }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else { throw Error.missing(dir) }
-        let ignoreText = DockerIgnoreFile.read(dockerfilePath: dockerfilePath, contextDirectory: dir)
-        return BuildContext(directory: dir, ignore: try ignoreText.map { try DockerIgnore(text: $0) })
+        let ignoreFile = DockerIgnore.chooseFile(dockerfilePath: dockerfilePath, contextPath: dir) {
+            FileManager.default.isReadableFile(atPath: $0)
+        }
+        guard let ignoreFile else { return BuildContext(directory: dir, ignore: nil) }
+        do {
+            let text = try String(contentsOfFile: ignoreFile, encoding: .utf8)
+            return BuildContext(directory: dir, ignore: try DockerIgnore(text: text))
+        } catch {
+            throw Error.unsupported("\(ignoreFile): \(error)")
+        }
     }
 
     /// True when `.dockerignore` excludes the relative path.
@@ -105,16 +113,5 @@ public struct BuildContext: Sendable {
         let cwd = FileManager.default.currentDirectoryPath
         let joined = path == "." ? cwd : cwd + "/" + path
         return (joined as NSString).standardizingPath
-    }
-}
-
-/// Choosing and reading the ignore file: `<Dockerfile>.dockerignore` beside the Dockerfile wins
-/// over `.dockerignore` at the context root.
-enum DockerIgnoreFile {
-    static func read(dockerfilePath: String, contextDirectory: String) -> String? {
-        for candidate in [dockerfilePath + ".dockerignore", contextDirectory + "/.dockerignore"] {
-            if let text = try? String(contentsOfFile: candidate, encoding: .utf8) { return text }
-        }
-        return nil
     }
 }

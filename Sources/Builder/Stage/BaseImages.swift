@@ -59,12 +59,13 @@ struct BaseImages {
     static func triggers(of state: inout StageState, location: SourceLocation) throws -> [Instruction] {
         guard let onBuild = state.config.config?.onBuild, !onBuild.isEmpty else { return [] }
         state.config.config?.onBuild = nil
-        do {
-            let text = "FROM scratch\n" + onBuild.joined(separator: "\n") + "\n"
-            return try Dockerfile.parse(text, fileName: "ONBUILD of the base image").stages[0].instructions
-        } catch {
-            throw BuildError.failed("\(location): the base image's ONBUILD triggers do not parse: \(error)")
+        var triggers: [Instruction] = []
+        for expression in onBuild {
+            do { triggers.append(try Instruction.parse(expression, fileName: "ONBUILD of the base image")) } catch {
+                throw BuildError.failed("\(location): the base image's ONBUILD trigger '\(expression)' does not parse: \(error)")
+            }
         }
+        return triggers
     }
 
     /// Applies the image's layers to `root`, in order.

@@ -58,7 +58,7 @@ final class StageExecutor {
         if case .arg(let arg) = instruction { return try declare(arg) }
         let expanded: Instruction
         do {
-            expanded = try instruction.expanded(environment: state.expansionEnvironment)
+            expanded = try session.dockerfile.expand(instruction, environment: state.expansionEnvironment)
         } catch let error as DockerfileError {
             throw BuildError.failed(error.description)
         } catch {
