@@ -37,7 +37,7 @@ extension LayerWriter {
         }
 
         let whiteouts = deleted.filter { path in
-            !hasAncestor(path) { a in
+            !ignoring.contains(path) && !hasAncestor(path) { a in
                 deleted.contains(a) || opaque.contains(a) || (current[a].map { $0.type != .directory } ?? false)
             }
         }
