@@ -5,6 +5,8 @@
 
 /// The setup-error pipe's descriptor in the child after the descriptor shuffle.
 #define KILN_ERROR_FD 3
+/// The liveness pipe's read end in the child, closed once the parent-death signal is armed.
+#define KILN_ALIVE_FD 4
 
 /// Reports "<a><b><c>: errno" on the error pipe and exits with 127.
 __attribute__((noreturn)) void kiln_child_fail(const char *a, const char *b, const char *c, int err);

@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -56,16 +57,17 @@ static void reset_signals(void) {
 }
 
 // stdin is /dev/null, stdout and stderr the output pipe, fd 3 the error pipe (close-on-exec),
-// and nothing else of kiln's stays open.
-static void arrange_fds(int output_fd, int error_fd) {
+// fd 4 the liveness pipe until the parent-death signal is armed, and nothing else of kiln's.
+static void arrange_fds(int output_fd, int error_fd, int alive_fd) {
     int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     int out = fcntl(output_fd, F_DUPFD_CLOEXEC, 10);
     int err = fcntl(error_fd, F_DUPFD_CLOEXEC, 10);
-    if (null_fd < 0 || out < 0 || err < 0) _exit(126);
-    if (dup2(err, KILN_ERROR_FD) < 0) _exit(126);
+    int alive = fcntl(alive_fd, F_DUPFD_CLOEXEC, 10);
+    if (null_fd < 0 || out < 0 || err < 0 || alive < 0) _exit(126);
+    if (dup2(err, KILN_ERROR_FD) < 0 || dup2(alive, KILN_ALIVE_FD) < 0) _exit(126);
     if (fcntl(KILN_ERROR_FD, F_SETFD, FD_CLOEXEC) < 0) kiln_child_fail("mark the error pipe close-on-exec", "", "", errno);
     if (dup2(null_fd, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) kiln_child_fail("redirect stdio", "", "", errno);
-    if (syscall(SYS_close_range, KILN_ERROR_FD + 1, ~0U, 0) < 0) kiln_child_fail("close inherited descriptors", "", "", errno);
+    if (syscall(SYS_close_range, KILN_ALIVE_FD + 1, ~0U, 0) < 0) kiln_child_fail("close inherited descriptors", "", "", errno);
 }
 
 // Docker's default capability set; everything else leaves the bounding set so a root step
@@ -164,10 +166,19 @@ __attribute__((noreturn)) static void init_main(const struct kiln_run_spec *spec
     _exit(code);
 }
 
-__attribute__((noreturn)) static void child_main(const struct kiln_run_spec *spec, int output_fd, int error_fd) {
-    reset_signals();
-    arrange_fds(output_fd, error_fd);
+// The parent-death signal only fires for a death after it is armed. The parent holds the
+// liveness pipe's only write end: a hang-up on the read end means kiln died before that.
+static void tie_to_parent(void) {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) kiln_child_fail("set the parent-death signal", "", "", errno);
+    struct pollfd alive = { KILN_ALIVE_FD, POLLIN, 0 };
+    if (poll(&alive, 1, 0) > 0 && (alive.revents & POLLHUP) != 0) _exit(126);
+    close(KILN_ALIVE_FD);
+}
+
+__attribute__((noreturn)) static void child_main(const struct kiln_run_spec *spec, int output_fd, int error_fd, int alive_fd) {
+    reset_signals();
+    arrange_fds(output_fd, error_fd, alive_fd);
+    tie_to_parent();
     if (spec->isolated) init_main(spec);
     if (setpgid(0, 0) < 0) kiln_child_fail("setpgid", "", "", errno);
     become_user_and_exec(spec);
@@ -175,12 +186,20 @@ __attribute__((noreturn)) static void child_main(const struct kiln_run_spec *spe
 }
 
 int kiln_spawn(const struct kiln_run_spec *spec, struct kiln_spawned *out) {
-    int output[2], error[2];
+    int output[2], error[2], alive[2];
     if (pipe2(output, O_CLOEXEC) < 0) return errno;
     if (pipe2(error, O_CLOEXEC) < 0) {
         int e = errno;
         close(output[0]);
         close(output[1]);
+        return e;
+    }
+    if (pipe2(alive, O_CLOEXEC) < 0) {
+        int e = errno;
+        close(output[0]);
+        close(output[1]);
+        close(error[0]);
+        close(error[1]);
         return e;
     }
     unsigned long flags = SIGCHLD | CLONE_PIDFD;
@@ -192,15 +211,18 @@ int kiln_spawn(const struct kiln_run_spec *spec, struct kiln_spawned *out) {
     // Raw clone: (flags, stack, parent_tid, ...). With CLONE_PIDFD the pidfd lands in
     // parent_tid, the third argument on every architecture kiln targets.
     long pid = syscall(SYS_clone, flags, 0, &pidfd, 0, 0);
-    if (pid == 0) child_main(spec, output[1], error[1]);
+    if (pid == 0) child_main(spec, output[1], error[1], alive[0]);
     int saved = errno;
     close(output[1]);
     close(error[1]);
+    close(alive[0]);
     if (pid < 0) {
         close(output[0]);
         close(error[0]);
+        close(alive[1]);
         return saved;
     }
+    out->alive_fd = alive[1];
     out->pid = (pid_t)pid;
     out->pidfd = pidfd;
     out->error_fd = error[0];

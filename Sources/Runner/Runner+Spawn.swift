@@ -79,6 +79,7 @@ extension Runner {
             close(spawned.pidfd)
             close(spawned.output_fd)
             close(spawned.error_fd)
+            close(spawned.alive_fd)
         }
         var lines = OutputLines()
         var buffer = [UInt8](repeating: 0, count: 65536)

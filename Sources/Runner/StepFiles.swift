@@ -11,7 +11,7 @@ struct StepFiles {
 
     init(hostname: String) throws(SystemCallError) {
         let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        var template = Array("\(base)/kiln-run-XXXXXX".utf8CString)
+        var template = Array("\(base)/kiln-step-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { $0.baseAddress.flatMap { mkdtemp($0) } }
         guard made != nil else { throw SystemCallError(operation: "create a temporary directory in \(base)", errno: errno) }
         directory = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -52,6 +52,8 @@ struct kiln_spawned {
     int error_fd;
     /// Read end of the pipe carrying the step's stdout and stderr, interleaved.
     int output_fd;
+    /// Write end of the liveness pipe: close it only after the child has been reaped.
+    int alive_fd;
 };
 
 /// A setup failure as written by the child to the error pipe.
