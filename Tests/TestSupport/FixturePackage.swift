@@ -39,9 +39,13 @@ public actor FixturePackage {
         let package = BuildProducts.packageRoot + "/Tests/Fixtures/" + name
         let scratch = (BuildProducts.scratchDirectory.map { $0 + "/kiln-fixtures" } ?? BuildProducts.packageRoot + "/.build-fixtures") + "/" + name
         guard let swift = swiftExecutable() else { throw Error.swiftNotFound }
-        let result = try await ChildProcess.run(swift, ["build", "--package-path", package, "--scratch-path", scratch])
+        // Same configuration as the running tests, so the fixture and the loaded libPluginAPI.so
+        // come from the same kind of build.
+        let configuration = (BuildProducts.directory as NSString).lastPathComponent == "release" ? "release" : "debug"
+        let common = ["build", "--package-path", package, "--scratch-path", scratch, "-c", configuration]
+        let result = try await ChildProcess.run(swift, common)
         guard result.exitCode == 0 else { throw Error.buildFailed(package: package, result: result) }
-        let bin = try await ChildProcess.run(swift, ["build", "--package-path", package, "--scratch-path", scratch, "--show-bin-path"])
+        let bin = try await ChildProcess.run(swift, common + ["--show-bin-path"])
         guard bin.exitCode == 0 else { throw Error.buildFailed(package: package, result: bin) }
         return bin.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
