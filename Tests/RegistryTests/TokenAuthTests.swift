@@ -49,6 +49,8 @@ extension RegistryIntegration {
                 #expect(pulled.digest == image.manifestDigest)
                 let pushDenied = await CaughtFailure.of { try await image.push(with: anonymous, to: publicRef.with(tag: "v2")) }
                 #expect(pushDenied != nil, "anonymous users may not push to public/*")
+                let checkDenied = await CaughtFailure.of { try await anonymous.checkPushPermission(publicRef) }
+                #expect(checkDenied != nil, "the push-permission check must see that anonymous users cannot push")
             }
         }
 
@@ -83,6 +85,29 @@ extension RegistryIntegration {
                 #expect(try await image.push(with: client, to: reference) == image.manifestDigest)
                 #expect(issuer.issues().contains { $0.grant == "refresh_token" && $0.account == Self.user && $0.token != nil },
                         "\(issuer.issues().map { "\($0.grant) \($0.account)" })")
+            }
+        }
+
+        @Test func crossRepositoryMountAsksForPullOnTheSource() async throws {
+            let scratch = try FixtureDirectory(prefix: "kiln-token")
+            defer { scratch.remove() }
+            try await withRegistry(.token(Self.configuration())) { registry in
+                let issuer = try #require(registry.tokenIssuer)
+                let image = try await PushableImage.make(layerSizes: [70_000], in: scratch)
+                let options = RegistryPlugin.options(for: registry, dockerConfig: try Self.credentials(registry, in: scratch))
+                let source = ImageReference(registry: registry.host, repository: "team/source", tag: "v1")
+                let target = ImageReference(registry: registry.host, repository: "team/target", tag: "v1")
+                try await image.push(with: try RegistryPlugin.client(options), to: source)
+                let before = await registry.settledAccessLog().count
+                try await image.push(with: try RegistryPlugin.client(options), to: target, mountFrom: [source])
+                let log = Array(await registry.settledAccessLog().dropFirst(before))
+                let mounts = log.filter { $0.method == "POST" && $0.path.contains("mount=") && $0.status == 201 }
+                #expect(mounts.count == image.blobs.count, "each blob mounted (the token must carry pull on team/source): \(log)")
+                #expect(log.filter(\.carriesBlobData).isEmpty, "mounted blobs are not uploaded: \(log)")
+                let scopes = issuer.issues().flatMap { $0.scopes ?? [] }
+                #expect(scopes.contains("repository:team/source:pull"), "\(scopes)")
+                #expect(try await RegistryProbe.inspect(registry, "team/target:v1", creds: (Self.user, Self.password)).digest
+                        == image.manifestDigest.description)
             }
         }
 
