@@ -102,7 +102,9 @@ public struct ImageBuilder: Sendable {
             try FileManager.default.createDirectory(atPath: build, withIntermediateDirectories: true)
             return (build, true)
         }
-        let base = options.environment["TMPDIR"] ?? "/var/tmp"
+        // /var/tmp rather than /tmp: build roots can be large and /tmp is often a small tmpfs.
+        let base = options.environment["TMPDIR"] ?? (FileManager.default.fileExists(atPath: "/var/tmp") ? "/var/tmp" : "/tmp")
+        try? FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         var template = Array((base + "/kiln-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             throw BuildError.failed("cannot create a working directory under \(base): \(String(cString: strerror(errno)))")

@@ -84,7 +84,8 @@ public struct BuildRoot: Sendable {
 
     /// Host path for a path relative to the root (no resolution: pass resolved paths).
     public func hostPath(_ relative: String) -> String {
-        relative.isEmpty ? path : path + "/" + relative
+        if relative.isEmpty { return path }
+        return path == "/" ? "/" + relative : path + "/" + relative
     }
 
     /// lstat of a relative path, nil when absent.

@@ -11,6 +11,7 @@ struct BaseImages {
 
     /// The stage's initial state, its (populated) root, and the base image's ONBUILD triggers.
     func start(_ stage: Stage) async throws -> (StageState, BuildRoot, [Instruction]) {
+        if session.inPlace { return try await startInPlace(stage) }
         let root = BuildRoot(path: session.workDirectory + "/roots/stage-\(stage.index)")
         try? removeTree(root.path)
         try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true)
@@ -52,6 +53,58 @@ struct BaseImages {
         }
     }
 
+    /// `--isolation none`: the stage's root is `/`. A later stage first clears what the earlier
+    /// one left (everything but the ignore list), then extracts its base, as kaniko does.
+    func startInPlace(_ stage: Stage) async throws -> (StageState, BuildRoot, [Instruction]) {
+        let root = BuildRoot(path: "/")
+        if !session.finished.isEmpty {
+            session.log.info("clearing / for the next stage (in-place build)")
+            try RootWipe.clear(root, keeping: session.ignoreList)
+        }
+        let platform = session.options.targetPlatform
+        switch session.plan.bases[stage.index] ?? .scratch {
+        case .scratch:
+            var config = ImageConfig(platform: platform)
+            var c = ContainerConfig()
+            c.env = ["PATH=\(Self.defaultPath)"]
+            config.config = c
+            return (StageState(config: config, layers: [], format: .oci, arguments: session.stageArguments()), root, [])
+        case .stage(let i):
+            guard let base = session.finished[i] else {
+                throw BuildError.failed("\(stage.from.location): stage \(i) must be built before stage \(stage.index)")
+            }
+            try await extract(layers: base.state.layers, named: "stage \(i)", into: root)
+            var state = base.state
+            state.arguments = session.stageArguments()
+            state.snapshot = nil
+            state.snapshotStale = false
+            state.cmdFromBase = state.containerConfig.cmd != nil
+            let triggers = try Self.triggers(of: &state, location: stage.from.location)
+            return (state, root, triggers)
+        case .image(let reference):
+            let pulled = try await ImagePuller(session: session).pull(reference, platform: platform, location: stage.from.location)
+            try await extract(pulled, into: root)
+            var state = StageState(config: pulled.config, layers: pulled.layers, format: pulled.format, arguments: session.stageArguments())
+            state.cmdFromBase = pulled.config.config?.cmd != nil
+            if let shell = pulled.config.config?.shell, !shell.isEmpty { state.shell = shell }
+            let triggers = try Self.triggers(of: &state, location: stage.from.location)
+            return (state, root, triggers)
+        }
+    }
+
+    /// An earlier stage's files for `COPY --from` when its root was `/` and has been cleared
+    /// since: its layers extracted into a directory of their own (once).
+    func exportedRoot(ofStage index: Int) async throws -> BuildRoot {
+        guard let result = session.finished[index] else { throw BuildError.failed("stage \(index) was not built") }
+        let root = BuildRoot(path: session.workDirectory + "/roots/export-\(index)")
+        if FileManager.default.fileExists(atPath: root.path + ".complete") { return root }
+        try? removeTree(root.path)
+        try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true)
+        try await extract(layers: result.state.layers, named: "stage \(index)", into: root, ignoring: IgnoreList())
+        FileManager.default.createFile(atPath: root.path + ".complete", contents: nil)
+        return root
+    }
+
     static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     /// Parses and removes the ONBUILD triggers a base image carries (Docker runs them first in
@@ -70,15 +123,21 @@ struct BaseImages {
 
     /// Applies the image's layers to `root`, in order.
     func extract(_ image: PulledImage, into root: BuildRoot) async throws {
-        let paths = image.layers.map { session.store.path(for: $0.descriptor.digest) }
-        let extractor = LayerExtractor(root: root.path, options: ExtractionOptions(ignoring: IgnoreList(session.options.ignorePaths)))
-        session.log.info("extracting \(paths.count) layer(s) of \(image.reference)")
+        try await extract(layers: image.layers, named: image.reference.description, into: root)
+    }
+
+    /// Applies layers from the blob store to `root`, in order, never writing ignored paths.
+    func extract(layers: [Layer], named name: String, into root: BuildRoot, ignoring: IgnoreList? = nil) async throws {
+        let paths = layers.map { session.store.path(for: $0.descriptor.digest) }
+        let ignore = ignoring ?? (session.inPlace ? session.ignoreList : IgnoreList(session.options.ignorePaths))
+        let extractor = LayerExtractor(root: root.path, options: ExtractionOptions(ignoring: ignore))
+        session.log.info("extracting \(paths.count) layer(s) of \(name)")
         do {
             for (i, path) in paths.enumerated() {
-                _ = try await extractor.apply(layer: path, name: "\(image.reference) layer \(i + 1)")
+                _ = try await extractor.apply(layer: path, name: "\(name) layer \(i + 1)")
             }
         } catch {
-            throw BuildError.failed("extracting \(image.reference): \(error)")
+            throw BuildError.failed("extracting \(name): \(error)")
         }
     }
 

@@ -31,6 +31,22 @@ final class BuildSession {
         self.plan = plan
     }
 
+    /// `--isolation none` (kaniko's model): every stage's root is `/` itself.
+    var inPlace: Bool { options.isolation == "none" }
+
+    /// Paths never extracted, snapshotted or wiped: kernel file systems, every mount point,
+    /// kiln's working directory and its own files, `--ignore-path`s, and (in place) /var/run.
+    lazy var ignoreList: IgnoreList = {
+        var list = IgnoreList(["/proc", "/sys", "/dev", "/etc/hosts", "/etc/resolv.conf", "/etc/hostname"])
+        for p in options.ignorePaths { list.add(p) }
+        guard inPlace else { return list }
+        if options.ignoreVarRun { list.add("/var/run") }
+        list.add(workDirectory)
+        if let exe = StandardPluginDiscovery.executableDirectory() { list.add(exe) }
+        for mount in MountTable.mountPoints() where mount != "/" { list.add(mount) }
+        return list
+    }()
+
     /// A new stage's (empty) ARG scope.
     func stageArguments() -> StageArguments {
         StageArguments(global: plan.global, buildArgs: plan.buildArgs)

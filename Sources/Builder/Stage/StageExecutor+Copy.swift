@@ -40,6 +40,9 @@ extension StageExecutor {
             guard let result = session.finished[i] else {
                 throw BuildError.failed("\(location): COPY --from=\(from): stage \(i) was not built (is --skip-unused-stages hiding it?)")
             }
+            if session.inPlace {
+                return BuildContext(directory: try await BaseImages(session: session).exportedRoot(ofStage: i).path, ignore: nil)
+            }
             return BuildContext(directory: result.root.path, ignore: nil)
         }
         let root = try await BaseImages(session: session).rootForCopy(from, location: location)

@@ -120,16 +120,9 @@ final class StageExecutor {
         log.debug("layer \(blob.descriptor.digest) (\(blob.descriptor.size) bytes, \(blob.entryCount) entries)")
     }
 
-    /// Paths a RUN snapshot never records: kernel file systems and the files the runner mounts.
-    var snapshotIgnoreList: IgnoreList {
-        var list = IgnoreList(["/proc", "/sys", "/dev", "/etc/hosts", "/etc/resolv.conf", "/etc/hostname"])
-        for p in session.options.ignorePaths { list.add(p) }
-        if session.options.isolation == "none" {
-            if session.options.ignoreVarRun { list.add("/var/run") }
-            list.add(session.workDirectory)
-        }
-        return list
-    }
+    /// Paths a RUN snapshot never records: kernel file systems, the files the runner mounts,
+    /// and in place also every mount point and kiln's own files.
+    var snapshotIgnoreList: IgnoreList { session.ignoreList }
 
     /// Takes a snapshot against `previous` and commits its changes as a layer.
     func snapshotLayer(since previous: SnapshotState, createdBy: String) async throws {
