@@ -37,6 +37,9 @@ struct ComparisonCase: Sendable, CustomTestStringConvertible {
     var derivedBase: DerivedBase?
     /// Adds generated files to the copied context (e.g. a tarball with exact owners).
     var prepare: (@Sendable (String) async throws -> Void)?
+    /// What kiln's image must hold at excluded paths (returns the problems found): excluded
+    /// paths are checked against the Dockerfile's meaning instead of against buildah.
+    var kilnChecks: (@Sendable (ImageTree) -> [String])?
 
     struct DerivedBase: Sendable {
         var dockerfile: String
@@ -44,6 +47,24 @@ struct ComparisonCase: Sendable, CustomTestStringConvertible {
     }
 
     var testDescription: String { name }
+
+    /// A check that `paths` are one inode in kiln's image (a hard-link group), with `mode` and
+    /// `uid` when given.
+    static func hardLinked(_ paths: [String], mode: UInt32? = nil, uid: UInt32? = nil) -> @Sendable (ImageTree) -> [String] {
+        { tree in
+            var problems: [String] = []
+            let groups = Set(paths.map { tree.entries[$0]?.hardlinkGroup ?? "\($0) (not linked)" })
+            if groups.count != 1 || groups.first?.hasSuffix("(not linked)") == true {
+                problems.append("\(paths.joined(separator: ", ")) are not one hard-linked file: groups \(groups.sorted())")
+            }
+            for p in paths {
+                guard let e = tree.entries[p] else { problems.append("\(p) is missing"); continue }
+                if let mode, e.mode != mode { problems.append("\(p): mode \(String(e.mode, radix: 8)), expected \(String(mode, radix: 8))") }
+                if let uid, e.uid != uid { problems.append("\(p): uid \(e.uid), expected \(uid)") }
+            }
+            return problems
+        }
+    }
 }
 
 /// What one comparison found, per kiln snapshot mode.
@@ -113,11 +134,12 @@ enum ComparisonRunner {
     /// `kiln -c CONTEXT -f CONTEXT/Dockerfile -d REFERENCE --insecure-registry HOST`, with its
     /// working directory under `work`.
     static func kilnBuild(context: String, dockerfile: String = "Dockerfile", reference: String, registry: RegistryFixture,
-                          buildArgs: [String: String], extra: [String] = [], work: FixtureDirectory) async throws -> ProcessResult {
+                          buildArgs: [String: String], extra: [String] = [], work: FixtureDirectory,
+                          timeout: Double = 900) async throws -> ProcessResult {
         let kilnDir = work.file("kiln-\(UUID().uuidString.prefix(8))")
         var args = ["-c", context, "-f", context + "/" + dockerfile, "-d", reference,
                     "--insecure-registry", registry.host, "--kaniko-dir", kilnDir, "--cleanup"]
         for (k, v) in buildArgs.sorted(by: { $0.key < $1.key }) { args += ["--build-arg", "\(k)=\(v)"] }
-        return try await KilnCommand.run(args + extra, timeout: 900)
+        return try await KilnCommand.run(args + extra, timeout: timeout)
     }
 }

@@ -7,12 +7,13 @@ import Foundation
 public final class Buildah: Sendable {
     public let directory: FixtureDirectory
 
-    /// Storage options passed before every subcommand. The vfs driver, not overlay: overlayfs
-    /// splits a hard-linked file from its other names when a later step changes one of them
-    /// (copy-up without `index=on`), so an overlay-built image would show what the kernel did
-    /// rather than what the Dockerfile means. vfs diffs plain directory trees.
+    /// Storage options passed before every subcommand. The overlay driver, as Debian's default
+    /// and Docker's overlay2: a step's layer is its copied-up files, so every content change is
+    /// seen (vfs diffs by size and mtime and misses a same-size, same-mtime rewrite). Its one
+    /// artefact: copy-up splits a hard-linked file from its other names when a later step
+    /// changes one name (overlayfs without `index=on`); comparisons check such paths apart.
     var storageArguments: [String] {
-        ["--root", directory.file("root"), "--runroot", directory.file("runroot"), "--storage-driver", "vfs"]
+        ["--root", directory.file("root"), "--runroot", directory.file("runroot"), "--storage-driver", "overlay"]
     }
 
     /// Makes the storage directory; fails with what to install when buildah is missing.
