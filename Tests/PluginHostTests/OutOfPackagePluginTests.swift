@@ -24,17 +24,27 @@ struct OutOfPackagePluginTests {
     static func setUp() async throws -> Setup {
         let products = try await FixturePackage.shared.productsDirectory(of: "DirectoryRegistryPlugin")
         let plugins = try TemporaryTree(prefix: "kiln-dropin")
-        let storage = try TemporaryTree(prefix: "kiln-dropin-registry")
-        let library = plugins.url("libKilnPluginDirectoryRegistry.so")
-        try FileManager.default.copyItem(atPath: products + "/libKilnPluginDirectoryRegistry.so", toPath: library)
-        let discovery = StandardPluginDiscovery(pluginDirectories: [plugins.path], environment: [:], executableDirectory: nil)
-        let loader = PluginLoader(discovery: discovery, context: PluginContext(options: ["directory": storage.path]))
-        let (found, failures) = loader.loadAll()
-        #expect(failures.isEmpty, "\(failures.map(\.description))")
-        let loaded = try #require(found.first { $0.name == "DirectoryRegistry" })
-        #expect(loaded.path == library)
-        let client = try #require(PluginSet(plugins: found).registryClient(named: "directory"))
-        return Setup(plugins: plugins, storage: storage, loaded: loaded, client: client)
+        let storage: TemporaryTree
+        do { storage = try TemporaryTree(prefix: "kiln-dropin-registry") } catch {
+            plugins.remove()
+            throw error
+        }
+        do {
+            let library = plugins.url("libKilnPluginDirectoryRegistry.so")
+            try FileManager.default.copyItem(atPath: products + "/libKilnPluginDirectoryRegistry.so", toPath: library)
+            let discovery = StandardPluginDiscovery(pluginDirectories: [plugins.path], environment: [:], executableDirectory: nil)
+            let loader = PluginLoader(discovery: discovery, context: PluginContext(options: ["directory": storage.path]))
+            let (found, failures) = loader.loadAll()
+            #expect(failures.isEmpty, "\(failures.map(\.description))")
+            let loaded = try #require(found.first { $0.name == "DirectoryRegistry" })
+            #expect(loaded.path == library)
+            let client = try #require(PluginSet(plugins: found).registryClient(named: "directory"))
+            return Setup(plugins: plugins, storage: storage, loaded: loaded, client: client)
+        } catch {
+            plugins.remove()
+            storage.remove()
+            throw error
+        }
     }
 
     @Test func pushesAndFetchesBlobsAndManifestsThroughTheProtocol() async throws {

@@ -12,11 +12,16 @@ struct RefusedPluginTests {
     static func pluginDirectory() async throws -> TemporaryTree {
         let products = try await FixturePackage.shared.productsDirectory(of: "OldAPIPlugin")
         let tree = try TemporaryTree(prefix: "kiln-refused")
-        for name in ["libKilnPluginOldAPI.so", "libKilnPluginNoEntry.so"] {
-            try FileManager.default.copyItem(atPath: products + "/" + name, toPath: tree.url(name))
+        do {
+            for name in ["libKilnPluginOldAPI.so", "libKilnPluginNoEntry.so"] {
+                try FileManager.default.copyItem(atPath: products + "/" + name, toPath: tree.url(name))
+            }
+            try tree.write("libKilnPluginGarbage.so", "this is not an ELF file")
+            return tree
+        } catch {
+            tree.remove()
+            throw error
         }
-        try tree.write("libKilnPluginGarbage.so", "this is not an ELF file")
-        return tree
     }
 
     @Test func anotherAPIVersionIsRefusedNamingPathPluginAndBothVersions() async throws {
