@@ -21,8 +21,9 @@ public struct BuildOptions: Sendable {
     public var labels: [(String, String)] = []
     /// `--target`.
     public var target: String?
-    /// `--skip-unused-stages`: when false (kaniko's default) every stage up to the target is built.
-    public var skipUnusedStages = false
+    /// `--skip-unused-stages`: only the stages the target needs are built (the default, as in
+    /// BuildKit); `--skip-unused-stages=false` builds every stage up to the target (kaniko's old default).
+    public var skipUnusedStages = true
     /// `--single-snapshot`: one layer per stage.
     public var singleSnapshot = false
     /// `--reproducible`: timestamps of layers, config and history fixed (SOURCE_DATE_EPOCH or 0).

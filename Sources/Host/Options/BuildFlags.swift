@@ -20,8 +20,8 @@ struct BuildFlags: ParsableArguments {
     @Option(name: .customLong("target"), help: "Build up to this stage (name or index).")
     var target: String?
 
-    @Flag(name: .customLong("skip-unused-stages"), inversion: .prefixedNo, help: "Build only the stages the target depends on.")
-    var skipUnusedStages = false
+    @Flag(name: .customLong("skip-unused-stages"), inversion: .prefixedNo, help: "Build only the stages the target depends on (the default); --no-skip-unused-stages builds every stage up to the target.")
+    var skipUnusedStages = true
 
     @Option(name: .customLong("custom-platform"), help: ArgumentHelp("Target platform os/arch[/variant]; default: this machine's.", valueName: "platform"))
     var customPlatform: String?
