@@ -115,7 +115,7 @@ struct LayerWriterTests {
         var noise = [UInt8](repeating: 0, count: 1 << 20)
         for i in noise.indices { noise[i] = UInt8(truncatingIfNeeded: (i &* 7919) ^ (i >> 9)) }
         try Data(noise).write(to: URL(fileURLWithPath: src + "/noise"))
-        try writeFile(src + "/text", String(repeating: "kiln layers are reproducible\n", count: 40_000))
+        try writeFile(src + "/text", String(repeating: "kiln layers are reproducible\n", count: 80_000))
         let blobs = try [1, 2, 4].map { t in
             try SampleTree.layer(of: src, to: tmp.sub("t\(t)"), options: .init(compression: compression, threads: t, timestampOverride: 0))
         }

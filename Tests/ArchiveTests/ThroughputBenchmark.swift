@@ -21,6 +21,34 @@ struct ThroughputBenchmark {
         return Double(b.tv_sec - a.tv_sec) + Double(b.tv_nsec - a.tv_nsec) / 1e9
     }
 
+    @Test("ChunkedGzip alone, 1 and 2 threads, against gzip(1) on the same bytes")
+    func gzipOnly() throws {
+        let tmp = try TempDir("kiln-bench")
+        let tar = try SampleTree.layerOfTrees(to: tmp.sub("ref.tar"))
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: tar.path)))
+        let mib = Double(bytes.count) / 1_048_576
+        for level in [6, 1] {
+            let t = try seconds { try run(["sh", "-c", "gzip -\(level) -c '\(tar.path)' > /dev/null"]) }
+            print(String(format: "gzip(1) -%d: %.0f MiB/s", level, mib / t))
+            for threads in [1, 2] {
+                var out = 0
+                let g = ChunkedGzip(level: level, threads: threads) { out += $0.count; return true }
+                let c = try seconds {
+                    try bytes.withUnsafeBytes { raw in
+                        var offset = 0
+                        while offset < raw.count {
+                            let n = min(65536, raw.count - offset)
+                            try g.write(UnsafeRawBufferPointer(rebasing: raw[offset..<offset + n]))
+                            offset += n
+                        }
+                    }
+                    try g.finish()
+                }
+                print(String(format: "ChunkedGzip -%d threads %d: %.0f MiB/s, ratio %.3f", level, threads, mib / c, Double(out) / Double(bytes.count)))
+            }
+        }
+    }
+
     @Test("write gzip/zstd layers of /usr subtrees, then extract them")
     func throughput() throws {
         let tmp = try TempDir("kiln-bench")
@@ -59,6 +87,9 @@ struct ThroughputBenchmark {
             print(String(format: "extract %@: %.2f s, %.0f MiB/s", compression.rawValue, e, mib / e))
             try run(["rm", "-rf", root])
         }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        print("peak RSS of the test process: \(usage.ru_maxrss / 1024) MiB")
     }
 }
 
