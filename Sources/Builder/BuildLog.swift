@@ -12,8 +12,10 @@ public struct BuildLog: Sendable {
     /// Where lines are written; standard error unless a test captures them.
     public var sink: @Sendable (String) -> Void
 
-    public init(level: LogLevel = .info, format: Format = .text, timestamps: Bool = false,
-                sink: @escaping @Sendable (String) -> Void = BuildLog.standardError) {
+    public init(
+        level: LogLevel = .info, format: Format = .text, timestamps: Bool = false,
+        sink: @escaping @Sendable (String) -> Void = BuildLog.standardError
+    ) {
         self.level = level
         self.format = format
         self.timestamps = timestamps

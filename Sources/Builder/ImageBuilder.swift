@@ -44,8 +44,9 @@ public struct ImageBuilder: Sendable {
         let plan = try BuildPlan(dockerfile: dockerfile, options: options)
         let store = try BlobStore(root: workDirectory + "/store")
         try FileManager.default.createDirectory(atPath: workDirectory + "/layers", withIntermediateDirectories: true)
-        let session = BuildSession(options: options, plugins: plugins, log: log, workDirectory: workDirectory, store: store,
-                                   context: context, dockerfile: dockerfile, plan: plan)
+        let session = BuildSession(
+            options: options, plugins: plugins, log: log, workDirectory: workDirectory, store: store,
+            context: context, dockerfile: dockerfile, plan: plan)
         let pusher = ImagePusher(session: session, plugins: plugins, options: options, log: log)
         try await pusher.checkPermissions()
 

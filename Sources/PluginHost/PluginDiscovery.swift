@@ -16,8 +16,10 @@ public struct StandardPluginDiscovery: PluginDiscovery {
     public var environmentPath: String?
     public var executableDirectory: String?
 
-    public init(pluginDirectories: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment,
-                executableDirectory: String? = StandardPluginDiscovery.executableDirectory()) {
+    public init(
+        pluginDirectories: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment,
+        executableDirectory: String? = StandardPluginDiscovery.executableDirectory()
+    ) {
         self.pluginDirectories = pluginDirectories
         self.environmentPath = environment["KILN_PLUGIN_PATH"]
         self.executableDirectory = executableDirectory

@@ -3,8 +3,8 @@
 // fails the build.
 import Foundation
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 @Suite("ADD from URLs", .serialized)
 struct AddURLTests {
@@ -31,13 +31,15 @@ struct AddURLTests {
         utimensat(AT_FDCWD, tree.url("www/tool.sh"), &times, 0)
         let sum = Digest.sha256(of: "#!/bin/sh\necho tool\n")
         try await Self.withServer(tree.url("www")) { port in
-            let ctx = try makeContext([:], dockerfile: """
-                FROM scratch
-                ARG PORT
-                ADD http://127.0.0.1:${PORT}/tool.sh /dl/
-                ADD --chown=5:6 http://127.0.0.1:${PORT}/tool.sh /owned.sh
-                ADD --checksum=\(sum) http://127.0.0.1:${PORT}/tool.sh /checked.sh
-                """, in: tree)
+            let ctx = try makeContext(
+                [:],
+                dockerfile: """
+                    FROM scratch
+                    ARG PORT
+                    ADD http://127.0.0.1:${PORT}/tool.sh /dl/
+                    ADD --chown=5:6 http://127.0.0.1:${PORT}/tool.sh /owned.sh
+                    ADD --checksum=\(sum) http://127.0.0.1:${PORT}/tool.sh /checked.sh
+                    """, in: tree)
             let build = try await LayoutBuild.run(context: ctx, in: tree, ["--build-arg", "PORT=\(port)"])
             #expect(build.result.exitCode == 0, "\(build.result)")
             let root = try await build.unpack(into: tree)

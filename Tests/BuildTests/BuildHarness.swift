@@ -3,8 +3,8 @@
 import Foundation
 import ImageStore
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 enum Repo {
     /// The repository root, found from this file's path.
@@ -23,8 +23,10 @@ struct LayoutBuild {
     let layout: String
 
     /// Builds `context` with `arguments` into a fresh OCI layout under `tree`.
-    static func run(context: String, in tree: TemporaryTree, name: String = "out", _ arguments: [String] = [],
-                    environment: [String: String?] = [:]) async throws -> LayoutBuild {
+    static func run(
+        context: String, in tree: TemporaryTree, name: String = "out", _ arguments: [String] = [],
+        environment: [String: String?] = [:]
+    ) async throws -> LayoutBuild {
         let layout = tree.url(name)
         let result = try await KilnCommand.run(["--context", context, "--oci-layout-path", layout] + arguments, environment: environment)
         return LayoutBuild(result: result, layout: layout)

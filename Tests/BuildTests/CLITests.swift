@@ -1,19 +1,21 @@
 // The command line: exit codes, error messages that name file:line:column, and flags whose
 // backend is not there yet saying so instead of being ignored.
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Command line")
 struct CLITests {
-    @Test("usage errors exit 2", arguments: [
-        ["--no-such-flag"],
-        ["--snapshot-mode", "fast"],
-        ["--compression", "lz4"],
-        ["--custom-platform", "linux"],
-        ["--label", "novalue"],
-        ["-f", "/nonexistent/Dockerfile"],
-    ])
+    @Test(
+        "usage errors exit 2",
+        arguments: [
+            ["--no-such-flag"],
+            ["--snapshot-mode", "fast"],
+            ["--compression", "lz4"],
+            ["--custom-platform", "linux"],
+            ["--label", "novalue"],
+            ["-f", "/nonexistent/Dockerfile"],
+        ])
     func usageErrors(_ args: [String]) async throws {
         let r = try await KilnCommand.run(["-c", Repo.helloExample] + args)
         #expect(r.exitCode == 2, "\(r)")
@@ -31,9 +33,11 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: tree.url("o")))
     }
 
-    @Test("flags whose backend is not there yet say so", arguments: [
-        ["--cache"], ["--cache-repo", "example.test/cache"], ["--git", "branch=main"],
-    ])
+    @Test(
+        "flags whose backend is not there yet say so",
+        arguments: [
+            ["--cache"], ["--cache-repo", "example.test/cache"], ["--git", "branch=main"],
+        ])
     func notAvailableYet(_ args: [String]) async throws {
         let r = try await KilnCommand.run(["-c", Repo.helloExample, "--no-push"] + args)
         #expect(r.exitCode == 1, "\(r)")
@@ -44,8 +48,10 @@ struct CLITests {
     func kanikoCompatibility() async throws {
         let tree = try TemporaryTree()
         defer { tree.remove() }
-        let a = try await KilnCommand.run(["--context=\(Repo.helloExample)", "--snapshotMode=time", "--reproducible=true",
-                                           "--no-push=false", "--oci-layout-path=\(tree.url("a"))"])
+        let a = try await KilnCommand.run([
+            "--context=\(Repo.helloExample)", "--snapshotMode=time", "--reproducible=true",
+            "--no-push=false", "--oci-layout-path=\(tree.url("a"))",
+        ])
         #expect(a.exitCode == 0, "\(a)")
         let b = try await KilnCommand.run(["build", "-c", Repo.helloExample, "--reproducible", "--oci-layout-path", tree.url("b")])
         #expect(b.exitCode == 0, "\(b)")
@@ -56,8 +62,11 @@ struct CLITests {
     func plugins() async throws {
         let r = try await KilnCommand.run(["plugins"])
         #expect(r.exitCode == 0, "\(r)")
-        for (name, kind) in [("SnapshotTime", "snapshot"), ("SnapshotFull", "snapshot"), ("RegistryOCI", "registry"), ("CrossQEMU", "cross-build")] {
-            #expect(r.stdout.split(separator: "\n").contains { $0.hasPrefix(name) && $0.contains(kind) && $0.contains(".so") }, "\(name)\n\(r)")
+        for (name, kind) in [
+            ("SnapshotTime", "snapshot"), ("SnapshotFull", "snapshot"), ("RegistryOCI", "registry"), ("CrossQEMU", "cross-build"),
+        ] {
+            #expect(
+                r.stdout.split(separator: "\n").contains { $0.hasPrefix(name) && $0.contains(kind) && $0.contains(".so") }, "\(name)\n\(r)")
         }
     }
 }

@@ -2,8 +2,8 @@
 // ownership and modes, --parents, --exclude, ADD of local archives. Each case builds with the
 // real kiln and reads the image back with umoci.
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("COPY and ADD semantics", .serialized)
 struct CopySemanticsTests {
@@ -28,8 +28,10 @@ struct CopySemanticsTests {
         let build = try await LayoutBuild.run(context: ctx, in: tree)
         #expect(build.result.exitCode == 0, "\(build.result)")
         let root = try await build.unpack(into: tree)
-        for path in ["glob/a.txt", "glob/b.txt", "renamed", "multi/a.txt", "multi/b.txt", "contents/x", "contents/sub/y",
-                     "contents2/x", "contents2/sub/y", "existing/a.txt", "existing/b.txt", "work/relative"] {
+        for path in [
+            "glob/a.txt", "glob/b.txt", "renamed", "multi/a.txt", "multi/b.txt", "contents/x", "contents/sub/y",
+            "contents2/x", "contents2/sub/y", "existing/a.txt", "existing/b.txt", "work/relative",
+        ] {
             #expect(FileManager.default.fileExists(atPath: root + "/" + path), "missing /\(path)")
         }
         #expect(!FileManager.default.fileExists(atPath: root + "/glob/c.md"))
@@ -42,8 +44,10 @@ struct CopySemanticsTests {
         let tree = try TemporaryTree()
         defer { tree.remove() }
         let ctx = try makeContext(
-            ["passwd": "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
-             "group": "root:x:0:\napp:x:1000:\nstaff:x:50:\n", "f": "f", "script": "#!/bin/sh\n"],
+            [
+                "passwd": "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+                "group": "root:x:0:\napp:x:1000:\nstaff:x:50:\n", "f": "f", "script": "#!/bin/sh\n",
+            ],
             dockerfile: """
                 FROM scratch
                 COPY passwd group /etc/
@@ -76,8 +80,10 @@ struct CopySemanticsTests {
         let tree = try TemporaryTree()
         defer { tree.remove() }
         let ctx = try makeContext(
-            ["src/a/one.go": "1", "src/b/two.go": "2", "src/b/two_test.go": "t", "logs/x.log": "l", "keep/x.log": "k",
-             ".dockerignore": "logs\n**/*.log\n!keep/x.log\n"],
+            [
+                "src/a/one.go": "1", "src/b/two.go": "2", "src/b/two_test.go": "t", "logs/x.log": "l", "keep/x.log": "k",
+                ".dockerignore": "logs\n**/*.log\n!keep/x.log\n",
+            ],
             dockerfile: """
                 FROM scratch
                 COPY --parents src/*/*.go /parents/
@@ -98,14 +104,16 @@ struct CopySemanticsTests {
     func addArchives() async throws {
         let tree = try TemporaryTree()
         defer { tree.remove() }
-        let ctx = try makeContext(["payload/inner/file.txt": "inside", "plain.txt": "plain"], dockerfile: """
-            FROM scratch
-            ADD app.tar.gz /gz/
-            ADD app.tar.xz /xz
-            ADD app.tar.zst /zst/
-            ADD plain.txt /plain.txt
-            ADD --chown=7:8 app.tar.gz /owned/
-            """, in: tree)
+        let ctx = try makeContext(
+            ["payload/inner/file.txt": "inside", "plain.txt": "plain"],
+            dockerfile: """
+                FROM scratch
+                ADD app.tar.gz /gz/
+                ADD app.tar.xz /xz
+                ADD app.tar.zst /zst/
+                ADD plain.txt /plain.txt
+                ADD --chown=7:8 app.tar.gz /owned/
+                """, in: tree)
         for (flag, name) in [("-z", "app.tar.gz"), ("-J", "app.tar.xz"), ("--zstd", "app.tar.zst")] {
             let r = try await ProcessRunner.run("tar", ["-C", ctx + "/payload", flag, "-cf", ctx + "/" + name, "inner"])
             #expect(r.succeeded, "\(r)")
@@ -125,21 +133,23 @@ struct CopySemanticsTests {
     func stages() async throws {
         let tree = try TemporaryTree()
         defer { tree.remove() }
-        let ctx = try makeContext(["f": "f"], dockerfile: """
-            ARG BASE=scratch
-            FROM ${BASE} AS first
-            ARG WHO=nobody
-            COPY <<EOF /who
-            ${WHO}
-            EOF
-            FROM scratch AS broken
-            COPY does-not-exist /x
-            FROM scratch AS final
-            COPY --from=first /who /from-name
-            COPY --from=0 /who /from-index
-            FROM final AS later
-            COPY f /later
-            """, in: tree)
+        let ctx = try makeContext(
+            ["f": "f"],
+            dockerfile: """
+                ARG BASE=scratch
+                FROM ${BASE} AS first
+                ARG WHO=nobody
+                COPY <<EOF /who
+                ${WHO}
+                EOF
+                FROM scratch AS broken
+                COPY does-not-exist /x
+                FROM scratch AS final
+                COPY --from=first /who /from-name
+                COPY --from=0 /who /from-index
+                FROM final AS later
+                COPY f /later
+                """, in: tree)
         // --skip-unused-stages=false builds every stage up to the target (kaniko's old default),
         // so the broken stage fails the build; by default only what the target needs is built.
         let all = try await LayoutBuild.run(context: ctx, in: tree, name: "all", ["--target", "final", "--skip-unused-stages=false"])
@@ -147,8 +157,9 @@ struct CopySemanticsTests {
         #expect(all.result.stderr.contains("Dockerfile:8"), "\(all.result)")
         #expect(all.result.stderr.contains("does-not-exist"))
 
-        let skip = try await LayoutBuild.run(context: ctx, in: tree, name: "skip",
-                                             ["--target", "FINAL", "--build-arg", "WHO=kiln", "--build-arg", "UNUSED=1"])
+        let skip = try await LayoutBuild.run(
+            context: ctx, in: tree, name: "skip",
+            ["--target", "FINAL", "--build-arg", "WHO=kiln", "--build-arg", "UNUSED=1"])
         #expect(skip.result.exitCode == 0, "\(skip.result)")
         #expect(skip.result.stderr.contains("UNUSED"))
         let root = try await skip.unpack(into: tree)

@@ -3,8 +3,8 @@
 import Foundation
 import ImageStore
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Example build", .serialized)
 struct ExampleBuildTests {
@@ -81,14 +81,16 @@ struct ExampleBuildTests {
         let diff = try await ProcessRunner.run("diff", ["-r", a.layout, b.layout])
         #expect(diff.exitCode == 0, "\(diff)")
 
-        let epoch = try await LayoutBuild.run(context: Repo.helloExample, in: tree, name: "epoch", [],
-                                              environment: ["SOURCE_DATE_EPOCH": "1700000000"])
+        let epoch = try await LayoutBuild.run(
+            context: Repo.helloExample, in: tree, name: "epoch", [],
+            environment: ["SOURCE_DATE_EPOCH": "1700000000"])
         #expect(epoch.result.exitCode == 0, "\(epoch.result)")
         let image = try epoch.image()
         #expect(image.config.created == "2023-11-14T22:13:20Z")
         #expect(image.config.history?.allSatisfy { $0.created == "2023-11-14T22:13:20Z" } == true)
-        let again = try await LayoutBuild.run(context: Repo.helloExample, in: tree, name: "epoch2", [],
-                                              environment: ["SOURCE_DATE_EPOCH": "1700000000"])
+        let again = try await LayoutBuild.run(
+            context: Repo.helloExample, in: tree, name: "epoch2", [],
+            environment: ["SOURCE_DATE_EPOCH": "1700000000"])
         #expect(again.printedDigest == epoch.printedDigest)
         #expect(epoch.printedDigest != a.printedDigest)
     }
@@ -107,7 +109,8 @@ struct ExampleBuildTests {
         let load = try await ProcessRunner.run("podman", ["load", "-i", tar])
         #expect(load.succeeded, "\(load)")
         #expect((load.stdout + load.stderr).contains(tag))
-        let config = try await ProcessRunner.run("podman", ["image", "inspect", "--format", "{{.Config.WorkingDir}} {{.Config.User}}", tag])
+        let config = try await ProcessRunner.run(
+            "podman", ["image", "inspect", "--format", "{{.Config.WorkingDir}} {{.Config.User}}", tag])
         #expect(config.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "/app 1000:1000", "\(config)")
         _ = try await ProcessRunner.run("podman", ["rmi", "-f", tag])
     }

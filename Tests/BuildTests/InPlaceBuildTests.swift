@@ -4,8 +4,8 @@
 // runtime (mount points, which kiln must never snapshot, extract over or wipe).
 import Foundation
 import ImageStore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("In-place builds (--isolation none)", .serialized)
 struct InPlaceBuildTests {
@@ -34,7 +34,9 @@ struct InPlaceBuildTests {
         _ = try tree.write("container/workspace/ctx/a.txt", "from stage one\n")
         _ = try tree.write("container/workspace/ctx/b.txt", "b\n")
         _ = try tree.write("container/etc/passwd", "root:x:0:0:root:/root:/busybox/sh\n")
-        _ = try tree.write("container/workspace/ctx/Dockerfile", """
+        _ = try tree.write(
+            "container/workspace/ctx/Dockerfile",
+            """
             FROM scratch AS one
             COPY a.txt /stage1/a.txt
             RUN ["/busybox/sh", "-c", "echo one > /stage1/ran"]
@@ -55,7 +57,8 @@ struct InPlaceBuildTests {
             chroot $R /kiln/kiln --isolation none -c /workspace/ctx --oci-layout-path /workspace/out \
               --ignore-path /workspace --ignore-path /busybox --reproducible
             """
-        let r = try await ProcessRunner.run("unshare", ["--mount", "--propagation", "private", "--fork", "/bin/bash", "-c", script], timeout: 300)
+        let r = try await ProcessRunner.run(
+            "unshare", ["--mount", "--propagation", "private", "--fork", "/bin/bash", "-c", script], timeout: 300)
         #expect(r.exitCode == 0, "\(r)")
 
         let layout = root + "/workspace/out"

@@ -2,22 +2,25 @@
 // original unless --skip-default-registry-fallback) and the base-image cache filled by
 // `kiln warm`, used while the registry is down.
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Mirrors and the base-image cache", .serialized)
 struct MirrorAndCacheTests {
     /// Builds the example and pushes it as `repo` to each registry.
     static func pushBase(_ repo: String, to registries: [RegistryFixture]) async throws {
         for r in registries {
-            let push = try await KilnCommand.run(["-c", Repo.helloExample, "-d", "\(r.host)/\(repo)", "--insecure-registry", r.host, "--reproducible"])
+            let push = try await KilnCommand.run([
+                "-c", Repo.helloExample, "-d", "\(r.host)/\(repo)", "--insecure-registry", r.host, "--reproducible",
+            ])
             #expect(push.exitCode == 0, "\(push)")
         }
     }
 
     static func childBuild(from base: String, in tree: TemporaryTree, _ extra: [String]) async throws -> ProcessResult {
         let ctx = try makeContext(["x": "x"], dockerfile: "FROM \(base)\nCOPY x /app/x\n", in: tree)
-        return try await KilnCommand.run(["-c", ctx, "--no-push", "--oci-layout-path", tree.url("out-" + UUID().uuidString.prefix(6))] + extra)
+        return try await KilnCommand.run(
+            ["-c", ctx, "--no-push", "--oci-layout-path", tree.url("out-" + UUID().uuidString.prefix(6))] + extra)
     }
 
     @Test("--registry-map pulls from the mirror; a dead mirror falls back unless told not to")
@@ -32,8 +35,9 @@ struct MirrorAndCacheTests {
 
         // Only the mirror has it: the map finds it there.
         try await Self.pushBase("team/base:1", to: [mirror])
-        let mapped = try await Self.childBuild(from: "\(origin.host)/team/base:1", in: tree,
-                                               insecure + ["--registry-map", "\(origin.host)=\(mirror.host)"])
+        let mapped = try await Self.childBuild(
+            from: "\(origin.host)/team/base:1", in: tree,
+            insecure + ["--registry-map", "\(origin.host)=\(mirror.host)"])
         #expect(mapped.exitCode == 0, "\(mapped)")
         let unmapped = try await Self.childBuild(from: "\(origin.host)/team/base:1", in: tree, insecure)
         #expect(unmapped.exitCode == 1)
@@ -42,12 +46,16 @@ struct MirrorAndCacheTests {
         // The mirror is down: the origin serves, unless fallback is refused.
         try await Self.pushBase("team/base:1", to: [origin])
         let dead = "127.0.0.1:\(try LoopbackPort.free())"
-        let fallback = try await Self.childBuild(from: "\(origin.host)/team/base:1", in: tree,
-                                                 insecure + ["--insecure-registry", dead, "--registry-map", "\(origin.host)=\(dead)"])
+        let fallback = try await Self.childBuild(
+            from: "\(origin.host)/team/base:1", in: tree,
+            insecure + ["--insecure-registry", dead, "--registry-map", "\(origin.host)=\(dead)"])
         #expect(fallback.exitCode == 0, "\(fallback)")
-        let strict = try await Self.childBuild(from: "\(origin.host)/team/base:1", in: tree,
-                                               insecure + ["--insecure-registry", dead, "--registry-map", "\(origin.host)=\(dead)",
-                                                           "--skip-default-registry-fallback"])
+        let strict = try await Self.childBuild(
+            from: "\(origin.host)/team/base:1", in: tree,
+            insecure + [
+                "--insecure-registry", dead, "--registry-map", "\(origin.host)=\(dead)",
+                "--skip-default-registry-fallback",
+            ])
         #expect(strict.exitCode == 1, "\(strict)")
         #expect(strict.stderr.contains(dead), "\(strict)")
     }
@@ -59,8 +67,10 @@ struct MirrorAndCacheTests {
         defer { tree.remove() }
         try await Self.pushBase("team/cached:1", to: [registry])
         let cache = tree.url("cache")
-        let warm = try await KilnCommand.run(["warm", "-i", "\(registry.host)/team/cached:1", "--cache-dir", cache,
-                                              "--insecure-registry", registry.host])
+        let warm = try await KilnCommand.run([
+            "warm", "-i", "\(registry.host)/team/cached:1", "--cache-dir", cache,
+            "--insecure-registry", registry.host,
+        ])
         #expect(warm.exitCode == 0, "\(warm)")
         #expect(FileManager.default.fileExists(atPath: cache + "/index.json"))
         let base = "\(registry.host)/team/cached:1"

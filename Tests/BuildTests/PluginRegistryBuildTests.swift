@@ -3,8 +3,8 @@
 // it; a second build pulls its base image back through it.
 import Foundation
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Builds through an out-of-package registry plugin", .serialized)
 struct PluginRegistryBuildTests {
@@ -14,11 +14,14 @@ struct PluginRegistryBuildTests {
         let tree = try TemporaryTree()
         defer { tree.remove() }
         try tree.makeDirectory("plugins")
-        try FileManager.default.copyItem(atPath: products + "/libKilnPluginDirectoryRegistry.so",
-                                         toPath: tree.url("plugins/libKilnPluginDirectoryRegistry.so"))
+        try FileManager.default.copyItem(
+            atPath: products + "/libKilnPluginDirectoryRegistry.so",
+            toPath: tree.url("plugins/libKilnPluginDirectoryRegistry.so"))
         try tree.makeDirectory("registry")
-        let common = ["--plugin-dir", tree.url("plugins"), "--registry-plugin", "directory",
-                      "--plugin-option", "directory=\(tree.url("registry"))"]
+        let common = [
+            "--plugin-dir", tree.url("plugins"), "--registry-plugin", "directory",
+            "--plugin-option", "directory=\(tree.url("registry"))",
+        ]
 
         let push = try await KilnCommand.run(["-c", Repo.helloExample, "-d", "example.test/fixture/hello:1", "--reproducible"] + common)
         #expect(push.exitCode == 0, "\(push)")
@@ -37,7 +40,8 @@ struct PluginRegistryBuildTests {
         }
 
         // The same plugin serves the base image of the next build.
-        let ctx = try makeContext(["extra.txt": "extra"], dockerfile: "FROM example.test/fixture/hello:1\nCOPY extra.txt /app/extra.txt\n", in: tree)
+        let ctx = try makeContext(
+            ["extra.txt": "extra"], dockerfile: "FROM example.test/fixture/hello:1\nCOPY extra.txt /app/extra.txt\n", in: tree)
         let layout = tree.url("layout")
         let pull = try await KilnCommand.run(["-c", ctx, "--oci-layout-path", layout] + common)
         #expect(pull.exitCode == 0, "\(pull)")

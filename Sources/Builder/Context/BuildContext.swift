@@ -73,7 +73,9 @@ public struct BuildContext: Sendable {
         let components = pattern.split(separator: "/").map(String.init).filter { $0 != "." && !$0.isEmpty }
         if components.contains("..") {
             let clean = BuildRoot.components(pattern)
-            if pattern.split(separator: "/").filter({ $0 == ".." }).count > clean.count { throw Error.outside(pattern: pattern, location: location) }
+            if pattern.split(separator: "/").filter({ $0 == ".." }).count > clean.count {
+                throw Error.outside(pattern: pattern, location: location)
+            }
         }
         let clean = BuildRoot.components(pattern)
         if clean.isEmpty { return [""] }
@@ -86,7 +88,8 @@ public struct BuildContext: Sendable {
                 if !Glob.hasMeta(comp) {
                     let rel = base.isEmpty ? comp : base + "/" + comp
                     var st = stat()
-                    if lstat(directory + "/" + rel, &st) == 0, last || (st.st_mode & S_IFMT) == S_IFDIR || (st.st_mode & S_IFMT) == S_IFLNK {
+                    if lstat(directory + "/" + rel, &st) == 0, last || (st.st_mode & S_IFMT) == S_IFDIR || (st.st_mode & S_IFMT) == S_IFLNK
+                    {
                         next.append(rel)
                     }
                     continue

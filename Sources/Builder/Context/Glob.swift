@@ -8,7 +8,8 @@ enum Glob {
     }
 
     private static func matchFrom(_ p: [Character], _ pi: Int, _ s: [Character], _ si: Int) -> Bool {
-        var pi = pi, si = si
+        var pi = pi
+        var si = si
         while pi < p.count {
             switch p[pi] {
             case "*":

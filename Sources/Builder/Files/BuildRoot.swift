@@ -97,7 +97,9 @@ public struct BuildRoot: Sendable {
     /// Creates `relative` and its missing ancestors as directories (resolving symlinks among
     /// them); returns the resolved relative path and the relative paths it created, outermost first.
     @discardableResult
-    public func makeDirectories(_ imagePath: String, permissions: mode_t = 0o755, uid: uid_t = 0, gid: gid_t = 0) throws -> (path: String, created: [String]) {
+    public func makeDirectories(_ imagePath: String, permissions: mode_t = 0o755, uid: uid_t = 0, gid: gid_t = 0) throws -> (
+        path: String, created: [String]
+    ) {
         var created: [String] = []
         var current = ""
         for part in Self.components(imagePath) {

@@ -149,14 +149,7 @@ final class FileCopier {
         if root.lstatIfPresent(rel) != nil { try removeTree(dest) }
         let fd = try Syscall.check("open", dest) { open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
         defer { close(fd) }
-        try contents.withUnsafeBytes { buf in
-            var off = 0
-            while off < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
-                if n < 0 { throw Syscall.Error(call: "write", path: dest, errno: errno) }
-                off += n
-            }
-        }
+        try contents.withUnsafeBytes { try writeAll(fd, $0, path: dest) }
         try Syscall.check("fchown", dest) { fchown(fd, owner?.uid ?? 0, owner?.gid ?? 0) }
         let perms = chmod?.apply(to: permissions, isDirectory: false) ?? permissions
         try Syscall.check("fchmod", dest) { fchmod(fd, mode_t(perms)) }
@@ -196,12 +189,7 @@ final class FileCopier {
             let n = read(input, &buffer, buffer.count)
             if n < 0 { throw Syscall.Error(call: "read", path: dest, errno: errno) }
             if n == 0 { return }
-            var off = 0
-            while off < n {
-                let w = buffer.withUnsafeBytes { Glibc.write(output, $0.baseAddress! + off, n - off) }
-                if w < 0 { throw Syscall.Error(call: "write", path: dest, errno: errno) }
-                off += w
-            }
+            try buffer.withUnsafeBytes { try writeAll(output, UnsafeRawBufferPointer(rebasing: $0[0..<n]), path: dest) }
         }
     }
 
@@ -240,5 +228,19 @@ func removeTree(_ path: String) throws {
         try Syscall.check("rmdir", path) { rmdir(path) }
     } else {
         try Syscall.check("unlink", path) { unlink(path) }
+    }
+}
+
+/// Writes all of `bytes` to `fd`, retrying short writes.
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+    guard let base = bytes.baseAddress else { return }
+    var offset = 0
+    while offset < bytes.count {
+        let n = Glibc.write(fd, base + offset, bytes.count - offset)
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw Syscall.Error(call: "write", path: path, errno: errno)
+        }
+        offset += n
     }
 }

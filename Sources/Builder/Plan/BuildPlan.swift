@@ -31,13 +31,17 @@ struct BuildPlan {
             let predefined = try PredefinedArguments.platform(target: options.targetPlatform.description, build: Platform.host.description)
             global = try GlobalArguments(dockerfile: dockerfile, buildArgs: buildArgs, predefined: predefined)
             targetIndex = try dockerfile.targetStage(options.target)
-            stagesToBuild = options.skipUnusedStages
+            stagesToBuild =
+                options.skipUnusedStages
                 ? try dockerfile.requiredStages(forTarget: targetIndex, globalEnvironment: global.environment)
                 : Array(0...targetIndex)
             var bases: [Int: Base] = [:]
             for index in stagesToBuild {
                 let stage = dockerfile.stages[index]
-                guard case .from(let from) = try Instruction.from(stage.from).expanded(environment: global.environment, escape: dockerfile.escape) else {
+                guard
+                    case .from(let from) = try Instruction.from(stage.from).expanded(
+                        environment: global.environment, escape: dockerfile.escape)
+                else {
                     continue
                 }
                 switch try dockerfile.resolveBase(from.image, inStage: index) {

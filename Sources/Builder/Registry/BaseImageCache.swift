@@ -21,8 +21,8 @@ struct BaseImageCache {
 
     func lookup(_ reference: ImageReference, platform: Platform, into store: BlobStore) throws -> PulledImage? {
         guard FileManager.default.fileExists(atPath: directory + "/index.json"),
-              let reader = try? OCILayoutReader(path: directory),
-              let image = try? reader.image(refName: Self.key(reference), platform: platform)
+            let reader = try? OCILayoutReader(path: directory),
+            let image = try? reader.image(refName: Self.key(reference), platform: platform)
         else { return nil }
         if reference.digest == nil, let age = age(of: image.digest), age > ttl {
             log.info("cached \(reference) is older than --cache-ttl; pulling again")
@@ -32,7 +32,8 @@ struct BaseImageCache {
             try linkOrCopy(reader.store.path(for: digest), to: store.path(for: digest))
         }
         log.info("using \(reference) from the cache \(directory)")
-        return PulledImage(reference: reference, manifestDigest: image.digest, config: image.config, layers: image.layers, format: image.format)
+        return PulledImage(
+            reference: reference, manifestDigest: image.digest, config: image.config, layers: image.layers, format: image.format)
     }
 
     /// Stores a pulled image; failures only warn (the build goes on without the cache).

@@ -1,8 +1,8 @@
-import PluginHost
 import Dockerfile
 import Foundation
 import ImageStore
 import PluginAPI
+import PluginHost
 
 /// An image fetched into the build's blob store.
 struct PulledImage {
@@ -34,8 +34,9 @@ struct ImagePuller {
     }
 
     init(session: BuildSession) {
-        self.init(plugins: session.plugins, options: session.options, log: session.log, store: session.store,
-                  workDirectory: session.workDirectory)
+        self.init(
+            plugins: session.plugins, options: session.options, log: session.log, store: session.store,
+            workDirectory: session.workDirectory)
     }
 
     func client() throws -> any RegistryClient {
@@ -45,7 +46,8 @@ struct ImagePuller {
     /// The references to try, in order.
     func candidates(for reference: ImageReference) -> [ImageReference] {
         var out: [ImageReference] = []
-        for (from, to) in options.registryMaps where from == reference.registry || (from == "index.docker.io" && reference.registry == "docker.io") {
+        for (from, to) in options.registryMaps
+        where from == reference.registry || (from == "index.docker.io" && reference.registry == "docker.io") {
             // `mirror[/prefix]`: the repository path is kept under the prefix.
             let parts = to.split(separator: "/", maxSplits: 1).map(String.init)
             var repository = reference.repository
@@ -81,7 +83,9 @@ struct ImagePuller {
         throw BuildError.failed("\(place)cannot pull \(reference.familiarDescription): " + failures.joined(separator: "; "))
     }
 
-    private func pull(_ reference: ImageReference, original: ImageReference, platform: Platform, client: any RegistryClient) async throws -> PulledImage {
+    private func pull(_ reference: ImageReference, original: ImageReference, platform: Platform, client: any RegistryClient) async throws
+        -> PulledImage
+    {
         log.info("resolving \(reference)")
         var fetched = try await client.fetchManifest(reference, accept: MediaType.manifestAccept)
         if fetched.mediaType.isIndex || CanonicalJSON.mediaType(of: fetched.bytes)?.isIndex == true {
@@ -90,7 +94,8 @@ struct ImagePuller {
                 let available = index.manifests.compactMap { $0.platform?.description }.joined(separator: ", ")
                 throw BuildError.failed("\(original.familiarDescription) has no image for \(platform) (it has: \(available))")
             }
-            fetched = try await client.fetchManifest(reference.with(tag: nil, digest: chosen.digest), accept: [.ociManifest, .dockerManifest])
+            fetched = try await client.fetchManifest(
+                reference.with(tag: nil, digest: chosen.digest), accept: [.ociManifest, .dockerManifest])
         }
         try store.put(fetched.bytes)
         let manifest = try CanonicalJSON.decode(Manifest.self, from: fetched.bytes)
@@ -98,7 +103,8 @@ struct ImagePuller {
         let configBytes = try store.read(manifest.config.digest)
         let config = try CanonicalJSON.decode(ImageConfig.self, from: configBytes)
         guard config.rootfs.diffIDs.count == manifest.layers.count else {
-            throw BuildError.failed("\(original): the config lists \(config.rootfs.diffIDs.count) diff IDs for \(manifest.layers.count) layers")
+            throw BuildError.failed(
+                "\(original): the config lists \(config.rootfs.diffIDs.count) diff IDs for \(manifest.layers.count) layers")
         }
         // Layers in parallel, a few at a time.
         let store = store
@@ -117,13 +123,16 @@ struct ImagePuller {
             try await group.waitForAll()
         }
         let layers = zip(manifest.layers, config.rootfs.diffIDs).map { Layer(descriptor: $0, diffID: $1) }
-        return PulledImage(reference: original, manifestDigest: fetched.digest, config: config, layers: layers,
-                           format: ManifestFormat(manifestMediaType: fetched.mediaType))
+        return PulledImage(
+            reference: original, manifestDigest: fetched.digest, config: config, layers: layers,
+            format: ManifestFormat(manifestMediaType: fetched.mediaType))
     }
 
     /// Downloads a blob into the store unless it is there already.
-    private static func fetch(_ descriptor: Descriptor, from reference: ImageReference, client: any RegistryClient,
-                              store: BlobStore, workDirectory: String) async throws {
+    private static func fetch(
+        _ descriptor: Descriptor, from reference: ImageReference, client: any RegistryClient,
+        store: BlobStore, workDirectory: String
+    ) async throws {
         if store.contains(descriptor.digest) { return }
         let temp = workDirectory + "/downloads/\(descriptor.digest.encoded)"
         try FileManager.default.createDirectory(atPath: workDirectory + "/downloads", withIntermediateDirectories: true)
@@ -138,7 +147,8 @@ enum RegistrySelection {
         if let c = plugins.registryClient(named: name) { return c }
         let available = plugins.components.compactMap { ($0.component as? any RegistryClient).map { "\($0.name) (\( $0.kind))" } }
         throw BuildError.failed(
-            "no registry plugin '\(name)' found" + (available.isEmpty ? "; no registry plugin is loaded" : "; available: \(available.joined(separator: ", "))")
+            "no registry plugin '\(name)' found"
+                + (available.isEmpty ? "; no registry plugin is loaded" : "; available: \(available.joined(separator: ", "))")
                 + ". Put libKilnPluginRegistryOCI.so next to kiln, or pass --plugin-dir / --registry-plugin PATH")
     }
 }

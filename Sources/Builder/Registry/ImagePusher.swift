@@ -1,7 +1,7 @@
-import PluginHost
 import Foundation
 import ImageStore
 import PluginAPI
+import PluginHost
 
 /// Pushes a built image to its destinations: blobs first (each once per repository, mounted
 /// from another destination repository on the same registry when possible), the manifest last.
@@ -41,7 +41,8 @@ struct ImagePusher {
                 try await group.waitForAll()
             }
             do {
-                let tagged = destination.tag == nil && destination.digest == nil ? destination.with(tag: ImageReference.defaultTag) : destination
+                let tagged =
+                    destination.tag == nil && destination.digest == nil ? destination.with(tag: ImageReference.defaultTag) : destination
                 digest = try await client.pushManifest(image.manifestBytes, mediaType: image.manifest.mediaType ?? .ociManifest, to: tagged)
             } catch {
                 if options.pushIgnoreImmutableTagErrors, "\(error)".lowercased().contains("immutable") {

@@ -19,8 +19,10 @@ final class BuildSession {
     var finished: [Int: StageResult] = [:]
     private var layerCounter = 0
 
-    init(options: BuildOptions, plugins: PluginSet, log: BuildLog, workDirectory: String, store: BlobStore,
-         context: BuildContext, dockerfile: Dockerfile, plan: BuildPlan) {
+    init(
+        options: BuildOptions, plugins: PluginSet, log: BuildLog, workDirectory: String, store: BlobStore,
+        context: BuildContext, dockerfile: Dockerfile, plan: BuildPlan
+    ) {
         self.options = options
         self.plugins = plugins
         self.log = log

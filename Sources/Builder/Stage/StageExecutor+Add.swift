@@ -5,8 +5,9 @@ import Glibc
 
 extension StageExecutor {
     func execute(_ add: AddInstruction) async throws {
-        let copier = FileCopier(root: root, owner: try owner(add.chown, default: FileCopier.Owner(uid: 0, gid: 0), location: add.location),
-                                chmod: try chmodSpec(add.chmod, location: add.location))
+        let copier = FileCopier(
+            root: root, owner: try owner(add.chown, default: FileCopier.Owner(uid: 0, gid: 0), location: add.location),
+            chmod: try chmodSpec(add.chmod, location: add.location))
         var local: [CopySource] = []
         var remote: [String] = []
         for source in add.sources {
@@ -25,7 +26,8 @@ extension StageExecutor {
         let dest = imagePath(add.destination)
         let many = add.sources.count > 1
         if many && !dest.hasSuffix("/") {
-            throw BuildError.failed("\(add.location): when using ADD with more than one source file, the destination must be a directory and end with a /")
+            throw BuildError.failed(
+                "\(add.location): when using ADD with more than one source file, the destination must be a directory and end with a /")
         }
         for url in remote {
             try await download(url, to: dest, intoDirectory: dest.hasSuffix("/") || many, add: add, copier: copier)
@@ -33,8 +35,10 @@ extension StageExecutor {
         if !local.isEmpty {
             let unpackTars = add.unpack ?? true
             let scratch = session.workDirectory + "/add-\(stepNumber)-\(stage.index)"
-            try copyFiles(local, to: add.destination, tree: session.context, copier: copier, parents: false,
-                          excludes: add.excludes, location: add.location, keyword: "ADD") { host, dest in
+            try copyFiles(
+                local, to: add.destination, tree: session.context, copier: copier, parents: false,
+                excludes: add.excludes, location: add.location, keyword: "ADD"
+            ) { host, dest in
                 // A local tar (plain or compressed) is unpacked into the destination directory.
                 guard unpackTars, LayerExtractor.isArchive(host) else { return false }
                 try? removeTree(scratch)

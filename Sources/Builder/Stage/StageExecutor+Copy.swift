@@ -52,16 +52,20 @@ extension StageExecutor {
     func execute(_ copy: CopyInstruction) async throws {
         let tree = try await sourceTree(from: copy.from, location: copy.location)
         let fallback: FileCopier.Owner? = copy.from == nil ? FileCopier.Owner(uid: 0, gid: 0) : nil
-        let copier = FileCopier(root: root, owner: try owner(copy.chown, default: fallback, location: copy.location),
-                                chmod: try chmodSpec(copy.chmod, location: copy.location))
-        try copyFiles(copy.sources, to: copy.destination, tree: tree, copier: copier, parents: copy.parents,
-                      excludes: copy.excludes, location: copy.location, keyword: "COPY")
+        let copier = FileCopier(
+            root: root, owner: try owner(copy.chown, default: fallback, location: copy.location),
+            chmod: try chmodSpec(copy.chmod, location: copy.location))
+        try copyFiles(
+            copy.sources, to: copy.destination, tree: tree, copier: copier, parents: copy.parents,
+            excludes: copy.excludes, location: copy.location, keyword: "COPY")
         try await commitCopied(copier, createdBy: copy.original)
     }
 
     /// Copies sources (patterns or heredocs) to the destination with Docker's rules.
-    func copyFiles(_ sources: [CopySource], to destination: String, tree: BuildContext, copier: FileCopier, parents: Bool,
-                   excludes: [String], location: SourceLocation, keyword: String, unpack: ((String, String) throws -> Bool)? = nil) throws {
+    func copyFiles(
+        _ sources: [CopySource], to destination: String, tree: BuildContext, copier: FileCopier, parents: Bool,
+        excludes: [String], location: SourceLocation, keyword: String, unpack: ((String, String) throws -> Bool)? = nil
+    ) throws {
         let dest = imagePath(destination)
         let excludeMatchers = try excludes.map { try DockerIgnore(text: $0) }
         // .dockerignore matches paths relative to the context; --exclude matches paths relative to
@@ -69,7 +73,8 @@ extension StageExecutor {
         var sourcePrefix = ""
         copier.excludes = { rel, isDirectory in
             if tree.isExcluded(rel, isDirectory: isDirectory) { return true }
-            let local = sourcePrefix.isEmpty ? rel : (rel.hasPrefix(sourcePrefix + "/") ? String(rel.dropFirst(sourcePrefix.count + 1)) : rel)
+            let local =
+                sourcePrefix.isEmpty ? rel : (rel.hasPrefix(sourcePrefix + "/") ? String(rel.dropFirst(sourcePrefix.count + 1)) : rel)
             return excludeMatchers.contains { $0.excludes(local, isDirectory: isDirectory) }
         }
         var matched: [(host: String, relative: String)] = []
@@ -88,7 +93,8 @@ extension StageExecutor {
         }
         let many = matched.count + heredocs.count > 1
         if many && !dest.hasSuffix("/") && !parents {
-            throw BuildError.failed("\(location): when using \(keyword) with more than one source file, the destination must be a directory and end with a /")
+            throw BuildError.failed(
+                "\(location): when using \(keyword) with more than one source file, the destination must be a directory and end with a /")
         }
         let intoDirectory = dest.hasSuffix("/") || many
         let now = session.options.fixedTimestamp.map { timespec(tv_sec: Int($0), tv_nsec: 0) } ?? Self.now()

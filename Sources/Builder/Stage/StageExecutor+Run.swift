@@ -38,8 +38,9 @@ extension StageExecutor {
             throw BuildError.failed("\(run.location): RUN could not start: \(error)")
         }
         guard outcome.exitStatus == 0 else {
-            throw BuildError(.runFailed(status: outcome.exitStatus),
-                             "\(run.location): \(run.original) returned a non-zero code: \(outcome.exitStatus)")
+            throw BuildError(
+                .runFailed(status: outcome.exitStatus),
+                "\(run.location): \(run.original) returned a non-zero code: \(outcome.exitStatus)")
         }
         if singleSnapshot {
             addHistory(run.original)

@@ -39,7 +39,9 @@ struct StageState {
     var runEnvironment: [String] {
         var env = containerConfig.env ?? []
         let names = Set(env.compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
-        for (name, value) in arguments.values.merging(arguments.proxyEnvironment, uniquingKeysWith: { a, _ in a }).sorted(by: { $0.key < $1.key })
+        for (name, value) in arguments.values.merging(arguments.proxyEnvironment, uniquingKeysWith: { a, _ in a }).sorted(by: {
+            $0.key < $1.key
+        })
         where !names.contains(name) {
             env.append("\(name)=\(value)")
         }

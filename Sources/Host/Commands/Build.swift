@@ -30,7 +30,9 @@ struct Build: AsyncParsableCommand, KilnCommand {
 /// Turns parsed flags into `BuildOptions`, applying kaniko's environment fallbacks and
 /// refusing what is not available yet.
 enum BuildOptionsFactory {
-    static func make(build b: BuildFlags, output o: OutputFlags, registry r: RegistryFlags, environment env: [String: String]) throws -> BuildOptions {
+    static func make(build b: BuildFlags, output o: OutputFlags, registry r: RegistryFlags, environment env: [String: String]) throws
+        -> BuildOptions
+    {
         var opts = BuildOptions()
         opts.environment = env
         opts.dockerfile = b.dockerfile
@@ -64,7 +66,9 @@ enum BuildOptionsFactory {
         opts.compression = compression
         opts.compressionLevel = b.compressionLevel
         if let epoch = env["SOURCE_DATE_EPOCH"], !epoch.isEmpty {
-            guard let v = Int64(epoch), v >= 0 else { throw BuildError.usage("SOURCE_DATE_EPOCH must be a whole number of seconds, not '\(epoch)'") }
+            guard let v = Int64(epoch), v >= 0 else {
+                throw BuildError.usage("SOURCE_DATE_EPOCH must be a whole number of seconds, not '\(epoch)'")
+            }
             opts.sourceDateEpoch = v
         }
         for arg in b.buildArgs {
@@ -164,7 +168,10 @@ enum Duration {
                 continue
             }
             var unit = String(c)
-            if c == "m", i + 1 < chars.count, chars[i + 1] == "s" { unit = "ms"; i += 1 }
+            if c == "m", i + 1 < chars.count, chars[i + 1] == "s" {
+                unit = "ms"
+                i += 1
+            }
             guard let v = Double(number) else { throw BuildError.usage("\(flag): invalid duration '\(text)'") }
             switch unit {
             case "h": total += v * 3600

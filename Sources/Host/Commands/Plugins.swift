@@ -22,7 +22,9 @@ struct Plugins: AsyncParsableCommand, KilnCommand {
         }
         let widths = (0..<5).map { c in rows.map { $0[c].count }.max() ?? 0 }
         for row in rows {
-            print(row.enumerated().map { i, v in i == 4 ? v : v.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+            print(
+                row.enumerated().map { i, v in i == 4 ? v : v.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(
+                    separator: "  "))
         }
         for f in set.failures {
             print("error: \(f)")

@@ -8,7 +8,8 @@ struct Warm: AsyncParsableCommand, KilnCommand {
     static let configuration = CommandConfiguration(abstract: "Download base images into --cache-dir (kaniko's warmer).")
 
     @Option(name: [.customShort("i"), .customLong("image")], help: "Image to cache; repeatable.") var images: [String] = []
-    @Option(name: [.customShort("d"), .customLong("dockerfile")], help: "Cache every FROM image of this Dockerfile.") var dockerfile: String?
+    @Option(name: [.customShort("d"), .customLong("dockerfile")], help: "Cache every FROM image of this Dockerfile.") var dockerfile:
+        String?
     @Option(name: .customLong("build-arg"), help: "Build argument used to expand FROM lines; repeatable.") var buildArgs: [String] = []
     @Option(name: [.customShort("c"), .customLong("cache-dir")], help: "Cache directory.") var cacheDir = "/cache"
     @Option(name: .customLong("cache-ttl"), help: "Entries older than this are downloaded again, e.g. 336h.") var cacheTTL = "336h"
@@ -23,7 +24,8 @@ struct Warm: AsyncParsableCommand, KilnCommand {
     func execute() async throws {
         let env = ProcessInfo.processInfo.environment
         let log = try HostWiring.log(global)
-        var build = try BuildFlags.parse(buildArgs.flatMap { ["--build-arg", $0] } + (customPlatform.map { ["--custom-platform", $0] } ?? []))
+        var build = try BuildFlags.parse(
+            buildArgs.flatMap { ["--build-arg", $0] } + (customPlatform.map { ["--custom-platform", $0] } ?? []))
         build.context = "."
         let output = try OutputFlags.parse(["--cache-dir", cacheDir, "--cache-ttl", cacheTTL, "--no-push"])
         let options = try BuildOptionsFactory.make(build: build, output: output, registry: registry, environment: env)

@@ -11,7 +11,9 @@ struct BuildFlags: ParsableArguments {
     @Option(name: .customLong("context-sub-path"), help: "Sub-directory of the context to use as the context.")
     var contextSubPath: String?
 
-    @Option(name: .customLong("build-arg"), help: ArgumentHelp("Build argument KEY=VALUE (a bare KEY takes the environment's value); repeatable.", valueName: "KEY=VALUE"))
+    @Option(
+        name: .customLong("build-arg"),
+        help: ArgumentHelp("Build argument KEY=VALUE (a bare KEY takes the environment's value); repeatable.", valueName: "KEY=VALUE"))
     var buildArgs: [String] = []
 
     @Option(name: .customLong("label"), help: ArgumentHelp("Label key=value added to the image; repeatable.", valueName: "key=value"))
@@ -20,19 +22,27 @@ struct BuildFlags: ParsableArguments {
     @Option(name: .customLong("target"), help: "Build up to this stage (name or index).")
     var target: String?
 
-    @Flag(name: .customLong("skip-unused-stages"), inversion: .prefixedNo, help: "Build only the stages the target depends on (the default); --no-skip-unused-stages builds every stage up to the target.")
+    @Flag(
+        name: .customLong("skip-unused-stages"), inversion: .prefixedNo,
+        help: "Build only the stages the target depends on (the default); --no-skip-unused-stages builds every stage up to the target.")
     var skipUnusedStages = true
 
-    @Option(name: .customLong("custom-platform"), help: ArgumentHelp("Target platform os/arch[/variant]; default: this machine's.", valueName: "platform"))
+    @Option(
+        name: .customLong("custom-platform"),
+        help: ArgumentHelp("Target platform os/arch[/variant]; default: this machine's.", valueName: "platform"))
     var customPlatform: String?
 
-    @Option(name: .customLong("snapshot-mode"), help: "How changes are detected after RUN: full (content hashes), time (stat data only); redo = time.")
+    @Option(
+        name: .customLong("snapshot-mode"),
+        help: "How changes are detected after RUN: full (content hashes), time (stat data only); redo = time.")
     var snapshotMode = "full"
 
     @Flag(name: .customLong("single-snapshot"), inversion: .prefixedNo, help: "Take one snapshot per stage (one layer per stage).")
     var singleSnapshot = false
 
-    @Flag(name: .customLong("reproducible"), inversion: .prefixedNo, help: "Fixed timestamps (SOURCE_DATE_EPOCH or 0) for byte-identical images.")
+    @Flag(
+        name: .customLong("reproducible"), inversion: .prefixedNo,
+        help: "Fixed timestamps (SOURCE_DATE_EPOCH or 0) for byte-identical images.")
     var reproducible = false
 
     @Option(name: .customLong("compression"), help: "Layer compression: gzip (default), zstd or none.")
@@ -47,22 +57,31 @@ struct BuildFlags: ParsableArguments {
     @Flag(name: .customLong("ignore-var-run"), inversion: .prefixedNo, help: "Exclude /var/run from snapshots.")
     var ignoreVarRun = true
 
-    @Option(name: .customLong("isolation"), help: "How RUN executes: chroot (namespaces, chroot, seccomp) or none (in place, kaniko's model).")
+    @Option(
+        name: .customLong("isolation"), help: "How RUN executes: chroot (namespaces, chroot, seccomp) or none (in place, kaniko's model).")
     var isolation = "chroot"
 
-    @Option(name: [.customLong("kaniko-dir"), .customLong("work-dir")], help: "kiln's working directory (build roots, blobs); default: a fresh directory under $TMPDIR.")
+    @Option(
+        name: [.customLong("kaniko-dir"), .customLong("work-dir")],
+        help: "kiln's working directory (build roots, blobs); default: a fresh directory under $TMPDIR.")
     var workDirectory: String?
 
     @Flag(name: .customLong("cleanup"), inversion: .prefixedNo, help: "Remove the build roots when done.")
     var cleanup = false
 
-    @Flag(name: .customLong("force-build-metadata"), inversion: .prefixedNo, help: "Also add layers and history for metadata-only instructions.")
+    @Flag(
+        name: .customLong("force-build-metadata"), inversion: .prefixedNo,
+        help: "Also add layers and history for metadata-only instructions.")
     var forceBuildMetadata = false
 
-    @Flag(name: .customLong("use-new-run"), inversion: .prefixedNo, help: "Accepted for kaniko compatibility: kiln's RUN change detection is always stat-based and incremental.")
+    @Flag(
+        name: .customLong("use-new-run"), inversion: .prefixedNo,
+        help: "Accepted for kaniko compatibility: kiln's RUN change detection is always stat-based and incremental.")
     var useNewRun = false
 
-    @Flag(name: .customLong("force"), inversion: .prefixedNo, help: "Accepted for kaniko compatibility: kiln does not require running inside a container.")
+    @Flag(
+        name: .customLong("force"), inversion: .prefixedNo,
+        help: "Accepted for kaniko compatibility: kiln does not require running inside a container.")
     var force = false
 
     @Option(name: .customLong("git"), help: "Options for git:// contexts (branch=…,single-branch=…); repeatable.")

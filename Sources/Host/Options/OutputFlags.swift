@@ -2,13 +2,17 @@ import ArgumentParser
 
 /// Where the image goes.
 struct OutputFlags: ParsableArguments {
-    @Option(name: [.customShort("d"), .customLong("destination")], help: ArgumentHelp("Image reference to push to; repeatable.", valueName: "ref"))
+    @Option(
+        name: [.customShort("d"), .customLong("destination")],
+        help: ArgumentHelp("Image reference to push to; repeatable.", valueName: "ref"))
     var destinations: [String] = []
 
     @Flag(name: .customLong("no-push"), help: "Build only; do not push.")
     var noPush = false
 
-    @Option(name: .customLong("oci-layout-path"), help: "Write the image to this OCI image layout directory (the default output when nothing else is asked).")
+    @Option(
+        name: .customLong("oci-layout-path"),
+        help: "Write the image to this OCI image layout directory (the default output when nothing else is asked).")
     var ociLayoutPath: String?
 
     @Option(name: .customLong("tar-path"), help: "Write a docker-archive tarball (for docker/podman load).")
@@ -23,7 +27,9 @@ struct OutputFlags: ParsableArguments {
     @Option(name: .customLong("image-name-tag-with-digest-file"), help: "Write repo:tag@digest for each destination to this file.")
     var imageNameTagWithDigestFile: String?
 
-    @Flag(name: .customLong("push-ignore-immutable-tag-errors"), inversion: .prefixedNo, help: "Treat 'tag is immutable' push errors as success.")
+    @Flag(
+        name: .customLong("push-ignore-immutable-tag-errors"), inversion: .prefixedNo,
+        help: "Treat 'tag is immutable' push errors as success.")
     var pushIgnoreImmutableTagErrors = false
 
     @Option(name: .customLong("push-retry"), help: "Extra attempts for failed pushes (exponential back-off).")
@@ -48,6 +54,8 @@ struct OutputFlags: ParsableArguments {
     var cacheRunLayers = true
     @Flag(name: .customLong("no-push-cache"), help: "Do not push cache layers (not available yet).")
     var noPushCache = false
-    @Flag(name: .customLong("compressed-caching"), inversion: .prefixedNo, help: "Accepted for kaniko compatibility: kiln never holds layers in memory.")
+    @Flag(
+        name: .customLong("compressed-caching"), inversion: .prefixedNo,
+        help: "Accepted for kaniko compatibility: kiln never holds layers in memory.")
     var compressedCaching = true
 }

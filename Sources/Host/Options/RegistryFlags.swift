@@ -14,20 +14,29 @@ struct RegistryFlags: ParsableArguments {
     var skipTLSVerifyPull = false
     @Option(name: .customLong("skip-tls-verify-registry"), help: "Registry whose TLS certificate is not verified; repeatable.")
     var skipTLSVerifyRegistries: [String] = []
-    @Option(name: .customLong("registry-certificate"), help: ArgumentHelp("CA certificate for one registry; repeatable.", valueName: "registry=ca.pem"))
+    @Option(
+        name: .customLong("registry-certificate"),
+        help: ArgumentHelp("CA certificate for one registry; repeatable.", valueName: "registry=ca.pem"))
     var registryCertificates: [String] = []
-    @Option(name: .customLong("registry-client-cert"), help: ArgumentHelp("Client certificate and key for one registry (mTLS); repeatable.", valueName: "registry=cert,key"))
+    @Option(
+        name: .customLong("registry-client-cert"),
+        help: ArgumentHelp("Client certificate and key for one registry (mTLS); repeatable.", valueName: "registry=cert,key"))
     var registryClientCerts: [String] = []
     @Option(name: .customLong("registry-mirror"), help: "Mirror for docker.io pulls; repeatable, tried in order.")
     var registryMirrors: [String] = []
-    @Option(name: .customLong("registry-map"), help: ArgumentHelp("Pull from a mirror of one registry; repeatable, ';' separates pairs.", valueName: "registry=mirror"))
+    @Option(
+        name: .customLong("registry-map"),
+        help: ArgumentHelp("Pull from a mirror of one registry; repeatable, ';' separates pairs.", valueName: "registry=mirror"))
     var registryMaps: [String] = []
-    @Flag(name: .customLong("skip-default-registry-fallback"), inversion: .prefixedNo, help: "Fail when every mirror fails instead of pulling from the original registry.")
+    @Flag(
+        name: .customLong("skip-default-registry-fallback"), inversion: .prefixedNo,
+        help: "Fail when every mirror fails instead of pulling from the original registry.")
     var skipDefaultRegistryFallback = false
     @Option(name: .customLong("image-download-retry"), help: "Extra attempts for failed pulls.")
     var imageDownloadRetry = 0
     @Option(name: .customLong("image-fs-extract-retry"), help: "Extra attempts for extracting base image layers.")
     var imageFSExtractRetry = 0
-    @Option(name: .customLong("registry-plugin"), help: "Registry client: a component name (oci), a plugin name, or a plugin library's path.")
+    @Option(
+        name: .customLong("registry-plugin"), help: "Registry client: a component name (oci), a plugin name, or a plugin library's path.")
     var registryPlugin = "oci"
 }
