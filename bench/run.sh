@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# kiln vs buildah: three cold build-and-push workloads, plus push throughput vs skopeo.
+# See bench/README.md. Needs root, Debian's buildah, skopeo, umoci, debootstrap,
+# busybox-static, docker-registry, time, jq, curl.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+RUNS=3
+WORKLOADS="w1 w2 w3"
+DO_PUSH=1
+DO_BUILDAH=1
+BUILD=auto
+KILN=${KILN:-}
+RESULT_FILE=
+LOG_DIR=
+BENCH_CACHE=${KILN_BENCH_CACHE:-/var/cache/kiln-bench}
+
+usage() {
+    cat <<EOF
+usage: bench/run.sh [--runs N] [--workloads "w1 w2 w3"] [--no-push-test] [--no-buildah]
+                    [--build|--no-build] [--kiln PATH] [--save FILE] [--logs DIR]
+  --runs N        builds per (tool, workload), cold each time (default 3); the table shows medians
+  --workloads     subset of: w1 (busybox, 5 RUN, 50-file COPY), w2 (bookworm, 2,000 files,
+                  rm -rf, 20 MB COPY, COPY --from; also run with --snapshot-mode time),
+                  w3 (scratch, 10,000 files / 200 MB COPY)
+  --no-push-test  skip the 200 MB push throughput comparison with skopeo
+  --no-buildah    kiln only (ratios are left empty)
+  --build         build kiln first from the committed HEAD (git archive) into .build-bench;
+                  default: only when .build-bench/release/kiln is missing
+  --kiln PATH     the kiln binary to measure (its plugins must sit next to it)
+  --save FILE     also write the final table to FILE
+  --logs DIR      keep every build's timestamped log and timing in DIR (the work dir goes)
+Environment: KILN_BENCH_CACHE (base-image cache, default /var/cache/kiln-bench),
+KILN_DEBIAN_MIRROR (debootstrap mirror).
+EOF
+}
+
+while [ $# -gt 0 ]; do
+    case $1 in
+        --runs) RUNS=$2; shift 2 ;;
+        --workloads) WORKLOADS=$2; shift 2 ;;
+        --no-push-test) DO_PUSH=0; shift ;;
+        --no-buildah) DO_BUILDAH=0; shift ;;
+        --build) BUILD=yes; shift ;;
+        --no-build) BUILD=no; shift ;;
+        --kiln) KILN=$2; shift 2 ;;
+        --save) RESULT_FILE=$2; shift 2 ;;
+        --logs) LOG_DIR=$2; shift 2 ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage >&2; exit 2 ;;
+    esac
+done
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "--runs needs a positive number" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "bench/run.sh needs root (buildah, chroot, debootstrap)" >&2; exit 2; }
+
+BENCH_WORK=$(mktemp -d /var/tmp/kiln-bench.XXXXXX)
+REGISTRY_PID=
+BUILDAH_STORE=
+FAILURES=()
+source "$HERE/lib/common.sh"
+source "$HERE/lib/bases.sh"
+source "$HERE/lib/workloads.sh"
+source "$HERE/lib/measure.sh"
+source "$HERE/lib/push.sh"
+source "$HERE/lib/report.sh"
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    stop_registry
+    remove_buildah_store
+    rm -rf "$BENCH_WORK" "$BENCH_CACHE"/.*."$$" 2>/dev/null || true
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for p in buildah:buildah skopeo:skopeo umoci:umoci debootstrap:debootstrap docker-registry:docker-registry \
+         jq:jq curl:curl /usr/bin/time:time /bin/busybox:busybox-static; do
+    need "${p%%:*}" "${p#*:}"
+done
+
+# kiln: the given binary, else the release build in .build-bench (made from HEAD when asked
+# or missing; building from a git archive keeps other people's unsaved edits out of it).
+if [ -z "$KILN" ]; then
+    KILN="$REPO/.build-bench/release/kiln"
+    if [ "$BUILD" = yes ] || { [ "$BUILD" = auto ] && [ ! -x "$KILN" ]; }; then
+        src="$BENCH_WORK/src"
+        mkdir -p "$src"
+        git -C "$REPO" archive HEAD | tar -x -C "$src"
+        say "building kiln $(git -C "$REPO" rev-parse --short HEAD) (release) into $REPO/.build-bench"
+        for product in kiln KilnPluginSnapshotTime KilnPluginSnapshotFull KilnPluginRegistryOCI KilnPluginCrossQEMU; do
+            (cd "$src" && swift build -c release --scratch-path "$REPO/.build-bench" --product "$product") >"$BENCH_WORK/build.log" 2>&1 ||
+                { tail -30 "$BENCH_WORK/build.log" >&2; die "swift build failed ($product)"; }
+        done
+        rm -rf "$src"
+    fi
+fi
+[ -x "$KILN" ] || die "no kiln binary at $KILN (use --build or --kiln PATH)"
+
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+say "work directory $BENCH_WORK; base-image cache $BENCH_CACHE; $RUNS run(s) of: $WORKLOADS"
+mkdir -p "$BENCH_WORK/out"
+: >"$BENCH_WORK/samples"
+for name in busybox bookworm; do cached_base "$name" >/dev/null; done
+make_contexts
+
+# Every measured build starts against a registry that holds only the bases, so no tool finds
+# a blob pushed by an earlier run (HEAD hits or cross-repository mounts). Pushing the bases
+# is not timed.
+fresh_registry() {
+    stop_registry
+    rm -rf "$BENCH_WORK/registry"
+    start_registry
+    # shellcheck disable=SC2086 # a list of base names
+    push_bases $1
+}
+bases_of() { case $1 in w1) echo busybox ;; w2) echo bookworm ;; *) echo "" ;; esac; }
+
+for run in $(seq 1 "$RUNS"); do
+    for w in $WORKLOADS; do
+        # Alternate which tool goes first, so neither always gets the warmer page cache.
+        order="kiln buildah"
+        [ $(( run % 2 )) = 0 ] && order="buildah kiln"
+        for tool in $order; do
+            [ "$tool" = buildah ] && [ "$DO_BUILDAH" = 0 ] && continue
+            fresh_registry "$(bases_of "$w")"
+            say "run $run/$RUNS: $tool $w"
+            if [ "$tool" = kiln ]; then kiln_build "$w" "$run" kiln; else buildah_build "$w" "$run"; fi
+            if [ "$tool" = kiln ] && [ "$w" = w2 ]; then
+                fresh_registry "$(bases_of "$w")"
+                say "run $run/$RUNS: kiln $w --snapshot-mode time"
+                kiln_build "$w" "$run" kiln-time --snapshot-mode time
+            fi
+        done
+    done
+done
+
+if [ "$DO_PUSH" = 1 ]; then
+    for run in $(seq 1 "$RUNS"); do push_test "$run"; done
+fi
+
+report | tee "$BENCH_WORK/table.txt"
+if [ -n "$RESULT_FILE" ]; then
+    mkdir -p "$(dirname "$RESULT_FILE")"
+    cp "$BENCH_WORK/table.txt" "$RESULT_FILE"
+    say "table saved to $RESULT_FILE"
+fi
+if [ -n "$LOG_DIR" ]; then
+    mkdir -p "$LOG_DIR"
+    LOG_DIR=$(realpath "$LOG_DIR")
+    (cd "$BENCH_WORK/out" && find . -type f \( -name log -o -name time -o -name start -o -name rss -o -name 'skopeo.*' \) \
+        -exec cp --parents {} "$LOG_DIR" \;)
+    say "logs kept in $LOG_DIR"
+fi
+[ ${#FAILURES[@]} = 0 ] || exit 1
