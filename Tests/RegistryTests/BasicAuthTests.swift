@@ -1,8 +1,8 @@
 // The TLS + htpasswd registry: credentials from a docker config.json, the CA per registry.
 import Foundation
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 extension RegistryIntegration {
     @Suite struct BasicAuthTests {
@@ -11,7 +11,8 @@ extension RegistryIntegration {
 
         /// A DOCKER_CONFIG under `scratch` holding `password` for `registry`.
         static func dockerConfig(_ registry: RegistryFixture, password: String = password, in scratch: FixtureDirectory) throws -> String {
-            try DockerConfigFile.write([registry.host: .basic(user: user, password: password)], to: scratch.file("docker-\(password.count)"))
+            try DockerConfigFile.write(
+                [registry.host: .basic(user: user, password: password)], to: scratch.file("docker-\(password.count)"))
         }
 
         @Test func pushAndPullWithConfigJSONCredentials() async throws {
@@ -37,7 +38,8 @@ extension RegistryIntegration {
             let wrong = "Wrong-Pa55w0rd-9c1e"
             try await withRegistry(.tlsBasic(users: [Self.user: Self.password])) { registry in
                 let image = try await PushableImage.make(layerSizes: [10_000], in: scratch)
-                let options = RegistryPlugin.options(for: registry, dockerConfig: try Self.dockerConfig(registry, password: wrong, in: scratch))
+                let options = RegistryPlugin.options(
+                    for: registry, dockerConfig: try Self.dockerConfig(registry, password: wrong, in: scratch))
                 let log = LogCapture()
                 let client = try RegistryPlugin.client(options, log: log)
                 let reference = ImageReference(registry: registry.host, repository: "kiln/basic", tag: "v1")
@@ -54,7 +56,9 @@ extension RegistryIntegration {
                         #expect(!f.text.contains(secret) && !log.text.contains(secret), "secret leaked: \(f.text)")
                     }
                 }
-                #expect(try await RegistryProbe.manifestStatusWithCredentials(registry, "kiln/basic", "v1", user: Self.user, password: Self.password) == "404")
+                #expect(
+                    try await RegistryProbe.manifestStatusWithCredentials(
+                        registry, "kiln/basic", "v1", user: Self.user, password: Self.password) == "404")
             }
         }
 
@@ -62,10 +66,13 @@ extension RegistryIntegration {
             try await withRegistry(.tlsBasic(users: [Self.user: Self.password])) { registry in
                 let client = try RegistryPlugin.client(RegistryPlugin.options(for: registry))
                 let reference = ImageReference(registry: registry.host, repository: "kiln/basic", tag: "v1")
-                let f = try #require(await CaughtFailure.of { _ = try await client.fetchManifest(reference, accept: MediaType.manifestAccept) })
+                let f = try #require(
+                    await CaughtFailure.of { _ = try await client.fetchManifest(reference, accept: MediaType.manifestAccept) })
                 #expect(f.status == 401, "\(f.text)")
                 #expect(f.text.contains(registry.host), "\(f.text)")
-                #expect(f.text.contains("config.json") || f.text.lowercased().contains("credential"), "the hint says where to put credentials: \(f.text)")
+                #expect(
+                    f.text.contains("config.json") || f.text.lowercased().contains("credential"),
+                    "the hint says where to put credentials: \(f.text)")
             }
         }
 
@@ -80,16 +87,22 @@ extension RegistryIntegration {
                 // No CA: the system store does not know the test CA.
                 var untrusted = RegistryPlugin.options(for: registry, dockerConfig: config)
                 untrusted.certificates = [:]
-                let noCA = try #require(await CaughtFailure.of {
-                    _ = try await RegistryPlugin.client(untrusted).blobExists(Digest.sha256(of: "x"), in: reference)
-                })
+                let noCA = try #require(
+                    await CaughtFailure.of {
+                        _ = try await RegistryPlugin.client(untrusted).blobExists(Digest.sha256(of: "x"), in: reference)
+                    })
                 #expect(noCA.status == nil, "a TLS failure has no HTTP status: \(noCA.text)")
-                #expect(noCA.text.lowercased().contains("certificate") || noCA.text.contains("SSL") || noCA.text.contains("TLS"), "\(noCA.text)")
+                #expect(
+                    noCA.text.lowercased().contains("certificate") || noCA.text.contains("SSL") || noCA.text.contains("TLS"), "\(noCA.text)"
+                )
 
                 // The CA given for another registry does not apply to this one.
                 var elsewhere = untrusted
                 elsewhere.certificates = ["127.0.0.1:1": ca]
-                #expect(await CaughtFailure.of { _ = try await RegistryPlugin.client(elsewhere).blobExists(Digest.sha256(of: "x"), in: reference) } != nil)
+                #expect(
+                    await CaughtFailure.of {
+                        _ = try await RegistryPlugin.client(elsewhere).blobExists(Digest.sha256(of: "x"), in: reference)
+                    } != nil)
 
                 // Its own CA, or skipping verification for this host only, works.
                 let trusted = RegistryPlugin.options(for: registry, dockerConfig: config)
@@ -105,10 +118,14 @@ extension RegistryIntegration {
 extension RegistryProbe {
     /// GET on a manifest of a TLS + Basic registry with the right credentials (curl `-u` reads
     /// them from its argument list, acceptable for a test password).
-    static func manifestStatusWithCredentials(_ registry: RegistryFixture, _ repository: String, _ reference: String,
-                                              user: String, password: String) async throws -> String {
-        var args = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-u", "\(user):\(password)",
-                    "-H", "Accept: \(MediaType.manifestAccept.map(\.rawValue).joined(separator: ","))"]
+    static func manifestStatusWithCredentials(
+        _ registry: RegistryFixture, _ repository: String, _ reference: String,
+        user: String, password: String
+    ) async throws -> String {
+        var args = [
+            "-s", "-o", "/dev/null", "-w", "%{http_code}", "-u", "\(user):\(password)",
+            "-H", "Accept: \(MediaType.manifestAccept.map(\.rawValue).joined(separator: ","))",
+        ]
         if let c = registry.certificates { args += ["--cacert", c.caCertificate] }
         return try await ProcessRunner.run("curl", args + ["\(registry.baseURL)/v2/\(repository)/manifests/\(reference)"]).stdout
     }

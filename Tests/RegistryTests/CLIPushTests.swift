@@ -2,8 +2,8 @@
 // registry set-up, then check the result with skopeo and podman.
 import Foundation
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 extension RegistryIntegration {
     @Suite struct CLIPushTests {
@@ -13,8 +13,10 @@ extension RegistryIntegration {
 
         /// Runs `kiln --context examples/hello --destination REF --digest-file …` against `registry`
         /// and returns the result and the digest kiln wrote.
-        static func build(to registry: RegistryFixture, _ repository: String, tag: String, in scratch: FixtureDirectory,
-                          extra: [String] = [], environment: [String: String?] = [:]) async throws -> (ProcessResult, String) {
+        static func build(
+            to registry: RegistryFixture, _ repository: String, tag: String, in scratch: FixtureDirectory,
+            extra: [String] = [], environment: [String: String?] = [:]
+        ) async throws -> (ProcessResult, String) {
             let digestFile = scratch.file("digest-\(repository.replacing("/", with: "-"))-\(tag)")
             let result = try await KilnCommand.run(
                 ["--context", helloContext, "--destination", registry.reference(repository, tag: tag), "--digest-file", digestFile]
@@ -35,8 +37,12 @@ extension RegistryIntegration {
                 #expect(digest.hasPrefix("sha256:"), "--digest-file: '\(digest)'")
                 #expect(try await registry.skopeoDigest("hello", tag: "v1") == digest)
                 let layout = scratch.file("copied")
-                try await ProcessRunner.check("skopeo", ["copy", "--src-tls-verify=false", "docker://\(registry.reference("hello", tag: "v1"))",
-                                                         "oci:\(layout):v1"])
+                try await ProcessRunner.check(
+                    "skopeo",
+                    [
+                        "copy", "--src-tls-verify=false", "docker://\(registry.reference("hello", tag: "v1"))",
+                        "oci:\(layout):v1",
+                    ])
                 let index = try JSONDecoder().decode(ImageIndex.self, from: Data(contentsOf: URL(fileURLWithPath: layout + "/index.json")))
                 #expect(index.manifests.map(\.digest.description) == [digest])
 
@@ -63,12 +69,15 @@ extension RegistryIntegration {
         func buildPushesWithCredentialsFromConfigJSON(_ setup: String) async throws {
             let scratch = try FixtureDirectory(prefix: "kiln-cli")
             defer { scratch.remove() }
-            let (user, password) = setup == "token" ? (TokenAuthTests.user, TokenAuthTests.password) : (BasicAuthTests.user, BasicAuthTests.password)
-            let fixture: RegistryFixture.Setup = setup == "token" ? .token(TokenAuthTests.configuration()) : .tlsBasic(users: [user: password])
+            let (user, password) =
+                setup == "token" ? (TokenAuthTests.user, TokenAuthTests.password) : (BasicAuthTests.user, BasicAuthTests.password)
+            let fixture: RegistryFixture.Setup =
+                setup == "token" ? .token(TokenAuthTests.configuration()) : .tlsBasic(users: [user: password])
             try await withRegistry(fixture) { registry in
                 let env = try registry.dockerConfigEnvironment(user: user, password: password, in: scratch.file("docker"))
-                let (result, digest) = try await Self.build(to: registry, "team/hello", tag: "v1", in: scratch,
-                                                            extra: ["--verbosity", "trace"], environment: env)
+                let (result, digest) = try await Self.build(
+                    to: registry, "team/hello", tag: "v1", in: scratch,
+                    extra: ["--verbosity", "trace"], environment: env)
                 #expect(result.succeeded, "\(result)")
                 #expect(try await registry.skopeoDigest("team/hello", tag: "v1", creds: (user, password)) == digest)
 
@@ -82,11 +91,14 @@ extension RegistryIntegration {
                 // A wrong password fails the build with a message naming the registry, and no secret.
                 let wrong = "Wrong-CLI-Pa55-2b8e"
                 let badEnv = try registry.dockerConfigEnvironment(user: user, password: wrong, in: scratch.file("docker-wrong"))
-                let (bad, _) = try await Self.build(to: registry, "team/hello", tag: "v2", in: scratch, extra: ["--verbosity", "trace"],
-                                                    environment: badEnv)
+                let (bad, _) = try await Self.build(
+                    to: registry, "team/hello", tag: "v2", in: scratch, extra: ["--verbosity", "trace"],
+                    environment: badEnv)
                 #expect(!bad.succeeded)
                 #expect((bad.stdout + bad.stderr).contains(registry.host), "\(bad)")
-                for secret in [wrong, DockerConfigFile.basicAuth(user: user, password: wrong)] + (registry.tokenIssuer?.issuedSecrets() ?? []) {
+                for secret in [wrong, DockerConfigFile.basicAuth(user: user, password: wrong)]
+                    + (registry.tokenIssuer?.issuedSecrets() ?? [])
+                {
                     #expect(!(bad.stdout + bad.stderr).contains(secret), "a secret leaked in the failed build's output")
                 }
             }

@@ -2,8 +2,8 @@
 // blob in the registry has the right digest; without, it fails clearly and leaves no manifest.
 import Foundation
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 /// A named set of faults (named so test output says which one failed).
 struct FaultScenario: Sendable, CustomTestStringConvertible {
@@ -26,33 +26,40 @@ struct FaultScenario: Sendable, CustomTestStringConvertible {
     static let uploads = "/blobs/uploads/"
 
     static let push: [FaultScenario] = [
-        FaultScenario(name: "reset mid-upload", rules: [.resetRequest("PATCH|PUT", path: uploads, afterBytes: 64 * 1024, times: 2)],
-                      evidence: resetEvidence),
-        FaultScenario(name: "reset mid streamed PATCH", rules: [.resetRequest("PATCH", path: uploads, afterBytes: 200 * 1024)],
-                      evidence: resetEvidence, tuning: streamed),
-        FaultScenario(name: "reset mid second chunk", rules: [.resetRequest("PATCH", path: uploads, afterBytes: 100 * 1024).skipping(1)],
-                      evidence: resetEvidence, tuning: chunked),
+        FaultScenario(
+            name: "reset mid-upload", rules: [.resetRequest("PATCH|PUT", path: uploads, afterBytes: 64 * 1024, times: 2)],
+            evidence: resetEvidence),
+        FaultScenario(
+            name: "reset mid streamed PATCH", rules: [.resetRequest("PATCH", path: uploads, afterBytes: 200 * 1024)],
+            evidence: resetEvidence, tuning: streamed),
+        FaultScenario(
+            name: "reset mid second chunk", rules: [.resetRequest("PATCH", path: uploads, afterBytes: 100 * 1024).skipping(1)],
+            evidence: resetEvidence, tuning: chunked),
         FaultScenario(name: "503 on PATCH", rules: [.status(503, "PATCH", path: uploads)], evidence: ["503"], tuning: streamed),
         FaultScenario(name: "500 on upload start", rules: [.status(500, "POST", path: uploads)], evidence: ["500"]),
         FaultScenario(name: "502 on blob upload", rules: [.status(502, "PATCH|PUT", path: uploads)], evidence: ["502"]),
         FaultScenario(name: "503 on blob check", rules: [.status(503, "HEAD", path: "/blobs/sha256:", times: 2)], evidence: ["503"]),
         FaultScenario(name: "503 on manifest put", rules: [.status(503, "PUT", path: "/manifests/")], evidence: ["503"]),
-        FaultScenario(name: "429 with Retry-After", rules: [.status(429, "POST|PATCH|PUT", path: uploads, retryAfter: 1)], evidence: ["429"]),
-        FaultScenario(name: "stall before the upload answer", rules: [.stall("PATCH|PUT", path: uploads, seconds: 2)],
-                      failsWithoutRetry: false),
+        FaultScenario(
+            name: "429 with Retry-After", rules: [.status(429, "POST|PATCH|PUT", path: uploads, retryAfter: 1)], evidence: ["429"]),
+        FaultScenario(
+            name: "stall before the upload answer", rules: [.stall("PATCH|PUT", path: uploads, seconds: 2)],
+            failsWithoutRetry: false),
     ]
 
     /// Not in `pull`: the plugin treats a wrong hash as final (not worth a retry), so this one
     /// only checks that the download is refused.
-    static let corruptBlob = FaultScenario(name: "corrupted blob body", rules: [.corruptResponse(path: "/blobs/sha256:", offset: 1000)],
-                                           evidence: ["digest", "sha256"])
+    static let corruptBlob = FaultScenario(
+        name: "corrupted blob body", rules: [.corruptResponse(path: "/blobs/sha256:", offset: 1000)],
+        evidence: ["digest", "sha256"])
 
     static let pull: [FaultScenario] = [
         FaultScenario(name: "reset mid-download", rules: [.resetResponse("GET", path: "/blobs/sha256:", afterBytes: 100 * 1024, times: 2)]),
         FaultScenario(name: "503 on manifest get", rules: [.status(503, "GET", path: "/manifests/")]),
         FaultScenario(name: "429 on blob get", rules: [.status(429, "GET", path: "/blobs/sha256:", retryAfter: 1)]),
-        FaultScenario(name: "stall mid-download", rules: [.stall("GET", path: "/blobs/sha256:", seconds: 2, afterBytes: 50 * 1024)],
-                      failsWithoutRetry: false),
+        FaultScenario(
+            name: "stall mid-download", rules: [.stall("GET", path: "/blobs/sha256:", seconds: 2, afterBytes: 50 * 1024)],
+            failsWithoutRetry: false),
     ]
 }
 
@@ -108,14 +115,16 @@ extension RegistryIntegration {
                 let image = try await PushableImage.make(layerSizes: [300_000, 1_200_000], in: scratch)
                 let client = try RegistryPlugin.client(Self.proxyOptions(proxy, pushRetry: 0), pluginOptions: scenario.pluginOptions)
                 let reference = ImageReference(registry: proxy.host, repository: "kiln/faulty", tag: "v1")
-                let failure = try #require(await CaughtFailure.of { try await image.push(with: client, to: reference) },
-                                           "\(scenario.name) must fail the push without retries")
+                let failure = try #require(
+                    await CaughtFailure.of { try await image.push(with: client, to: reference) },
+                    "\(scenario.name) must fail the push without retries")
                 #expect(failure.text.contains(proxy.host), "the error names the registry: \(failure.text)")
                 #expect(failure.isRegistryFailure, "\(failure.text)")
                 #expect(failure.isTemporary, "a fault worth retrying must say so (the host suggests --push-retry): \(failure.text)")
                 #expect(scenario.evidence.contains { failure.text.contains($0) }, "the error must say what happened: \(failure.text)")
-                #expect(try await RegistryProbe.manifestStatus(registry, repository: "kiln/faulty", reference: "v1") == "404",
-                        "no manifest may exist after a failed push")
+                #expect(
+                    try await RegistryProbe.manifestStatus(registry, repository: "kiln/faulty", reference: "v1") == "404",
+                    "no manifest may exist after a failed push")
             }
         }
 
@@ -131,8 +140,9 @@ extension RegistryIntegration {
                 let reference = ImageReference(registry: proxy.host, repository: "kiln/pull", tag: "v1")
                 let layer = try #require(image.layers.first)
                 let path = scratch.file("corrupt")
-                let failure = try #require(await CaughtFailure.of { try await client.fetchBlob(layer, from: reference, to: path) },
-                                           "a blob whose bytes do not match its digest must be refused")
+                let failure = try #require(
+                    await CaughtFailure.of { try await client.fetchBlob(layer, from: reference, to: path) },
+                    "a blob whose bytes do not match its digest must be refused")
                 #expect(scenario.evidence.contains { failure.text.contains($0) }, "\(failure.text)")
                 #expect(!FileManager.default.fileExists(atPath: path), "a refused download must leave no file")
                 #expect(proxy.requests().contains { $0.action == "corrupt-response" })

@@ -2,8 +2,8 @@
 // requests pass, and the log records what the client was answered.
 import Foundation
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 extension RegistryIntegration {
     @Suite struct FaultProxyFixtureTests {
@@ -15,13 +15,15 @@ extension RegistryIntegration {
                 let blobPath = try scratch.write("", to: "blob")
                 try Data(blob).write(to: URL(fileURLWithPath: blobPath))
                 let digest = Digest.sha256(of: blob)
-                let proxy = try await FaultProxyFixture(upstream: registry.host, rules: [
-                    .status(429, "GET", path: "^/v2/$", retryAfter: 1),
-                    .status(503, "GET", path: "^/v2/$"),
-                    .resetRequest("PATCH", path: "/blobs/uploads/", afterBytes: 1000),
-                    .resetResponse(path: "/blobs/sha256:", afterBytes: 1000),
-                    .stall(path: "/blobs/sha256:", seconds: 1.5, afterBytes: 100),
-                ])
+                let proxy = try await FaultProxyFixture(
+                    upstream: registry.host,
+                    rules: [
+                        .status(429, "GET", path: "^/v2/$", retryAfter: 1),
+                        .status(503, "GET", path: "^/v2/$"),
+                        .resetRequest("PATCH", path: "/blobs/uploads/", afterBytes: 1000),
+                        .resetResponse(path: "/blobs/sha256:", afterBytes: 1000),
+                        .stall(path: "/blobs/sha256:", seconds: 1.5, afterBytes: 100),
+                    ])
                 defer { proxy.stop() }
                 let base = "http://\(proxy.host)"
                 func curl(_ args: [String]) async throws -> ProcessResult {
@@ -55,8 +57,11 @@ extension RegistryIntegration {
                 #expect(try Digest.sha256(of: [UInt8](Data(contentsOf: URL(fileURLWithPath: scratch.file("got2"))))) == digest)
 
                 let log = proxy.requests()
-                #expect(log.map(\.action) == ["status", "status", "pass", "pass", "reset-request", "pass", "pass",
-                                              "reset-response", "stall"], "\(log)")
+                #expect(
+                    log.map(\.action) == [
+                        "status", "status", "pass", "pass", "reset-request", "pass", "pass",
+                        "reset-response", "stall",
+                    ], "\(log)")
                 #expect(log.filter { $0.action == "reset-request" || $0.action == "reset-response" }.allSatisfy { $0.status == 0 })
                 #expect(log.last?.status == 200)
             }

@@ -2,8 +2,8 @@
 // in the plugin tests can be trusted to be the plugin's.
 import Foundation
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 extension RegistryIntegration {
     @Suite struct FixtureTests {
@@ -11,13 +11,18 @@ extension RegistryIntegration {
         static let password = "fixture-Pa55-word"
 
         /// Copies a two-layer image from an OCI layout into the registry with skopeo.
-        static func skopeoPush(_ registry: RegistryFixture, _ reference: String, scratch: FixtureDirectory,
-                               creds: (String, String)? = nil) async throws -> TestImageLayout.Image {
+        static func skopeoPush(
+            _ registry: RegistryFixture, _ reference: String, scratch: FixtureDirectory,
+            creds: (String, String)? = nil
+        ) async throws -> TestImageLayout.Image {
             let layout = try TestImageLayout(path: scratch.file("layout"))
-            let image = try await layout.addImage(tag: "t", layers: [["a.txt": Array("a\n".utf8)], ["b.txt": Array("b\n".utf8)]],
-                                                  scratch: scratch)
-            try await ProcessRunner.check("skopeo", ["copy"] + RegistryProbe.skopeoFlags(registry, prefix: "dest-", creds: creds)
-                                          + ["oci:\(layout.path):t", "docker://\(registry.host)/\(reference)"])
+            let image = try await layout.addImage(
+                tag: "t", layers: [["a.txt": Array("a\n".utf8)], ["b.txt": Array("b\n".utf8)]],
+                scratch: scratch)
+            try await ProcessRunner.check(
+                "skopeo",
+                ["copy"] + RegistryProbe.skopeoFlags(registry, prefix: "dest-", creds: creds)
+                    + ["oci:\(layout.path):t", "docker://\(registry.host)/\(reference)"])
             return image
         }
 
@@ -58,14 +63,20 @@ extension RegistryIntegration {
                 #expect(untrusted.exitCode == 60, "curl without the CA must fail verification: \(untrusted)")
                 let anonymous = try await ProcessRunner.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca, url])
                 #expect(anonymous.stdout == "401")
-                let authed = try await ProcessRunner.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca,
-                                                                  "-u", "\(Self.user):\(Self.password)", url])
+                let authed = try await ProcessRunner.run(
+                    "curl",
+                    [
+                        "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca,
+                        "-u", "\(Self.user):\(Self.password)", url,
+                    ])
                 #expect(authed.stdout == "200")
                 let image = try await Self.skopeoPush(registry, "fixture/basic:t", scratch: scratch, creds: (Self.user, Self.password))
                 let seen = try await RegistryProbe.inspect(registry, "fixture/basic:t", creds: (Self.user, Self.password))
                 #expect(seen.digest == image.manifestDigest.description)
-                let wrong = try await ProcessRunner.run("skopeo", ["inspect"] + RegistryProbe.skopeoFlags(registry, creds: (Self.user, "nope"))
-                                                        + ["docker://\(registry.host)/fixture/basic:t"])
+                let wrong = try await ProcessRunner.run(
+                    "skopeo",
+                    ["inspect"] + RegistryProbe.skopeoFlags(registry, creds: (Self.user, "nope"))
+                        + ["docker://\(registry.host)/fixture/basic:t"])
                 #expect(!wrong.succeeded)
             }
         }
@@ -85,7 +96,8 @@ extension RegistryIntegration {
                 let seen = try await RegistryProbe.inspect(registry, "fixture/token:t", creds: (Self.user, Self.password))
                 #expect(seen.digest == image.manifestDigest.description)
                 #expect(issuer.issues().contains { $0.account == Self.user && $0.token != nil })
-                let anonymous = try await ProcessRunner.run("skopeo", ["inspect", "--tls-verify=false", "docker://\(registry.host)/fixture/token:t"])
+                let anonymous = try await ProcessRunner.run(
+                    "skopeo", ["inspect", "--tls-verify=false", "docker://\(registry.host)/fixture/token:t"])
                 #expect(!anonymous.succeeded, "an anonymous token grants nothing: \(anonymous)")
             }
         }
@@ -101,21 +113,30 @@ extension RegistryIntegration {
                     return try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] ?? [:]
                 }
                 let scope = "repository:fixture/oauth:pull,push"
-                let byPassword = try await post("grant_type=password&username=\(Self.user)&password=\(Self.password)"
-                                                + "&service=kiln-test-registry&scope=\(scope)&client_id=kiln&access_type=offline")
+                let byPassword = try await post(
+                    "grant_type=password&username=\(Self.user)&password=\(Self.password)"
+                        + "&service=kiln-test-registry&scope=\(scope)&client_id=kiln&access_type=offline")
                 let refresh = try #require(byPassword["refresh_token"] as? String)
-                let byRefresh = try await post("grant_type=refresh_token&refresh_token=\(refresh)&service=kiln-test-registry&scope=\(scope)&client_id=kiln")
-                let bySeed = try await post("grant_type=refresh_token&refresh_token=seeded-refresh-token&service=kiln-test-registry&scope=\(scope)")
+                let byRefresh = try await post(
+                    "grant_type=refresh_token&refresh_token=\(refresh)&service=kiln-test-registry&scope=\(scope)&client_id=kiln")
+                let bySeed = try await post(
+                    "grant_type=refresh_token&refresh_token=seeded-refresh-token&service=kiln-test-registry&scope=\(scope)")
                 let token = try #require(byRefresh["access_token"] as? String)
                 #expect(bySeed["access_token"] is String)
-                let bad = try await ProcessRunner.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
-                                                               "--data", "grant_type=refresh_token&refresh_token=forged&service=kiln-test-registry", issuer.realm])
+                let bad = try await ProcessRunner.run(
+                    "curl",
+                    [
+                        "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+                        "--data", "grant_type=refresh_token&refresh_token=forged&service=kiln-test-registry", issuer.realm,
+                    ])
                 #expect(bad.stdout == "401")
                 let url = "\(registry.baseURL)/v2/fixture/oauth/tags/list"
-                let fresh = try await ProcessRunner.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(token)", url])
+                let fresh = try await ProcessRunner.run(
+                    "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(token)", url])
                 #expect(fresh.stdout == "404", "a valid token reaches the (empty) repository")
                 try await Task.sleep(nanoseconds: 3_000_000_000)
-                let stale = try await ProcessRunner.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(token)", url])
+                let stale = try await ProcessRunner.run(
+                    "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(token)", url])
                 #expect(stale.stdout == "401", "the registry must refuse the token once expires_in has passed")
                 #expect(Set(issuer.issues().map(\.grant)).isSuperset(of: ["password", "refresh_token"]))
             }

@@ -1,16 +1,20 @@
 // Pulling through the RegistryOCI plugin what skopeo pushed from an OCI layout.
 import Foundation
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 extension RegistryIntegration {
     @Suite struct PullTests {
         /// Pushes the layout's `tag` to `registry/repository:tag` with skopeo (`--all` for an index).
-        static func skopeoCopy(_ layout: TestImageLayout, tag: String, to registry: RegistryFixture, repository: String,
-                               all: Bool = false) async throws {
-            try await ProcessRunner.check("skopeo", ["copy"] + (all ? ["--all"] : []) + RegistryProbe.skopeoFlags(registry, prefix: "dest-")
-                                          + ["oci:\(layout.path):\(tag)", "docker://\(registry.host)/\(repository):\(tag)"])
+        static func skopeoCopy(
+            _ layout: TestImageLayout, tag: String, to registry: RegistryFixture, repository: String,
+            all: Bool = false
+        ) async throws {
+            try await ProcessRunner.check(
+                "skopeo",
+                ["copy"] + (all ? ["--all"] : []) + RegistryProbe.skopeoFlags(registry, prefix: "dest-")
+                    + ["oci:\(layout.path):\(tag)", "docker://\(registry.host)/\(repository):\(tag)"])
         }
 
         @Test func pullsWhatSkopeoPushedWithTheSameDigests() async throws {
@@ -18,8 +22,12 @@ extension RegistryIntegration {
             defer { scratch.remove() }
             try await withRegistry(.plain) { registry in
                 let layout = try TestImageLayout(path: scratch.file("layout"))
-                let image = try await layout.addImage(tag: "v1", layers: [["a": TestImageLayout.randomBytes(50_000)],
-                                                                          ["b": TestImageLayout.randomBytes(1_500_000)]], scratch: scratch)
+                let image = try await layout.addImage(
+                    tag: "v1",
+                    layers: [
+                        ["a": TestImageLayout.randomBytes(50_000)],
+                        ["b": TestImageLayout.randomBytes(1_500_000)],
+                    ], scratch: scratch)
                 try await Self.skopeoCopy(layout, tag: "v1", to: registry, repository: "skopeo/image")
                 let client = try RegistryPlugin.client(RegistryPlugin.options(for: registry))
                 let reference = ImageReference(registry: registry.host, repository: "skopeo/image", tag: "v1")
@@ -28,7 +36,8 @@ extension RegistryIntegration {
                 #expect(byTag.digest == image.manifestDigest)
                 #expect(byTag.bytes == image.manifest)
                 #expect(byTag.mediaType == .ociManifest)
-                let byDigest = try await client.fetchManifest(reference.with(digest: image.manifestDigest), accept: MediaType.manifestAccept)
+                let byDigest = try await client.fetchManifest(
+                    reference.with(digest: image.manifestDigest), accept: MediaType.manifestAccept)
                 #expect(byDigest == byTag)
 
                 for blob in image.layers + [image.config] {
@@ -48,13 +57,16 @@ extension RegistryIntegration {
                 // Two single-platform images in one layout, then an index naming both.
                 let layout = try TestImageLayout(path: scratch.file("layout"))
                 let amd = try await layout.addImage(tag: "amd64", layers: [["arch": Array("amd64".utf8)]], scratch: scratch)
-                let arm = try await layout.addImage(tag: "arm64", layers: [["arch": Array("arm64".utf8)]],
-                                                    platform: Platform(os: "linux", architecture: "arm64", variant: "v8"), scratch: scratch)
+                let arm = try await layout.addImage(
+                    tag: "arm64", layers: [["arch": Array("arm64".utf8)]],
+                    platform: Platform(os: "linux", architecture: "arm64", variant: "v8"), scratch: scratch)
                 let index = ImageIndex(manifests: [
-                    Descriptor(mediaType: .ociManifest, digest: amd.manifestDigest, size: Int64(amd.manifest.count),
-                               platform: Platform(os: "linux", architecture: "amd64")),
-                    Descriptor(mediaType: .ociManifest, digest: arm.manifestDigest, size: Int64(arm.manifest.count),
-                               platform: Platform(os: "linux", architecture: "arm64", variant: "v8")),
+                    Descriptor(
+                        mediaType: .ociManifest, digest: amd.manifestDigest, size: Int64(amd.manifest.count),
+                        platform: Platform(os: "linux", architecture: "amd64")),
+                    Descriptor(
+                        mediaType: .ociManifest, digest: arm.manifestDigest, size: Int64(arm.manifest.count),
+                        platform: Platform(os: "linux", architecture: "arm64", variant: "v8")),
                 ])
                 let indexBytes = try CanonicalJSON.encode(index)
                 var indexDescriptor = try layout.addBlob(indexBytes, mediaType: .ociIndex)

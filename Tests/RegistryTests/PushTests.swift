@@ -1,8 +1,8 @@
 // Pushing through the RegistryOCI plugin to a plain-HTTP registry; skopeo reads the result.
 import Foundation
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 extension RegistryIntegration {
     @Suite struct PushTests {
@@ -24,8 +24,12 @@ extension RegistryIntegration {
 
                 // skopeo copy to an OCI layout keeps every digest, and the blobs hash to them.
                 let out = scratch.file("copied")
-                try await ProcessRunner.check("skopeo", ["copy", "--src-tls-verify=false",
-                                                         "docker://\(registry.host)/kiln/push:v1", "oci:\(out):v1"])
+                try await ProcessRunner.check(
+                    "skopeo",
+                    [
+                        "copy", "--src-tls-verify=false",
+                        "docker://\(registry.host)/kiln/push:v1", "oci:\(out):v1",
+                    ])
                 let index = try JSONDecoder().decode(ImageIndex.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/index.json")))
                 #expect(index.manifests.map(\.digest) == [image.manifestDigest])
                 for blob in image.blobs + [Descriptor(mediaType: .ociManifest, bytes: image.manifest)] {
@@ -83,11 +87,13 @@ extension RegistryIntegration {
                 }
                 #expect(mounts.count == image.blobs.count, "one mount per blob: \(log)")
                 #expect(mounts.allSatisfy { $0.status == 201 }, "\(mounts)")
-                #expect(!log.contains { $0.method == "PATCH" || ($0.method == "PUT" && $0.path.contains("/blobs/uploads/")) },
-                        "mounted blobs must not be uploaded: \(log)")
+                #expect(
+                    !log.contains { $0.method == "PATCH" || ($0.method == "PUT" && $0.path.contains("/blobs/uploads/")) },
+                    "mounted blobs must not be uploaded: \(log)")
                 #expect(try await RegistryProbe.inspect(registry, "kiln/target:v1").digest == image.manifestDigest.description)
                 for blob in image.blobs {
-                    #expect(try await RegistryProbe.blobDigest(registry, repository: "kiln/target", blob.digest, in: scratch) == blob.digest)
+                    #expect(
+                        try await RegistryProbe.blobDigest(registry, repository: "kiln/target", blob.digest, in: scratch) == blob.digest)
                 }
             }
         }
@@ -123,15 +129,18 @@ extension RegistryIntegration {
             }
         }
 
-        @Test(arguments: [("streamed PATCH", ["registry.monolithic-limit": "65536"]),
-                          ("chunked PATCH", ["registry.monolithic-limit": "65536", "registry.chunk-size": "1048576"])])
+        @Test(arguments: [
+            ("streamed PATCH", ["registry.monolithic-limit": "65536"]),
+            ("chunked PATCH", ["registry.monolithic-limit": "65536", "registry.chunk-size": "1048576"]),
+        ])
         func largeBlobsUploadInPatches(_ name: String, tuning: [String: String]) async throws {
             let scratch = try FixtureDirectory(prefix: "kiln-push")
             defer { scratch.remove() }
             try await withRegistry(.plain) { registry in
                 let image = try await PushableImage.make(layerSizes: [3_500_000], in: scratch)
-                let client = try RegistryPlugin.client(RegistryPlugin.options(for: registry),
-                                                       pluginOptions: RegistryPlugin.fastRetries.merging(tuning) { $1 })
+                let client = try RegistryPlugin.client(
+                    RegistryPlugin.options(for: registry),
+                    pluginOptions: RegistryPlugin.fastRetries.merging(tuning) { $1 })
                 let reference = ImageReference(registry: registry.host, repository: "kiln/large", tag: "v1")
                 try await image.push(with: client, to: reference)
                 let log = await registry.settledAccessLog()

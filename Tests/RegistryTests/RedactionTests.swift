@@ -1,8 +1,8 @@
 // No credential or token ever reaches a log line or an error message, at any verbosity.
 import Foundation
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 extension RegistryIntegration {
     @Suite struct RedactionTests {
@@ -20,12 +20,16 @@ extension RegistryIntegration {
             defer { scratch.remove() }
             let log = LogCapture()
             var errors: [String] = []
-            var secrets = [BasicAuthTests.password, TokenAuthTests.password, TokenAuthTests.identityToken,
-                           DockerConfigFile.basicAuth(user: BasicAuthTests.user, password: BasicAuthTests.password),
-                           DockerConfigFile.basicAuth(user: TokenAuthTests.user, password: TokenAuthTests.password)]
+            var secrets = [
+                BasicAuthTests.password, TokenAuthTests.password, TokenAuthTests.identityToken,
+                DockerConfigFile.basicAuth(user: BasicAuthTests.user, password: BasicAuthTests.password),
+                DockerConfigFile.basicAuth(user: TokenAuthTests.user, password: TokenAuthTests.password),
+            ]
             let wrong = "Wrong-Redaction-Pa55-8d0f"
-            secrets += [wrong, DockerConfigFile.basicAuth(user: BasicAuthTests.user, password: wrong),
-                        DockerConfigFile.basicAuth(user: TokenAuthTests.user, password: wrong)]
+            secrets += [
+                wrong, DockerConfigFile.basicAuth(user: BasicAuthTests.user, password: wrong),
+                DockerConfigFile.basicAuth(user: TokenAuthTests.user, password: wrong),
+            ]
             let image = try await PushableImage.make(layerSizes: [30_000, 200_000], in: scratch)
 
             // Basic auth over TLS: a push and pull with the password, then a wrong password.
@@ -35,7 +39,8 @@ extension RegistryIntegration {
                 let client = try RegistryPlugin.client(good, log: log)
                 await Self.collect(&errors) { try await image.push(with: client, to: reference) }
                 await Self.collect(&errors) { _ = try await client.fetchManifest(reference, accept: MediaType.manifestAccept) }
-                let bad = RegistryPlugin.options(for: registry, dockerConfig: try BasicAuthTests.dockerConfig(registry, password: wrong, in: scratch))
+                let bad = RegistryPlugin.options(
+                    for: registry, dockerConfig: try BasicAuthTests.dockerConfig(registry, password: wrong, in: scratch))
                 let badClient = try RegistryPlugin.client(bad, log: log)
                 await Self.collect(&errors) { _ = try await badClient.fetchManifest(reference, accept: MediaType.manifestAccept) }
                 await Self.collect(&errors) { try await image.push(with: badClient, to: reference.with(tag: "v2")) }
@@ -46,16 +51,19 @@ extension RegistryIntegration {
             try await withRegistry(.token(TokenAuthTests.configuration(expiresIn: 2, compensateLeeway: true))) { registry in
                 let issuer = try #require(registry.tokenIssuer)
                 let reference = ImageReference(registry: registry.host, repository: "team/redact", tag: "v1")
-                let basic = try RegistryPlugin.client(RegistryPlugin.options(for: registry, dockerConfig: try TokenAuthTests.credentials(registry, in: scratch)), log: log)
+                let basic = try RegistryPlugin.client(
+                    RegistryPlugin.options(for: registry, dockerConfig: try TokenAuthTests.credentials(registry, in: scratch)), log: log)
                 await Self.collect(&errors) { try await image.push(with: basic, to: reference) }
                 try await Task.sleep(nanoseconds: 2_500_000_000)
                 await Self.collect(&errors) { _ = try await basic.fetchManifest(reference, accept: MediaType.manifestAccept) }
-                let identity = try DockerConfigFile.write([registry.host: .identityToken(user: TokenAuthTests.user, token: TokenAuthTests.identityToken)],
-                                                          to: scratch.file("docker-identity"))
+                let identity = try DockerConfigFile.write(
+                    [registry.host: .identityToken(user: TokenAuthTests.user, token: TokenAuthTests.identityToken)],
+                    to: scratch.file("docker-identity"))
                 let viaRefresh = try RegistryPlugin.client(RegistryPlugin.options(for: registry, dockerConfig: identity), log: log)
                 await Self.collect(&errors) { try await image.push(with: viaRefresh, to: reference.with(tag: "v2")) }
-                let wrongConfig = try DockerConfigFile.write([registry.host: .basic(user: TokenAuthTests.user, password: wrong)],
-                                                             to: scratch.file("docker-wrong"))
+                let wrongConfig = try DockerConfigFile.write(
+                    [registry.host: .basic(user: TokenAuthTests.user, password: wrong)],
+                    to: scratch.file("docker-wrong"))
                 let wrongClient = try RegistryPlugin.client(RegistryPlugin.options(for: registry, dockerConfig: wrongConfig), log: log)
                 await Self.collect(&errors) { _ = try await wrongClient.fetchManifest(reference, accept: MediaType.manifestAccept) }
                 let anonymous = try RegistryPlugin.client(RegistryPlugin.options(for: registry), log: log)

@@ -3,14 +3,17 @@
 import Foundation
 import PluginAPI
 import PluginHost
-import Testing
 import TestSupport
+import Testing
 
 /// Every registry integration test runs in this suite, one at a time: each starts its own
 /// registry, but several at once on two cores make the timing tests (token expiry, stalls,
 /// Retry-After) flaky.
-@Suite(.serialized, .enabled(if: ExecutableLookup.available("docker-registry", "skopeo", "curl", "openssl", "htpasswd", "tar", "gzip"),
-                             "needs docker-registry, skopeo, curl, openssl, apache2-utils (see Tests/Tools/README.md)"))
+@Suite(
+    .serialized,
+    .enabled(
+        if: ExecutableLookup.available("docker-registry", "skopeo", "curl", "openssl", "htpasswd", "tar", "gzip"),
+        "needs docker-registry, skopeo, curl, openssl, apache2-utils (see Tests/Tools/README.md)"))
 struct RegistryIntegration {}
 
 /// Loads the RegistryOCI plugin the way the host does.
@@ -39,8 +42,10 @@ enum RegistryPlugin {
     static let fastRetries = ["registry.retry-delay": "0.05", "registry.max-retry-delay": "5"]
 
     /// A client with these options whose log lines (every level) go to `log`.
-    static func client(_ options: RegistryOptions, log: LogCapture = LogCapture(),
-                       pluginOptions: [String: String] = fastRetries) throws -> any RegistryClient {
+    static func client(
+        _ options: RegistryOptions, log: LogCapture = LogCapture(),
+        pluginOptions: [String: String] = fastRetries
+    ) throws -> any RegistryClient {
         let path = libraryPath
         guard FileManager.default.fileExists(atPath: path) else { throw Error.libraryMissing(path) }
         let loader = PluginLoader(context: PluginContext(log: log.log, registry: options, options: pluginOptions))
@@ -53,8 +58,10 @@ enum RegistryPlugin {
 
     /// Options to reach `registry`: plain HTTP for plain and token set-ups, its CA for TLS,
     /// and `dockerConfig` as the credentials directory.
-    static func options(for registry: RegistryFixture, dockerConfig: String? = nil, pushRetry: Int = 0,
-                        downloadRetry: Int = 0) -> RegistryOptions {
+    static func options(
+        for registry: RegistryFixture, dockerConfig: String? = nil, pushRetry: Int = 0,
+        downloadRetry: Int = 0
+    ) -> RegistryOptions {
         var o = RegistryOptions()
         if let c = registry.certificates {
             o.certificates[registry.host] = c.caCertificate
@@ -94,8 +101,9 @@ struct PushableImage {
         let image = try await layout.addImage(tag: tag, layers: files, scratch: scratch)
         var paths: [Digest: String] = [:]
         for d in image.layers + [image.config] { paths[d.digest] = layout.blobPath(d.digest) }
-        return PushableImage(config: image.config, layers: image.layers, manifest: image.manifest,
-                             manifestDigest: image.manifestDigest, paths: paths)
+        return PushableImage(
+            config: image.config, layers: image.layers, manifest: image.manifest,
+            manifestDigest: image.manifestDigest, paths: paths)
     }
 
     /// Pushes blobs then the manifest, as the builder will; returns the digest the client reports.
@@ -124,36 +132,51 @@ enum RegistryProbe {
 
     /// `skopeo inspect --raw`: the manifest bytes the registry serves for `reference`.
     static func rawManifest(_ registry: RegistryFixture, _ reference: String, creds: (String, String)? = nil) async throws -> [UInt8] {
-        let r = try await ProcessRunner.check("skopeo", ["inspect", "--raw"] + skopeoFlags(registry, creds: creds)
-                                              + ["docker://\(registry.host)/\(reference)"])
+        let r = try await ProcessRunner.check(
+            "skopeo",
+            ["inspect", "--raw"] + skopeoFlags(registry, creds: creds)
+                + ["docker://\(registry.host)/\(reference)"])
         return Array(r.stdout.utf8)
     }
 
     /// `skopeo inspect`: the manifest digest and layer digests skopeo sees.
-    static func inspect(_ registry: RegistryFixture, _ reference: String, creds: (String, String)? = nil) async throws -> (digest: String, layers: [String]) {
-        let r = try await ProcessRunner.check("skopeo", ["inspect"] + skopeoFlags(registry, creds: creds)
-                                              + ["docker://\(registry.host)/\(reference)"])
+    static func inspect(_ registry: RegistryFixture, _ reference: String, creds: (String, String)? = nil) async throws -> (
+        digest: String, layers: [String]
+    ) {
+        let r = try await ProcessRunner.check(
+            "skopeo",
+            ["inspect"] + skopeoFlags(registry, creds: creds)
+                + ["docker://\(registry.host)/\(reference)"])
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         return (json?["Digest"] as? String ?? "", json?["Layers"] as? [String] ?? [])
     }
 
     /// GETs a blob straight from the registry (never through a proxy) and returns the sha256
     /// of what came back, or nil when the registry does not answer 200.
-    static func blobDigest(_ registry: RegistryFixture, repository: String, _ digest: Digest, in scratch: FixtureDirectory) async throws -> Digest? {
+    static func blobDigest(_ registry: RegistryFixture, repository: String, _ digest: Digest, in scratch: FixtureDirectory) async throws
+        -> Digest?
+    {
         let out = scratch.file("probe-\(digest.encoded.prefix(12))")
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let r = try await ProcessRunner.run("curl", curlFlags(registry) + ["-s", "-o", out, "-w", "%{http_code}",
-                                            "\(registry.baseURL)/v2/\(repository)/blobs/\(digest)"])
+        let r = try await ProcessRunner.run(
+            "curl",
+            curlFlags(registry) + [
+                "-s", "-o", out, "-w", "%{http_code}",
+                "\(registry.baseURL)/v2/\(repository)/blobs/\(digest)",
+            ])
         guard r.stdout == "200" else { return nil }
         return Digest.sha256(of: try [UInt8](Data(contentsOf: URL(fileURLWithPath: out))))
     }
 
     /// The HTTP status of GET on a manifest, straight from a plain-HTTP registry.
     static func manifestStatus(_ registry: RegistryFixture, repository: String, reference: String) async throws -> String {
-        let r = try await ProcessRunner.run("curl", curlFlags(registry) + [
-            "-s", "-o", "/dev/null", "-w", "%{http_code}",
-            "-H", "Accept: \(MediaType.manifestAccept.map(\.rawValue).joined(separator: ","))",
-            "\(registry.baseURL)/v2/\(repository)/manifests/\(reference)"])
+        let r = try await ProcessRunner.run(
+            "curl",
+            curlFlags(registry) + [
+                "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                "-H", "Accept: \(MediaType.manifestAccept.map(\.rawValue).joined(separator: ","))",
+                "\(registry.baseURL)/v2/\(repository)/manifests/\(reference)",
+            ])
         return r.stdout
     }
 
@@ -178,8 +201,9 @@ struct CaughtFailure {
         } catch let f as any RegistryFailure {
             return CaughtFailure(text: "\(f)", status: f.statusCode, isTemporary: f.isTemporary, isRegistryFailure: true)
         } catch {
-            return CaughtFailure(text: "\(error) (not a RegistryFailure: \(type(of: error)))", status: nil,
-                                 isTemporary: false, isRegistryFailure: false)
+            return CaughtFailure(
+                text: "\(error) (not a RegistryFailure: \(type(of: error)))", status: nil,
+                isTemporary: false, isRegistryFailure: false)
         }
     }
 }

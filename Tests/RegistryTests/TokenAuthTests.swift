@@ -2,8 +2,8 @@
 // tokens for the OAuth2 POST flow, and a token that expires during a push.
 import Foundation
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 extension RegistryIntegration {
     @Suite struct TokenAuthTests {
@@ -15,8 +15,10 @@ extension RegistryIntegration {
         static func configuration(expiresIn: Int = 300, compensateLeeway: Bool = false) -> TokenIssuerFixture.Configuration {
             TokenIssuerFixture.Configuration(
                 users: [user: password], refreshTokens: [identityToken: user],
-                grants: [.init(account: user, name: "*", actions: ["pull", "push"]),
-                         .init(account: "", name: "public/*", actions: ["pull"])],
+                grants: [
+                    .init(account: user, name: "*", actions: ["pull", "push"]),
+                    .init(account: "", name: "public/*", actions: ["pull"]),
+                ],
                 expiresIn: expiresIn, compensateLeeway: compensateLeeway)
         }
 
@@ -30,16 +32,18 @@ extension RegistryIntegration {
             try await withRegistry(.token(Self.configuration())) { registry in
                 let issuer = try #require(registry.tokenIssuer)
                 let image = try await PushableImage.make(layerSizes: [20_000], in: scratch)
-                let owner = try RegistryPlugin.client(RegistryPlugin.options(for: registry, dockerConfig: try Self.credentials(registry, in: scratch)))
+                let owner = try RegistryPlugin.client(
+                    RegistryPlugin.options(for: registry, dockerConfig: try Self.credentials(registry, in: scratch)))
                 let privateRef = ImageReference(registry: registry.host, repository: "team/private", tag: "v1")
                 let publicRef = ImageReference(registry: registry.host, repository: "public/base", tag: "v1")
                 try await image.push(with: owner, to: privateRef)
                 try await image.push(with: owner, to: publicRef)
 
                 let anonymous = try RegistryPlugin.client(RegistryPlugin.options(for: registry))
-                let denied = try #require(await CaughtFailure.of {
-                    _ = try await anonymous.fetchManifest(privateRef, accept: MediaType.manifestAccept)
-                }, "an anonymous token grants nothing on team/private")
+                let denied = try #require(
+                    await CaughtFailure.of {
+                        _ = try await anonymous.fetchManifest(privateRef, accept: MediaType.manifestAccept)
+                    }, "an anonymous token grants nothing on team/private")
                 #expect(denied.status == 401 || denied.status == 403, "\(denied.text)")
                 #expect(denied.text.contains(registry.host) && denied.text.contains("team/private"), "\(denied.text)")
                 #expect(denied.text.lowercased().contains("auth") || denied.text.lowercased().contains("denied"), "\(denied.text)")
@@ -60,14 +64,17 @@ extension RegistryIntegration {
             try await withRegistry(.token(Self.configuration())) { registry in
                 let issuer = try #require(registry.tokenIssuer)
                 let image = try await PushableImage.make(layerSizes: [60_000, 90_000], in: scratch)
-                let client = try RegistryPlugin.client(RegistryPlugin.options(for: registry, dockerConfig: try Self.credentials(registry, in: scratch)))
+                let client = try RegistryPlugin.client(
+                    RegistryPlugin.options(for: registry, dockerConfig: try Self.credentials(registry, in: scratch)))
                 let reference = ImageReference(registry: registry.host, repository: "team/app", tag: "v1")
                 try await client.checkPushPermission(reference)
                 #expect(try await image.push(with: client, to: reference) == image.manifestDigest)
                 let seen = try await RegistryProbe.inspect(registry, "team/app:v1", creds: (Self.user, Self.password))
                 #expect(seen.digest == image.manifestDigest.description)
                 #expect(try await client.fetchManifest(reference, accept: MediaType.manifestAccept).bytes == image.manifest)
-                let pushGrants = issuer.issues().filter { $0.account == Self.user && ($0.scopes ?? []).contains("repository:team/app:pull,push") }
+                let pushGrants = issuer.issues().filter {
+                    $0.account == Self.user && ($0.scopes ?? []).contains("repository:team/app:pull,push")
+                }
                 #expect(!pushGrants.isEmpty, "\(issuer.issues().map(\.scopes))")
             }
         }
@@ -77,14 +84,16 @@ extension RegistryIntegration {
             defer { scratch.remove() }
             try await withRegistry(.token(Self.configuration())) { registry in
                 let issuer = try #require(registry.tokenIssuer)
-                let config = try DockerConfigFile.write([registry.host: .identityToken(user: Self.user, token: Self.identityToken)],
-                                                        to: scratch.file("docker-identity"))
+                let config = try DockerConfigFile.write(
+                    [registry.host: .identityToken(user: Self.user, token: Self.identityToken)],
+                    to: scratch.file("docker-identity"))
                 let image = try await PushableImage.make(layerSizes: [30_000], in: scratch)
                 let client = try RegistryPlugin.client(RegistryPlugin.options(for: registry, dockerConfig: config))
                 let reference = ImageReference(registry: registry.host, repository: "team/identity", tag: "v1")
                 #expect(try await image.push(with: client, to: reference) == image.manifestDigest)
-                #expect(issuer.issues().contains { $0.grant == "refresh_token" && $0.account == Self.user && $0.token != nil },
-                        "\(issuer.issues().map { "\($0.grant) \($0.account)" })")
+                #expect(
+                    issuer.issues().contains { $0.grant == "refresh_token" && $0.account == Self.user && $0.token != nil },
+                    "\(issuer.issues().map { "\($0.grant) \($0.account)" })")
             }
         }
 
@@ -106,7 +115,8 @@ extension RegistryIntegration {
                 #expect(log.filter(\.carriesBlobData).isEmpty, "mounted blobs are not uploaded: \(log)")
                 let scopes = issuer.issues().flatMap { $0.scopes ?? [] }
                 #expect(scopes.contains("repository:team/source:pull"), "\(scopes)")
-                #expect(try await RegistryProbe.inspect(registry, "team/target:v1", creds: (Self.user, Self.password)).digest
+                #expect(
+                    try await RegistryProbe.inspect(registry, "team/target:v1", creds: (Self.user, Self.password)).digest
                         == image.manifestDigest.description)
             }
         }
@@ -118,7 +128,8 @@ extension RegistryIntegration {
             try await withRegistry(.token(Self.configuration(expiresIn: 2, compensateLeeway: true))) { registry in
                 let issuer = try #require(registry.tokenIssuer)
                 let image = try await PushableImage.make(layerSizes: [40_000, 40_000], in: scratch)
-                let client = try RegistryPlugin.client(RegistryPlugin.options(for: registry, dockerConfig: try Self.credentials(registry, in: scratch)))
+                let client = try RegistryPlugin.client(
+                    RegistryPlugin.options(for: registry, dockerConfig: try Self.credentials(registry, in: scratch)))
                 let reference = ImageReference(registry: registry.host, repository: "team/slow", tag: "v1")
                 try await client.pushBlob(image.layers[0], from: image.paths[image.layers[0].digest] ?? "", to: reference, mountFrom: [])
                 let before = issuer.issues().filter { $0.token != nil }.count
@@ -128,7 +139,8 @@ extension RegistryIntegration {
                 #expect(try await client.pushManifest(image.manifest, mediaType: .ociManifest, to: reference) == image.manifestDigest)
                 let after = issuer.issues().filter { $0.token != nil }.count
                 #expect(after > before, "a new token must be fetched once the first expired")
-                #expect(try await RegistryProbe.inspect(registry, "team/slow:v1", creds: (Self.user, Self.password)).digest
+                #expect(
+                    try await RegistryProbe.inspect(registry, "team/slow:v1", creds: (Self.user, Self.password)).digest
                         == image.manifestDigest.description)
             }
         }

@@ -13,8 +13,10 @@ public final class BackgroundProcess: @unchecked Sendable {
     private var stopped = false
 
     /// Starts `executable` with its output appended to `outputPath`.
-    public init(name: String, executable: String, arguments: [String], outputPath: String,
-                environment: [String: String]? = nil, currentDirectory: String? = nil) throws {
+    public init(
+        name: String, executable: String, arguments: [String], outputPath: String,
+        environment: [String: String]? = nil, currentDirectory: String? = nil
+    ) throws {
         self.name = name
         self.outputPath = outputPath
         FileManager.default.createFile(atPath: outputPath, contents: nil)

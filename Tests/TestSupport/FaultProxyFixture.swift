@@ -114,8 +114,10 @@ public final class FaultProxyFixture: @unchecked Sendable {
             try JSONEncoder().encode(rules).write(to: URL(fileURLWithPath: rulesPath))
             process = try BackgroundProcess(
                 name: "fault-proxy", executable: TestTools.python,
-                arguments: [TestTools.script("fault-proxy.py"), "--upstream", upstream, "--rules", rulesPath,
-                            "--log", logPath, "--port-file", portFile],
+                arguments: [
+                    TestTools.script("fault-proxy.py"), "--upstream", upstream, "--rules", rulesPath,
+                    "--log", logPath, "--port-file", portFile,
+                ],
                 outputPath: directory.file("proxy.out"))
             port = try await LoopbackPort.read(portFile: portFile, from: process)
         } catch {

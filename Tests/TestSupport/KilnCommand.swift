@@ -44,7 +44,8 @@ public enum KilnCommand {
     ) async throws -> ProcessResult {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
-        return try await ProcessRunner.run(try binary(), arguments, environment: env,
-                                           currentDirectory: currentDirectory, input: input, timeout: timeout)
+        return try await ProcessRunner.run(
+            try binary(), arguments, environment: env,
+            currentDirectory: currentDirectory, input: input, timeout: timeout)
     }
 }

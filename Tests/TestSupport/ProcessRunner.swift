@@ -45,12 +45,16 @@ public enum ProcessRunner {
         let path = try ExecutableLookup.require(executable)
         let dir = try FixtureDirectory(prefix: "kiln-run")
         defer { dir.remove() }
-        let outPath = dir.path + "/stdout", errPath = dir.path + "/stderr"
+        let outPath = dir.path + "/stdout"
+        let errPath = dir.path + "/stderr"
         FileManager.default.createFile(atPath: outPath, contents: nil)
         FileManager.default.createFile(atPath: errPath, contents: nil)
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        defer { try? out.close(); try? err.close() }
+        defer {
+            try? out.close()
+            try? err.close()
+        }
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
@@ -92,8 +96,9 @@ public enum ProcessRunner {
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
         currentDirectory: String? = nil, input: String? = nil, timeout: Double = 300
     ) async throws -> ProcessResult {
-        let r = try await run(executable, arguments, environment: environment, currentDirectory: currentDirectory,
-                              input: input, timeout: timeout)
+        let r = try await run(
+            executable, arguments, environment: environment, currentDirectory: currentDirectory,
+            input: input, timeout: timeout)
         guard r.succeeded else { throw Error.failed(r) }
         return r
     }

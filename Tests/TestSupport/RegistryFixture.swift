@@ -62,15 +62,17 @@ public final class RegistryFixture: @unchecked Sendable {
             var lastError: (any Error)?
             for attempt in 1...5 {
                 let port = try LoopbackPort.free()
-                let config = try dir.write(configYAML(port: port, dir: dir, certificates: certificates, auth: auth),
-                                           to: "config.yml")
+                let config = try dir.write(
+                    configYAML(port: port, dir: dir, certificates: certificates, auth: auth),
+                    to: "config.yml")
                 let process = try BackgroundProcess(
                     name: "docker-registry", executable: "docker-registry", arguments: ["serve", config],
                     outputPath: dir.file("registry-\(attempt).log"))
                 do {
                     try await waitReady(process, port: port, certificates: certificates)
-                    return RegistryFixture(setup: setup, port: port, directory: dir, certificates: certificates,
-                                           tokenIssuer: issuer, process: process)
+                    return RegistryFixture(
+                        setup: setup, port: port, directory: dir, certificates: certificates,
+                        tokenIssuer: issuer, process: process)
                 } catch {
                     process.stop()
                     lastError = error
@@ -85,8 +87,10 @@ public final class RegistryFixture: @unchecked Sendable {
         }
     }
 
-    private init(setup: Setup, port: Int, directory: FixtureDirectory, certificates: TestCertificateAuthority?,
-                 tokenIssuer: TokenIssuerFixture?, process: BackgroundProcess) {
+    private init(
+        setup: Setup, port: Int, directory: FixtureDirectory, certificates: TestCertificateAuthority?,
+        tokenIssuer: TokenIssuerFixture?, process: BackgroundProcess
+    ) {
         self.setup = setup
         self.port = port
         self.host = "127.0.0.1:\(port)"
@@ -96,8 +100,10 @@ public final class RegistryFixture: @unchecked Sendable {
         self.process = process
     }
 
-    private static func configYAML(port: Int, dir: FixtureDirectory, certificates: TestCertificateAuthority?,
-                                   auth: String) -> String {
+    private static func configYAML(
+        port: Int, dir: FixtureDirectory, certificates: TestCertificateAuthority?,
+        auth: String
+    ) -> String {
         var tls = ""
         if let c = certificates {
             tls = "  tls:\n    certificate: \(c.serverCertificate)\n    key: \(c.serverKey)\n"
@@ -135,8 +141,9 @@ public final class RegistryFixture: @unchecked Sendable {
         if let c = certificates { args += ["--cacert", c.caCertificate] }
         let r = try await ProcessRunner.run("curl", args + ["\(scheme)://127.0.0.1:\(port)/v2/"])
         guard r.stdout == "200" || r.stdout == "401" else {
-            throw ServerStartError(name: "docker-registry on port \(port) (GET /v2/ gave '\(r.stdout)', curl: \(r.stderr))",
-                                   output: process.outputTail())
+            throw ServerStartError(
+                name: "docker-registry on port \(port) (GET /v2/ gave '\(r.stdout)', curl: \(r.stderr))",
+                output: process.outputTail())
         }
     }
 

@@ -36,8 +36,10 @@ public struct TestImageLayout: Sendable {
 
     /// Adds an image whose layers are gzip'd tars of directories holding `files` (name →
     /// content), tagged `tag` in `index.json`.
-    public func addImage(tag: String, layers files: [[String: [UInt8]]], platform: Platform = Platform(os: "linux", architecture: "amd64"),
-                         scratch: FixtureDirectory) async throws -> Image {
+    public func addImage(
+        tag: String, layers files: [[String: [UInt8]]], platform: Platform = Platform(os: "linux", architecture: "amd64"),
+        scratch: FixtureDirectory
+    ) async throws -> Image {
         var layers: [Descriptor] = []
         var diffIDs: [String] = []
         for (i, layerFiles) in files.enumerated() {

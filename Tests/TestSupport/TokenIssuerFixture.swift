@@ -33,9 +33,11 @@ public final class TokenIssuerFixture: @unchecked Sendable {
         public var service: String
         public var issuer: String
 
-        public init(users: [String: String], refreshTokens: [String: String] = [:], grants: [Grant],
-                    expiresIn: Int = 300, compensateLeeway: Bool = false, algorithm: TokenSigningKey.Algorithm = .rs256,
-                    x5c: Bool = false, service: String = "kiln-test-registry", issuer: String = "kiln-test-issuer") {
+        public init(
+            users: [String: String], refreshTokens: [String: String] = [:], grants: [Grant],
+            expiresIn: Int = 300, compensateLeeway: Bool = false, algorithm: TokenSigningKey.Algorithm = .rs256,
+            x5c: Bool = false, service: String = "kiln-test-registry", issuer: String = "kiln-test-issuer"
+        ) {
             self.users = users
             self.refreshTokens = refreshTokens
             self.grants = grants
@@ -77,18 +79,24 @@ public final class TokenIssuerFixture: @unchecked Sendable {
             var acl: [Grant]
         }
         let aclPath = directory + "/acl.json"
-        try JSONEncoder().encode(ACL(users: configuration.users, refresh_tokens: configuration.refreshTokens,
-                                     acl: configuration.grants)).write(to: URL(fileURLWithPath: aclPath))
+        try JSONEncoder().encode(
+            ACL(
+                users: configuration.users, refresh_tokens: configuration.refreshTokens,
+                acl: configuration.grants)
+        ).write(to: URL(fileURLWithPath: aclPath))
         logPath = directory + "/tokens.jsonl"
         let portFile = directory + "/issuer.port"
-        var args = [TestTools.script("token-issuer.py"), "--key", signingKey.key, "--cert", signingKey.certificate,
-                    "--acl", aclPath, "--log", logPath, "--port-file", portFile,
-                    "--expires-in", String(configuration.expiresIn), "--alg", configuration.algorithm.rawValue,
-                    "--service", configuration.service, "--issuer", configuration.issuer]
+        var args = [
+            TestTools.script("token-issuer.py"), "--key", signingKey.key, "--cert", signingKey.certificate,
+            "--acl", aclPath, "--log", logPath, "--port-file", portFile,
+            "--expires-in", String(configuration.expiresIn), "--alg", configuration.algorithm.rawValue,
+            "--service", configuration.service, "--issuer", configuration.issuer,
+        ]
         if configuration.x5c { args.append("--x5c") }
         if configuration.compensateLeeway { args.append("--compensate-leeway") }
-        process = try BackgroundProcess(name: "token-issuer", executable: TestTools.python, arguments: args,
-                                        outputPath: directory + "/issuer.out")
+        process = try BackgroundProcess(
+            name: "token-issuer", executable: TestTools.python, arguments: args,
+            outputPath: directory + "/issuer.out")
         do {
             port = try await LoopbackPort.read(portFile: portFile, from: process)
         } catch {
