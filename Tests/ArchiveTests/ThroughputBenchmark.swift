@@ -51,6 +51,7 @@ struct ThroughputBenchmark {
 
     @Test("write gzip/zstd layers of /usr subtrees, then extract them")
     func throughput() throws {
+        print("peak RSS at start: \(peakRSS()) MiB")
         let tmp = try TempDir("kiln-bench")
         // Reference tools on the same tar in the same run: the VM is shared, so absolute
         // numbers drift; the ratio to these is what to compare.
@@ -64,6 +65,7 @@ struct ThroughputBenchmark {
         // writeback of one run does not slow the next.
         let roots = ProcessInfo.processInfo.environment["KILN_ARCHIVE_BENCH_ROOTS"].map { TempDirIn($0) } ?? nil
         let rootBase = roots?.path ?? tmp.path
+        print("peak RSS before kiln's work: \(peakRSS()) MiB")
         let refRoot = rootBase + "/ref-root"
         try FileManager.default.createDirectory(atPath: refRoot, withIntermediateDirectories: true)
         let tx = try seconds { try run(["tar", "-xpf", tar.path, "-C", refRoot]) }
@@ -84,12 +86,10 @@ struct ThroughputBenchmark {
             let root = rootBase + "/root-\(compression.rawValue)-\(level ?? 0)"
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             let e = try seconds { try LayerExtractor(root: root).apply(layer: b.path) }
-            print(String(format: "extract %@: %.2f s, %.0f MiB/s", compression.rawValue, e, mib / e))
+            print(String(format: "extract %@: %.2f s, %.0f MiB/s; peak RSS so far %d MiB", compression.rawValue, e, mib / e, peakRSS()))
             try run(["rm", "-rf", root])
         }
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        print("peak RSS of the test process: \(usage.ru_maxrss / 1024) MiB")
+
     }
 }
 
@@ -111,4 +111,11 @@ extension SampleTree {
 /// A temporary directory under `base`, removed with the value.
 func TempDirIn(_ base: String) -> TempDir? {
     try? TempDir(base: base)
+}
+
+/// The process's peak resident set so far, in MiB.
+func peakRSS() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_maxrss / 1024
 }
