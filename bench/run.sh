@@ -14,12 +14,13 @@ BUILD=auto
 KILN=${KILN:-}
 RESULT_FILE=
 LOG_DIR=
+TMPFS=0
 BENCH_CACHE=${KILN_BENCH_CACHE:-/var/cache/kiln-bench}
 
 usage() {
     cat <<EOF
 usage: bench/run.sh [--runs N] [--workloads "w1 w2 w3"] [--no-push-test] [--no-buildah]
-                    [--build|--no-build] [--kiln PATH] [--save FILE] [--logs DIR]
+                    [--build|--no-build] [--kiln PATH] [--save FILE] [--logs DIR] [--tmpfs]
   --runs N        builds per (tool, workload), cold each time (default 3); the table shows medians
   --workloads     subset of: w1 (busybox, 5 RUN, 50-file COPY), w2 (bookworm, 2,000 files,
                   rm -rf, 20 MB COPY, COPY --from; also run with --snapshot-mode time),
@@ -31,6 +32,8 @@ usage: bench/run.sh [--runs N] [--workloads "w1 w2 w3"] [--no-push-test] [--no-b
   --kiln PATH     the kiln binary to measure (its plugins must sit next to it)
   --save FILE     also write the final table to FILE
   --logs DIR      keep every build's timestamped log and timing in DIR (the work dir goes)
+  --tmpfs         put the whole work dir (contexts, registry, kiln's and buildah's storage) on a
+                  tmpfs, to take the disk out of the comparison (needs ~3 GB of free RAM)
 Environment: KILN_BENCH_CACHE (base-image cache, default /var/cache/kiln-bench),
 KILN_DEBIAN_MIRROR (debootstrap mirror).
 EOF
@@ -47,6 +50,7 @@ while [ $# -gt 0 ]; do
         --kiln) KILN=$2; shift 2 ;;
         --save) RESULT_FILE=$2; shift 2 ;;
         --logs) LOG_DIR=$2; shift 2 ;;
+        --tmpfs) TMPFS=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; exit 2 ;;
     esac
@@ -55,6 +59,7 @@ done
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh needs root (buildah, chroot, debootstrap)" >&2; exit 2; }
 
 BENCH_WORK=$(mktemp -d /var/tmp/kiln-bench.XXXXXX)
+TMPFS_MOUNTED=0
 REGISTRY_PID=
 BUILDAH_STORE=
 FAILURES=()
@@ -70,11 +75,17 @@ cleanup() {
     trap - EXIT INT TERM
     stop_registry
     remove_buildah_store
+    if [ "$TMPFS_MOUNTED" = 1 ]; then umount "$BENCH_WORK" 2>/dev/null || umount -l "$BENCH_WORK" || true; fi
     rm -rf "$BENCH_WORK" "$BENCH_CACHE"/.*."$$" 2>/dev/null || true
     exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+if [ "$TMPFS" = 1 ]; then
+    mount -t tmpfs -o size=8g,mode=0700 kiln-bench "$BENCH_WORK" || die "cannot mount a tmpfs on $BENCH_WORK"
+    TMPFS_MOUNTED=1
+fi
 
 for p in buildah:buildah skopeo:skopeo umoci:umoci debootstrap:debootstrap docker-registry:docker-registry \
          jq:jq curl:curl /usr/bin/time:time /bin/busybox:busybox-static; do

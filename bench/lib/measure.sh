@@ -1,11 +1,12 @@
 # One timed build per call, for kiln and for buildah. Sourced by bench/run.sh.
-# Each call appends "tool workload run seconds maxrss_kb" to BENCH_WORK/samples.
+# Each call appends "tool workload run seconds maxrss_kb user_s sys_s" to BENCH_WORK/samples.
 #
-# Time and memory come from GNU time (-f '%e %M'). %M is ru_maxrss from wait4(): the peak
+# Time and memory come from GNU time (-f '%e %M %U %S'; user and system CPU seconds cover the
+# whole tree). %M is ru_maxrss from wait4(): the peak
 # resident set of the largest single process in the tree (the tool and every descendant it
 # waited for), not the sum of processes alive at the same moment.
 
-TIME_FORMAT='%e %M'
+TIME_FORMAT='%e %M %U %S'
 
 # timed OUT COMMAND...: runs COMMAND under GNU time (result in OUT/time) with its output
 # timestamped line by line into OUT/log and its start time in OUT/start; returns its status.

@@ -40,9 +40,9 @@ push_test() {
         "oci:$layout" "docker://$REGISTRY/push-skopeo-r$run:run$run" >"$out/skopeo.log" 2>&1 ||
         { cat "$out/skopeo.log" >&2; FAILURES+=("push test run $run: skopeo failed"); return 0; }
     rm -rf "$layout"
-    echo "push $run $(awk -v a="$start" -v b="$stop" 'BEGIN { printf "%.3f", b - a }') $(cut -d' ' -f1 "$out/skopeo.time") $bytes" \
+    echo "push $run $(awk -v a="$start" -v b="$stop" 'BEGIN { printf "%.3f", b - a }') $(tail -1 "$out/skopeo.time" | cut -d' ' -f1) $bytes" \
         "$(awk -v a="$start" -v b="$stop" '$1 >= a && $1 <= b && $2 > m { m = $2 } END { print m + 0 }' "$out/rss")" \
-        "$(awk '$2 > m { m = $2 } END { print m + 0 }' "$out/rss") $(cut -d' ' -f2 "$out/skopeo.time")" >>"$BENCH_WORK/push-samples"
+        "$(awk '$2 > m { m = $2 } END { print m + 0 }' "$out/rss") $(tail -1 "$out/skopeo.time" | cut -d' ' -f2)" >>"$BENCH_WORK/push-samples"
 }
 
 # sample_rss PID: "epoch-seconds rss-kB" every 50 ms while PID lives (bash builtins only, so

@@ -6,14 +6,19 @@ stat_of() {
     awk -v t="$1" -v w="$2" -v f="$3" '$1 == t && $2 == w { print $f }' "$BENCH_WORK/samples" | median
 }
 
+# cpu_of TOOL WORKLOAD: median user + system CPU seconds.
+cpu_of() {
+    awk -v t="$1" -v w="$2" '$1 == t && $2 == w { print $6 + $7 }' "$BENCH_WORK/samples" | median
+}
+
 row() {
     local label=$1 tool=$2 w=$3 ks bs km bm tr mr
     ks=$(stat_of "$tool" "$w" 4); bs=$(stat_of buildah "$w" 4)
     km=$(stat_of "$tool" "$w" 5 | awk '{ printf "%.0f", $1 / 1024 }')
     bm=$(stat_of buildah "$w" 5 | awk '$1 != "nan" { printf "%.0f", $1 / 1024 }')
     tr=$(ratio "$ks" "$bs"); mr=$(ratio "$km" "$bm")
-    printf '%-46s %8s %8s %6s %s  %7s %7s %6s %s\n' "$label" "$ks" "$bs" "$tr" "$(verdict "$tr" 0.5)" \
-        "$km" "${bm:--}" "$mr" "$(verdict "$mr" 1.0)"
+    printf '%-46s %8s %8s %6s %s  %7s %7s %6s %s  %6s %6s\n' "$label" "$ks" "$bs" "$tr" "$(verdict "$tr" 0.5)" \
+        "$km" "${bm:--}" "$mr" "$(verdict "$mr" 1.0)" "$(cpu_of "$tool" "$w")" "$(cpu_of buildah "$w")"
 }
 
 # verdict RATIO LIMIT: "ok" when RATIO <= LIMIT, "MISS" otherwise.
@@ -30,12 +35,15 @@ label_of() {
 report() {
     local w
     echo "kiln bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $RUNS run(s) per cell, cold (fresh registry and buildah storage per build)"
-    echo "kiln $("$KILN" version 2>/dev/null | head -1 || echo '?') ($KILN, HEAD $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)); $(buildah --version); $(skopeo --version)"
+    echo "$("$KILN" version 2>/dev/null | head -1 || echo "kiln ?") ($KILN, HEAD $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)); $(buildah --version); $(skopeo --version)"
+    echo "storage: $(if [ "$TMPFS" = 1 ]; then echo "tmpfs (--tmpfs)"; else findmnt -no FSTYPE,OPTIONS -T "$BENCH_WORK" | cut -c1-60; fi) for contexts, registry and both tools' storage"
     echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r); load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
-    echo "wall time: median seconds of build + push; peak RSS: median of GNU time %M (largest single process), MB"
+    echo "wall time: median seconds of build + push; peak RSS: median of GNU time %M (largest single process), MB;"
+    echo "CPU: median user + system seconds of the whole process tree"
     echo "targets: kiln/buildah time <= 0.50, RSS <= 1.00"
-    printf '%-46s %8s %8s %6s %s  %7s %7s %6s %s\n' workload "kiln s" "buildah" ratio "    " "kiln MB" buildah ratio ""
+    printf '%-46s %8s %8s %6s %s  %7s %7s %6s %s  %6s %6s\n' workload "kiln s" "buildah" ratio "    " "kiln MB" buildah ratio "    " "kiln" "buildah"
+    printf '%-46s %8s %8s %6s %s  %7s %7s %6s %s  %13s\n' "" "wall" "wall" "" "    " "RSS" "RSS" "" "    " "CPU s (u+s)"
     for w in $WORKLOADS; do
         row "$(label_of "$w")" kiln "$w"
         [ "$w" = w2 ] && row "(ii)  same, kiln --snapshot-mode time" kiln-time w2
@@ -45,7 +53,7 @@ report() {
         push_report
     fi
     echo
-    echo "samples (tool workload run seconds maxrss-kB):"
+    echo "samples (tool workload run wall-s maxrss-kB user-s sys-s):"
     sed 's/^/  /' "$BENCH_WORK/samples"
     [ -s "$BENCH_WORK/push-samples" ] && sed 's/^/  /' "$BENCH_WORK/push-samples"
     echo
@@ -80,9 +88,9 @@ push_report() {
 #   buildah: pull, run, copy, commit (each step's layer commit is inside its step; this is the
 #            final COMMIT), push (the whole `buildah push` process), other
 phases() {
-    local tool=$1 out=$2 total
-    total=$(tail -1 "$out/time" | cut -d' ' -f1)
-    awk -v tool="$tool" -v start="$(cat "$out/start")" -v total="$total" '
+    local tool=$1 out=$2 total user sys
+    read -r total _ user sys < <(tail -1 "$out/time")
+    awk -v tool="$tool" -v start="$(cat "$out/start")" -v total="$total" -v user="$user" -v sys="$sys" '
         function enter(p, t) { sum[cur] += t - since; cur = p; since = t }
         BEGIN { cur = "other"; since = start }
         tool == "kiln" && ($2 == "INFO" || $2 == "DEBU") {
@@ -113,7 +121,7 @@ phases() {
             enter("done", start + total)
             n = split("pull extract run layer copy commit push exit other", order, " ")
             for (i = 1; i <= n; i++) if (order[i] in sum && sum[order[i]] >= 0.005) printf "%s %.2f  ", order[i], sum[order[i]]
-            printf "(total %.2f)\n", total
+            printf "(total %.2f; CPU user %s sys %s)\n", total, user, sys
         }' "$out/log"
 }
 
