@@ -155,6 +155,26 @@ struct SharedUploads {
             #expect(puts.count == 1, "\(puts)")
         }
     }
+
+    /// As with kaniko, a registry on a loopback address needs no --insecure-registry: HTTPS is
+    /// tried first, then plain HTTP.
+    @Test func aLoopbackRegistryWorksOverPlainHTTPWithoutFlags() async throws {
+        try await withRegistry(.plain) { registry in
+            let dir = try FixtureDirectory(prefix: "kiln-loopback")
+            defer { dir.remove() }
+            let bytes = Array("loopback layer \(UUID())".utf8)
+            try Data(bytes).write(to: URL(fileURLWithPath: dir.file("layer")))
+            let descriptor = Descriptor(mediaType: .ociLayerGzip, bytes: bytes)
+            let log = LogCapture()
+            let client = OCIRegistryClient(options: RegistryOptions(), tuning: Tuning(), environment: [:], log: log.log)
+            let repo = try ImageReference(parsing: "\(registry.host)/loopback/layer:1")
+            try await client.pushBlob(descriptor, from: dir.file("layer"), to: repo, mountFrom: [])
+            #expect(try await client.blobExists(descriptor.digest, in: repo))
+            #expect(log.text.contains("oci: GET https://\(registry.host)/v2/ -> failed"))
+            #expect(log.text.contains("using http://"))
+            #expect(log.lines.filter { $0.text.contains("GET https://") }.count == 1, "one probe per host")
+        }
+    }
 }
 
 @Suite(.enabled(if: ExecutableLookup.available("docker-registry") || TestPrivileges.isCI, "needs docker-registry"))

@@ -276,6 +276,19 @@ struct ConnectionChoices {
         #expect(p.settings(forURL: "https://auth.example/token", registry: registry, inherit: true).caFile == "/ca-a.pem")
     }
 
+    // go-containerregistry's Registry.Scheme: loopback, localhost and RFC 1918 may be plain HTTP.
+    @Test(arguments: [
+        ("127.0.0.1:5000", true), ("localhost:5000", true), ("10.1.2.3", true), ("172.20.0.1:443", true),
+        ("192.168.1.10:5000", true), ("172.32.0.1", false), ("registry.example", false), ("8.8.8.8:5000", false),
+        ("127.example.com", false),
+    ])
+    func localAddressesMayFallBackToPlainHTTP(_ host: String, _ eligible: Bool) {
+        #expect(ConnectionPolicy(options: RegistryOptions()).mayFallBackToHTTP(host, push: true) == eligible)
+        var explicit = RegistryOptions()
+        explicit.insecureRegistries = [host]
+        #expect(!ConnectionPolicy(options: explicit).mayFallBackToHTTP(host, push: true), "already plain HTTP")
+    }
+
     @Test func tuningFromOptionsAndEnvironment() {
         let t = Tuning(options: ["registry.chunk-size": "1024"], environment: ["KILN_REGISTRY_RETRY_DELAY": "0.5", "KILN_REGISTRY_STALL_TIMEOUT": "7"])
         #expect(t.chunkSize == 1024)

@@ -21,6 +21,22 @@ struct ConnectionPolicy: Sendable {
         return s
     }
 
+    /// True for hosts that kaniko (go-containerregistry's `Registry.Scheme`) and docker treat as
+    /// possibly plain HTTP without a flag: `localhost`, loopback and private (RFC 1918)
+    /// addresses. They are tried over HTTPS first and fall back to HTTP.
+    func mayFallBackToHTTP(_ host: String, push: Bool) -> Bool {
+        guard !options.usesPlainHTTP(host, push: push) else { return false }
+        let name = URLParts("https://" + host)?.hostName ?? host
+        if name == "localhost" || name == "[::1]" { return true }
+        let octets = name.split(separator: ".").compactMap { Int($0) }
+        guard octets.count == 4, name.split(separator: ".").count == 4, octets.allSatisfy({ (0...255).contains($0) }) else { return false }
+        switch (octets[0], octets[1]) {
+        case (127, _), (10, _), (192, 168): return true
+        case (172, let b): return (16...31).contains(b)
+        default: return false
+        }
+    }
+
     /// True when the options name `host` (or its name without port) explicitly.
     func hasEntry(for host: String) -> Bool {
         let name = URLParts("https://" + host)?.hostName ?? host

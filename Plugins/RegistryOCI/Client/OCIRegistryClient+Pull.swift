@@ -8,7 +8,7 @@ extension OCIRegistryClient {
     static let manifestLimit = 16 << 20
 
     func fetchManifest(_ reference: ImageReference, accept: [MediaType]) async throws -> FetchedManifest {
-        let endpoint = policy.endpoint(reference.registry, push: false)
+        let endpoint = await self.endpoint(reference.registry, push: false)
         let repository = reference.repository
         let url = "\(endpoint.base)/v2/\(repository)/manifests/\(reference.manifestReference)"
         let types = accept.isEmpty ? MediaType.manifestAccept : accept
@@ -64,7 +64,7 @@ extension OCIRegistryClient {
     }
 
     func fetchBlob(_ descriptor: Descriptor, from repository: ImageReference, to path: String) async throws {
-        let endpoint = policy.endpoint(repository.registry, push: false)
+        let endpoint = await self.endpoint(repository.registry, push: false)
         let repo = repository.repository
         let url = "\(endpoint.base)/v2/\(repo)/blobs/\(descriptor.digest)"
         do {

@@ -21,7 +21,7 @@ final class PushLedger: Sendable {
 
 extension OCIRegistryClient {
     func blobExists(_ digest: Digest, in repository: ImageReference) async throws -> Bool {
-        let endpoint = policy.endpoint(repository.registry, push: true)
+        let endpoint = await self.endpoint(repository.registry, push: true)
         return try await retrying(options.pushRetry, "HEAD blob \(digest)") { _ in
             try await head(digest, endpoint: endpoint, repository: repository.repository)
         }
@@ -54,7 +54,7 @@ extension OCIRegistryClient {
     }
 
     private func uploadBlob(_ descriptor: Descriptor, from path: String, to repository: ImageReference, mountFrom: [ImageReference]) async throws {
-        let endpoint = policy.endpoint(repository.registry, push: true)
+        let endpoint = await self.endpoint(repository.registry, push: true)
         let repo = repository.repository
         let key = repository.name
         // Mounts only work within one registry, and never from the repository itself.
@@ -96,7 +96,7 @@ extension OCIRegistryClient {
     }
 
     func pushManifest(_ bytes: [UInt8], mediaType: MediaType, to reference: ImageReference) async throws -> Digest {
-        let endpoint = policy.endpoint(reference.registry, push: true)
+        let endpoint = await self.endpoint(reference.registry, push: true)
         let repo = reference.repository
         let computed = Digest.sha256(of: bytes)
         let tagOrDigest = reference.tag ?? reference.digest?.description ?? computed.description
@@ -127,7 +127,7 @@ extension OCIRegistryClient {
     }
 
     func checkPushPermission(_ repository: ImageReference) async throws {
-        let endpoint = policy.endpoint(repository.registry, push: true)
+        let endpoint = await self.endpoint(repository.registry, push: true)
         let repo = repository.repository
         try await retrying(options.pushRetry, "push permission check for \(repository.name)") { _ in
             if case .session(let location) = try await startUpload(endpoint: endpoint, repository: repo, mount: nil) {

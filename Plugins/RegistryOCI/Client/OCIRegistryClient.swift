@@ -15,6 +15,8 @@ final class OCIRegistryClient: RegistryClient {
     let ledger = PushLedger()
     let shownWarnings = Mutex<Set<String>>([])
     let blobPushes = Mutex<[String: Task<Void, Swift.Error>]>([:])
+    /// Schemes learnt for local and private hosts (`endpoint(_:push:)`).
+    let schemes = Mutex<[String: Task<String, Never>]>([:])
     let log: @Sendable (LogLevel, String) -> Void
 
     init(options: RegistryOptions, tuning: Tuning, environment: [String: String], log: @escaping @Sendable (LogLevel, String) -> Void) {
@@ -32,6 +34,42 @@ final class OCIRegistryClient: RegistryClient {
         let lookup = CredentialLookup(options: options.dockerConfigDirectory, environment: environment)
         let tokens = TokenClient(transport: transport, policy: policy, configPath: lookup.configPath, clientID: "kiln")
         self.auth = Authenticator(tokens: tokens, lookup: lookup)
+    }
+
+    /// The endpoint for `host`; for local and private addresses (see
+    /// `ConnectionPolicy.mayFallBackToHTTP`) the scheme is learnt once: HTTPS when it answers,
+    /// else plain HTTP when that answers like a registry.
+    func endpoint(_ host: String, push: Bool) async -> Endpoint {
+        var e = policy.endpoint(host, push: push)
+        guard policy.mayFallBackToHTTP(host, push: push) else { return e }
+        // One probe per host, shared by concurrent first requests.
+        let secure = e
+        let probe = schemes.withLock { known -> Task<String, Never> in
+            if let task = known[host] { return task }
+            let task = Task { await self.probeScheme(secure) }
+            known[host] = task
+            return task
+        }
+        e.scheme = await probe.value
+        return e
+    }
+
+    private func probeScheme(_ e: Endpoint) async -> String {
+        do {
+            _ = try await transport.send(HTTPRequest(method: .get, url: e.base + "/v2/", settings: e.settings), host: e.host, lane: .metadata)
+            return "https"
+        } catch {
+            // No HTTPS answer. Plain HTTP counts only if it answers like a registry, not with
+            // Go's "Client sent an HTTP request to an HTTPS server" (then the TLS error, with
+            // its hint, is the useful one).
+            var plain = e
+            plain.scheme = "http"
+            guard let r = try? await transport.send(HTTPRequest(method: .get, url: plain.base + "/v2/"), host: e.host, lane: .metadata),
+                r.status == 200 || r.status == 401
+            else { return "https" }
+            log(.debug, "oci: \(e.host) does not answer HTTPS but answers HTTP; using http:// (local or private address)")
+            return "http"
+        }
     }
 
     static func scopes(_ repository: String, push: Bool) -> [String] {
