@@ -13,10 +13,16 @@
 //   debug  oci: blob <digest> mounted from <registry>/<source> into <registry>/<repo>
 //   debug  oci: push summary for <registry>/<repo>: pushed <N> blobs (<M> bytes), skipped <K> existing, mounted <J>
 //   debug  oci: transfer totals: requests: GET=<n> HEAD=<n> …; sent <n> B; received <n> B
+//   debug  oci: push permission for <registry>/<repo> confirmed
+//   debug  oci: <host> does not answer HTTPS but answers HTTP; using http:// (local or private address)
 //   info   oci: <what> failed (<reason>); retry <i> of <n> in <s.s> s
 //   warning oci: registry warning: <text of a Warning: 299 header>
 // Redacted URLs keep only the values of digest, mount, from, n, last, service, scope and tag
 // query parameters (others print as REDACTED) and never user-info.
+//
+// Schemes: HTTPS (system CAs, plus a per-host --registry-certificate), plain HTTP for
+// --insecure-registry / --insecure (push) / --insecure-pull; localhost, loopback and RFC 1918
+// hosts try HTTPS and fall back to HTTP as kaniko does. Credentials: see CredentialLookup.swift.
 //
 // Tuning (`--plugin-option registry.<name>=v` or env `KILN_REGISTRY_<NAME>`): monolithic-limit
 // (bytes, default 16 MiB), chunk-size (bytes, default 0 = one streamed PATCH), retry-delay
