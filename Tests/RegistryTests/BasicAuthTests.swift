@@ -66,8 +66,9 @@ extension RegistryIntegration {
             try await withRegistry(.tlsBasic(users: [Self.user: Self.password])) { registry in
                 let client = try RegistryPlugin.client(RegistryPlugin.options(for: registry))
                 let reference = ImageReference(registry: registry.host, repository: "kiln/basic", tag: "v1")
-                let f = try #require(
-                    await CaughtFailure.of { _ = try await client.fetchManifest(reference, accept: MediaType.manifestAccept) })
+                // Closures stay outside #require/#expect: see CaughtFailure.
+                let caught = await CaughtFailure.of { _ = try await client.fetchManifest(reference, accept: MediaType.manifestAccept) }
+                let f = try #require(caught)
                 #expect(f.status == 401, "\(f.text)")
                 #expect(f.text.contains(registry.host), "\(f.text)")
                 #expect(
@@ -87,10 +88,10 @@ extension RegistryIntegration {
                 // No CA: the system store does not know the test CA.
                 var untrusted = RegistryPlugin.options(for: registry, dockerConfig: config)
                 untrusted.certificates = [:]
-                let noCA = try #require(
-                    await CaughtFailure.of {
-                        _ = try await RegistryPlugin.client(untrusted).blobExists(Digest.sha256(of: "x"), in: reference)
-                    })
+                let caughtNoCA = await CaughtFailure.of {
+                    _ = try await RegistryPlugin.client(untrusted).blobExists(Digest.sha256(of: "x"), in: reference)
+                }
+                let noCA = try #require(caughtNoCA)
                 #expect(noCA.status == nil, "a TLS failure has no HTTP status: \(noCA.text)")
                 #expect(
                     noCA.text.lowercased().contains("certificate") || noCA.text.contains("SSL") || noCA.text.contains("TLS"), "\(noCA.text)"
@@ -99,10 +100,10 @@ extension RegistryIntegration {
                 // The CA given for another registry does not apply to this one.
                 var elsewhere = untrusted
                 elsewhere.certificates = ["127.0.0.1:1": ca]
-                #expect(
-                    await CaughtFailure.of {
-                        _ = try await RegistryPlugin.client(elsewhere).blobExists(Digest.sha256(of: "x"), in: reference)
-                    } != nil)
+                let caughtElsewhere = await CaughtFailure.of {
+                    _ = try await RegistryPlugin.client(elsewhere).blobExists(Digest.sha256(of: "x"), in: reference)
+                }
+                #expect(caughtElsewhere != nil, "a CA given for another registry must not be trusted here")
 
                 // Its own CA, or skipping verification for this host only, works.
                 let trusted = RegistryPlugin.options(for: registry, dockerConfig: config)

@@ -115,9 +115,8 @@ extension RegistryIntegration {
                 let image = try await PushableImage.make(layerSizes: [300_000, 1_200_000], in: scratch)
                 let client = try RegistryPlugin.client(Self.proxyOptions(proxy, pushRetry: 0), pluginOptions: scenario.pluginOptions)
                 let reference = ImageReference(registry: proxy.host, repository: "kiln/faulty", tag: "v1")
-                let failure = try #require(
-                    await CaughtFailure.of { try await image.push(with: client, to: reference) },
-                    "\(scenario.name) must fail the push without retries")
+                let caught = await CaughtFailure.of { try await image.push(with: client, to: reference) }
+                let failure = try #require(caught, "\(scenario.name) must fail the push without retries")
                 #expect(failure.text.contains(proxy.host), "the error names the registry: \(failure.text)")
                 #expect(failure.isRegistryFailure, "\(failure.text)")
                 #expect(failure.isTemporary, "a fault worth retrying must say so (the host suggests --push-retry): \(failure.text)")
@@ -140,9 +139,8 @@ extension RegistryIntegration {
                 let reference = ImageReference(registry: proxy.host, repository: "kiln/pull", tag: "v1")
                 let layer = try #require(image.layers.first)
                 let path = scratch.file("corrupt")
-                let failure = try #require(
-                    await CaughtFailure.of { try await client.fetchBlob(layer, from: reference, to: path) },
-                    "a blob whose bytes do not match its digest must be refused")
+                let caught = await CaughtFailure.of { try await client.fetchBlob(layer, from: reference, to: path) }
+                let failure = try #require(caught, "a blob whose bytes do not match its digest must be refused")
                 #expect(scenario.evidence.contains { failure.text.contains($0) }, "\(failure.text)")
                 #expect(!FileManager.default.fileExists(atPath: path), "a refused download must leave no file")
                 #expect(proxy.requests().contains { $0.action == "corrupt-response" })

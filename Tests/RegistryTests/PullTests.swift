@@ -99,30 +99,30 @@ extension RegistryIntegration {
                 let reference = ImageReference(registry: registry.host, repository: "kiln/pull-errors", tag: "v1")
                 try await image.push(with: client, to: reference)
 
-                let missingTag = await #expect(throws: (any Error).self) {
+                // Closures stay outside #require/#expect: see CaughtFailure.
+                let missingTag = await CaughtFailure.of {
                     _ = try await client.fetchManifest(reference.with(tag: "absent"), accept: MediaType.manifestAccept)
                 }
-                let tagError = try #require(missingTag as? any RegistryFailure, "errors must conform to RegistryFailure")
-                #expect(tagError.statusCode == 404)
+                let tagError = try #require(missingTag, "fetching an absent tag must fail")
+                #expect(tagError.isRegistryFailure, "errors must conform to RegistryFailure: \(tagError.text)")
+                #expect(tagError.status == 404)
                 #expect(!tagError.isTemporary)
-                #expect(tagError.description.contains("MANIFEST_UNKNOWN"), "\(tagError)")
-                #expect(tagError.description.contains(registry.host) && tagError.description.contains("kiln/pull-errors"), "\(tagError)")
+                #expect(tagError.text.contains("MANIFEST_UNKNOWN"), "\(tagError.text)")
+                #expect(tagError.text.contains(registry.host) && tagError.text.contains("kiln/pull-errors"), "\(tagError.text)")
 
                 let absentBlob = Descriptor(mediaType: .ociLayerGzip, bytes: Array("never pushed".utf8))
-                let blobError = await #expect(throws: (any Error).self) {
-                    try await client.fetchBlob(absentBlob, from: reference, to: scratch.file("absent"))
-                }
-                #expect((blobError as? any RegistryFailure)?.statusCode == 404, "\(blobError.map { "\($0)" } ?? "")")
-                #expect(!FileManager.default.fileExists(atPath: scratch.file("absent")))
+                let absentPath = scratch.file("absent")
+                let blobError = await CaughtFailure.of { try await client.fetchBlob(absentBlob, from: reference, to: absentPath) }
+                #expect(blobError?.status == 404, "\(blobError?.text ?? "no error")")
+                #expect(!FileManager.default.fileExists(atPath: absentPath))
 
                 // The registry serves the right bytes, but the descriptor claims another size.
                 let layer = try #require(image.layers.first)
                 var wrong = layer
                 wrong.size += 1
-                let sizeError = await #expect(throws: (any Error).self) {
-                    try await client.fetchBlob(wrong, from: reference, to: scratch.file("wrong-size"))
-                }
-                let sizeText = sizeError.map { "\($0)" } ?? ""
+                let wrongPath = scratch.file("wrong-size")
+                let sizeError = await CaughtFailure.of { try await client.fetchBlob(wrong, from: reference, to: wrongPath) }
+                let sizeText = sizeError?.text ?? "no error"
                 #expect(sizeText.contains("size") || sizeText.contains("\(layer.size)"), "\(sizeText)")
                 #expect(!FileManager.default.fileExists(atPath: scratch.file("wrong-size")), "a failed download must leave no file")
             }

@@ -186,6 +186,11 @@ enum RegistryProbe {
 }
 
 /// What a failed operation threw, as the host would show it.
+///
+/// Call `CaughtFailure.of { … }` on its own line and pass the result to `#require`/`#expect`,
+/// never the closure inside the macro: with Swift 6.3, an async closure written inside a
+/// `#require(…)` argument ran in place of a later, similar closure of the same test (the later
+/// `checkPushPermission` closure executed the earlier `fetchManifest` body with its own captures).
 struct CaughtFailure {
     var text: String
     var status: Int?

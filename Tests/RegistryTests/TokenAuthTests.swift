@@ -40,10 +40,9 @@ extension RegistryIntegration {
                 try await image.push(with: owner, to: publicRef)
 
                 let anonymous = try RegistryPlugin.client(RegistryPlugin.options(for: registry))
-                let denied = try #require(
-                    await CaughtFailure.of {
-                        _ = try await anonymous.fetchManifest(privateRef, accept: MediaType.manifestAccept)
-                    }, "an anonymous token grants nothing on team/private")
+                // Closures stay outside #require/#expect: see CaughtFailure.
+                let caught = await CaughtFailure.of { _ = try await anonymous.fetchManifest(privateRef, accept: MediaType.manifestAccept) }
+                let denied = try #require(caught, "an anonymous token grants nothing on team/private")
                 #expect(denied.status == 401 || denied.status == 403, "\(denied.text)")
                 #expect(denied.text.contains(registry.host) && denied.text.contains("team/private"), "\(denied.text)")
                 #expect(denied.text.lowercased().contains("auth") || denied.text.lowercased().contains("denied"), "\(denied.text)")
