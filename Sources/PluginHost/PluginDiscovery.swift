@@ -28,7 +28,8 @@ public struct StandardPluginDiscovery: PluginDiscovery {
     /// The directory of the running executable, from `/proc/self/exe` (not argv[0]).
     public static func executableDirectory() -> String? {
         guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
-        return (exe as NSString).deletingLastPathComponent
+        guard let slash = exe.lastIndex(of: "/") else { return nil }
+        return slash == exe.startIndex ? "/" : String(exe[..<slash])
     }
 
     public var searchDirectories: [String] {
@@ -46,8 +47,13 @@ public struct StandardPluginDiscovery: PluginDiscovery {
         for dir in searchDirectories {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
             for name in names.sorted() where name.hasPrefix("libKilnPlugin") && name.hasSuffix(".so") {
-                let path = (dir as NSString).appendingPathComponent(name)
-                let real = (path as NSString).resolvingSymlinksInPath
+                let path = dir.hasSuffix("/") ? dir + name : dir + "/" + name
+                // realpath(3): NSString's resolvingSymlinksInPath leaves relative links unresolved
+                // on Linux, and the same library would be offered twice.
+                let real = realpath(path, nil).map { resolved in
+                    defer { free(resolved) }
+                    return String(cString: resolved)
+                } ?? path
                 if seen.insert(real).inserted { out.append(path) }
             }
         }

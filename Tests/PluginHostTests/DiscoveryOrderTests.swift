@@ -41,11 +41,8 @@ struct DiscoveryOrderTests {
         #expect(discovery.candidates() == [tree.url("b/libKilnPluginSame.so")])
     }
 
-    /// Known bug in PluginDiscovery: it de-duplicates with NSString.resolvingSymlinksInPath,
-    /// which on Linux (swift-corelibs-foundation) leaves a *relative* symlink unresolved, so the
-    /// library is offered twice (harmless today: dlopen returns the same handle and the loader
-    /// keeps the first name). realpath(3) fixes it; when it is fixed this known issue stops
-    /// reproducing and Swift Testing flags the test so the wrapper can be removed.
+    /// A library reachable both directly and through a relative symlink is offered once
+    /// (discovery de-duplicates with realpath(3)).
     @Test func aLibraryReachableThroughARelativeSymlinkIsOfferedOnce() throws {
         let tree = try TemporaryTree(prefix: "kiln-discovery-rel")
         defer { tree.remove() }
@@ -54,9 +51,7 @@ struct DiscoveryOrderTests {
         try tree.write("a/libKilnPluginSame.so", "")
         try tree.symlink("b/libKilnPluginSame.so", to: "../a/libKilnPluginSame.so")
         let discovery = StandardPluginDiscovery(pluginDirectories: [tree.url("b"), tree.url("a")], environment: [:], executableDirectory: nil)
-        withKnownIssue("PluginDiscovery resolves symlinks with NSString.resolvingSymlinksInPath, which ignores relative targets") {
-            #expect(discovery.candidates() == [tree.url("b/libKilnPluginSame.so")])
-        }
+        #expect(discovery.candidates() == [tree.url("b/libKilnPluginSame.so")])
     }
 
     /// A plugin dropped into --plugin-dir overrides the build's plugin of the same name.

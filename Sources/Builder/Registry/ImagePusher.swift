@@ -45,7 +45,7 @@ struct ImagePusher {
                     destination.tag == nil && destination.digest == nil ? destination.with(tag: ImageReference.defaultTag) : destination
                 digest = try await client.pushManifest(image.manifestBytes, mediaType: image.manifest.mediaType ?? .ociManifest, to: tagged)
             } catch {
-                if options.pushIgnoreImmutableTagErrors, "\(error)".lowercased().contains("immutable") {
+                if options.pushIgnoreImmutableTagErrors, (error as? any RegistryFailure)?.isImmutableTag == true {
                     log.warning("\(destination): tag is immutable; ignored (--push-ignore-immutable-tag-errors)")
                 } else {
                     throw BuildError.failed("pushing \(destination): \(error)")

@@ -7,7 +7,7 @@
 // so that a plugin built against another version is refused instead of crashing.
 
 /// The version of this contract. A plugin reporting another value is refused.
-public let kilnPluginAPIVersion = 1
+public let kilnPluginAPIVersion = 2
 
 /// The C symbol every plugin exports.
 public let kilnPluginEntrySymbol = "kiln_plugin_entry"
