@@ -26,8 +26,34 @@ extension ComparisonCase {
                 TreeExclusion($0, reason: "stage mid chowns /tree/h1: overlay copy-up splits it from h2 and hd/h3 in buildah's stage")
             },
             kilnChecks: hardLinked(["/copied/mid-tree/h1", "/copied/mid-tree/h2", "/copied/mid-tree/hd/h3"], uid: 1000)),
-        ComparisonCase(name: "inherit", derivedBase: .init(dockerfile: "base.Dockerfile", repository: "inherit-base")),
-        ComparisonCase(name: "metadata"),
+        ComparisonCase(
+            name: "inherit", derivedBase: .init(dockerfile: "base.Dockerfile", repository: "inherit-base"),
+            kilnChecks: { tree in
+                // Not vacuous: the trigger ran, as the base's user, in its WORKDIR, with its ENV.
+                let made = tree.entries["/home/app/work/onbuild.txt"]
+                let expected = ImageTree.sha256(of: "onbuild as app in /home/app/work with from-base\n")
+                let child = ImageTree.sha256(of: "from-base set-by-trigger app /home/app/work\n")
+                var problems: [String] = []
+                if made?.sha256 != expected { problems.append("ONBUILD RUN did not write onbuild.txt as expected: \(made.map { "\($0)" } ?? "missing")") }
+                if tree.entries["/home/app/work/child.txt"]?.sha256 != child { problems.append("child.txt does not show the inherited ENV/USER/WORKDIR") }
+                if tree.config.volumes != ["/data"] { problems.append("VOLUME /data not inherited: \(tree.config.volumes)") }
+                return problems
+            }),
+        ComparisonCase(name: "metadata", kilnChecks: { tree in
+            // Not vacuous: the settings are there, not merely equally absent in both images.
+            var expected = ImageSettings()
+            expected.env = tree.config.env.filter { $0.hasPrefix("PATH=") } + ["A=1", "B=two words", "C=1-ref", "D=1"]
+            expected.entrypoint = ["/bin/echo", "entry"]
+            expected.cmd = ["cmd-arg"]
+            expected.user = "1000:2000"
+            expected.workingDir = "/srv"
+            expected.exposedPorts = ["80/tcp", "8080/udp", "9000/tcp"]
+            expected.volumes = ["/vol/a", "/vol/b", "/vol/c"]
+            expected.labels = ["org.example.one": "1", "org.example.two": "two words"]
+            expected.stopSignal = "SIGUSR1"
+            expected.layerCount = tree.config.layerCount
+            return tree.config == expected ? [] : ["config \(tree.config)\nexpected \(expected)"]
+        }),
         // Same size, same mtime, new content: only a content snapshot can see it.
         ComparisonCase(name: "mtime-only", modes: [.full]),
     ]

@@ -282,19 +282,19 @@ public struct TreeExclusion: Sendable, CustomStringConvertible {
 }
 
 extension ImageTree {
-    /// Human-readable differences between `self` (named `name`) and `other`, one line per
-    /// path or setting, skipping excluded paths. Empty when the images agree.
+    /// Human-readable differences between `self` (named `names.0`) and `other` (`names.1`), one
+    /// line per path or setting, skipping excluded paths and ignored labels. Empty when the
+    /// images agree.
     public func differences(from other: ImageTree, names: (String, String), excluding: [TreeExclusion] = [],
                             ignoringLabels: Set<String> = []) -> [String] {
         var out: [String] = []
         let paths = Set(entries.keys).union(other.entries.keys).sorted()
         for path in paths where !excluding.contains(where: { $0.matches(path) }) {
             switch (entries[path], other.entries[path]) {
-            case (let a?, let b?) where a != b:
-                out.append("\(path): \(a) (\(names.0)) vs \(b) (\(names.1))")
-            case (_?, nil): out.append("\(path): only in \(names.0) (\(entries[path].map { "\($0)" } ?? ""))")
-            case (nil, _?): out.append("\(path): only in \(names.1) (\(other.entries[path].map { "\($0)" } ?? ""))")
-            default: break
+            case let (a?, b?): if a != b { out.append("\(path): \(a) (\(names.0)) vs \(b) (\(names.1))") }
+            case let (a?, nil): out.append("\(path): only in \(names.0) (\(a))")
+            case let (nil, b?): out.append("\(path): only in \(names.1) (\(b))")
+            case (nil, nil): break
             }
         }
         var a = config, b = other.config
@@ -308,6 +308,9 @@ extension ImageTree {
         if a != b { out.append("config: \(a) (\(names.0)) vs \(b) (\(names.1))") }
         return out
     }
+
+    /// The SHA-256 (hex) of `text`, to check an entry's content without keeping file bytes.
+    public static func sha256(of text: String) -> String { Digest.sha256(of: text).encoded }
 }
 
 extension ImageTree {
