@@ -105,6 +105,7 @@ if [ -z "$KILN" ]; then
             (cd "$src" && swift build -c release --scratch-path "$REPO/.build-bench" --product "$product") >"$BENCH_WORK/build.log" 2>&1 ||
                 { tail -30 "$BENCH_WORK/build.log" >&2; die "swift build failed ($product)"; }
         done
+        git -C "$REPO" rev-parse --short HEAD >"$(dirname "$KILN")/kiln-bench.commit"
         rm -rf "$src"
     fi
 fi

@@ -35,7 +35,7 @@ label_of() {
 report() {
     local w
     echo "kiln bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $RUNS run(s) per cell, cold (fresh registry and buildah storage per build)"
-    echo "$("$KILN" version 2>/dev/null | head -1 || echo "kiln ?") ($KILN, HEAD $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)); $(buildah --version); $(skopeo --version)"
+    echo "$("$KILN" version 2>/dev/null | head -1 || echo "kiln ?") ($KILN, built from $(cat "$(dirname "$KILN")/kiln-bench.commit" 2>/dev/null || echo "an unrecorded commit")); $(buildah --version); $(skopeo --version)"
     echo "storage: $(if [ "$TMPFS" = 1 ]; then echo "tmpfs (--tmpfs)"; else findmnt -no FSTYPE,OPTIONS -T "$BENCH_WORK" | cut -c1-60; fi) for contexts, registry and both tools' storage"
     echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r); load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
