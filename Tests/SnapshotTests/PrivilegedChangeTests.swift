@@ -31,7 +31,7 @@ struct PrivilegedChangeTests {
         #expect(before.records["dev"]?.rdev == (1 << 8 | 3))
         try await SnapshotPlugins.settle()
 
-        let result = try await ChildProcess.run(setcap, ["cap_net_bind_service+ep", tree.url("ping")])
+        let result = try await ProcessRunner.run(setcap, ["cap_net_bind_service+ep", tree.url("ping")])
         #expect(result.exitCode == 0, "\(result)")
         try tree.setXattr("raw", "security.capability", rawNetRawCapability)
         try tree.setXattr("dir", "trusted.kiln.note", Array("hello".utf8))

@@ -78,7 +78,7 @@ struct TreeWalkerTests {
         defer { tree.remove() }
         try tree.makeDirectory("mnt")
         try tree.write("top", "t")
-        let mount = try await ChildProcess.run("/bin/mount", ["-t", "tmpfs", "kiln-test", tree.url("mnt")])
+        let mount = try await ProcessRunner.run("/bin/mount", ["-t", "tmpfs", "kiln-test", tree.url("mnt")])
         try #require(mount.exitCode == 0, "mount failed: \(mount)")
         defer { _ = umount2(tree.url("mnt"), Int32(MNT_DETACH)) }
         try tree.write("mnt/inside", "i")

@@ -67,42 +67,18 @@ public final class BackgroundProcess: @unchecked Sendable {
     deinit { stop(grace: 2) }
 }
 
-/// A temporary directory under `$TMPDIR` that `remove()` deletes with everything in it.
-public struct FixtureDirectory: Sendable {
-    public let path: String
+/// The registry fixtures' name for a temporary directory: the same type as `TemporaryTree`.
+public typealias FixtureDirectory = TemporaryTree
 
-    /// Creates `$TMPDIR/<prefix>-XXXXXX` (mode 0700).
-    public init(prefix: String) throws {
-        let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-        var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { buf -> Bool in
-            guard let p = buf.baseAddress else { return false }
-            return mkdtemp(p) != nil
-        }
-        guard made else { throw FixtureError.cannotCreate("\(base)/\(prefix)-XXXXXX", errno: errno) }
-        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
+extension TemporaryTree {
     /// `path/component`.
-    public func file(_ component: String) -> String { path + "/" + component }
+    public func file(_ component: String) -> String { url(component) }
 
     /// Writes `text` to `path/component` and returns that path.
     public func write(_ text: String, to component: String) throws -> String {
         let p = file(component)
         try text.write(toFile: p, atomically: true, encoding: .utf8)
         return p
-    }
-
-    public func remove() { try? FileManager.default.removeItem(atPath: path) }
-
-    public enum FixtureError: Error, CustomStringConvertible {
-        case cannotCreate(String, errno: Int32)
-        public var description: String {
-            switch self {
-            case .cannotCreate(let t, let e):
-                return "cannot create temporary directory \(t): \(String(cString: strerror(e))) (is $TMPDIR writable?)"
-            }
-        }
     }
 }
 

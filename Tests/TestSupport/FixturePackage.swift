@@ -15,7 +15,7 @@ public actor FixturePackage {
 
     public enum Error: Swift.Error, CustomStringConvertible {
         case swiftNotFound
-        case buildFailed(package: String, result: ChildProcess.Result)
+        case buildFailed(package: String, result: ProcessResult)
 
         public var description: String {
             switch self {
@@ -43,9 +43,9 @@ public actor FixturePackage {
         // come from the same kind of build.
         let configuration = (BuildProducts.directory as NSString).lastPathComponent == "release" ? "release" : "debug"
         let common = ["build", "--package-path", package, "--scratch-path", scratch, "-c", configuration]
-        let result = try await ChildProcess.run(swift, common)
+        let result = try await ProcessRunner.run(swift, common, timeout: 900)
         guard result.exitCode == 0 else { throw Error.buildFailed(package: package, result: result) }
-        let bin = try await ChildProcess.run(swift, common + ["--show-bin-path"])
+        let bin = try await ProcessRunner.run(swift, common + ["--show-bin-path"], timeout: 300)
         guard bin.exitCode == 0 else { throw Error.buildFailed(package: package, result: bin) }
         return bin.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -58,51 +58,5 @@ public actor FixturePackage {
             return "\(dir)/swift"
         }
         return nil
-    }
-}
-
-/// Runs a program to completion and captures its output (through files, so a chatty program
-/// cannot block on a full pipe).
-public enum ChildProcess {
-    /// How a finished program ended and what it printed.
-    public struct Result: Sendable, CustomStringConvertible {
-        public var exitCode: Int32
-        public var stdout: String
-        public var stderr: String
-        public var commandLine: String
-        public var description: String { "`\(commandLine)` exited \(exitCode)\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)" }
-    }
-
-    /// Runs `executable` (an absolute path) with `arguments`, without blocking a cooperative thread.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> Result {
-        let dir = try TemporaryTree(prefix: "kiln-child")
-        defer { dir.remove() }
-        let outPath = dir.url("stdout"), errPath = dir.url("stderr")
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        defer {
-            try? out.close()
-            try? err.close()
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        let code: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        return Result(
-            exitCode: code, stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
-            commandLine: ([executable] + arguments).joined(separator: " "))
     }
 }

@@ -24,7 +24,7 @@ struct BaseImageCache {
             let reader = try? OCILayoutReader(path: directory),
             let image = try? reader.image(refName: Self.key(reference), platform: platform)
         else { return nil }
-        if reference.digest == nil, let age = age(of: image.digest), age > ttl {
+        if reference.digest == nil, let age = age(of: image.digest), age >= ttl {
             log.info("cached \(reference) is older than --cache-ttl; pulling again")
             return nil
         }
