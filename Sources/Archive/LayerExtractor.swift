@@ -124,7 +124,7 @@ public struct LayerExtractor: Sendable {
     /// `apply(layer:name:)` on a thread outside the cooperative pool.
     @discardableResult
     public func apply(layer path: String, name: String? = nil) async throws -> ExtractionSummary {
-        try await offPool { try self.apply(layer: path, name: name) }
+        try await runBlocking { try self.apply(layer: path, name: name) }
     }
 
     /// ADD of a local archive: extracts the tar at `archive` into `destination` (a directory
@@ -148,14 +148,5 @@ public struct LayerExtractor: Sendable {
     /// True when `path` is a tar archive, plain or compressed (what ADD auto-extracts).
     public static func isArchive(_ path: String) -> Bool {
         ArchiveReader.sniff(path)
-    }
-}
-
-/// Runs blocking work on a global dispatch queue and resumes the caller with its result.
-func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
-            continuation.resume(with: Result { try work() })
-        }
     }
 }

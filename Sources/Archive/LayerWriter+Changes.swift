@@ -76,7 +76,7 @@ extension LayerWriter {
         changes: ChangeSet, root: String, previous: SnapshotState, to path: String, options: Options = Options(),
         ignoring: IgnoreList = IgnoreList()
     ) async throws -> LayerBlob? {
-        try await offPool {
+        try await runBlocking {
             try write(changes: changes, root: root, previous: previous, to: path, options: options, ignoring: ignoring)
         }
     }

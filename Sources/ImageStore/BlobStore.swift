@@ -77,7 +77,7 @@ public struct BlobStore: Sendable, Hashable {
     /// When the blob is already present the source is left alone (`.move` removes it).
     public func put(fileAt source: String, digest: Digest, mode: PutMode = .move) async throws {
         let target = path(for: digest)
-        try await BlockingIO.run { try Self.place(source, at: target, mode: mode) }
+        try await runBlocking { try Self.place(source, at: target, mode: mode) }
     }
 
     /// Copies (or hard-links) a blob of `other` into this store, unless already present.
@@ -98,7 +98,7 @@ public struct BlobStore: Sendable, Hashable {
     public func verify(_ digest: Digest) async throws {
         let file = path(for: digest)
         guard FileIO.exists(file) else { throw Error.missing(digest, path: file) }
-        let (actual, _) = try await BlockingIO.run { try FileIO.digestAndSize(of: file) }
+        let (actual, _) = try await runBlocking { try FileIO.digestAndSize(of: file) }
         if actual != digest { throw Error.digestMismatch(expected: digest, actual: actual, path: file) }
     }
 

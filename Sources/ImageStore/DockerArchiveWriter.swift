@@ -60,7 +60,7 @@ public struct DockerArchiveWriter: Sendable {
     /// `BlobStore.Error.missing`, `FileError`, or a tar writing error.
     public func write(_ image: Image, tags: [ImageReference]) async throws {
         let path = self.path
-        try await BlockingIO.run { try Self.writeSync(image, repoTags: Self.repoTags(tags), to: path) }
+        try await runBlocking { try Self.writeSync(image, repoTags: Self.repoTags(tags), to: path) }
     }
 
     private static func writeSync(_ image: Image, repoTags: [String], to path: String) throws {

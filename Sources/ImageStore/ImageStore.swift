@@ -9,5 +9,5 @@
 //   `Image`, an OCI layout or a docker-archive tarball.
 // - `imageNameWithDigest` / `imageNameTagWithDigest`: the host's digest-file lines.
 //
-// Long operations (copying, hashing, decompressing layers) are `async` and run on `BlockingIO`'s
+// Long operations (copying, hashing, decompressing layers) are `async` and run on PluginAPI's `runBlocking`
 // threads, off Swift's cooperative pool.

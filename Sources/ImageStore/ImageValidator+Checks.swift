@@ -63,7 +63,7 @@ extension ImageValidator {
             ]
         }
         do {
-            let (digest, size) = try await BlockingIO.run { try FileIO.digestAndSize(of: path) }
+            let (digest, size) = try await runBlocking { try FileIO.digestAndSize(of: path) }
             return sizeAndDigestProblems(descriptor, what: what, digest: digest, size: size)
         } catch {
             return [ValidationProblem(.unreadableLayer, "\(what) blob \(descriptor.digest) cannot be read: \(error)")]
@@ -156,7 +156,7 @@ extension ImageValidator {
         }
         let scan: LayerScan
         do {
-            scan = try await BlockingIO.run { try LayerScan.scan(path: path, compression: compression) }
+            scan = try await runBlocking { try LayerScan.scan(path: path, compression: compression) }
         } catch {
             // Still say whether the blob itself is intact: that tells corruption from mislabelling.
             return await blobProblems(layer, what: name, store: store)

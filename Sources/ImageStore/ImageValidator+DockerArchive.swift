@@ -9,7 +9,7 @@ extension ImageValidator {
     /// Reads the tarball once, streaming. Throws `ValidationError` listing every problem, or an
     /// error naming the tarball when it is not a readable tar.
     public static func validate(dockerArchive path: String) async throws {
-        let found = try await BlockingIO.run { try dockerArchiveProblems(path) }
+        let found = try await runBlocking { try dockerArchiveProblems(path) }
         if !found.isEmpty { throw ValidationError(problems: found, subject: "docker-archive:\(path)") }
     }
 

@@ -41,7 +41,7 @@ public struct OCILayoutWriter: Sendable {
         }
         entries.append(descriptor)
         let index = ImageIndex(mediaType: .ociIndex, manifests: entries)
-        try await BlockingIO.run { [path] in
+        try await runBlocking { [path] in
             try FileIO.writeAtomically(Self.layoutHeader, to: path + "/oci-layout")
             try FileIO.writeAtomically(CanonicalJSON.encode(index), to: path + "/index.json")
         }

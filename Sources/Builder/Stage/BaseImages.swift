@@ -28,7 +28,7 @@ struct BaseImages {
                 throw BuildError.failed("\(stage.from.location): stage \(i) must be built before stage \(stage.index)")
             }
             let source = base.root.path
-            try await offPool { try FileCopier(root: root, owner: nil, chmod: nil).copyContents(ofDirectory: source, into: "") }
+            try await runBlocking { try FileCopier(root: root, owner: nil, chmod: nil).copyContents(ofDirectory: source, into: "") }
             var state = base.state
             state.arguments = session.stageArguments()
             state.snapshot = nil

@@ -2,6 +2,7 @@ import Archive
 import Dockerfile
 import Foundation
 import Glibc
+import PluginAPI
 
 extension StageExecutor {
     func execute(_ add: AddInstruction) async throws {
@@ -69,7 +70,7 @@ extension StageExecutor {
         log.info("downloading \(url)")
         let result: URLDownloader.Download
         do {
-            result = try await offPool { try URLDownloader.fetch(url, to: temp, userAgent: agent) }
+            result = try await runBlocking { try URLDownloader.fetch(url, to: temp, userAgent: agent) }
         } catch {
             unlink(temp)
             throw BuildError.failed("\(add.location): \(error)")

@@ -96,7 +96,7 @@ final class StageExecutor {
     func commitLayer(createdBy: String, _ body: @escaping @Sendable (LayerWriter) throws -> Void) async throws {
         let path = session.newLayerPath()
         let options = layerOptions
-        let blob: LayerBlob? = try await offPool {
+        let blob: LayerBlob? = try await runBlocking {
             let writer = try LayerWriter(path: path, options: options)
             try body(writer)
             let blob = try writer.finish()
@@ -135,18 +135,9 @@ final class StageExecutor {
         let path = session.newLayerPath()
         let options = layerOptions
         let rootPath = root.path
-        let blob = try await offPool {
+        let blob = try await runBlocking {
             try LayerWriter.write(changes: changes, root: rootPath, previous: previous, to: path, options: options, ignoring: ignore)
         }
         try await add(blob, createdBy: createdBy)
-    }
-}
-
-/// Runs blocking work (file copies, layer compression) off the cooperative pool.
-func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
-            continuation.resume(with: Result { try work() })
-        }
     }
 }
