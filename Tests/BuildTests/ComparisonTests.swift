@@ -8,8 +8,16 @@ extension ComparisonCase {
     /// The busybox-based set; every case runs in both snapshot modes.
     static let busyboxSet: [ComparisonCase] = [
         ComparisonCase(name: "run-forms", buildArgs: ["FROM_CLI": "cli-value"]),
-        ComparisonCase(name: "user"),
-        ComparisonCase(name: "workdir"),
+        ComparisonCase(name: "user", kilnChecks: { tree in
+            // Not vacuous: USER app gets app's supplementary group from /etc/group.
+            let id = ImageTree.sha256(of: "uid=1000(app) gid=1000(app) groups=1000(app),2000(extra)\n")
+            return tree.entries["/out/id-app.txt"]?.sha256 == id ? [] : ["`id` as USER app did not list groups 1000(app),2000(extra)"]
+        }),
+        ComparisonCase(name: "workdir", kilnChecks: { tree in
+            // Not vacuous: a WORKDIR made while USER app is in effect belongs to app.
+            let dir = tree.entries["/work/app-made/deeper"]
+            return dir?.uid == 1000 && dir?.kind == .directory ? [] : ["/work/app-made/deeper: \(dir.map { "\($0)" } ?? "missing"), expected a directory owned by 1000"]
+        }),
         ComparisonCase(name: "whiteouts"),
         ComparisonCase(name: "symlinks"),
         ComparisonCase(
@@ -42,7 +50,8 @@ extension ComparisonCase {
         ComparisonCase(name: "metadata", kilnChecks: { tree in
             // Not vacuous: the settings are there, not merely equally absent in both images.
             var expected = ImageSettings()
-            expected.env = tree.config.env.filter { $0.hasPrefix("PATH=") } + ["A=1", "B=two words", "C=1-ref", "D=1"]
+            // One ENV instruction expands with the values from before it: C sees no A yet.
+            expected.env = tree.config.env.filter { $0.hasPrefix("PATH=") } + ["A=1", "B=two words", "C=-ref", "D=1"]
             expected.entrypoint = ["/bin/echo", "entry"]
             expected.cmd = ["cmd-arg"]
             expected.user = "1000:2000"
