@@ -17,11 +17,26 @@ final class FileCopier {
 
     let root: BuildRoot
     /// nil keeps the source's ownership.
-    let owner: Owner?
+    var owner: Owner?
     let chmod: ChmodSpec?
     /// Source-relative paths to leave out (`.dockerignore`, `--exclude`); takes the path
     /// relative to the source tree and whether it is a directory.
     var excludes: ((String, Bool) -> Bool)?
+    /// When set, regular files are not copied into the root: they are recorded in `deferred`
+    /// and the layer is written straight from their sources. Used for a COPY whose files no
+    /// later instruction reads from the root (the root is thrown away after the build).
+    var skipContents = false
+    /// Regular files recorded instead of copied: in-root path → source and the metadata the
+    /// copy would have had.
+    private(set) var deferred: [String: DeferredFile] = [:]
+
+    struct DeferredFile {
+        var source: String
+        var uid: uid_t
+        var gid: gid_t
+        var permissions: UInt32
+    }
+
     /// Paths written, relative to the root, in the order written (parents before children).
     private(set) var written: [String] = []
     private var writtenSet = Set<String>()
@@ -54,6 +69,8 @@ final class FileCopier {
     /// source goes *inside* `destination` under its own name; a source directory always has its
     /// contents copied into `destination`.
     func copy(source: String, relative: String = "", to destination: String, intoDirectory: Bool) throws {
+        // Hardlinks are kept within one source (BuildKit copies each source on its own).
+        linkedInodes = [:]
         var st = stat()
         // The top-level source is followed: `COPY link /x` copies what the link points to.
         try Syscall.check("stat", source) { stat(source, &st) }
@@ -112,6 +129,12 @@ final class FileCopier {
             try setTimes(dest, st)
             return
         case S_IFREG:
+            if skipContents {
+                // The layer writer keeps hardlinks by source inode; the root never sees the file.
+                deferred[rel] = DeferredFile(source: source, uid: uid, gid: gid, permissions: perms)
+                record(rel)
+                return
+            }
             let key = InodeKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
             if st.st_nlink > 1, let first = linkedInodes[key] {
                 try Syscall.check("link", dest) { link(root.hostPath(first), dest) }

@@ -13,6 +13,8 @@ struct BuildPlan {
     var buildArgs: [String: String]
     /// The base each stage names after expansion.
     var bases: [Int: Base]
+    /// Stages a later stage builds on or copies from (their roots must stay complete).
+    var stagesUsedLater: Set<Int> = []
 
     enum Base: Equatable {
         case scratch
@@ -56,6 +58,9 @@ struct BuildPlan {
                 }
             }
             self.bases = bases
+            for index in stagesToBuild {
+                stagesUsedLater.formUnion(try dockerfile.dependencies(ofStage: index, globalEnvironment: global.environment))
+            }
         } catch let error as DockerfileError {
             throw error.location == nil ? BuildError.usage(error.description) : BuildError.failed(error.description)
         }

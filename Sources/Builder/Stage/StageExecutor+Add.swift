@@ -35,6 +35,7 @@ extension StageExecutor {
         }
         if !local.isEmpty {
             let unpackTars = add.unpack ?? true
+            let explicitOwner = add.chown != nil
             let scratch = session.workDirectory + "/add-\(stepNumber)-\(stage.index)"
             try copyFiles(
                 local, to: add.destination, tree: session.context, copier: copier, parents: false,
@@ -47,10 +48,16 @@ extension StageExecutor {
                 defer { try? removeTree(scratch) }
                 try LayerExtractor.extract(tar: host, into: scratch, at: "")
                 let dir = try copier.prepareDirectory(dest)
-                // The archive's entries are not context paths: .dockerignore does not apply.
+                // The archive's entries are not context paths: .dockerignore does not apply; and
+                // they keep the owners the tar records unless --chown says otherwise (tar -x).
                 let excludes = copier.excludes
+                let owner = copier.owner
                 copier.excludes = nil
-                defer { copier.excludes = excludes }
+                if !explicitOwner { copier.owner = nil }
+                defer {
+                    copier.excludes = excludes
+                    copier.owner = owner
+                }
                 try copier.copyContents(ofDirectory: scratch, into: dir)
                 return true
             }

@@ -55,6 +55,7 @@ extension StageExecutor {
         let copier = FileCopier(
             root: root, owner: try owner(copy.chown, default: fallback, location: copy.location),
             chmod: try chmodSpec(copy.chmod, location: copy.location))
+        copier.skipContents = nothingReadsRootAfterCurrentStep
         try copyFiles(
             copy.sources, to: copy.destination, tree: tree, copier: copier, parents: copy.parents,
             excludes: copy.excludes, location: copy.location, keyword: "COPY")
@@ -131,11 +132,17 @@ extension StageExecutor {
             return
         }
         let written = copier.written
+        let deferred = copier.deferred.mapValues {
+            ($0.source, LayerWriter.Overrides(uid: $0.uid, gid: $0.gid, permissions: $0.permissions))
+        }
         let rootPath = root.path
         try await commitLayer(createdBy: createdBy) { writer in
             for rel in written {
                 try writer.addParents(of: rel, root: rootPath)
-                if !writer.writtenNames.contains(rel) {
+                if writer.writtenNames.contains(rel) { continue }
+                if let (source, overrides) = deferred[rel] {
+                    try writer.addPath(source, as: rel, overrides: overrides)
+                } else {
                     try writer.addPath(rootPath + "/" + rel, as: rel)
                 }
             }

@@ -13,6 +13,9 @@ final class StageExecutor {
     /// Position of the step being executed, for log lines (`[2/3] STEP 4/9`).
     var stepNumber = 0
     var stepCount = 0
+    /// True while executing a step after which no instruction of this stage (and no later
+    /// stage) reads this root: COPY may then write its layer from the sources directly.
+    var nothingReadsRootAfterCurrentStep = false
     /// `--single-snapshot`: the layer is taken once, after the last instruction.
     var singleSnapshot: Bool { session.options.singleSnapshot }
 
@@ -37,7 +40,10 @@ final class StageExecutor {
         if singleSnapshot && all.contains(where: Self.changesFiles) {
             state.snapshot = try await session.snapshotStrategy().capture(root: root.path, ignoring: snapshotIgnoreList)
         }
-        for instruction in all {
+        for (index, instruction) in all.enumerated() {
+            nothingReadsRootAfterCurrentStep =
+                !singleSnapshot && !session.inPlace && !session.plan.stagesUsedLater.contains(stage.index)
+                && !all[(index + 1)...].contains(where: Self.changesFiles)
             stepNumber += 1
             log.info("\(stageLabel) STEP \(stepNumber)/\(stepCount): \(instruction.original)")
             try await apply(instruction)
@@ -124,11 +130,33 @@ final class StageExecutor {
     /// and in place also every mount point and kiln's own files.
     var snapshotIgnoreList: IgnoreList { session.ignoreList }
 
+    /// A new link to an existing file (`ln /a /b`) changes only the link count of `/a`; to keep
+    /// the two names one inode in the image, every other name of a changed multiply-linked file
+    /// goes into the layer too (as overlay-based builders do by copying the file up).
+    static func withHardlinkSiblings(_ changes: ChangeSet, in state: SnapshotState) -> ChangeSet {
+        let linked = changes.upserted.filter { $0.type == .regular && $0.linkCount > 1 }
+        guard !linked.isEmpty else { return changes }
+        struct Key: Hashable {
+            var device: UInt64
+            var inode: UInt64
+        }
+        let wanted = Set(linked.map { Key(device: $0.device, inode: $0.inode) })
+        let present = Set(changes.upserted.map(\.path))
+        var out = changes
+        for record in state.records.values where record.type == .regular && record.linkCount > 1 {
+            if wanted.contains(Key(device: record.device, inode: record.inode)) && !present.contains(record.path) {
+                out.modified.append(record)
+            }
+        }
+        return out
+    }
+
     /// Takes a snapshot against `previous` and commits its changes as a layer.
     func snapshotLayer(since previous: SnapshotState, createdBy: String) async throws {
         let strategy = try session.snapshotStrategy()
         let ignore = snapshotIgnoreList
-        let (changes, next) = try await strategy.changes(root: root.path, since: previous, ignoring: ignore)
+        let (found, next) = try await strategy.changes(root: root.path, since: previous, ignoring: ignore)
+        let changes = Self.withHardlinkSiblings(found, in: next)
         state.snapshot = next
         state.snapshotStale = false
         log.debug("snapshot: \(changes.added.count) added, \(changes.modified.count) modified, \(changes.deleted.count) deleted")
