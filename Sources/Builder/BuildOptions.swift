@@ -64,6 +64,8 @@ public struct BuildOptions: Sendable {
     /// `--skip-push-permission-check`, `--push-ignore-immutable-tag-errors`.
     public var skipPushPermissionCheck = false
     public var pushIgnoreImmutableTagErrors = false
+    /// `--image-fs-extract-retry`: extra attempts at extracting a base image's layers.
+    public var extractRetry = 0
     /// `--cache-dir`, `--cache-ttl` (seconds) for base images.
     public var cacheDirectory: String?
     public var cacheTTL: Int64 = 336 * 3600

@@ -69,4 +69,18 @@ struct CLITests {
                 r.stdout.split(separator: "\n").contains { $0.hasPrefix(name) && $0.contains(kind) && $0.contains(".so") }, "\(name)\n\(r)")
         }
     }
+
+    @Test("--custom-platform sets the image's platform; a foreign RUN says emulation is not available yet")
+    func customPlatform() async throws {
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        let copyOnly = try await LayoutBuild.run(context: Repo.helloExample, in: tree, ["--custom-platform", "linux/arm64/v8"])
+        #expect(copyOnly.result.exitCode == 0, "\(copyOnly.result)")
+        let image = try copyOnly.image()
+        #expect(image.config.architecture == "arm64" && image.config.os == "linux")
+        let ctx = try makeContext([:], dockerfile: "FROM scratch\nRUN [\"/bin/true\"]\n", in: tree)
+        let foreign = try await KilnCommand.run(["-c", ctx, "--custom-platform", "linux/s390x", "--oci-layout-path", tree.url("x")])
+        #expect(foreign.exitCode == 1, "\(foreign)")
+        #expect(foreign.stderr.contains("Dockerfile:2") && foreign.stderr.contains("not available yet"), "\(foreign)")
+    }
 }

@@ -132,12 +132,22 @@ struct BaseImages {
         let ignore = ignoring ?? (session.inPlace ? session.ignoreList : IgnoreList(session.options.ignorePaths))
         let extractor = LayerExtractor(root: root.path, options: ExtractionOptions(ignoring: ignore))
         session.log.info("extracting \(paths.count) layer(s) of \(name)")
-        do {
-            for (i, path) in paths.enumerated() {
-                _ = try await extractor.apply(layer: path, name: "\(name) layer \(i + 1)")
+        var attempt = 0
+        while true {
+            do {
+                for (i, path) in paths.enumerated() {
+                    _ = try await extractor.apply(layer: path, name: "\(name) layer \(i + 1)")
+                }
+                return
+            } catch {
+                // A hostile or corrupt layer fails the same way every time; retries are for
+                // transient trouble (a full disk freed meanwhile, an NFS hiccup), from a clean root.
+                guard attempt < session.options.extractRetry else { throw BuildError.failed("extracting \(name): \(error)") }
+                attempt += 1
+                session.log.warning("extracting \(name) failed (\(error)); retry \(attempt) of \(session.options.extractRetry)")
+                try RootWipe.clear(root, keeping: ignore)
+                try await Task.sleep(nanoseconds: UInt64(1 << min(attempt, 5)) * 500_000_000)
             }
-        } catch {
-            throw BuildError.failed("extracting \(name): \(error)")
         }
     }
 

@@ -11,6 +11,7 @@ extension StageExecutor {
         if run.security == .insecure {
             throw BuildError.notAvailableYet("\(run.location): RUN --security=insecure")
         }
+        try checkPlatformRuns(run)
         let strategy = try session.snapshotStrategy()
         let ignore = snapshotIgnoreList
         // The state RUN's changes are measured against: taken once, refreshed after COPY/WORKDIR.
@@ -65,5 +66,16 @@ extension StageExecutor {
             for h in run.heredocs { script += h.content + h.name + "\n" }
             return state.shell + [script]
         }
+    }
+
+    /// RUN executes binaries of the target platform: natively, or (later) under QEMU. Until
+    /// the emulation backend is wired, a foreign target fails here with a clear message instead
+    /// of an "exec format error" from inside the step.
+    func checkPlatformRuns(_ run: RunInstruction) throws {
+        let target = session.options.targetPlatform.normalized
+        let host = Platform.host
+        guard target.os != host.os || target.architecture != host.architecture else { return }
+        throw BuildError.notAvailableYet(
+            "\(run.location): RUN for \(target) on this \(host) machine (QEMU emulation through the CrossQEMU plugin)")
     }
 }

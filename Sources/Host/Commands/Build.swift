@@ -139,6 +139,7 @@ enum BuildOptionsFactory {
             }
         }
         opts.skipDefaultRegistryFallback = r.skipDefaultRegistryFallback
+        opts.extractRetry = max(0, r.imageFSExtractRetry)
         opts.registryPlugin = r.registryPlugin
         return opts
     }
