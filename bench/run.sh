@@ -15,12 +15,13 @@ KILN=${KILN:-}
 RESULT_FILE=
 LOG_DIR=
 TMPFS=0
+CHECK=0
 BENCH_CACHE=${KILN_BENCH_CACHE:-/var/cache/kiln-bench}
 
 usage() {
     cat <<EOF
 usage: bench/run.sh [--runs N] [--workloads "w1 w2 w3"] [--no-push-test] [--no-buildah]
-                    [--build|--no-build] [--kiln PATH] [--save FILE] [--logs DIR] [--tmpfs]
+                    [--build|--no-build] [--kiln PATH] [--save FILE] [--logs DIR] [--tmpfs] [--check]
   --runs N        builds per (tool, workload), cold each time (default 3); the table shows medians
   --workloads     subset of: w1 (busybox, 5 RUN, 50-file COPY), w2 (bookworm, 2,000 files,
                   rm -rf, 20 MB COPY, COPY --from; also run with --snapshot-mode time),
@@ -32,6 +33,8 @@ usage: bench/run.sh [--runs N] [--workloads "w1 w2 w3"] [--no-push-test] [--no-b
   --kiln PATH     the kiln binary to measure (its plugins must sit next to it)
   --save FILE     also write the final table to FILE
   --logs DIR      keep every build's timestamped log and timing in DIR (the work dir goes)
+  --check         also check that kiln's and buildah's run-1 images hold the same files
+                  (unpacked with umoci; type, mode, owner, link target, content)
   --tmpfs         put the whole work dir (contexts, registry, kiln's and buildah's storage) on a
                   tmpfs, to take the disk out of the comparison (needs ~3 GB of free RAM)
 Environment: KILN_BENCH_CACHE (base-image cache, default /var/cache/kiln-bench),
@@ -51,6 +54,7 @@ while [ $# -gt 0 ]; do
         --save) RESULT_FILE=$2; shift 2 ;;
         --logs) LOG_DIR=$2; shift 2 ;;
         --tmpfs) TMPFS=1; shift ;;
+        --check) CHECK=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; exit 2 ;;
     esac
@@ -63,12 +67,14 @@ TMPFS_MOUNTED=0
 REGISTRY_PID=
 BUILDAH_STORE=
 FAILURES=()
+CHECK_RESULTS=()
 source "$HERE/lib/common.sh"
 source "$HERE/lib/bases.sh"
 source "$HERE/lib/workloads.sh"
 source "$HERE/lib/measure.sh"
 source "$HERE/lib/push.sh"
 source "$HERE/lib/report.sh"
+source "$HERE/lib/check.sh"
 
 cleanup() {
     local rc=$?
@@ -153,6 +159,10 @@ if [ "$DO_PUSH" = 1 ]; then
     for run in $(seq 1 "$RUNS"); do push_test "$run"; done
 fi
 
+if [ "$CHECK" = 1 ]; then
+    say "comparing kiln's and buildah's images"
+    compare_images
+fi
 report | tee "$BENCH_WORK/table.txt"
 if [ -n "$RESULT_FILE" ]; then
     mkdir -p "$(dirname "$RESULT_FILE")"

@@ -39,6 +39,8 @@ kiln_build() {
         return 0
     fi
     echo "$label $w $run $(tail -1 "$out/time")" >>"$BENCH_WORK/samples"
+    [ "$label" = kiln ] && [ "$run" = 1 ] && keep_image kiln "$w" "$REGISTRY/$label-$w-r$run:run$run"
+    return 0
 }
 
 # buildah_build WORKLOAD RUN: bud (chroot isolation, --layers, overlay) then push, both timed
@@ -66,6 +68,8 @@ buildah_build() {
         return 0
     fi
     echo "buildah $w $run $(tail -1 "$out/time")" >>"$BENCH_WORK/samples"
+    [ "$run" = 1 ] && keep_image buildah "$w" "${dest#docker://}"
+    return 0
 }
 
 # Removes the current buildah storage: containers, images, leftover overlay mounts, files.

@@ -58,6 +58,11 @@ report() {
     [ -s "$BENCH_WORK/push-samples" ] && sed 's/^/  /' "$BENCH_WORK/push-samples"
     echo
     attribution_report
+    if [ ${#CHECK_RESULTS[@]} -gt 0 ]; then
+        echo
+        echo "--check, run-1 images of kiln vs buildah (buildah's empty /etc/hosts, hostname, resolv.conf, /run ignored):"
+        printf '  %s\n' "${CHECK_RESULTS[@]}"
+    fi
     if [ ${#FAILURES[@]} -gt 0 ]; then
         echo
         echo "FAILURES:"
