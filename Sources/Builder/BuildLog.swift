@@ -55,7 +55,7 @@ public struct BuildLog: Sendable {
 
     func render(_ level: LogLevel, _ message: String) -> String {
         let name = ["TRAC", "DEBU", "INFO", "WARN", "ERRO"][level.rawValue]
-        let stamp = timestamps ? Timestamp.now() + " " : ""
+        let stamp = timestamps ? Self.preciseNow() + " " : ""
         switch format {
         case .text:
             return "\(stamp)\(name) \(message)"
@@ -65,9 +65,17 @@ public struct BuildLog: Sendable {
         case .json:
             let names = ["trace", "debug", "info", "warning", "error"]
             var object: [String: String] = ["level": names[level.rawValue], "msg": message]
-            if timestamps { object["time"] = Timestamp.now() }
+            if timestamps { object["time"] = Self.preciseNow() }
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
             return String(decoding: data, as: UTF8.self)
         }
+    }
+
+    /// RFC 3339 with milliseconds, so step timings can be read off the log.
+    static func preciseNow() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let seconds = Timestamp.rfc3339(seconds: Int64(ts.tv_sec))
+        return String(seconds.dropLast()) + String(format: ".%03dZ", Int(ts.tv_nsec / 1_000_000))
     }
 }

@@ -83,7 +83,7 @@ public struct ImageBuilder: Sendable {
         try await outputs.writeLocal(image)
         var digest = image.digest
         if !options.noPush && !options.destinations.isEmpty {
-            digest = try await pusher.push(image)
+            digest = try await pusher.push(image, mountingFrom: session.pulledReferences)
         }
         try outputs.writeDigestFiles(digest)
         log.info("image \(digest)")
@@ -101,7 +101,8 @@ public struct ImageBuilder: Sendable {
             let build = dir + "/build-\(getpid())"
             try? removeTree(build)
             try FileManager.default.createDirectory(atPath: build, withIntermediateDirectories: true)
-            return (build, true)
+            // A directory the user named is kept (kaniko's default) unless --cleanup.
+            return (build, false)
         }
         // /var/tmp rather than /tmp: build roots can be large and /tmp is often a small tmpfs.
         let base = options.environment["TMPDIR"] ?? (FileManager.default.fileExists(atPath: "/var/tmp") ? "/var/tmp" : "/tmp")

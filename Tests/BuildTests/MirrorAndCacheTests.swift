@@ -83,4 +83,33 @@ struct MirrorAndCacheTests {
         let expired = try await Self.childBuild(from: base, in: tree, ["--cache-dir", cache, "--cache-ttl", "0s"])
         #expect(expired.exitCode == 1, "\(expired)")
     }
+
+    @Test("a child image's base layers are mounted from the base's repository, not uploaded")
+    func baseLayersAreMounted() async throws {
+        let registry = try await RegistryFixture.start(.plain)
+        defer { registry.stop() }
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        try await Self.pushBase("team/base:1", to: [registry])
+        let before = await registry.settledAccessLog().count
+        let ctx = try makeContext(["x": "x"], dockerfile: "FROM \(registry.host)/team/base:1\nCOPY x /app/x\n", in: tree)
+        let child = try await KilnCommand.run(["-c", ctx, "-d", "\(registry.host)/team/child:1", "--insecure-registry", registry.host])
+        #expect(child.exitCode == 0, "\(child)")
+        let requests = await registry.settledAccessLog().dropFirst(before)
+        // Three base layers mounted; only the new COPY layer and the config carry data.
+        #expect(requests.filter { $0.method == "POST" && $0.path.contains("mount=") && $0.status == 201 }.count == 3, "\(requests)")
+        #expect(requests.filter(\.carriesBlobData).count == 2, "\(requests)")
+    }
+
+    @Test("--kaniko-dir is kept after the build unless --cleanup")
+    func workDirectory() async throws {
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        let kept = try await LayoutBuild.run(context: Repo.helloExample, in: tree, name: "a", ["--kaniko-dir", tree.url("work")])
+        #expect(kept.result.exitCode == 0, "\(kept.result)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tree.url("work")).contains { $0.hasPrefix("build-") })
+        let cleaned = try await LayoutBuild.run(context: Repo.helloExample, in: tree, name: "b", ["--kaniko-dir", tree.url("work2"), "--cleanup"])
+        #expect(cleaned.result.exitCode == 0, "\(cleaned.result)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tree.url("work2")).isEmpty)
+    }
 }

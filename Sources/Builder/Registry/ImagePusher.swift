@@ -23,13 +23,15 @@ struct ImagePusher {
     }
 
     /// Pushes `image` to every destination; returns the manifest digest the registries stored.
-    func push(_ image: Image) async throws -> Digest {
+    func push(_ image: Image, mountingFrom bases: [ImageReference] = []) async throws -> Digest {
         let client = try RegistrySelection.client(plugins, name: options.registryPlugin)
         var pushedRepos: [ImageReference] = []
         var digest = image.digest
         for destination in options.destinations {
             log.info("pushing \(destination)")
-            let sameRegistry = pushedRepos.filter { $0.registry == destination.registry && $0.repository != destination.repository }
+            // Blobs already in another repository of the same registry (an earlier destination,
+            // or the base image's own repository) are mounted instead of uploaded.
+            let sameRegistry = (pushedRepos + bases).filter { $0.registry == destination.registry && $0.repository != destination.repository }
             let blobs = image.manifest.layers + [image.manifest.config]
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for blob in blobs {

@@ -38,6 +38,7 @@ struct BaseImages {
             return (state, root, triggers)
         case .image(let reference):
             let pulled = try await ImagePuller(session: session).pull(reference, platform: platform, location: stage.from.location)
+            session.pulledReferences.append(pulled.reference)
             try await extract(pulled, into: root)
             var config = pulled.config
             var container = config.config ?? ContainerConfig()
@@ -83,6 +84,7 @@ struct BaseImages {
             return (state, root, triggers)
         case .image(let reference):
             let pulled = try await ImagePuller(session: session).pull(reference, platform: platform, location: stage.from.location)
+            session.pulledReferences.append(pulled.reference)
             try await extract(pulled, into: root)
             var state = StageState(config: pulled.config, layers: pulled.layers, format: pulled.format, arguments: session.stageArguments())
             state.cmdFromBase = pulled.config.config?.cmd != nil

@@ -15,6 +15,8 @@ final class BuildSession {
     let context: BuildContext
     let dockerfile: Dockerfile
     let plan: BuildPlan
+    /// Images pulled for this build: pushes try cross-repository mounts from them first.
+    var pulledReferences: [ImageReference] = []
     /// Finished stages by index.
     var finished: [Int: StageResult] = [:]
     private var layerCounter = 0
