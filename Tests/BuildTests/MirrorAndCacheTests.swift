@@ -108,7 +108,8 @@ struct MirrorAndCacheTests {
         let kept = try await LayoutBuild.run(context: Repo.helloExample, in: tree, name: "a", ["--kaniko-dir", tree.url("work")])
         #expect(kept.result.exitCode == 0, "\(kept.result)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: tree.url("work")).contains { $0.hasPrefix("build-") })
-        let cleaned = try await LayoutBuild.run(context: Repo.helloExample, in: tree, name: "b", ["--kaniko-dir", tree.url("work2"), "--cleanup"])
+        let cleaned = try await LayoutBuild.run(
+            context: Repo.helloExample, in: tree, name: "b", ["--kaniko-dir", tree.url("work2"), "--cleanup"])
         #expect(cleaned.result.exitCode == 0, "\(cleaned.result)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: tree.url("work2")).isEmpty)
     }
