@@ -16,7 +16,8 @@ final class ContentHasher {
         var description: String {
             switch self {
             case .cannotOpen(let path, let e):
-                return "cannot open \(path) to hash it: \(String(cString: strerror(e))) (errno \(e)); add it to the ignore list if it is not part of the image"
+                return
+                    "cannot open \(path) to hash it: \(String(cString: strerror(e))) (errno \(e)); add it to the ignore list if it is not part of the image"
             case .cannotRead(let path, let e):
                 return "cannot read \(path) to hash it: \(String(cString: strerror(e))) (errno \(e))"
             }

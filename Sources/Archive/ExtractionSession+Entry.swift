@@ -138,7 +138,8 @@ extension ExtractionSession {
                 archive: archiveName, entry: name, reason: "the hardlink target '\(target)' does not exist inside the root")
         }
         if targetStat.isDirectory {
-            throw LayerExtractor.Error.unsafeEntry(archive: archiveName, entry: name, reason: "the hardlink target '\(target)' is a directory")
+            throw LayerExtractor.Error.unsafeEntry(
+                archive: archiveName, entry: name, reason: "the hardlink target '\(target)' is a directory")
         }
         if let existing = try fstatatIfPresent(parent, base, subject: rel),
             existing.st_ino == targetStat.st_ino && existing.st_dev == targetStat.st_dev

@@ -36,7 +36,8 @@ final class LayerStream {
             try checkArchive(archive_write_set_format_raw(c), c, "archive_write_set_format_raw")
             try checkArchive(archive_write_add_filter_zstd(c), c, "archive_write_add_filter_zstd")
             if let level {
-                try checkArchive(archive_write_set_filter_option(c, "zstd", "compression-level", String(level)), c, "zstd compression-level \(level)")
+                try checkArchive(
+                    archive_write_set_filter_option(c, "zstd", "compression-level", String(level)), c, "zstd compression-level \(level)")
             }
             // Always at least one worker: zstd's multi-threaded format is the same for any
             // worker count ≥ 1 but differs from its single-threaded one, and a layer must not

@@ -37,9 +37,10 @@ extension LayerWriter {
         }
 
         let whiteouts = deleted.filter { path in
-            !ignoring.contains(path) && !hasAncestor(path) { a in
-                deleted.contains(a) || opaque.contains(a) || (current[a].map { $0.type != .directory } ?? false)
-            }
+            !ignoring.contains(path)
+                && !hasAncestor(path) { a in
+                    deleted.contains(a) || opaque.contains(a) || (current[a].map { $0.type != .directory } ?? false)
+                }
         }
         for path in whiteouts.sorted(by: Self.pathOrder) {
             try addParents(of: path, root: root)

@@ -195,7 +195,8 @@ public final class LayerWriter {
             let n = archive_write_data(t, base + offset, bytes.count - offset)
             if n <= 0 {
                 throw Error.writeFailed(
-                    layer: path, entry: name, reason: "\(stream.failure ?? LibArchiveError(call: "archive_write_data", message: archiveMessage(t)))")
+                    layer: path, entry: name,
+                    reason: "\(stream.failure ?? LibArchiveError(call: "archive_write_data", message: archiveMessage(t)))")
             }
             offset += n
         }

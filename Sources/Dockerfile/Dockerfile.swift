@@ -57,7 +57,8 @@ public struct Dockerfile: Sendable, Hashable {
         }
         guard !stages.isEmpty else {
             throw DockerfileError(
-                "dockerfile contains no stages to build: add a FROM line", at: SourceLocation(file: fileName, line: max(scanner.lineCount, 1)))
+                "dockerfile contains no stages to build: add a FROM line",
+                at: SourceLocation(file: fileName, line: max(scanner.lineCount, 1)))
         }
         try checkUniqueStageNames(stages)
         return Dockerfile(fileName: fileName, directives: scanner.directives, escape: scanner.escape, metaArgs: metaArgs, stages: stages)

@@ -105,8 +105,7 @@ extension ImageValidator {
     }
 
     /// `os`, `architecture`, `rootfs` and `history` of a config against the number of layers.
-    static func configProblems(configBytes: [UInt8], name: String, layerCount: Int) -> ([ValidationProblem], [Digest]?)
-    {
+    static func configProblems(configBytes: [UInt8], name: String, layerCount: Int) -> ([ValidationProblem], [Digest]?) {
         let probe: ConfigProbe
         do { probe = try CanonicalJSON.decode(ConfigProbe.self, from: configBytes) } catch {
             return ([ValidationProblem(.malformed, "\(name) is not a valid image config: \(error)")], nil)

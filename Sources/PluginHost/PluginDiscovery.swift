@@ -50,10 +50,11 @@ public struct StandardPluginDiscovery: PluginDiscovery {
                 let path = dir.hasSuffix("/") ? dir + name : dir + "/" + name
                 // realpath(3): NSString's resolvingSymlinksInPath leaves relative links unresolved
                 // on Linux, and the same library would be offered twice.
-                let real = realpath(path, nil).map { resolved in
-                    defer { free(resolved) }
-                    return String(cString: resolved)
-                } ?? path
+                let real =
+                    realpath(path, nil).map { resolved in
+                        defer { free(resolved) }
+                        return String(cString: resolved)
+                    } ?? path
                 if seen.insert(real).inserted { out.append(path) }
             }
         }

@@ -54,7 +54,7 @@ final class RootDirectory {
         let file: Int32
         do {
             file = try open(inner, KILN_O_PATH)
-        } catch where error.errno == ENOENT || error.errno == ENOTDIR {
+        } catch  where error.errno == ENOENT || error.errno == ENOTDIR {
             return nil
         }
         defer { close(file) }
@@ -68,7 +68,7 @@ final class RootDirectory {
         let file: Int32
         do {
             file = try open(inner, O_RDONLY)
-        } catch where error.errno == ENOENT || error.errno == ENOTDIR {
+        } catch  where error.errno == ENOENT || error.errno == ENOTDIR {
             return nil
         }
         defer { close(file) }

@@ -93,7 +93,9 @@ extension Runner {
             if count < 0 && errno == EINTR { return .data }
             return count < 0 && errno == EAGAIN ? .again : .end
         }
-        var fds = [pollfd(fd: spawned.output_fd, events: Int16(POLLIN), revents: 0), pollfd(fd: spawned.pidfd, events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: spawned.output_fd, events: Int16(POLLIN), revents: 0), pollfd(fd: spawned.pidfd, events: Int16(POLLIN), revents: 0),
+        ]
         while true {
             if poll(&fds, 2, -1) < 0 {
                 if errno == EINTR { continue }

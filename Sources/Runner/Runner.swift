@@ -30,7 +30,8 @@ public enum Runner {
             case .workingDirectoryMissing(let dir, let root):
                 return "the working directory \(dir) does not exist in the build root \(root); WORKDIR must be created before RUN"
             case .commandNotFound(let name, let searchPath, let root):
-                return "executable \"\(name)\" not found in PATH \(searchPath) inside the build root \(root); use an absolute path or install it in an earlier step"
+                return
+                    "executable \"\(name)\" not found in PATH \(searchPath) inside the build root \(root); use an absolute path or install it in an earlier step"
             case .user(let error):
                 return error.description
             case .setup(let step, let errno):

@@ -54,9 +54,9 @@ enum SeccompFilter {
         // 32-bit and x32 system calls on x86_64 (and AArch32 on arm64) have their own numbers;
         // without these the denials could be bypassed by a 32-bit binary.
         #if arch(x86_64)
-        for arch in [kiln_scmp_arch_x86(), kiln_scmp_arch_x32()] { try check("add an architecture", seccomp_arch_add(ctx, arch)) }
+            for arch in [kiln_scmp_arch_x86(), kiln_scmp_arch_x32()] { try check("add an architecture", seccomp_arch_add(ctx, arch)) }
         #elseif arch(arm64)
-        try check("add an architecture", seccomp_arch_add(ctx, kiln_scmp_arch_arm()))
+            try check("add an architecture", seccomp_arch_add(ctx, kiln_scmp_arch_arm()))
         #endif
         let eperm = kiln_scmp_act_errno(UInt16(EPERM))
         for name in denied {

@@ -27,13 +27,18 @@ struct CompatibilityTests {
         let manifest: [String: Any] = [
             "schemaVersion": 2, "mediaType": MediaType.ociManifest.rawValue,
             "config": ["mediaType": MediaType.ociConfig.rawValue, "digest": cd, "size": cs],
-            "layers": layers.map { ["mediaType": $0.descriptor.mediaType.rawValue, "digest": $0.descriptor.digest.description, "size": $0.descriptor.size] },
+            "layers": layers.map {
+                ["mediaType": $0.descriptor.mediaType.rawValue, "digest": $0.descriptor.digest.description, "size": $0.descriptor.size]
+            },
         ]
         let (md, ms) = try put(try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys]))
         let index: [String: Any] = [
             "schemaVersion": 2,
             "manifests": [
-                ["mediaType": MediaType.ociManifest.rawValue, "digest": md, "size": ms, "annotations": ["org.opencontainers.image.ref.name": "test"]]
+                [
+                    "mediaType": MediaType.ociManifest.rawValue, "digest": md, "size": ms,
+                    "annotations": ["org.opencontainers.image.ref.name": "test"],
+                ]
             ],
         ]
         try JSONSerialization.data(withJSONObject: index).write(to: URL(fileURLWithPath: dir + "/index.json"))

@@ -40,15 +40,24 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
         .init("absolute name", [[.file("@S@/pwned")]], .contained("@S@/pwned")),
         .init("symlink to / then write through", [[.symlink("evil", to: "/"), .file("evil/etc/x")]], .contained("etc/x")),
         .init("symlink to sentinel then write through", [[.symlink("evil", to: "@S@"), .file("evil/pwned")]], .contained("@S@/pwned")),
-        .init("symlink ../.. then write through", [[.symlink("up", to: "../.."), .file("up/sentinel/pwned")]], .contained("sentinel/pwned")),
-        .init("deep relative symlink", [[.dir("a/"), .symlink("a/b", to: "../../../../../../../../@S@"), .file("a/b/pwned")]], .contained("@S@/pwned")),
-        .init("symlink planted in one layer, written through in the next", [[.symlink("evil", to: "@S@")], [.file("evil/pwned")]], .contained("@S@/pwned")),
+        .init(
+            "symlink ../.. then write through", [[.symlink("up", to: "../.."), .file("up/sentinel/pwned")]], .contained("sentinel/pwned")),
+        .init(
+            "deep relative symlink", [[.dir("a/"), .symlink("a/b", to: "../../../../../../../../@S@"), .file("a/b/pwned")]],
+            .contained("@S@/pwned")),
+        .init(
+            "symlink planted in one layer, written through in the next", [[.symlink("evil", to: "@S@")], [.file("evil/pwned")]],
+            .contained("@S@/pwned")),
         .init("symlink replaced by a file", [[.symlink("link", to: "@S@/secret"), .file("link", "overwritten")]], .contained("link")),
         .init("symlink replaced by a directory", [[.symlink("evil", to: "@S@"), .dir("evil/"), .file("evil/x")]], .contained("evil/x")),
-        .init("device node through a symlink", [[.symlink("d", to: "@S@"), TarEntry(name: "d/null", kind: .chr, mode: 0o666)]], .contained("@S@/null")),
+        .init(
+            "device node through a symlink", [[.symlink("d", to: "@S@"), TarEntry(name: "d/null", kind: .chr, mode: 0o666)]],
+            .contained("@S@/null")),
         .init("hardlink to /etc/passwd", [[.hardlink("x", to: "/etc/passwd")]], .refused("does not exist inside the root")),
         .init("hardlink to ../outside", [[.hardlink("x", to: "../sentinel/secret")]], .refused("contains '..'")),
-        .init("hardlink through a symlink", [[.symlink("s", to: "@S@"), .hardlink("x", to: "s/secret")]], .refused("does not exist inside the root")),
+        .init(
+            "hardlink through a symlink", [[.symlink("s", to: "@S@"), .hardlink("x", to: "s/secret")]],
+            .refused("does not exist inside the root")),
         .init("symlink loop (self)", [[.symlink("loop", to: "loop"), .file("loop/x")]], .refused("symlink loop")),
         .init("symlink loop (pair)", [[.symlink("a", to: "b"), .symlink("b", to: "a"), .file("a/x")]], .refused("symlink loop")),
         .init(".wh. of ..", [[.dir("sub/"), .file("sub/.wh...")]], .refused("the whiteout names '..'")),
@@ -109,7 +118,8 @@ struct HostileLayerTests {
             #expect(f.description.contains("layer-"), "the error names the layer: \(f)")
         case .contained(let path):
             #expect(failure == nil, "\(String(describing: failure))")
-            #expect(FileManager.default.fileExists(atPath: root + "/" + substitute(path)) || (try? stat(root + "/" + substitute(path))) != nil)
+            #expect(
+                FileManager.default.fileExists(atPath: root + "/" + substitute(path)) || (try? stat(root + "/" + substitute(path))) != nil)
         case .eitherWay:
             break
         }

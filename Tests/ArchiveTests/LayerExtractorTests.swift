@@ -65,7 +65,8 @@ struct LayerExtractorTests {
         try FileManager.default.createDirectory(atPath: root + "/var/run", withIntermediateDirectories: true)
         try writeFile(root + "/var/run/sock", "s")
         try writeFile(root + "/var/other", "o")
-        let tars = try layers(tmp, [[.file("proc/evil"), .file(".wh.proc"), .file("var/run", "replace"), .file("var/.wh.other"), .file("ok")]])
+        let tars = try layers(
+            tmp, [[.file("proc/evil"), .file(".wh.proc"), .file("var/run", "replace"), .file("var/.wh.other"), .file("ok")]])
         let summary = try LayerExtractor(root: root, options: .init(ignoring: IgnoreList(["/proc", "/var/run"]))).apply(layers: tars)
         #expect(summary.ignored == 2)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/proc") == ["mounted"])
@@ -73,13 +74,15 @@ struct LayerExtractorTests {
         #expect(!FileManager.default.fileExists(atPath: root + "/var/other"))
         #expect(FileManager.default.fileExists(atPath: root + "/ok"))
         // A symlink planted by the layer does not lead around the ignore list.
-        let planted = try layers(tmp, [[.symlink("x", to: "/proc"), .file("x/evil"), .symlink("y", to: "/var"), .file("y/.wh.run"), .file("y/run/more")]])
+        let planted = try layers(
+            tmp, [[.symlink("x", to: "/proc"), .file("x/evil"), .symlink("y", to: "/var"), .file("y/.wh.run"), .file("y/run/more")]])
         let s2 = try LayerExtractor(root: root, options: .init(ignoring: IgnoreList(["/proc", "/var/run"]))).apply(layers: planted)
         #expect(s2.ignored == 2, "x/evil and y/run/more resolve into ignored directories")
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/proc") == ["mounted"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/var/run") == ["sock"])
         // A whiteout of a directory that holds an ignored path keeps that path.
-        try LayerExtractor(root: root, options: .init(ignoring: IgnoreList(["/var/run"]))).apply(layers: try layers(tmp, [[.file(".wh.var")]]))
+        try LayerExtractor(root: root, options: .init(ignoring: IgnoreList(["/var/run"]))).apply(
+            layers: try layers(tmp, [[.file(".wh.var")]]))
         #expect(FileManager.default.fileExists(atPath: root + "/var/run/sock"))
     }
 
@@ -131,7 +134,8 @@ struct LayerExtractorTests {
         let root = try tmp.mkdir("root")
         let tar = tmp.sub("ctx.tar")
         try TarBuilder.write(
-            [.dir("pkg/"), .file("pkg/a", "A", uid: 5), .file("pkg/.wh.kept", "literal"), .symlink("pkg/l", to: "a")], to: tar, compression: compression)
+            [.dir("pkg/"), .file("pkg/a", "A", uid: 5), .file("pkg/.wh.kept", "literal"), .symlink("pkg/l", to: "a")], to: tar,
+            compression: compression)
         #expect(LayerExtractor.isArchive(tar))
         let summary = try LayerExtractor.extract(tar: tar, into: root, at: "/opt/app/", owner: .init(uid: 42, gid: 43))
         #expect(summary.entries == 4)

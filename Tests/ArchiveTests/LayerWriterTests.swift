@@ -99,7 +99,8 @@ struct LayerWriterTests {
         #expect(first.diffID == second.diffID)
         try run(["cmp", first.path, second.path])
         // SOURCE_DATE_EPOCH clamps: earlier times stay, later ones become the epoch.
-        let clamped = try SampleTree.layer(of: src, to: tmp.sub("three"), options: .init(compression: compression, timestampOverride: 1_000))
+        let clamped = try SampleTree.layer(
+            of: src, to: tmp.sub("three"), options: .init(compression: compression, timestampOverride: 1_000))
         #expect(try gnuTarListing(clamped.path).allSatisfy { $0.contains("1970-01-01 00:16:40") })
         if compression == .gzip {
             let header = [UInt8](try Data(contentsOf: URL(fileURLWithPath: first.path)).prefix(10))
@@ -140,8 +141,12 @@ struct LayerWriterTests {
         try writeFile(tmp.sub("src"), "from disk\n", mode: 0o600)
         let w = try LayerWriter(path: tmp.sub("layer"), options: .init(compression: .zstd, dockerMediaTypes: true))
         try w.addDirectory(named: "/etc/", permissions: 0o750, uid: 7, gid: 8, mtime: FileTime(seconds: 100, nanoseconds: 0))
-        try w.addFile(named: "etc/motd", contents: Array("heredoc\n".utf8), permissions: 0o640, uid: 1, gid: 2, mtime: FileTime(seconds: 200, nanoseconds: 0))
-        try w.addPath(tmp.sub("src"), as: "etc/copied", overrides: .init(uid: 33, gid: 34, permissions: 0o4711, mtime: FileTime(seconds: 300, nanoseconds: 0)))
+        try w.addFile(
+            named: "etc/motd", contents: Array("heredoc\n".utf8), permissions: 0o640, uid: 1, gid: 2,
+            mtime: FileTime(seconds: 200, nanoseconds: 0))
+        try w.addPath(
+            tmp.sub("src"), as: "etc/copied",
+            overrides: .init(uid: 33, gid: 34, permissions: 0o4711, mtime: FileTime(seconds: 300, nanoseconds: 0)))
         try w.addSymlink(named: "etc/link", target: "motd", mtime: FileTime(seconds: 400, nanoseconds: 0))
         try w.addHardlink(named: "etc/motd2", target: "/etc/motd")
         #expect(throws: LayerWriter.Error.self) { try w.addHardlink(named: "x", target: "not/written") }

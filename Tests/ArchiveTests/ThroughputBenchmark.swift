@@ -32,7 +32,10 @@ struct ThroughputBenchmark {
             print(String(format: "gzip(1) -%d: %.0f MiB/s", level, mib / t))
             for threads in [1, 2] {
                 var out = 0
-                let g = ChunkedGzip(level: level, threads: threads) { out += $0.count; return true }
+                let g = ChunkedGzip(level: level, threads: threads) {
+                    out += $0.count
+                    return true
+                }
                 let c = try seconds {
                     try bytes.withUnsafeBytes { raw in
                         var offset = 0
@@ -44,7 +47,10 @@ struct ThroughputBenchmark {
                     }
                     try g.finish()
                 }
-                print(String(format: "ChunkedGzip -%d threads %d: %.0f MiB/s, ratio %.3f", level, threads, mib / c, Double(out) / Double(bytes.count)))
+                print(
+                    String(
+                        format: "ChunkedGzip -%d threads %d: %.0f MiB/s, ratio %.3f", level, threads, mib / c,
+                        Double(out) / Double(bytes.count)))
             }
         }
     }

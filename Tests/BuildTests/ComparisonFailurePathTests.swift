@@ -2,8 +2,8 @@
 // through and names its Dockerfile line; a daemon left by RUN is killed, not waited for; a
 // missing base image is reported by its reference.
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 extension EndToEnd {
     @Suite struct FailurePaths {

@@ -3,8 +3,8 @@
 // links, devices) and config. Like kaniko's integration tests against Docker, but buildah is the
 // reference (research/kaniko.md §7.1) and umoci, not kiln, unpacks both images.
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Every end-to-end suite of this file set runs inside this one, one test at a time: each test
 /// starts its own registry, but buildah, kiln and podman each want both cores.
@@ -15,7 +15,8 @@ enum EndToEndPrerequisites {
     static let programs = ["buildah", "podman", "umoci", "skopeo", "docker-registry", "debootstrap", "busybox"]
     /// Root (owners, mounts, chroot) and the programs, or CI, where a missing one must fail.
     static var met: Bool { TestPrivileges.rootOrCI && programs.allSatisfy { ExecutableLookup.available($0) } }
-    static let message: Comment = "needs root and buildah, podman, umoci, skopeo, docker-registry, debootstrap, busybox-static (scripts/setup.sh --tests)"
+    static let message: Comment =
+        "needs root and buildah, podman, umoci, skopeo, docker-registry, debootstrap, busybox-static (scripts/setup.sh --tests)"
 }
 
 /// A snapshot mode of kiln's `--snapshot-mode`.
@@ -58,8 +59,13 @@ struct ComparisonCase: Sendable, CustomTestStringConvertible {
                 problems.append("\(paths.joined(separator: ", ")) are not one hard-linked file: groups \(groups.sorted())")
             }
             for p in paths {
-                guard let e = tree.entries[p] else { problems.append("\(p) is missing"); continue }
-                if let mode, e.mode != mode { problems.append("\(p): mode \(String(e.mode, radix: 8)), expected \(String(mode, radix: 8))") }
+                guard let e = tree.entries[p] else {
+                    problems.append("\(p) is missing")
+                    continue
+                }
+                if let mode, e.mode != mode {
+                    problems.append("\(p): mode \(String(e.mode, radix: 8)), expected \(String(mode, radix: 8))")
+                }
                 if let uid, e.uid != uid { problems.append("\(p): uid \(e.uid), expected \(uid)") }
             }
             return problems
@@ -100,8 +106,9 @@ enum ComparisonRunner {
             do {
                 if let derived = c.derivedBase {
                     let tag = "localhost/\(derived.repository):latest"
-                    try await buildah.bud(context: context, dockerfile: context + "/" + derived.dockerfile, tag: tag,
-                                          buildArgs: args, format: "docker")
+                    try await buildah.bud(
+                        context: context, dockerfile: context + "/" + derived.dockerfile, tag: tag,
+                        buildArgs: args, format: "docker")
                     try await buildah.push(tag, to: "docker://\(registry.host)/\(derived.repository):latest")
                 }
                 let tag = "localhost/compare-\(c.name):latest"
@@ -118,14 +125,16 @@ enum ComparisonRunner {
             var outcome = ComparisonOutcome(buildah: buildahTree, kiln: [:], differences: [:])
             for mode in c.modes {
                 let reference = "\(registry.host)/compare-\(c.name)-\(mode.rawValue):latest"
-                let result = try await kilnBuild(context: context, reference: reference, registry: registry,
-                                                 buildArgs: args, extra: ["--snapshot-mode", mode.rawValue], work: work)
+                let result = try await kilnBuild(
+                    context: context, reference: reference, registry: registry,
+                    buildArgs: args, extra: ["--snapshot-mode", mode.rawValue], work: work)
                 try #require(result.succeeded, "kiln --snapshot-mode \(mode.rawValue) failed to build \(c.name): \(result)")
                 let tree = try await ImageTree.load(registry: reference)
                 outcome.kiln[mode] = tree
-                outcome.differences[mode] = tree.differences(from: buildahTree, names: ("kiln", "buildah"),
-                                                             excluding: standardExclusions + c.exclusions,
-                                                             ignoringLabels: ignoredLabels)
+                outcome.differences[mode] = tree.differences(
+                    from: buildahTree, names: ("kiln", "buildah"),
+                    excluding: standardExclusions + c.exclusions,
+                    ignoringLabels: ignoredLabels)
             }
             return outcome
         }
@@ -133,12 +142,16 @@ enum ComparisonRunner {
 
     /// `kiln -c CONTEXT -f CONTEXT/Dockerfile -d REFERENCE --insecure-registry HOST`, with its
     /// working directory under `work`.
-    static func kilnBuild(context: String, dockerfile: String = "Dockerfile", reference: String, registry: RegistryFixture,
-                          buildArgs: [String: String], extra: [String] = [], work: FixtureDirectory,
-                          timeout: Double = 900) async throws -> ProcessResult {
+    static func kilnBuild(
+        context: String, dockerfile: String = "Dockerfile", reference: String, registry: RegistryFixture,
+        buildArgs: [String: String], extra: [String] = [], work: FixtureDirectory,
+        timeout: Double = 900
+    ) async throws -> ProcessResult {
         let kilnDir = work.file("kiln-\(UUID().uuidString.prefix(8))")
-        var args = ["-c", context, "-f", context + "/" + dockerfile, "-d", reference,
-                    "--insecure-registry", registry.host, "--kaniko-dir", kilnDir, "--cleanup"]
+        var args = [
+            "-c", context, "-f", context + "/" + dockerfile, "-d", reference,
+            "--insecure-registry", registry.host, "--kaniko-dir", kilnDir, "--cleanup",
+        ]
         for (k, v) in buildArgs.sorted(by: { $0.key < $1.key }) { args += ["--build-arg", "\(k)=\(v)"] }
         return try await KilnCommand.run(args + extra, timeout: timeout)
     }

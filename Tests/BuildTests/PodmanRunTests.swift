@@ -2,8 +2,8 @@
 // supplementary groups), WORKDIR and ENV the Dockerfile set, and a Debian image runs the program
 // apt installed.
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 extension EndToEnd {
     @Suite struct PodmanRun {
@@ -13,8 +13,9 @@ extension EndToEnd {
             let work = try FixtureDirectory(prefix: "kiln-podman-\(name)")
             defer { work.remove() }
             let reference = "\(registry.host)/\(name):latest"
-            let r = try await ComparisonRunner.kilnBuild(context: ComparisonRunner.fixtures + "/" + name, reference: reference,
-                                                         registry: registry, buildArgs: ["REGISTRY": registry.host], work: work)
+            let r = try await ComparisonRunner.kilnBuild(
+                context: ComparisonRunner.fixtures + "/" + name, reference: reference,
+                registry: registry, buildArgs: ["REGISTRY": registry.host], work: work)
             try #require(r.succeeded, "kiln failed to build \(name): \(r)")
             return reference
         }
@@ -34,18 +35,19 @@ extension EndToEnd {
             try await withRegistry(.plain) { registry in
                 let image = try await kilnImage("podman-busybox", base: .busybox, registry: registry)
                 try await withPodman { podman in
-                let first = try await podman.run(image)
-                #expect(first.succeeded, "\(first)")
-                #expect(first.stdout == """
-                    hello-from-env
-                    uid=1000(app) gid=1000(app) groups=1000(app),2000(extra)
-                    /home/app/site
-                    content
-                    args: default-arg
+                    let first = try await podman.run(image)
+                    #expect(first.succeeded, "\(first)")
+                    #expect(
+                        first.stdout == """
+                            hello-from-env
+                            uid=1000(app) gid=1000(app) groups=1000(app),2000(extra)
+                            /home/app/site
+                            content
+                            args: default-arg
 
-                    """, "\(first)")
-                let overridden = try await podman.run(image, ["from", "cli"])
-                #expect(overridden.stdout.hasSuffix("args: from cli\n"), "arguments do not replace CMD: \(overridden)")
+                            """, "\(first)")
+                    let overridden = try await podman.run(image, ["from", "cli"])
+                    #expect(overridden.stdout.hasSuffix("args: from cli\n"), "arguments do not replace CMD: \(overridden)")
                 }
             }
         }
@@ -55,11 +57,11 @@ extension EndToEnd {
             try await withRegistry(.plain) { registry in
                 let image = try await kilnImage("podman-bookworm", base: .bookworm, registry: registry)
                 try await withPodman { podman in
-                let hello = try await podman.run(image)
-                #expect(hello.succeeded, "\(hello)")
-                #expect(hello.stdout == "Hello, world!\n", "\(hello)")
-                let status = try await podman.run(image, ["dpkg-query", "-W", "-f=${Status}", "hello"])
-                #expect(status.stdout == "install ok installed", "\(status)")
+                    let hello = try await podman.run(image)
+                    #expect(hello.succeeded, "\(hello)")
+                    #expect(hello.stdout == "Hello, world!\n", "\(hello)")
+                    let status = try await podman.run(image, ["dpkg-query", "-W", "-f=${Status}", "hello"])
+                    #expect(status.stdout == "install ok installed", "\(status)")
                 }
             }
         }

@@ -1,8 +1,9 @@
+import Testing
+
 // .dockerignore semantics. Tables ported from moby/patternmatcher's patternmatcher_test.go
 // (TestMatches "MatchesOrParentMatches", the multi-pattern cases, TestMatch from Go's
 // filepath tests) and ignorefile_test.go; the skip and file-choice cases are kiln's.
 @testable import Dockerfile
-import Testing
 
 @Suite struct DockerIgnoreTests {
     /// (pattern, path, excluded) — `excluded` is "matches the path or one of its parents".
@@ -33,18 +34,19 @@ import Testing
     }
 
     /// Go's filepath.Match table, as patternmatcher's TestMatch runs it (nil = bad pattern).
-    @Test(arguments: [
-        ("abc", "abc", true), ("*", "abc", true), ("*c", "abc", true), ("a*", "a", true), ("a*", "abc", true),
-        ("a*", "ab/c", true), ("a*/b", "abc/b", true), ("a*/b", "a/c/b", false), ("a*b*c*d*e*/f", "axbxcxdxe/f", true),
-        ("a*b*c*d*e*/f", "axbxcxdxexxx/f", true), ("a*b*c*d*e*/f", "axbxcxdxe/xxx/f", false),
-        ("a*b*c*d*e*/f", "axbxcxdxexxx/fff", false), ("a*b?c*x", "abxbbxdbxebxczzx", true), ("a*b?c*x", "abxbbxdbxebxczzy", false),
-        ("ab[c]", "abc", true), ("ab[b-d]", "abc", true), ("ab[e-g]", "abc", false), ("ab[^c]", "abc", false),
-        ("ab[^b-d]", "abc", false), ("ab[^e-g]", "abc", true), (#"a\*b"#, "a*b", true), (#"a\*b"#, "ab", false),
-        ("a?b", "a☺b", true), ("a[^a]b", "a☺b", true), ("a???b", "a☺b", false), ("a[^a][^a][^a]b", "a☺b", false),
-        ("[a-ζ]*", "α", true), ("*[a-ζ]", "A", false), ("a?b", "a/b", false), ("a*b", "a/b", false),
-        (#"[\]a]"#, "]", true), (#"[\-]"#, "-", true), (#"[x\-]"#, "x", true), (#"[x\-]"#, "-", true), (#"[x\-]"#, "z", false),
-        (#"[\-x]"#, "x", true), (#"[\-x]"#, "-", true), (#"[\-x]"#, "a", false), ("*x", "xxx", true),
-    ] as [(String, String, Bool)])
+    @Test(
+        arguments: [
+            ("abc", "abc", true), ("*", "abc", true), ("*c", "abc", true), ("a*", "a", true), ("a*", "abc", true),
+            ("a*", "ab/c", true), ("a*/b", "abc/b", true), ("a*/b", "a/c/b", false), ("a*b*c*d*e*/f", "axbxcxdxe/f", true),
+            ("a*b*c*d*e*/f", "axbxcxdxexxx/f", true), ("a*b*c*d*e*/f", "axbxcxdxe/xxx/f", false),
+            ("a*b*c*d*e*/f", "axbxcxdxexxx/fff", false), ("a*b?c*x", "abxbbxdbxebxczzx", true), ("a*b?c*x", "abxbbxdbxebxczzy", false),
+            ("ab[c]", "abc", true), ("ab[b-d]", "abc", true), ("ab[e-g]", "abc", false), ("ab[^c]", "abc", false),
+            ("ab[^b-d]", "abc", false), ("ab[^e-g]", "abc", true), (#"a\*b"#, "a*b", true), (#"a\*b"#, "ab", false),
+            ("a?b", "a☺b", true), ("a[^a]b", "a☺b", true), ("a???b", "a☺b", false), ("a[^a][^a][^a]b", "a☺b", false),
+            ("[a-ζ]*", "α", true), ("*[a-ζ]", "A", false), ("a?b", "a/b", false), ("a*b", "a/b", false),
+            (#"[\]a]"#, "]", true), (#"[\-]"#, "-", true), (#"[x\-]"#, "x", true), (#"[x\-]"#, "-", true), (#"[x\-]"#, "z", false),
+            (#"[\-x]"#, "x", true), (#"[\-x]"#, "-", true), (#"[\-x]"#, "a", false), ("*x", "xxx", true),
+        ] as [(String, String, Bool)])
     func goFilepathMatch(pattern: String, path: String, matches: Bool) throws {
         #expect(try DockerIgnore(patterns: [pattern]).excludes(path, isDirectory: false) == matches)
     }
@@ -101,14 +103,18 @@ import Testing
 
     @Test func dockerfileSpecificIgnoreFileWins() {
         let both: Set = ["ctx/docker/app.Dockerfile.dockerignore", "ctx/.dockerignore"]
-        #expect(DockerIgnore.candidateFiles(dockerfilePath: "ctx/docker/app.Dockerfile", contextPath: "ctx/")
-            == ["ctx/docker/app.Dockerfile.dockerignore", "ctx/.dockerignore"])
-        #expect(DockerIgnore.chooseFile(dockerfilePath: "ctx/docker/app.Dockerfile", contextPath: "ctx", exists: both.contains)
-            == "ctx/docker/app.Dockerfile.dockerignore")
-        #expect(DockerIgnore.chooseFile(dockerfilePath: "ctx/Dockerfile", contextPath: "ctx", exists: both.contains)
-            == "ctx/.dockerignore")
+        #expect(
+            DockerIgnore.candidateFiles(dockerfilePath: "ctx/docker/app.Dockerfile", contextPath: "ctx/")
+                == ["ctx/docker/app.Dockerfile.dockerignore", "ctx/.dockerignore"])
+        #expect(
+            DockerIgnore.chooseFile(dockerfilePath: "ctx/docker/app.Dockerfile", contextPath: "ctx", exists: both.contains)
+                == "ctx/docker/app.Dockerfile.dockerignore")
+        #expect(
+            DockerIgnore.chooseFile(dockerfilePath: "ctx/Dockerfile", contextPath: "ctx", exists: both.contains)
+                == "ctx/.dockerignore")
         #expect(DockerIgnore.chooseFile(dockerfilePath: "/x/Dockerfile", contextPath: "/y", exists: { _ in false }) == nil)
-        #expect(DockerIgnore.candidateFiles(dockerfilePath: "Dockerfile", contextPath: ".") == ["./Dockerfile.dockerignore", "./.dockerignore"])
+        #expect(
+            DockerIgnore.candidateFiles(dockerfilePath: "Dockerfile", contextPath: ".") == ["./Dockerfile.dockerignore", "./.dockerignore"])
     }
 
     @Test(arguments: [("./a/", "a"), ("a//b/./c/", "a/b/c"), ("a/../b", "b"), ("../a", "../a"), ("/a/../..", "/"), ("", ".")])

@@ -1,7 +1,8 @@
+import Testing
+
 // Variable expansion: BuildKit's lexer tables (LexTables.swift) and which instruction fields
 // get expanded.
 @testable import Dockerfile
-import Testing
 
 @Suite struct LexerTableTests {
     @Test("envVarTest", arguments: LexTables.envVarTest)
@@ -54,7 +55,10 @@ import Testing
         ("${FOO%%y*}", ["FOO": "xxyy"], "xx"),
         ("${FOO/$NEEDLE/.} - ${FOO//$NEEDLE/.}", ["FOO": "/foo*/*/*.txt", "NEEDLE": #"\*/"#], "/foo.*/*.txt - /foo..*.txt"),
         ("${FOO/$NEEDLE/} - ${FOO//$NEEDLE/}", ["FOO": "/tmp/tmp/bar.txt", "NEEDLE": "/tmp"], "/tmp/bar.txt - /bar.txt"),
-        ("${FOO/$NEEDLE/$REPLACEMENT} - ${FOO//$NEEDLE/$REPLACEMENT}", ["FOO": "/a/foo/b/c.txt", "NEEDLE": "/?/", "REPLACEMENT": "/"], "/foo/b/c.txt - /foo/c.txt"),
+        (
+            "${FOO/$NEEDLE/$REPLACEMENT} - ${FOO//$NEEDLE/$REPLACEMENT}", ["FOO": "/a/foo/b/c.txt", "NEEDLE": "/?/", "REPLACEMENT": "/"],
+            "/foo/b/c.txt - /foo/c.txt"
+        ),
         ("${FOO/$NEEDLE/$REPLACEMENT}", ["FOO": "http://google.de", "NEEDLE": "http://", "REPLACEMENT": "https://"], "https://google.de"),
         (#"${FOO//\//\/}"#, ["FOO": "/tmp/foo.txt"], #"\/tmp\/foo.txt"#),
         ("${FOO/$BAR/ww}", ["FOO": "xxyy", "BAR": ""], "wwxxyy"),

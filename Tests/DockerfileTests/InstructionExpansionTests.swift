@@ -12,7 +12,10 @@ import Testing
 
     @Test func copyExpandsPathsOwnershipAndModeButNotFrom() throws {
         let copy = try only("COPY --from=build --chown=$NAME:$NAME --chmod=${MODE:-0644} $DIR/a \"b\" ${DIR}/dst/\n")
-        guard case .copy(let c) = try copy.expanded(environment: env) else { Issue.record("not COPY"); return }
+        guard case .copy(let c) = try copy.expanded(environment: env) else {
+            Issue.record("not COPY")
+            return
+        }
         #expect(c.sources == [.path("/srv/a"), .path("b")])
         #expect(c.destination == "/srv/dst/")
         #expect(c.chown == "app:app")
@@ -22,7 +25,10 @@ import Testing
 
     @Test func heredocBodiesExpandOnlyWithUnquotedDelimiter() throws {
         let text = "COPY <<EOF <<'RAW' /dst/\nname=$NAME \"kept\" \\$NAME\nEOF\nname=$NAME\nRAW\n"
-        guard case .copy(let c) = try only(text).expanded(environment: env) else { Issue.record("not COPY"); return }
+        guard case .copy(let c) = try only(text).expanded(environment: env) else {
+            Issue.record("not COPY")
+            return
+        }
         guard case .heredoc(let expanded) = c.sources[0], case .heredoc(let literal) = c.sources[1] else {
             Issue.record("sources are not heredocs")
             return
@@ -36,10 +42,11 @@ import Testing
             Issue.record("not ENV")
             return
         }
-        #expect(e.pairs == [
-            KeyValue(key: "A", value: "app"), KeyValue(key: "B", value: "quoted value"),
-            KeyValue(key: "C", value: "$NAME"), KeyValue(key: "app_HOME", value: "/srv"),
-        ])
+        #expect(
+            e.pairs == [
+                KeyValue(key: "A", value: "app"), KeyValue(key: "B", value: "quoted value"),
+                KeyValue(key: "C", value: "$NAME"), KeyValue(key: "app_HOME", value: "/srv"),
+            ])
         guard case .label(let l) = try only("LABEL \"my key\"=\"$NAME v\"\n").expanded(environment: env) else { return }
         #expect(l.pairs == [KeyValue(key: "my key", value: "app v")])
     }

@@ -1,9 +1,10 @@
+import Testing
+
 // Expansion tables ported from BuildKit's frontend/dockerfile/shell tests: `envVarTest`
 // (TestShellParser4EnvVars), `wordsTest` (TestShellParser4Words) and the cases of
 // TestProcessWithMatches / TestShellParserMandatoryEnvVars in lex_test.go. Inputs and expected
 // outputs are BuildKit's; `nil` means BuildKit reports an error.
 @testable import Dockerfile
-import Testing
 
 enum LexTables {
     /// envVarTest, with PWD=/home, SHELL=bash, KOREAN=한국어 and NULL set to "".
@@ -253,24 +254,74 @@ enum LexTables {
         WordsCase(input: #"hello${hi}bye"#, environment: [#"hi"#: #"hi"#], words: [#"hellohibye"#]),
         WordsCase(input: #"hello${space}bye"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#], words: [#"helloabc"#, #"defbye"#]),
         WordsCase(input: #"hello"${space}"bye"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#], words: [#"helloabc  defbye"#]),
-        WordsCase(input: #"hello "${space}"bye"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#], words: [#"hello"#, #"abc  defbye"#]),
-        WordsCase(input: #"hello${leading}def"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#], words: [#"hello"#, #"ab"#, #"cdef"#]),
-        WordsCase(input: #"hello"${leading}" def"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#], words: [#"hello  ab c"#, #"def"#]),
-        WordsCase(input: #"hello"${leading}""#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#], words: [#"hello  ab c"#]),
-        WordsCase(input: #"hello${leading}"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#], words: [#"hello"#, #"ab"#, #"c"#]),
-        WordsCase(input: #"hello${trailing}"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#], words: [#"helloab"#, #"c"#]),
-        WordsCase(input: #"hello${trailing}d"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#], words: [#"helloab"#, #"c"#, #"d"#]),
-        WordsCase(input: #"hello"${trailing}"d"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#], words: [#"helloab c   d"#]),
-        WordsCase(input: #"hel"lo${trailing}""#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#], words: [#"helloab c   "#]),
-        WordsCase(input: #"hello" there  ""#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#], words: [#"hello there  "#]),
-        WordsCase(input: #"hello there"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#], words: [#"hello"#, #"there"#]),
-        WordsCase(input: #"hello\ there"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#], words: [#"hello there"#]),
-        WordsCase(input: #"hello" there"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#], words: nil),
-        WordsCase(input: #"hello\" there"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#], words: [#"hello""#, #"there"#]),
-        WordsCase(input: #"hello"\\there""#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#], words: [#"hello\there"#]),
-        WordsCase(input: #"hello"\there""#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#], words: [#"hello\there"#]),
-        WordsCase(input: #"hello'\\there'"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#], words: [#"hello\\there"#]),
-        WordsCase(input: #"hello'\there'"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#], words: [#"hello\there"#]),
-        WordsCase(input: #"hello'$there'"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#], words: [#"hello$there"#]),
+        WordsCase(
+            input: #"hello "${space}"bye"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#], words: [#"hello"#, #"abc  defbye"#]),
+        WordsCase(
+            input: #"hello${leading}def"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#],
+            words: [#"hello"#, #"ab"#, #"cdef"#]),
+        WordsCase(
+            input: #"hello"${leading}" def"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#],
+            words: [#"hello  ab c"#, #"def"#]),
+        WordsCase(
+            input: #"hello"${leading}""#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#],
+            words: [#"hello  ab c"#]),
+        WordsCase(
+            input: #"hello${leading}"#, environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#],
+            words: [#"hello"#, #"ab"#, #"c"#]),
+        WordsCase(
+            input: #"hello${trailing}"#,
+            environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#],
+            words: [#"helloab"#, #"c"#]),
+        WordsCase(
+            input: #"hello${trailing}d"#,
+            environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#],
+            words: [#"helloab"#, #"c"#, #"d"#]),
+        WordsCase(
+            input: #"hello"${trailing}"d"#,
+            environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#],
+            words: [#"helloab c   d"#]),
+        WordsCase(
+            input: #"hel"lo${trailing}""#,
+            environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#],
+            words: [#"helloab c   "#]),
+        WordsCase(
+            input: #"hello" there  ""#,
+            environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#],
+            words: [#"hello there  "#]),
+        WordsCase(
+            input: #"hello there"#,
+            environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#],
+            words: [#"hello"#, #"there"#]),
+        WordsCase(
+            input: #"hello\ there"#,
+            environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#],
+            words: [#"hello there"#]),
+        WordsCase(
+            input: #"hello" there"#,
+            environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#], words: nil),
+        WordsCase(
+            input: #"hello\" there"#,
+            environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#],
+            words: [#"hello""#, #"there"#]),
+        WordsCase(
+            input: #"hello"\\there""#,
+            environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#],
+            words: [#"hello\there"#]),
+        WordsCase(
+            input: #"hello"\there""#,
+            environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#],
+            words: [#"hello\there"#]),
+        WordsCase(
+            input: #"hello'\\there'"#,
+            environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#],
+            words: [#"hello\\there"#]),
+        WordsCase(
+            input: #"hello'\there'"#,
+            environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#],
+            words: [#"hello\there"#]),
+        WordsCase(
+            input: #"hello'$there'"#,
+            environment: [#"hi"#: #"hi"#, #"space"#: #"abc  def"#, #"leading"#: #"  ab c"#, #"trailing"#: #"ab c   "#],
+            words: [#"hello$there"#]),
     ]
 }

@@ -28,35 +28,52 @@ import Testing
 
     @Test func heredocPayloads() throws {
         let file = try Dockerfile.parse("FROM scratch\nRUN <<-'EOT' 5<<X python3\n\tprint(1)\n\tEOT\nx\nX\n", fileName: "Dockerfile")
-        guard case .run(let run) = file.stages[0].instructions[0] else { Issue.record("not RUN"); return }
+        guard case .run(let run) = file.stages[0].instructions[0] else {
+            Issue.record("not RUN")
+            return
+        }
         #expect(run.command == .shell("<<-'EOT' 5<<X python3"))
-        #expect(run.heredocs == [
-            Heredoc(name: "EOT", content: "print(1)\n", expands: false, stripsTabs: true),
-            Heredoc(name: "X", fileDescriptor: 5, content: "x\n", expands: true, stripsTabs: false),
-        ])
+        #expect(
+            run.heredocs == [
+                Heredoc(name: "EOT", content: "print(1)\n", expands: false, stripsTabs: true),
+                Heredoc(name: "X", fileDescriptor: 5, content: "x\n", expands: true, stripsTabs: false),
+            ])
     }
 
     @Test func onbuildKeepsTheParsedTriggerAndItsExpression() throws {
         let file = try Dockerfile.parse("FROM scratch\nonbuild   COPY --chown=1 a /b\n", fileName: "Dockerfile")
-        guard case .onbuild(let onbuild) = file.stages[0].instructions[0] else { Issue.record("not ONBUILD"); return }
+        guard case .onbuild(let onbuild) = file.stages[0].instructions[0] else {
+            Issue.record("not ONBUILD")
+            return
+        }
         #expect(onbuild.expression == "COPY --chown=1 a /b")
-        guard case .copy(let copy) = onbuild.trigger else { Issue.record("trigger not COPY"); return }
+        guard case .copy(let copy) = onbuild.trigger else {
+            Issue.record("trigger not COPY")
+            return
+        }
         #expect(copy.chown == "1")
         #expect(copy.location.column == 11)
     }
 
     @Test func storedTriggersParseOnTheirOwn() throws {
         let run = try Instruction.parse("RUN <<EOF\necho hi\nEOF")
-        guard case .run(let payload) = run else { Issue.record("not RUN"); return }
+        guard case .run(let payload) = run else {
+            Issue.record("not RUN")
+            return
+        }
         #expect(payload.heredocs.first?.content == "echo hi\n")
         #expect(throws: DockerfileError.self) { try Instruction.parse("RUN a\nRUN b") }
         #expect(throws: DockerfileError.self) { try Instruction.parse("") }
-        guard case .copy(let copy) = try Instruction.parse("COPY a`\n b c", escape: "`") else { Issue.record("not COPY"); return }
+        guard case .copy(let copy) = try Instruction.parse("COPY a`\n b c", escape: "`") else {
+            Issue.record("not COPY")
+            return
+        }
         #expect(copy.destination == "c")
     }
 
     @Test func errorDescriptionFormat() {
-        let error = DockerfileError("unknown instruction 'COPPY'", at: SourceLocation(file: "Dockerfile", line: 3, column: 1), suggestion: "COPY")
+        let error = DockerfileError(
+            "unknown instruction 'COPPY'", at: SourceLocation(file: "Dockerfile", line: 3, column: 1), suggestion: "COPY")
         #expect(error.description == "Dockerfile:3:1: unknown instruction 'COPPY' (did you mean 'COPY'?)")
         #expect(DockerfileError("bad", at: nil).description == "bad")
     }

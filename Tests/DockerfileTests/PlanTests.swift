@@ -111,13 +111,14 @@ import Testing
                 if let value = argument.value { env[argument.name] = value }
             }
         }
-        #expect(resolved == [
-            ResolvedArgument(name: "VERSION", value: "1.0"),
-            ResolvedArgument(name: "UNSET", value: nil),
-            ResolvedArgument(name: "LOCAL", value: "1.0-local"),
-            ResolvedArgument(name: "TARGETARCH", value: "arm64"),
-            ResolvedArgument(name: "OVERRIDDEN", value: "cli"),
-        ])
+        #expect(
+            resolved == [
+                ResolvedArgument(name: "VERSION", value: "1.0"),
+                ResolvedArgument(name: "UNSET", value: nil),
+                ResolvedArgument(name: "LOCAL", value: "1.0-local"),
+                ResolvedArgument(name: "TARGETARCH", value: "arm64"),
+                ResolvedArgument(name: "OVERRIDDEN", value: "cli"),
+            ])
         #expect(scope.values == ["VERSION": "1.0", "LOCAL": "1.0-local", "TARGETARCH": "arm64", "OVERRIDDEN": "cli"])
         #expect(scope.proxyEnvironment == ["HTTP_PROXY": "http://proxy:3128"])
     }
@@ -168,7 +169,10 @@ import Testing
     }
 
     @Test func proxyFamily() {
-        for name in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"] {
+        for name in [
+            "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY",
+            "all_proxy",
+        ] {
             #expect(PredefinedArguments.isProxy(name))
         }
         #expect(!PredefinedArguments.isProxy("Http_Proxy"))

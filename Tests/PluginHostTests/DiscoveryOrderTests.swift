@@ -3,8 +3,8 @@
 import Foundation
 import PluginAPI
 import PluginHost
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Plugin discovery order")
 struct DiscoveryOrderTests {
@@ -24,10 +24,11 @@ struct DiscoveryOrderTests {
             environment: ["KILN_PLUGIN_PATH": "\(tree.url("env1"))::\(tree.url("env2"))"],
             executableDirectory: tree.url("exe"))
         let found = discovery.candidates().map { String($0.dropFirst(tree.path.count + 1)) }
-        #expect(found == [
-            "cli/libKilnPluginZ.so", "env1/libKilnPluginY.so", "env2/libKilnPluginX.so",
-            "exe/plugins/libKilnPluginW.so", "exe/../lib/kiln/plugins/libKilnPluginV.so", "exe/libKilnPluginU.so",
-        ])
+        #expect(
+            found == [
+                "cli/libKilnPluginZ.so", "env1/libKilnPluginY.so", "env2/libKilnPluginX.so",
+                "exe/plugins/libKilnPluginW.so", "exe/../lib/kiln/plugins/libKilnPluginV.so", "exe/libKilnPluginU.so",
+            ])
     }
 
     @Test func aLibraryReachableTwiceIsOfferedOnce() throws {
@@ -37,7 +38,8 @@ struct DiscoveryOrderTests {
         try tree.makeDirectory("b")
         try tree.write("a/libKilnPluginSame.so", "")
         try tree.symlink("b/libKilnPluginSame.so", to: tree.url("a/libKilnPluginSame.so"))
-        let discovery = StandardPluginDiscovery(pluginDirectories: [tree.url("b"), tree.url("a")], environment: [:], executableDirectory: nil)
+        let discovery = StandardPluginDiscovery(
+            pluginDirectories: [tree.url("b"), tree.url("a")], environment: [:], executableDirectory: nil)
         #expect(discovery.candidates() == [tree.url("b/libKilnPluginSame.so")])
     }
 
@@ -50,7 +52,8 @@ struct DiscoveryOrderTests {
         try tree.makeDirectory("b")
         try tree.write("a/libKilnPluginSame.so", "")
         try tree.symlink("b/libKilnPluginSame.so", to: "../a/libKilnPluginSame.so")
-        let discovery = StandardPluginDiscovery(pluginDirectories: [tree.url("b"), tree.url("a")], environment: [:], executableDirectory: nil)
+        let discovery = StandardPluginDiscovery(
+            pluginDirectories: [tree.url("b"), tree.url("a")], environment: [:], executableDirectory: nil)
         #expect(discovery.candidates() == [tree.url("b/libKilnPluginSame.so")])
     }
 

@@ -2,8 +2,8 @@
 // found next to the test runner (the build folder), load, cast and report their components.
 import PluginAPI
 import PluginHost
-import Testing
 import TestSupport
+import Testing
 
 @Suite("In-tree plugins")
 struct InTreePluginTests {

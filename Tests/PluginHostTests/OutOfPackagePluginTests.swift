@@ -3,8 +3,8 @@
 import Foundation
 import PluginAPI
 import PluginHost
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Out-of-package registry plugin")
 struct OutOfPackagePluginTests {
@@ -114,7 +114,8 @@ struct OutOfPackagePluginTests {
 
     @Test func aMissingOptionIsReportedWithThePluginsPathAndName() async throws {
         let products = try await FixturePackage.shared.productsDirectory(of: "DirectoryRegistryPlugin")
-        let loader = PluginLoader(discovery: StandardPluginDiscovery(pluginDirectories: [products], environment: [:], executableDirectory: nil))
+        let loader = PluginLoader(
+            discovery: StandardPluginDiscovery(pluginDirectories: [products], environment: [:], executableDirectory: nil))
         let path = products + "/libKilnPluginDirectoryRegistry.so"
         let error = #expect(throws: PluginLoadError.self) { try loader.load(path: path) }
         guard case .componentsFailed(path, "DirectoryRegistry", let reason) = error else {

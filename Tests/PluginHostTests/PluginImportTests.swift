@@ -2,8 +2,8 @@
 // importing an engine module would get its own static copy of it, and its types would not be
 // the host's. Checked on the sources, like go-containerregistry's depcheck test.
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Plugin dependencies")
 struct PluginImportTests {
@@ -25,10 +25,11 @@ struct PluginImportTests {
         guard let line = manifest.split(separator: "\n").first(where: { $0.contains(".target(name: \"\(plugin)\"") }),
             let open = line.range(of: "dependencies: ["), let close = line[open.upperBound...].firstIndex(of: "]")
         else { return [] }
-        return Set(line[open.upperBound..<close].split(separator: ",").compactMap { item -> String? in
-            let t = item.trimmingCharacters(in: .whitespaces)
-            return t.hasPrefix("\"") ? String(t.dropFirst().dropLast()) : nil
-        })
+        return Set(
+            line[open.upperBound..<close].split(separator: ",").compactMap { item -> String? in
+                let t = item.trimmingCharacters(in: .whitespaces)
+                return t.hasPrefix("\"") ? String(t.dropFirst().dropLast()) : nil
+            })
     }
 
     /// `import X` lines of every Swift file under `folder` (any attributes or access level).
@@ -55,7 +56,9 @@ struct PluginImportTests {
             let found = Self.imports(in: Self.root + "/Plugins/" + plugin)
             #expect(found.contains { $0.module == "PluginAPI" }, "\(plugin) does not import PluginAPI")
             for (file, module) in found where Self.hostModules.contains(module) && !allowed.contains(module) {
-                Issue.record("Plugins/\(plugin)/\(file) imports \(module), a module of the host; plugins may use PluginAPI and their declared C libraries only")
+                Issue.record(
+                    "Plugins/\(plugin)/\(file) imports \(module), a module of the host; plugins may use PluginAPI and their declared C libraries only"
+                )
             }
         }
     }

@@ -3,8 +3,8 @@
 import Foundation
 import PluginAPI
 import PluginHost
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Refused plugins")
 struct RefusedPluginTests {
@@ -54,7 +54,8 @@ struct RefusedPluginTests {
         #expect(ours.count == 3, "\(ours.map(\.description))")
         #expect(ours.contains(.missingEntry(path: tree.url("libKilnPluginNoEntry.so"))))
         #expect(ours.contains { if case .openFailed(let p, _) = $0 { p == tree.url("libKilnPluginGarbage.so") } else { false } })
-        #expect(ours.contains { if case .apiMismatch(let p, "OldAPI", 999, _) = $0 { p == tree.url("libKilnPluginOldAPI.so") } else { false } })
+        #expect(
+            ours.contains { if case .apiMismatch(let p, "OldAPI", 999, _) = $0 { p == tree.url("libKilnPluginOldAPI.so") } else { false } })
         #expect(plugins.contains { $0.name == "SnapshotTime" }, "the build folder's plugins still load")
         #expect(!plugins.contains { $0.name == "OldAPI" })
     }

@@ -3,16 +3,19 @@
 // upload for concurrent pushes). Split from ClientUnitTests.swift to keep files short.
 import Foundation
 import PluginAPI
-@testable import RegistryOCI
-import Testing
 import TestSupport
+import Testing
+
+@testable import RegistryOCI
 
 /// Blob downloads that the registry redirects to "object storage": docker-registry's `redirect`
 /// storage middleware sends a 307 to another port, where a small static server (below) serves
 /// the registry's own storage directory and records whether an Authorization header arrived.
-@Suite(.serialized, .enabled(
-    if: ExecutableLookup.available("docker-registry", "htpasswd", "python3") || TestPrivileges.isCI,
-    "needs docker-registry, htpasswd (apache2-utils) and python3"))
+@Suite(
+    .serialized,
+    .enabled(
+        if: ExecutableLookup.available("docker-registry", "htpasswd", "python3") || TestPrivileges.isCI,
+        "needs docker-registry, htpasswd (apache2-utils) and python3"))
 struct RedirectedDownloads {
     static let storageServer = """
         import http.server, os, signal, sys
@@ -48,7 +51,8 @@ struct RedirectedDownloads {
         let htpasswd = try await ProcessRunner.check("htpasswd", ["-Bbn", "alice", "redirect-pw-123"])
         _ = try dir.write(htpasswd.stdout, to: "htpasswd")
         _ = try dir.write(storageServer, to: "storage.py")
-        _ = try dir.write("""
+        _ = try dir.write(
+            """
             version: 0.1
             log: { level: warn }
             storage: { filesystem: { rootdirectory: \(dir.file("data")) }, maintenance: { uploadpurging: { enabled: false } } }
@@ -68,7 +72,10 @@ struct RedirectedDownloads {
         let registry = try BackgroundProcess(
             name: "docker-registry", executable: "docker-registry", arguments: ["serve", dir.file("config.yml")],
             outputPath: dir.file("registry.log"))
-        guard await BackgroundProcess.waitUntil(timeout: 20, { LoopbackPort.isListening(registryPort) && LoopbackPort.isListening(storagePort) }) else {
+        guard
+            await BackgroundProcess.waitUntil(
+                timeout: 20, { LoopbackPort.isListening(registryPort) && LoopbackPort.isListening(storagePort) })
+        else {
             throw ServerStartError(name: "docker-registry with redirect storage", output: registry.outputTail() + storage.outputTail())
         }
         var options = RegistryOptions()

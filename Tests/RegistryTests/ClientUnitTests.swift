@@ -3,17 +3,24 @@
 // against docker-registry; these pin down the rules behind it.
 import Foundation
 import PluginAPI
-@testable import RegistryOCI
-import Testing
 import TestSupport
+import Testing
+
+@testable import RegistryOCI
 
 struct WWWAuthenticateParsing {
     // Cases from the Docker token spec (docs/spec/auth/token.md) and RFC 7235 §4.1.
     @Test func bearerWithScopeHoldingCommas() {
-        let c = AuthChallenge.parse(#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#)
-        #expect(c == [AuthChallenge(scheme: "bearer", parameters: [
-            "realm": "https://auth.example/token", "service": "registry.example", "scope": "repository:a/b:pull,push",
-        ])])
+        let c = AuthChallenge.parse(
+            #"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#)
+        #expect(
+            c == [
+                AuthChallenge(
+                    scheme: "bearer",
+                    parameters: [
+                        "realm": "https://auth.example/token", "service": "registry.example", "scope": "repository:a/b:pull,push",
+                    ])
+            ])
         #expect(c.first?.scopes == ["repository:a/b:pull,push"])
     }
 
@@ -93,7 +100,9 @@ struct Redaction {
 
 struct RegistryErrors {
     @Test func parsesTheErrorsBody() {
-        let body = Array(#"{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry","detail":"sha256:ab"},{"code":"DENIED","message":"no","detail":{"a/b":1}}]}"#.utf8)
+        let body = Array(
+            #"{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry","detail":"sha256:ab"},{"code":"DENIED","message":"no","detail":{"a/b":1}}]}"#
+                .utf8)
         let entries = RegistryErrorEntry.parse(body)
         #expect(entries.map(\.code) == ["MANIFEST_BLOB_UNKNOWN", "DENIED"])
         #expect(entries[0].description == "MANIFEST_BLOB_UNKNOWN: blob unknown to registry (detail: sha256:ab)")
@@ -103,8 +112,10 @@ struct RegistryErrors {
 
     @Test func immutableTagsAreFlagged() throws {
         let context = RequestContext(endpoint: Endpoint(host: "r", scheme: "https", settings: .init()), repository: "a", push: true)
-        let body = #"{"errors":[{"code":"TAG_INVALID","message":"The image tag '1' already exists in the 'a' repository and cannot be overwritten because the repository is immutable."}]}"#
-        let e = RegistryError.status(HTTPResponse(status: 400, body: Array(body.utf8)), method: .put, url: "https://r/v2/a/manifests/1", context: context)
+        let body =
+            #"{"errors":[{"code":"TAG_INVALID","message":"The image tag '1' already exists in the 'a' repository and cannot be overwritten because the repository is immutable."}]}"#
+        let e = RegistryError.status(
+            HTTPResponse(status: 400, body: Array(body.utf8)), method: .put, url: "https://r/v2/a/manifests/1", context: context)
         #expect(e.isImmutableTag)
         #expect((e as any RegistryFailure).isImmutableTag, "the host sees the flag through PluginAPI")
         #expect(!e.isTemporary)
@@ -112,22 +123,27 @@ struct RegistryErrors {
     }
 
     @Test func hintsForMissingCredentialsNameTheConfigFile() {
-        var context = RequestContext(endpoint: Endpoint(host: "127.0.0.1:5443", scheme: "https", settings: .init()), repository: "a", push: true)
+        var context = RequestContext(
+            endpoint: Endpoint(host: "127.0.0.1:5443", scheme: "https", settings: .init()), repository: "a", push: true)
         context.configPath = "/root/.docker/config.json"
-        let e = RegistryError.status(HTTPResponse(status: 401), method: .post, url: "https://127.0.0.1:5443/v2/a/blobs/uploads/", context: context)
+        let e = RegistryError.status(
+            HTTPResponse(status: 401), method: .post, url: "https://127.0.0.1:5443/v2/a/blobs/uploads/", context: context)
         #expect(e.description.contains("authentication required: no credentials for 127.0.0.1:5443 in /root/.docker/config.json"))
     }
 
     @Test(arguments: [(429, true), (503, true), (500, true), (404, false), (401, false), (400, false)])
     func temporaryStatuses(_ status: Int, _ temporary: Bool) {
         let context = RequestContext(endpoint: Endpoint(host: "r", scheme: "https", settings: .init()), repository: "a", push: false)
-        #expect(RegistryError.status(HTTPResponse(status: status), method: .get, url: "https://r/v2/", context: context).isTemporary == temporary)
+        #expect(
+            RegistryError.status(HTTPResponse(status: status), method: .get, url: "https://r/v2/", context: context).isTemporary
+                == temporary)
     }
 
     @Test func aLostUploadSessionIsWorthARetry() {
         let context = RequestContext(endpoint: Endpoint(host: "r", scheme: "https", settings: .init()), repository: "a", push: true)
         let body = Array(#"{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown to registry"}]}"#.utf8)
-        let e = RegistryError.status(HTTPResponse(status: 404, body: body), method: .patch, url: "https://r/v2/a/blobs/uploads/x", context: context)
+        let e = RegistryError.status(
+            HTTPResponse(status: 404, body: body), method: .patch, url: "https://r/v2/a/blobs/uploads/x", context: context)
         #expect(e.isTemporary)
         #expect(e.description.contains("--push-retry"))
     }
@@ -169,7 +185,8 @@ struct RegistryErrors {
 
     @Test func authUsernamePasswordAndIdentityToken() throws {
         let auth = Data("alice:pa:ss".utf8).base64EncodedString()
-        let (l, dir) = try Self.lookup("""
+        let (l, dir) = try Self.lookup(
+            """
             {"auths": {"https://index.docker.io/v1/": {"auth": "\(auth)"},
                        "http://reg.example:5000": {"username": "bob", "password": "pw-bob"},
                        "id.example": {"identitytoken": "refresh-123"},
@@ -203,7 +220,9 @@ struct RegistryErrors {
         // A helper speaking docker's protocol: reads the server URL on stdin, prints JSON.
         let bin = try TemporaryTree(prefix: "kiln-cred-helper")
         defer { bin.remove() }
-        _ = try bin.write("docker-credential-kilntest", """
+        _ = try bin.write(
+            "docker-credential-kilntest",
+            """
             #!/bin/sh
             read url
             [ "$1" = get ] || exit 3
@@ -214,7 +233,9 @@ struct RegistryErrors {
             esac
             """, mode: 0o755)
         Self.prependToPath(bin.path)
-        let (l, dir) = try Self.lookup(#"{"credHelpers": {"helped.example": "kilntest"}, "credsStore": "kilntest", "auths": {"file.example": {"username": "f", "password": "fpw"}}}"#)
+        let (l, dir) = try Self.lookup(
+            #"{"credHelpers": {"helped.example": "kilntest"}, "credsStore": "kilntest", "auths": {"file.example": {"username": "f", "password": "fpw"}}}"#
+        )
         defer { dir.remove() }
         #expect(Self.password(l.lookup(host: "docker.io").credential) == "hub:hub-secret")
         if case .identityToken(_, let t)? = l.lookup(host: "helped.example").credential?.secret {
@@ -290,7 +311,8 @@ struct ConnectionChoices {
     }
 
     @Test func tuningFromOptionsAndEnvironment() {
-        let t = Tuning(options: ["registry.chunk-size": "1024"], environment: ["KILN_REGISTRY_RETRY_DELAY": "0.5", "KILN_REGISTRY_STALL_TIMEOUT": "7"])
+        let t = Tuning(
+            options: ["registry.chunk-size": "1024"], environment: ["KILN_REGISTRY_RETRY_DELAY": "0.5", "KILN_REGISTRY_STALL_TIMEOUT": "7"])
         #expect(t.chunkSize == 1024)
         #expect(t.retryDelay == 0.5)
         #expect(t.stallSeconds == 7)

@@ -53,7 +53,8 @@ struct BusyboxRoot {
     /// Entries of the root's top level and /etc, to prove nothing was left behind.
     func listing() throws -> [String] {
         let fm = FileManager.default
-        return try fm.contentsOfDirectory(atPath: path).sorted() + fm.contentsOfDirectory(atPath: "\(path)/etc").sorted().map { "etc/\($0)" }
+        return try fm.contentsOfDirectory(atPath: path).sorted()
+            + fm.contentsOfDirectory(atPath: "\(path)/etc").sorted().map { "etc/\($0)" }
     }
 }
 

@@ -103,7 +103,8 @@ struct ChrootRunTests {
 
     @Test func mountUnshareAndRebootAreDenied() async throws {
         // reboot(2) in a child PID namespace could only end that namespace, never the host.
-        let result = try await runScript("""
+        let result = try await runScript(
+            """
             mount -t tmpfs x /mnt 2>/dev/null; echo mount=$?
             grep -c ' /mnt ' /proc/mounts
             unshare -U true 2>/dev/null; echo unshare=$?
@@ -116,7 +117,8 @@ struct ChrootRunTests {
     }
 
     @Test func sysIsReadOnlyAndProcSysToo() async throws {
-        let result = try await runScript("grep -E ' /(sys|proc/sys) ' /proc/mounts | cut -d' ' -f2,4 | cut -d, -f1; touch /sys/x 2>/dev/null; echo touch=$?")
+        let result = try await runScript(
+            "grep -E ' /(sys|proc/sys) ' /proc/mounts | cut -d' ' -f2,4 | cut -d, -f1; touch /sys/x 2>/dev/null; echo touch=$?")
         #expect(result.lines.contains("/sys ro"))
         #expect(result.lines.contains("/proc/sys ro"))
         #expect(result.lines.last == "touch=1")
@@ -129,7 +131,8 @@ struct ChrootRunTests {
     }
 
     @Test func etcFilesAreMountedAndRemovedAfterwards() async throws {
-        let result = try await runScript("test -f /etc/resolv.conf && echo resolv; (echo x > /etc/hosts) 2>/dev/null; echo write=$?") { root in
+        let result = try await runScript("test -f /etc/resolv.conf && echo resolv; (echo x > /etc/hosts) 2>/dev/null; echo write=$?") {
+            root in
             let listing = try root.listing()
             #expect(listing == ["bin", "etc", "home", "mnt", "tmp", "work", "etc/group", "etc/passwd"])
         }

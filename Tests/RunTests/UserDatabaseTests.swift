@@ -4,7 +4,8 @@ import Runner
 import Testing
 
 struct UserDatabaseTests {
-    static let passwd = "root:x:0:0:root:/root:/bin/sh\n# comment\nbroken line\napp:x:1000:1000::/home/app:/bin/sh\nnohome:x:1002:1002:::/bin/sh\n"
+    static let passwd =
+        "root:x:0:0:root:/root:/bin/sh\n# comment\nbroken line\napp:x:1000:1000::/home/app:/bin/sh\nnohome:x:1002:1002:::/bin/sh\n"
     static let group = "root:x:0:\napp:x:1000:\nextra:x:1001:app, nohome\nstaff:x:50:root\n"
 
     static func database(passwd: String? = passwd, group: String? = group) throws -> (UserDatabase, String) {
@@ -15,18 +16,19 @@ struct UserDatabaseTests {
         return (try UserDatabase(root: root), root)
     }
 
-    @Test(arguments: [
-        ("", 0, 0, [0, 50], "/root"),
-        ("root", 0, 0, [0, 50], "/root"),
-        ("app", 1000, 1000, [1000, 1001], "/home/app"),
-        ("1000", 1000, 1000, [1000, 1001], "/home/app"),
-        ("app:extra", 1000, 1001, [1001], "/home/app"),
-        ("app:77", 1000, 77, [77], "/home/app"),
-        ("1000:1000", 1000, 1000, [1000], "/home/app"),
-        ("nohome", 1002, 1002, [1002, 1001], "/"),
-        ("5000", 5000, 0, [0], "/"),
-        ("5000:5000", 5000, 5000, [5000], "/"),
-    ] as [(String, UInt32, UInt32, [UInt32], String)])
+    @Test(
+        arguments: [
+            ("", 0, 0, [0, 50], "/root"),
+            ("root", 0, 0, [0, 50], "/root"),
+            ("app", 1000, 1000, [1000, 1001], "/home/app"),
+            ("1000", 1000, 1000, [1000, 1001], "/home/app"),
+            ("app:extra", 1000, 1001, [1001], "/home/app"),
+            ("app:77", 1000, 77, [77], "/home/app"),
+            ("1000:1000", 1000, 1000, [1000], "/home/app"),
+            ("nohome", 1002, 1002, [1002, 1001], "/"),
+            ("5000", 5000, 0, [0], "/"),
+            ("5000:5000", 5000, 5000, [5000], "/"),
+        ] as [(String, UInt32, UInt32, [UInt32], String)])
     func resolves(spec: String, uid: UInt32, gid: UInt32, groups: [UInt32], home: String) throws {
         let (db, root) = try Self.database()
         defer { try? FileManager.default.removeItem(atPath: root) }

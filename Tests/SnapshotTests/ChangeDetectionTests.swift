@@ -1,7 +1,7 @@
 // Added, modified and deleted entries of every kind, for both strategies, on real directories.
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Change detection (both modes)")
 struct ChangeDetectionTests {

@@ -1,8 +1,8 @@
 // What only `full` can see, and what it costs: the restored-mtime rewrite, identical rewrites,
 // racily clean entries, and counts of files hashed (counted, never timed).
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Full mode: content the stat data hides, at the cost of the changed files only")
 struct FullModeTests {

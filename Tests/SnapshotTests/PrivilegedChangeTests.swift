@@ -2,8 +2,8 @@
 // CI runs as root, so these never skip there (`TestPrivileges.rootOrCI`).
 import Foundation
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 /// `setcap` from Debian's libcap2-bin.
 let setcapPath = ["/usr/sbin/setcap", "/sbin/setcap", "/usr/bin/setcap"].first { FileManager.default.isExecutableFile(atPath: $0) }

@@ -1,7 +1,7 @@
 // Renames and replacements: what a layer writer needs to whiteout and re-add.
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Renames and replacements (both modes)")
 struct ReplacementTests {

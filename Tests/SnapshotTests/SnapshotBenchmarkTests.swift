@@ -4,15 +4,16 @@
 import Foundation
 import Glibc
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 private let benchRoot = ProcessInfo.processInfo.environment["KILN_SNAPSHOT_BENCH"]
 
 @Suite("SnapshotBenchmark", .enabled(if: benchRoot != nil, "set KILN_SNAPSHOT_BENCH=<dir> to measure"))
 struct SnapshotBenchmarkTests {
     static func seconds(_ body: () async throws -> Void) async rethrows -> Double {
-        var a = timespec(), b = timespec()
+        var a = timespec()
+        var b = timespec()
         clock_gettime(CLOCK_MONOTONIC, &a)
         try await body()
         clock_gettime(CLOCK_MONOTONIC, &b)
@@ -32,8 +33,9 @@ struct SnapshotBenchmarkTests {
             var result: (ChangeSet, SnapshotState)?
             let diff = try await Self.seconds { result = try await strategy.changes(root: root, since: before, ignoring: IgnoreList()) }
             let (changes, after) = try #require(result)
-            print("\(mode): capture \(capture) s (hashed \(before.statistics.filesHashed) files, \(before.statistics.bytesHashed >> 20) MiB); "
-                + "diff of the unchanged tree \(diff) s (hashed \(after.statistics.filesHashed), racy \(after.statistics.racyEntries))")
+            print(
+                "\(mode): capture \(capture) s (hashed \(before.statistics.filesHashed) files, \(before.statistics.bytesHashed >> 20) MiB); "
+                    + "diff of the unchanged tree \(diff) s (hashed \(after.statistics.filesHashed), racy \(after.statistics.racyEntries))")
             #expect(changes.isEmpty)
             #expect(after.statistics.filesHashed <= after.statistics.racyEntries)
         }

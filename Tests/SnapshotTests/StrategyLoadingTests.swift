@@ -1,7 +1,7 @@
 import PluginAPI
 import PluginHost
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Snapshot plugins load through PluginHost")
 struct StrategyLoadingTests {

@@ -3,8 +3,8 @@
 import Foundation
 import Glibc
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 @Suite("TreeWalker")
 struct TreeWalkerTests {

@@ -64,8 +64,12 @@ public actor BaseImageFixture {
     public func push(_ image: BaseImage, to registry: RegistryFixture) async throws -> String {
         let layout = try await layout(image)
         let reference = "\(registry.host)/\(image.repository):latest"
-        try await ProcessRunner.check("skopeo", ["copy", "--quiet", "--dest-tls-verify=false",
-                                                 "oci:\(layout):latest", "docker://\(reference)"])
+        try await ProcessRunner.check(
+            "skopeo",
+            [
+                "copy", "--quiet", "--dest-tls-verify=false",
+                "oci:\(layout):latest", "docker://\(reference)",
+            ])
         return reference
     }
 
@@ -88,12 +92,16 @@ public actor BaseImageFixture {
         switch image {
         case .busybox:
             try await BusyboxRootfs.populate(rootfs)
-            config = ["--config.env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                      "--config.cmd=sh"]
+            config = [
+                "--config.env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "--config.cmd=sh",
+            ]
         case .bookworm:
             try await DebootstrapRootfs.populate(rootfs)
-            config = ["--config.env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                      "--config.cmd=bash"]
+            config = [
+                "--config.env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "--config.cmd=bash",
+            ]
         }
         // The root entry takes the directory's own mode; mkdtemp made it 0700.
         chmod(rootfs, 0o755)
@@ -159,9 +167,11 @@ enum BusyboxRootfs {
             throw BaseImageFixture.Error.missingProgram(busybox, package: "busybox-static")
         }
         let t = RootfsWriter(root: root)
-        for dir in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "dev", "proc", "sys", "var", "var/empty",
-                    "home", "srv", "srv/data", "srv/data/sub", "srv/data/sub/deeper", "srv/replace-by-file",
-                    "srv/replace-by-link", "opt"] {
+        for dir in [
+            "bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "dev", "proc", "sys", "var", "var/empty",
+            "home", "srv", "srv/data", "srv/data/sub", "srv/data/sub/deeper", "srv/replace-by-file",
+            "srv/replace-by-link", "opt",
+        ] {
             try t.directory(dir)
         }
         try t.directory("root", mode: 0o700)

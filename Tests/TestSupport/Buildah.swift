@@ -26,10 +26,15 @@ public final class Buildah: Sendable {
     /// Pulls from test registries over plain HTTP (`--tls-verify=false`). Throws
     /// `ProcessRunner.Error.failed` with buildah's whole output when the build fails.
     @discardableResult
-    public func bud(context: String, dockerfile: String, tag: String, buildArgs: [String: String] = [:],
-                    format: String = "oci", extraArguments: [String] = []) async throws -> ProcessResult {
-        var args = storageArguments + ["bud", "--isolation", "chroot", "--layers", "--format", format,
-                                       "--tls-verify=false", "-f", dockerfile, "-t", tag]
+    public func bud(
+        context: String, dockerfile: String, tag: String, buildArgs: [String: String] = [:],
+        format: String = "oci", extraArguments: [String] = []
+    ) async throws -> ProcessResult {
+        var args =
+            storageArguments + [
+                "bud", "--isolation", "chroot", "--layers", "--format", format,
+                "--tls-verify=false", "-f", dockerfile, "-t", tag,
+            ]
         for (k, v) in buildArgs.sorted(by: { $0.key < $1.key }) { args += ["--build-arg", "\(k)=\(v)"] }
         args += extraArguments + [context]
         return try await ProcessRunner.check("buildah", args, environment: environment, timeout: 900)
@@ -37,8 +42,9 @@ public final class Buildah: Sendable {
 
     /// `buildah push` of `image` to `destination` (`oci:/dir:tag` or `docker://host/repo:tag`).
     public func push(_ image: String, to destination: String) async throws {
-        try await ProcessRunner.check("buildah", storageArguments + ["push", "--quiet", "--tls-verify=false", image, destination],
-                                      environment: environment, timeout: 600)
+        try await ProcessRunner.check(
+            "buildah", storageArguments + ["push", "--quiet", "--tls-verify=false", image, destination],
+            environment: environment, timeout: 600)
     }
 
     /// Removes every working container and image, then the storage directory. Overlay mounts

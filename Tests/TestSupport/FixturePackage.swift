@@ -20,9 +20,11 @@ public actor FixturePackage {
         public var description: String {
             switch self {
             case .swiftNotFound:
-                return "cannot build a fixture package: no `swift` on PATH or beside the toolchain's swiftc; run the tests with the Swift toolchain on PATH"
+                return
+                    "cannot build a fixture package: no `swift` on PATH or beside the toolchain's swiftc; run the tests with the Swift toolchain on PATH"
             case .buildFailed(let package, let result):
-                return "building fixture package \(package) failed; fix it or build it by hand with `swift build --package-path \(package)`.\n\(result)"
+                return
+                    "building fixture package \(package) failed; fix it or build it by hand with `swift build --package-path \(package)`.\n\(result)"
             }
         }
     }
@@ -37,7 +39,8 @@ public actor FixturePackage {
 
     private static func build(_ name: String) async throws -> String {
         let package = BuildProducts.packageRoot + "/Tests/Fixtures/" + name
-        let scratch = (BuildProducts.scratchDirectory.map { $0 + "/kiln-fixtures" } ?? BuildProducts.packageRoot + "/.build-fixtures") + "/" + name
+        let scratch =
+            (BuildProducts.scratchDirectory.map { $0 + "/kiln-fixtures" } ?? BuildProducts.packageRoot + "/.build-fixtures") + "/" + name
         guard let swift = swiftExecutable() else { throw Error.swiftNotFound }
         // Same configuration as the running tests, so the fixture and the loaded libPluginAPI.so
         // come from the same kind of build.

@@ -62,8 +62,12 @@ public struct ImageTree: Sendable {
         let work = try FixtureDirectory(prefix: "kiln-imagetree-pull")
         defer { work.remove() }
         let layout = work.file("layout")
-        try await ProcessRunner.check("skopeo", ["copy", "--quiet", "--src-tls-verify=false",
-                                                 "docker://\(reference)", "oci:\(layout):image"])
+        try await ProcessRunner.check(
+            "skopeo",
+            [
+                "copy", "--quiet", "--src-tls-verify=false",
+                "docker://\(reference)", "oci:\(layout):image",
+            ])
         return try await load(layout: layout, tag: "image")
     }
 
@@ -100,8 +104,10 @@ enum TreeReader {
         return entries
     }
 
-    private static func visit(root: String, relative: String, into entries: inout [String: ImageTree.Entry],
-                              inodes: inout [UInt64: [String]]) throws {
+    private static func visit(
+        root: String, relative: String, into entries: inout [String: ImageTree.Entry],
+        inodes: inout [UInt64: [String]]
+    ) throws {
         let full = root + relative
         var st = stat()
         guard lstat(full.isEmpty ? "/" : full, &st) == 0 else { throw ImageTree.Error.unreadable(full, errno: errno) }
@@ -170,8 +176,9 @@ enum TreeReader {
 
 extension ImageTree.Entry {
     init(kind: Kind, mode: UInt32, uid: UInt32, gid: UInt32) {
-        self.init(kind: kind, mode: mode, uid: uid, gid: gid, size: nil, sha256: nil, linkTarget: nil,
-                  hardlinkGroup: nil, device: nil)
+        self.init(
+            kind: kind, mode: mode, uid: uid, gid: gid, size: nil, sha256: nil, linkTarget: nil,
+            hardlinkGroup: nil, device: nil)
     }
 }
 
@@ -285,8 +292,10 @@ extension ImageTree {
     /// Human-readable differences between `self` (named `names.0`) and `other` (`names.1`), one
     /// line per path or setting, skipping excluded paths and ignored labels. Empty when the
     /// images agree.
-    public func differences(from other: ImageTree, names: (String, String), excluding: [TreeExclusion] = [],
-                            ignoringLabels: Set<String> = []) -> [String] {
+    public func differences(
+        from other: ImageTree, names: (String, String), excluding: [TreeExclusion] = [],
+        ignoringLabels: Set<String> = []
+    ) -> [String] {
         var out: [String] = []
         let paths = Set(entries.keys).union(other.entries.keys).sorted()
         for path in paths where !excluding.contains(where: { $0.matches(path) }) {
@@ -297,7 +306,8 @@ extension ImageTree {
             case (nil, nil): break
             }
         }
-        var a = config, b = other.config
+        var a = config
+        var b = other.config
         for key in ignoringLabels {
             a.labels[key] = nil
             b.labels[key] = nil

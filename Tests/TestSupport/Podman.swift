@@ -51,8 +51,9 @@ public final class Podman: Sendable {
     /// `podman run --rm --tls-verify=false [options] IMAGE [arguments]`: pulls from a test
     /// registry over plain HTTP. Returns the result whatever the exit code.
     public func run(_ image: String, _ arguments: [String] = [], options: [String] = []) async throws -> ProcessResult {
-        try await ProcessRunner.run("podman", storageArguments + ["run", "--rm", "--tls-verify=false"] + options + [image] + arguments,
-                                    timeout: 300)
+        try await ProcessRunner.run(
+            "podman", storageArguments + ["run", "--rm", "--tls-verify=false"] + options + [image] + arguments,
+            timeout: 300)
     }
 
     /// Removes every image pulled into this store (`podman rmi --all --force`), then the store.

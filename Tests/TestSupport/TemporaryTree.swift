@@ -92,8 +92,10 @@ public struct TemporaryTree: Sendable {
     /// Sets atime and mtime of the entry itself (utimensat with AT_SYMLINK_NOFOLLOW). ctime
     /// moves to "now": the kernel gives user space no way to restore it.
     public func setModificationTime(_ relative: String, _ time: FileTime) throws {
-        var times = [timespec(tv_sec: Int(time.seconds), tv_nsec: Int(time.nanoseconds)),
-                     timespec(tv_sec: Int(time.seconds), tv_nsec: Int(time.nanoseconds))]
+        var times = [
+            timespec(tv_sec: Int(time.seconds), tv_nsec: Int(time.nanoseconds)),
+            timespec(tv_sec: Int(time.seconds), tv_nsec: Int(time.nanoseconds)),
+        ]
         try check(utimensat(AT_FDCWD, url(relative), &times, AT_SYMLINK_NOFOLLOW), "utimensat", relative)
     }
 

@@ -93,8 +93,11 @@ actor Authenticator {
             if !fresh, let pending = pendingTokens[key] {
                 task = pending
             } else {
-                let tokens = self.tokens, credential = found.credential
-                task = Task { try await tokens.fetch(realm: realm, service: service, scopes: scopes, credential: credential, for: endpoint) }
+                let tokens = self.tokens
+                let credential = found.credential
+                task = Task {
+                    try await tokens.fetch(realm: realm, service: service, scopes: scopes, credential: credential, for: endpoint)
+                }
                 pendingTokens[key] = task
             }
             defer { pendingTokens[key] = nil }

@@ -42,14 +42,16 @@ struct CredentialLookup: Sendable {
             list.split(separator: ",").contains(where: { RegistryHost.normalise(String($0).trimmed(" ")) == key }),
             let user = environment["KILN_REGISTRY_USERNAME"], let password = environment["KILN_REGISTRY_PASSWORD"]
         {
-            result.credential = Credential(secret: .password(username: user, Redacted(password)), source: "KILN_REGISTRY_USERNAME/KILN_REGISTRY_PASSWORD")
+            result.credential = Credential(
+                secret: .password(username: user, Redacted(password)), source: "KILN_REGISTRY_USERNAME/KILN_REGISTRY_PASSWORD")
             return result
         }
         fromConfig(key: key, host: host, into: &result)
         if result.credential == nil, let ci = environment["CI_REGISTRY"], RegistryHost.normalise(ci) == key,
             let user = environment["CI_REGISTRY_USER"], let password = environment["CI_REGISTRY_PASSWORD"]
         {
-            result.credential = Credential(secret: .password(username: user, Redacted(password)), source: "CI_REGISTRY_USER/CI_REGISTRY_PASSWORD")
+            result.credential = Credential(
+                secret: .password(username: user, Redacted(password)), source: "CI_REGISTRY_USER/CI_REGISTRY_PASSWORD")
         }
         result.credential?.registerSecrets()
         return result

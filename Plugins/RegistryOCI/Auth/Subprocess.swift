@@ -22,8 +22,11 @@ enum Subprocess {
 
     /// Runs `executable` (searched on PATH) with `arguments`, writes `input` to its stdin and
     /// waits for it, killing it after `timeoutSeconds`. Blocking: call from `BlockingThreads`.
-    static func run(_ executable: String, arguments: [String], input: [UInt8], timeoutSeconds: Int64 = 60) throws(Error) -> SubprocessResult {
-        var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+    static func run(_ executable: String, arguments: [String], input: [UInt8], timeoutSeconds: Int64 = 60) throws(Error) -> SubprocessResult
+    {
+        var inPipe: [Int32] = [-1, -1]
+        var outPipe: [Int32] = [-1, -1]
+        var errPipe: [Int32] = [-1, -1]
         for i in 0..<3 {
             var fds: [Int32] = [-1, -1]
             guard pipe(&fds) == 0 else { throw .pipeFailed(errno: errno) }
@@ -54,7 +57,8 @@ enum Subprocess {
         // The input is a server URL, far below the pipe buffer: write it whole, then close.
         // A helper that exits without reading would raise SIGPIPE and kill the whole process,
         // so the signal is blocked on this thread for the write and a pending one discarded.
-        var pipeSignal = sigset_t(), previous = sigset_t()
+        var pipeSignal = sigset_t()
+        var previous = sigset_t()
         sigemptyset(&pipeSignal)
         sigaddset(&pipeSignal, SIGPIPE)
         pthread_sigmask(SIG_BLOCK, &pipeSignal, &previous)
@@ -65,7 +69,8 @@ enum Subprocess {
         }
         pthread_sigmask(SIG_SETMASK, &previous, nil)
         close(inPipe[1])
-        var out: [UInt8] = [], err: [UInt8] = []
+        var out: [UInt8] = []
+        var err: [UInt8] = []
         var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
         var open = 2
         var buffer = [UInt8](repeating: 0, count: 16384)

@@ -27,7 +27,9 @@ struct TokenClient: Sendable {
         }
     }
 
-    func fetch(realm: String, service: String?, scopes: [String], credential: Credential?, for endpoint: Endpoint) async throws -> FetchedToken {
+    func fetch(realm: String, service: String?, scopes: [String], credential: Credential?, for endpoint: Endpoint) async throws
+        -> FetchedToken
+    {
         guard let realmParts = URLParts(realm), !realmParts.hostName.hasPrefix("169.254.") else {
             throw RegistryError(
                 kind: .protocolViolation("the registry named an unusable token realm '\(URLRedaction.redact(realm))'"),
@@ -41,9 +43,12 @@ struct TokenClient: Sendable {
             if response.status != 404 && response.status != 405 { return try parse(response, realm: realm, context: context) }
             // Not every token server implements OAuth2: fall back to GET with the token as password.
             let basic = Credential(secret: .password(username: user ?? "<token>", token), source: credential?.source ?? "")
-            return try parse(try await get(realm: realm, service: service, scopes: scopes, credential: basic, endpoint: endpoint, context: context), realm: realm, context: context)
+            return try parse(
+                try await get(realm: realm, service: service, scopes: scopes, credential: basic, endpoint: endpoint, context: context),
+                realm: realm, context: context)
         }
-        let response = try await get(realm: realm, service: service, scopes: scopes, credential: credential, endpoint: endpoint, context: context)
+        let response = try await get(
+            realm: realm, service: service, scopes: scopes, credential: credential, endpoint: endpoint, context: context)
         if response.status == 404 || response.status == 405, case .password(let user, let password)? = credential?.secret {
             let form = [("grant_type", "password"), ("username", user), ("password", password.value), ("client_id", clientID)]
             let retry = try await post(realm: realm, service: service, scopes: scopes, form: form, endpoint: endpoint, context: context)

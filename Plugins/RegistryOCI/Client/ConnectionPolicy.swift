@@ -40,8 +40,10 @@ struct ConnectionPolicy: Sendable {
     /// True when the options name `host` (or its name without port) explicitly.
     func hasEntry(for host: String) -> Bool {
         let name = URLParts("https://" + host)?.hostName ?? host
-        return [host, name].contains { options.certificates[$0] != nil || options.clientCertificates[$0] != nil
-            || options.skipTLSVerifyRegistries.contains($0) }
+        return [host, name].contains {
+            options.certificates[$0] != nil || options.clientCertificates[$0] != nil
+                || options.skipTLSVerifyRegistries.contains($0)
+        }
     }
 
     /// Settings for a URL the registry sent us to. A token realm without its own entry shares

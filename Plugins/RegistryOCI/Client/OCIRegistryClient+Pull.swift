@@ -17,7 +17,8 @@ extension OCIRegistryClient {
             request.headers = ["Accept: " + types.map(\.rawValue).joined(separator: ", ")]
             request.sink = .memory(limit: Self.manifestLimit)
             let (response, finalURL) = try await exchange(
-                request, endpoint: endpoint, repository: repository, scopes: Self.scopes(repository, push: false), push: false, lane: .metadata)
+                request, endpoint: endpoint, repository: repository, scopes: Self.scopes(repository, push: false), push: false,
+                lane: .metadata)
             let ctx = await context(endpoint, repository, push: false)
             guard response.status == 200 else { throw RegistryError.status(response, method: .get, url: finalURL, context: ctx) }
             func fail(_ message: String) -> RegistryError {

@@ -6,7 +6,12 @@ import Synchronization
 
 /// Counts, per `registry/repository`, what `pushBlob` did since the last manifest push there.
 final class PushLedger: Sendable {
-    struct Counts: Sendable { var pushed = 0; var bytes: Int64 = 0; var skipped = 0; var mounted = 0 }
+    struct Counts: Sendable {
+        var pushed = 0
+        var bytes: Int64 = 0
+        var skipped = 0
+        var mounted = 0
+    }
     private let counts = Mutex<[String: Counts]>([:])
 
     func record(_ repository: String, _ change: (inout Counts) -> Void) {
@@ -35,7 +40,8 @@ extension OCIRegistryClient {
         switch response.status {
         case 200: return true
         case 404: return false
-        default: throw RegistryError.status(response, method: .head, url: finalURL, context: await context(endpoint, repository, push: true))
+        default:
+            throw RegistryError.status(response, method: .head, url: finalURL, context: await context(endpoint, repository, push: true))
         }
     }
 
@@ -50,10 +56,16 @@ extension OCIRegistryClient {
             return (task, true)
         }
         defer { if owner { blobPushes.withLock { _ = $0.removeValue(forKey: key) } } }
-        try await withTaskCancellationHandler { try await task.value } onCancel: { if owner { task.cancel() } }
+        try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            if owner { task.cancel() }
+        }
     }
 
-    private func uploadBlob(_ descriptor: Descriptor, from path: String, to repository: ImageReference, mountFrom: [ImageReference]) async throws {
+    private func uploadBlob(_ descriptor: Descriptor, from path: String, to repository: ImageReference, mountFrom: [ImageReference])
+        async throws
+    {
         let endpoint = await self.endpoint(repository.registry, push: true)
         let repo = repository.repository
         let key = repository.name
@@ -121,7 +133,10 @@ extension OCIRegistryClient {
             return computed
         }
         let c = ledger.take(reference.name)
-        log(.debug, "oci: push summary for \(reference.name): pushed \(c.pushed) blobs (\(c.bytes) bytes), skipped \(c.skipped) existing, mounted \(c.mounted)")
+        log(
+            .debug,
+            "oci: push summary for \(reference.name): pushed \(c.pushed) blobs (\(c.bytes) bytes), skipped \(c.skipped) existing, mounted \(c.mounted)"
+        )
         log(.debug, "oci: transfer totals: \(transport.stats.summary)")
         return digest
     }

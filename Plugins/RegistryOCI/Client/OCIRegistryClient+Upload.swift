@@ -5,7 +5,10 @@ import Glibc
 import PluginAPI
 
 extension OCIRegistryClient {
-    enum UploadStart { case mounted, session(String) }
+    enum UploadStart {
+        case mounted
+        case session(String)
+    }
 
     /// `POST /v2/<repo>/blobs/uploads/` (with `?mount=&from=` for a mount): 201 = mounted,
     /// 202 = a session at the returned Location.
@@ -75,7 +78,8 @@ extension OCIRegistryClient {
         let (response, finalURL) = try await exchange(
             request, endpoint: endpoint, repository: repository, scopes: Self.scopes(repository, push: true), push: true, lane: .blob)
         guard response.status == status || (status == 201 && response.status == 204) else {
-            throw RegistryError.status(response, method: request.method, url: finalURL, context: await context(endpoint, repository, push: true))
+            throw RegistryError.status(
+                response, method: request.method, url: finalURL, context: await context(endpoint, repository, push: true))
         }
         guard response.headers["Location"] != nil else { return finalURL }
         return try location(of: response, requestURL: finalURL, endpoint: endpoint, repository: repository)

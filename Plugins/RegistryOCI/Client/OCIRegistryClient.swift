@@ -56,7 +56,8 @@ final class OCIRegistryClient: RegistryClient {
 
     private func probeScheme(_ e: Endpoint) async -> String {
         do {
-            _ = try await transport.send(HTTPRequest(method: .get, url: e.base + "/v2/", settings: e.settings), host: e.host, lane: .metadata)
+            _ = try await transport.send(
+                HTTPRequest(method: .get, url: e.base + "/v2/", settings: e.settings), host: e.host, lane: .metadata)
             return "https"
         } catch {
             // No HTTPS answer. Plain HTTP counts only if it answers like a registry, not with
@@ -104,7 +105,8 @@ final class OCIRegistryClient: RegistryClient {
             do {
                 response = try await transport.send(current, host: host, lane: lane)
             } catch let f as TransferFailure {
-                throw RegistryError.transport(f, method: current.method, url: current.url, context: await context(endpoint, repository, push: push))
+                throw RegistryError.transport(
+                    f, method: current.method, url: current.url, context: await context(endpoint, repository, push: push))
             }
             reportWarnings(response)
             if response.status == 401, sameOrigin, !reauthorized {

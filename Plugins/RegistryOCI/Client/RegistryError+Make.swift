@@ -27,25 +27,29 @@ extension RegistryError {
         let host = URLParts(url)?.authority ?? c.endpoint.host
         let local = f.code == CURLE_READ_ERROR || f.code == CURLE_WRITE_ERROR || f.code == CURLE_ABORTED_BY_CALLBACK
         var e = RegistryError(
-            kind: f.code == CURLE_FILESIZE_EXCEEDED ? .verification(f.message)
+            kind: f.code == CURLE_FILESIZE_EXCEEDED
+                ? .verification(f.message)
                 : local ? .local(f.message) : .transport(code: Int(f.code.rawValue), message: f.message),
             statusCode: nil, method: method.rawValue, url: URLRedaction.redact(url), registry: c.endpoint.host,
             repository: c.repository, isTemporary: temporaryCurlCodes.contains(f.code.rawValue))
         let https = url.hasPrefix("https:")
         switch f.code {
         case CURLE_COULDNT_CONNECT:
-            e.hint = "connection refused: is the registry running at \(URLParts(url)?.origin ?? host)?"
+            e.hint =
+                "connection refused: is the registry running at \(URLParts(url)?.origin ?? host)?"
                 + (https ? " use --insecure-registry \(host) for plain HTTP" : "")
         case CURLE_COULDNT_RESOLVE_HOST:
             e.hint = "cannot resolve \(host): check the registry name, DNS or proxy settings"
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR:
             e.hint = "TLS verification failed for \(host): pass --registry-certificate \(host)=ca.pem or --skip-tls-verify-registry \(host)"
         case CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM:
-            e.hint = "TLS handshake with \(host) failed: if it serves plain HTTP use --insecure-registry \(host);"
+            e.hint =
+                "TLS handshake with \(host) failed: if it serves plain HTTP use --insecure-registry \(host);"
                 + " if it requires a client certificate pass --registry-client-cert \(host)=cert.pem,key.pem"
         case CURLE_OPERATION_TIMEDOUT:
             e.hint = "the transfer stalled or the connection timed out: check the network, or retry with \(c.retryFlag)"
-        case CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM, CURLE_SEND_FAIL_REWIND:
+        case CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM,
+            CURLE_SEND_FAIL_REWIND:
             e.hint = "the connection was reset: retry with \(c.retryFlag)"
         default: break
         }
@@ -80,12 +84,14 @@ extension RegistryError {
                 e.hint = "the registry rejected the \(credential): check the user name and password or token"
             } else {
                 let notes = c.credentialNotes.isEmpty ? "" : "; " + c.credentialNotes.joined(separator: "; ")
-                e.hint = "authentication required: no credentials for \(c.endpoint.host) in \(c.configPath)"
+                e.hint =
+                    "authentication required: no credentials for \(c.endpoint.host) in \(c.configPath)"
                     + " (run `docker login \(c.endpoint.host)`, or set KILN_REGISTRY=\(c.endpoint.host) with"
                     + " KILN_REGISTRY_USERNAME and KILN_REGISTRY_PASSWORD)" + notes
             }
         case 403:
-            e.hint = c.credential.map { "the \($0) is not allowed to \(verb) \(repo)" }
+            e.hint =
+                c.credential.map { "the \($0) is not allowed to \(verb) \(repo)" }
                 ?? "anonymous access may not \(verb) \(repo): log in with `docker login \(c.endpoint.host)`"
         case 404 where codes.contains("NAME_UNKNOWN") || codes.contains("MANIFEST_UNKNOWN"):
             e.hint = "\(repo) or the requested tag does not exist in \(c.endpoint.host): check the image reference"
@@ -110,7 +116,8 @@ extension RegistryError {
         }
         if method == .put, url.contains("/manifests/"), (400..<500).contains(r.status), looksImmutable(entries, body: r.body) {
             e.isImmutableTag = true
-            e.hint = "the tag is immutable in this repository: push another tag, or pass --push-ignore-immutable-tag-errors to treat this as success"
+            e.hint =
+                "the tag is immutable in this repository: push another tag, or pass --push-ignore-immutable-tag-errors to treat this as success"
         }
         return e
     }

@@ -24,7 +24,9 @@ public struct RegistryErrorEntry: Sendable, Equatable, CustomStringConvertible {
         return errors.map { entry in
             var detail: String?
             if let d = entry["detail"] {
-                if let s = d as? String { detail = s } else if JSONSerialization.isValidJSONObject(d),
+                if let s = d as? String {
+                    detail = s
+                } else if JSONSerialization.isValidJSONObject(d),
                     let data = try? JSONSerialization.data(withJSONObject: d, options: [.sortedKeys, .withoutEscapingSlashes])
                 {
                     detail = String(decoding: data, as: UTF8.self)
@@ -93,7 +95,8 @@ public struct RegistryError: RegistryFailure {
 
     /// Known tag-immutability messages (Artifact Registry, ECR, Harbor and others).
     static func looksImmutable(_ entries: [RegistryErrorEntry], body: [UInt8]) -> Bool {
-        let text = (entries.map { "\($0.message) \($0.detail ?? "")" }.joined(separator: " ")
+        let text =
+            (entries.map { "\($0.message) \($0.detail ?? "")" }.joined(separator: " ")
             + " " + String(decoding: body.prefix(4096), as: UTF8.self)).lowercased()
         return text.contains("immutab") || text.contains("cannot be overwritten")
     }

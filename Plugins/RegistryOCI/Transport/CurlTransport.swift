@@ -51,7 +51,11 @@ actor TransferLanes {
 
 /// Counters for the summary lines (requests by method, bytes each way).
 final class TransferStats: Sendable {
-    private struct Counts { var requests: [String: Int] = [:]; var sent: Int64 = 0; var received: Int64 = 0 }
+    private struct Counts {
+        var requests: [String: Int] = [:]
+        var sent: Int64 = 0
+        var received: Int64 = 0
+    }
     private let counts = Mutex(Counts())
 
     func record(_ method: HTTPMethod, sent: Int64, received: Int64) {
@@ -101,7 +105,8 @@ final class CurlTransport: Sendable {
         let laneGate = lanes(for: host)
         await laneGate.acquire(lane)
         let cancel = CancelFlag()
-        let pool = self.pool, limits = self.limits
+        let pool = self.pool
+        let limits = self.limits
         let result: Result<HTTPResponse, TransferFailure>
         do {
             result = try await withTaskCancellationHandler {
@@ -130,11 +135,17 @@ final class CurlTransport: Sendable {
         case .success(let r):
             stats.record(request.method, sent: r.bytesSent, received: r.bytesReceived)
             let seconds = String(format: "%.3f", r.seconds)
-            log(.debug, "oci: \(request.method.rawValue) \(shown) -> \(r.status) (sent \(r.bytesSent) B, received \(r.bytesReceived) B, \(seconds) s)")
+            log(
+                .debug,
+                "oci: \(request.method.rawValue) \(shown) -> \(r.status) (sent \(r.bytesSent) B, received \(r.bytesReceived) B, \(seconds) s)"
+            )
             return r
         case .failure(let f):
             stats.record(request.method, sent: 0, received: 0)
-            log(.debug, "oci: \(request.method.rawValue) \(shown) -> failed: \(SecretScrubber.shared.scrub(f.message)) (curl error \(f.code.rawValue))")
+            log(
+                .debug,
+                "oci: \(request.method.rawValue) \(shown) -> failed: \(SecretScrubber.shared.scrub(f.message)) (curl error \(f.code.rawValue))"
+            )
             throw f
         }
     }

@@ -2,7 +2,12 @@
 import PluginAPI
 
 enum HTTPMethod: String, Sendable {
-    case get = "GET", head = "HEAD", post = "POST", put = "PUT", patch = "PATCH", delete = "DELETE"
+    case get = "GET"
+    case head = "HEAD"
+    case post = "POST"
+    case put = "PUT"
+    case patch = "PATCH"
+    case delete = "DELETE"
 }
 
 /// What a request sends. Files are streamed with pread; they are never loaded whole.

@@ -93,7 +93,8 @@ enum Transfer {
             if cancelled.isCancelled { message = "cancelled" }
             if state.oversize { throw TransferFailure(code: CURLE_FILESIZE_EXCEEDED, message: message) }
             if state.stalled {
-                throw TransferFailure(code: CURLE_OPERATION_TIMEDOUT, message: "no data moved for \(limits.stallSeconds) s (stalled transfer)")
+                throw TransferFailure(
+                    code: CURLE_OPERATION_TIMEDOUT, message: "no data moved for \(limits.stallSeconds) s (stalled transfer)")
             }
             throw TransferFailure(code: code, message: message)
         }

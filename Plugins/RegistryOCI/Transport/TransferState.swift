@@ -140,7 +140,8 @@ final class TransferState {
             let n = pread(uploadFD, target, want, off_t(uploadOffset + uploadPosition))
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                localFailure = n == 0 ? "upload file shrank while being sent" : "cannot read upload file: \(String(cString: strerror(errno)))"
+                localFailure =
+                    n == 0 ? "upload file shrank while being sent" : "cannot read upload file: \(String(cString: strerror(errno)))"
                 return nil
             }
             uploadPosition += Int64(n)

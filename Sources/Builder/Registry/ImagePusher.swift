@@ -31,7 +31,9 @@ struct ImagePusher {
             log.info("pushing \(destination)")
             // Blobs already in another repository of the same registry (an earlier destination,
             // or the base image's own repository) are mounted instead of uploaded.
-            let sameRegistry = (pushedRepos + bases).filter { $0.registry == destination.registry && $0.repository != destination.repository }
+            let sameRegistry = (pushedRepos + bases).filter {
+                $0.registry == destination.registry && $0.repository != destination.repository
+            }
             let blobs = image.manifest.layers + [image.manifest.config]
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for blob in blobs {

@@ -27,26 +27,32 @@ extension InstructionParser {
             } else if words.count != 1 {
                 throw c.error("FROM requires either one or three arguments")
             }
-            return .from(FromInstruction(location: loc, original: original, image: words[0], platform: set.string("platform"), stageName: name))
+            return .from(
+                FromInstruction(location: loc, original: original, image: words[0], platform: set.string("platform"), stageName: name))
         case "RUN":
-            return .run(try buildRun(c, heredocs: heredocs, flags: flags([("mount", .strings), ("network", .string), ("security", .string)])))
+            return .run(
+                try buildRun(c, heredocs: heredocs, flags: flags([("mount", .strings), ("network", .string), ("security", .string)])))
         case "COPY":
-            let set = try flags([("from", .string), ("chown", .string), ("chmod", .string), ("link", .bool), ("parents", .bool), ("exclude", .strings)])
+            let set = try flags([
+                ("from", .string), ("chown", .string), ("chmod", .string), ("link", .bool), ("parents", .bool), ("exclude", .strings),
+            ])
             let (sources, destination) = try sourcesAndDestination(c, heredocs: heredocs)
-            return .copy(CopyInstruction(
-                location: loc, original: original, sources: sources, destination: destination, from: set.string("from"),
-                chown: set.string("chown"), chmod: set.string("chmod"), link: set.bool("link"), parents: set.bool("parents"),
-                excludes: set.all("exclude")))
+            return .copy(
+                CopyInstruction(
+                    location: loc, original: original, sources: sources, destination: destination, from: set.string("from"),
+                    chown: set.string("chown"), chmod: set.string("chmod"), link: set.bool("link"), parents: set.bool("parents"),
+                    excludes: set.all("exclude")))
         case "ADD":
             let set = try flags([
                 ("chown", .string), ("chmod", .string), ("link", .bool), ("keep-git-dir", .bool), ("checksum", .string),
                 ("unpack", .bool), ("exclude", .strings),
             ])
             let (sources, destination) = try sourcesAndDestination(c, heredocs: heredocs)
-            return .add(AddInstruction(
-                location: loc, original: original, sources: sources, destination: destination, chown: set.string("chown"),
-                chmod: set.string("chmod"), link: set.bool("link"), excludes: set.all("exclude"),
-                checksum: set.string("checksum"), keepGitDir: set.bool("keep-git-dir"), unpack: set.optionalBool("unpack")))
+            return .add(
+                AddInstruction(
+                    location: loc, original: original, sources: sources, destination: destination, chown: set.string("chown"),
+                    chmod: set.string("chmod"), link: set.bool("link"), excludes: set.all("exclude"),
+                    checksum: set.string("checksum"), keepGitDir: set.bool("keep-git-dir"), unpack: set.optionalBool("unpack")))
         case "ENV":
             _ = try flags([])
             return .env(EnvInstruction(location: loc, original: original, pairs: try keyValues(c)))
@@ -210,7 +216,9 @@ extension InstructionParser {
         }
         let set = try FlagSet(
             c.flags, keyword: c.keyword,
-            allowed: [("interval", .string), ("timeout", .string), ("start-period", .string), ("start-interval", .string), ("retries", .string)],
+            allowed: [
+                ("interval", .string), ("timeout", .string), ("start-period", .string), ("start-interval", .string), ("retries", .string),
+            ],
             locate: c.locate)
         guard type == "CMD" else { throw c.error("Unknown type \"\(type)\" in HEALTHCHECK (try CMD)") }
         guard let command = try commandLine(c, rest), command != .exec([]) else {
@@ -230,7 +238,8 @@ extension InstructionParser {
         var retries: Int?
         if let text = set.string("retries"), !text.isEmpty {
             guard let value = Int32(text) else {
-                throw DockerfileError("invalid value '\(text)' for --retries: expected an integer", at: c.locate(set.offsets["retries"] ?? 0))
+                throw DockerfileError(
+                    "invalid value '\(text)' for --retries: expected an integer", at: c.locate(set.offsets["retries"] ?? 0))
             }
             guard value >= 0 else { throw c.error("--retries cannot be negative (\(value))") }
             retries = Int(value)

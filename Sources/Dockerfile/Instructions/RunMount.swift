@@ -50,10 +50,16 @@ public struct RunMount: Sendable, Hashable {
             let key = String(equals.map { field[..<$0] } ?? field[...]).lowercased()
             guard let equals else {
                 switch key {
-                case "readonly", "ro": readOnly = true; readOnlyGiven = true
-                case "readwrite", "rw": readOnly = false; readOnlyGiven = true
+                case "readonly", "ro":
+                    readOnly = true
+                    readOnlyGiven = true
+                case "readwrite", "rw":
+                    readOnly = false
+                    readOnlyGiven = true
                 case "required":
-                    guard type == .secret || type == .ssh else { throw MountError("unexpected key '\(key)' for mount type '\(type.rawValue)'") }
+                    guard type == .secret || type == .ssh else {
+                        throw MountError("unexpected key '\(key)' for mount type '\(type.rawValue)'")
+                    }
                     required = true
                 default: throw MountError("invalid field '\(field)' must be a key=value pair")
                 }
@@ -63,14 +69,20 @@ public struct RunMount: Sendable, Hashable {
             switch key {
             case "type":
                 guard let parsed = MountType(rawValue: value.lowercased()) else {
-                    throw MountError("unsupported mount type \"\(value)\"", suggestion: Suggestion.nearest(to: value, in: MountType.allCases.map(\.rawValue)))
+                    throw MountError(
+                        "unsupported mount type \"\(value)\"",
+                        suggestion: Suggestion.nearest(to: value, in: MountType.allCases.map(\.rawValue)))
                 }
                 type = parsed
             case "from": from = value
             case "source", "src": source = value
             case "target", "dst", "destination": target = value
-            case "readonly", "ro": readOnly = try Self.bool(value, key); readOnlyGiven = true
-            case "readwrite", "rw": readOnly = !(try Self.bool(value, key)); readOnlyGiven = true
+            case "readonly", "ro":
+                readOnly = try Self.bool(value, key)
+                readOnlyGiven = true
+            case "readwrite", "rw":
+                readOnly = !(try Self.bool(value, key))
+                readOnlyGiven = true
             case "required":
                 guard type == .secret || type == .ssh else { throw MountError("unexpected key '\(key)' for mount type '\(type.rawValue)'") }
                 required = try Self.bool(value, key)
@@ -81,7 +93,9 @@ public struct RunMount: Sendable, Hashable {
             case "id": id = value
             case "sharing":
                 guard let parsed = Sharing(rawValue: value.lowercased()) else {
-                    throw MountError("unsupported sharing value \"\(value)\"", suggestion: Suggestion.nearest(to: value, in: Sharing.allCases.map(\.rawValue)))
+                    throw MountError(
+                        "unsupported sharing value \"\(value)\"",
+                        suggestion: Suggestion.nearest(to: value, in: Sharing.allCases.map(\.rawValue)))
                 }
                 sharing = parsed
             case "mode":
@@ -177,7 +191,9 @@ enum ByteSize {
         }
         guard let number = Double(digits) else { return nil }
         let unit = rest.hasSuffix("ib") ? String(rest.dropLast(2)) : (rest.hasSuffix("b") ? String(rest.dropLast()) : String(rest))
-        let multipliers: [String: Double] = ["": 1, "k": 1024, "m": 1_048_576, "g": 1_073_741_824, "t": 1_099_511_627_776, "p": 1_125_899_906_842_624]
+        let multipliers: [String: Double] = [
+            "": 1, "k": 1024, "m": 1_048_576, "g": 1_073_741_824, "t": 1_099_511_627_776, "p": 1_125_899_906_842_624,
+        ]
         guard let multiplier = multipliers[unit] else { return nil }
         return Int64(number * multiplier)
     }

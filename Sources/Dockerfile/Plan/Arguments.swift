@@ -67,7 +67,9 @@ public struct StageArguments: Sendable, Hashable {
     /// value is inherited (`ARG NAME` after a meta `ARG NAME=v`, or a predefined argument).
     /// - Returns: the resolved arguments, for the environment and the history line
     ///   (`ARG NAME=value`).
-    public mutating func declare(_ arg: ArgInstruction, environment: [String: String], escape: Character = "\\") throws -> [ResolvedArgument] {
+    public mutating func declare(_ arg: ArgInstruction, environment: [String: String], escape: Character = "\\") throws
+        -> [ResolvedArgument]
+    {
         var resolved: [ResolvedArgument] = []
         var scope = environment
         for declaration in arg.arguments {

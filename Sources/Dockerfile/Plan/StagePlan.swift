@@ -58,7 +58,8 @@ extension Dockerfile {
         if allowIndex, let number = Int(reference), reference.allSatisfy(\.isNumber) {
             guard number < stages.count else { throw DockerfileError("invalid stage index \(number)", at: location) }
             guard number < index else {
-                throw DockerfileError("stage \(number) is used before it is defined: it must come before the stage that uses it", at: location)
+                throw DockerfileError(
+                    "stage \(number) is used before it is defined: it must come before the stage that uses it", at: location)
             }
             return .stage(number)
         }
@@ -100,7 +101,8 @@ extension Dockerfile {
         var needed: Set<Int> = [target]
         var queue = [target]
         while let next = queue.popLast() {
-            for dependency in try dependencies(ofStage: next, globalEnvironment: globalEnvironment) where needed.insert(dependency).inserted {
+            for dependency in try dependencies(ofStage: next, globalEnvironment: globalEnvironment) where needed.insert(dependency).inserted
+            {
                 queue.append(dependency)
             }
         }

@@ -96,7 +96,12 @@ enum Words {
                 if ch == open {
                     quote = nil
                 } else if ch == escape && open != "'" {
-                    if let next = chars.popFirst() { word.append(next) } else { word.removeLast(); quote = nil }
+                    if let next = chars.popFirst() {
+                        word.append(next)
+                    } else {
+                        word.removeLast()
+                        quote = nil
+                    }
                 }
                 continue
             }

@@ -31,8 +31,14 @@ public enum ExtendedAttributes {
             }
             names = [CChar](repeating: 0, count: size)
             let n = llistxattr(path, &names, size)
-            if n >= 0 { names.removeLast(names.count - n); break }
-            if errno != ERANGE { size = -1; continue }
+            if n >= 0 {
+                names.removeLast(names.count - n)
+                break
+            }
+            if errno != ERANGE {
+                size = -1
+                continue
+            }
             size = llistxattr(path, nil, 0)  // the list grew between the two calls
         }
         var out: [String: [UInt8]] = [:]

@@ -51,7 +51,8 @@ public struct TreeWalker: Sendable {
             case .cannotOpenRoot(let path, let e):
                 return "cannot open the snapshot root \(path): \(errnoText(e)); check that it exists and is a directory"
             case .cannotOpenDirectory(let path, let e):
-                return "cannot open directory \(path) while walking the tree: \(errnoText(e)); add it to the ignore list if it is a special mount"
+                return
+                    "cannot open directory \(path) while walking the tree: \(errnoText(e)); add it to the ignore list if it is a special mount"
             case .cannotReadDirectory(let path, let e):
                 return "cannot read directory \(path) while walking the tree: \(errnoText(e))"
             case .cannotStat(let path, let e):

@@ -21,7 +21,9 @@ public struct ImageConfig: Codable, Hashable, Sendable {
         case osFeatures = "os.features"
     }
 
-    public init(platform: Platform, config: ContainerConfig? = ContainerConfig(), rootfs: RootFS = RootFS(diffIDs: []), history: [History]? = []) {
+    public init(
+        platform: Platform, config: ContainerConfig? = ContainerConfig(), rootfs: RootFS = RootFS(diffIDs: []), history: [History]? = []
+    ) {
         self.architecture = platform.architecture
         self.os = platform.os
         self.variant = platform.variant
@@ -58,10 +60,19 @@ public struct ContainerConfig: Codable, Hashable, Sendable {
     public var shell: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case user = "User", exposedPorts = "ExposedPorts", env = "Env", entrypoint = "Entrypoint"
-        case cmd = "Cmd", volumes = "Volumes", workingDir = "WorkingDir", labels = "Labels"
-        case stopSignal = "StopSignal", argsEscaped = "ArgsEscaped", healthcheck = "Healthcheck"
-        case onBuild = "OnBuild", shell = "Shell"
+        case user = "User"
+        case exposedPorts = "ExposedPorts"
+        case env = "Env"
+        case entrypoint = "Entrypoint"
+        case cmd = "Cmd"
+        case volumes = "Volumes"
+        case workingDir = "WorkingDir"
+        case labels = "Labels"
+        case stopSignal = "StopSignal"
+        case argsEscaped = "ArgsEscaped"
+        case healthcheck = "Healthcheck"
+        case onBuild = "OnBuild"
+        case shell = "Shell"
     }
 
     public init() {}
@@ -77,8 +88,12 @@ public struct HealthConfig: Codable, Hashable, Sendable {
     public var retries: Int?
 
     enum CodingKeys: String, CodingKey {
-        case test = "Test", interval = "Interval", timeout = "Timeout"
-        case startPeriod = "StartPeriod", startInterval = "StartInterval", retries = "Retries"
+        case test = "Test"
+        case interval = "Interval"
+        case timeout = "Timeout"
+        case startPeriod = "StartPeriod"
+        case startInterval = "StartInterval"
+        case retries = "Retries"
     }
 
     public init(test: [String]? = nil) { self.test = test }

@@ -58,7 +58,8 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible, Codab
         }
         if registry == "index.docker.io" || registry == "registry-1.docker.io" { registry = Self.defaultRegistry }
         guard Self.isValidDomain(registry) else {
-            throw ParseError.invalid(text, reason: "registry '\(registry)' is not a host name, IPv4 or [IPv6] address with an optional :port")
+            throw ParseError.invalid(
+                text, reason: "registry '\(registry)' is not a host name, IPv4 or [IPv6] address with an optional :port")
         }
         // A bare 64-hex name would be mistaken for an image ID (distribution/reference normalize.go).
         if registry == Self.defaultRegistry, rest == path, path.utf8.count == 64,

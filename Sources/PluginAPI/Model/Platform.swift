@@ -52,9 +52,15 @@ public struct Platform: Codable, Hashable, Sendable, CustomStringConvertible {
         switch p.architecture {
         case "x86_64", "x86-64": p.architecture = "amd64"
         case "aarch64": p.architecture = "arm64"
-        case "armhf": p.architecture = "arm"; p.variant = "v7"
-        case "armel": p.architecture = "arm"; p.variant = "v6"
-        case "i386", "i686": p.architecture = "386"; p.variant = nil
+        case "armhf":
+            p.architecture = "arm"
+            p.variant = "v7"
+        case "armel":
+            p.architecture = "arm"
+            p.variant = "v6"
+        case "i386", "i686":
+            p.architecture = "386"
+            p.variant = nil
         default: break
         }
         if p.architecture == "arm64", p.variant == "v8" || p.variant == "8" { p.variant = nil }
@@ -72,7 +78,8 @@ public struct Platform: Codable, Hashable, Sendable, CustomStringConvertible {
     /// True when an image for `self` satisfies a request for `wanted` (variant-insensitive when the
     /// image does not state one).
     public func matches(_ wanted: Platform) -> Bool {
-        let a = normalized, b = wanted.normalized
+        let a = normalized
+        let b = wanted.normalized
         guard a.os == b.os, a.architecture == b.architecture else { return false }
         if let v = b.variant, let mine = a.variant { return v == mine }
         return true

@@ -75,7 +75,10 @@ public struct IgnoreList: Sendable, Equatable {
         let abs = "/" + relativePath
         for p in prefixes {
             if p == "/" { return true }
-            if abs == p || (abs.hasPrefix(p) && abs.utf8.count > p.utf8.count && abs.utf8[abs.utf8.index(abs.utf8.startIndex, offsetBy: p.utf8.count)] == UInt8(ascii: "/")) {
+            if abs == p
+                || (abs.hasPrefix(p) && abs.utf8.count > p.utf8.count
+                    && abs.utf8[abs.utf8.index(abs.utf8.startIndex, offsetBy: p.utf8.count)] == UInt8(ascii: "/"))
+            {
                 return true
             }
         }

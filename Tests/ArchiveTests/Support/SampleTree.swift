@@ -23,7 +23,7 @@ enum SampleTree {
         try setXattr(root + "/usr/bin/ping", "security.capability", netBindServiceCapability)
         try setXattr(root + "/usr/bin/ping", "user.comment", Array("hello xattr".utf8))
         var big = [UInt8](repeating: 0, count: 3 << 20)
-        for i in big.indices { big[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) }
+        for i in big.indices { big[i] = UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 13) }
         try Data(big).write(to: URL(fileURLWithPath: root + "/usr/bin/big"))
         try writeFile(root + "/usr/bin/perl", "perl\n", mode: 0o755)
         link(root + "/usr/bin/perl", root + "/usr/bin/perl5.36")

@@ -39,7 +39,8 @@ extension DirectoryRegistryClient {
         }
         let digest = hasher.finalize()
         guard digest == expected.digest, size == expected.size else {
-            throw DirectoryRegistryError(message: "blob content is \(digest) (\(size) bytes), but the descriptor says \(expected.digest) (\(expected.size) bytes)")
+            throw DirectoryRegistryError(
+                message: "blob content is \(digest) (\(size) bytes), but the descriptor says \(expected.digest) (\(expected.size) bytes)")
         }
     }
 
@@ -54,7 +55,8 @@ extension DirectoryRegistryClient {
             }
         } else {
             let manifest = try decoder.decode(Manifest.self, from: Data(bytes))
-            for d in [manifest.config] + manifest.layers where !FileManager.default.fileExists(atPath: try blobPath(d.digest, in: reference)) {
+            for d in [manifest.config] + manifest.layers
+            where !FileManager.default.fileExists(atPath: try blobPath(d.digest, in: reference)) {
                 throw DirectoryRegistryError(message: "blob unknown: the manifest names \(d.digest), which was not pushed first")
             }
         }

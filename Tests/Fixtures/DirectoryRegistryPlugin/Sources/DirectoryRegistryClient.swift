@@ -29,11 +29,13 @@ struct DirectoryRegistryClient: RegistryClient {
         }
         let bytes = [UInt8](data)
         guard Digest.sha256(of: bytes) == digest else {
-            throw DirectoryRegistryError(message: "stored manifest \(path) does not match its digest \(digest): the registry directory is corrupt")
+            throw DirectoryRegistryError(
+                message: "stored manifest \(path) does not match its digest \(digest): the registry directory is corrupt")
         }
         let type = MediaType(rawValue: (try? String(contentsOfFile: path + ".type", encoding: .utf8)) ?? MediaType.ociManifest.rawValue)
         guard accept.isEmpty || accept.contains(type) else {
-            throw DirectoryRegistryError(message: "manifest \(digest) is \(type), which the caller does not accept (\(accept.map(\.rawValue)))")
+            throw DirectoryRegistryError(
+                message: "manifest \(digest) is \(type), which the caller does not accept (\(accept.map(\.rawValue)))")
         }
         return FetchedManifest(bytes: bytes, mediaType: type, digest: digest)
     }

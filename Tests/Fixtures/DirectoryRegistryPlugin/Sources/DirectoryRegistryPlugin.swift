@@ -13,7 +13,8 @@ final class DirectoryRegistryModule: KilnPluginModule {
 
     func makeComponents(context: PluginContext) throws -> [any PluginComponent] {
         guard let directory = context.options["directory"], !directory.isEmpty else {
-            throw DirectoryRegistryError(message: "the directory registry needs a place to keep images: pass --plugin-option directory=<path>")
+            throw DirectoryRegistryError(
+                message: "the directory registry needs a place to keep images: pass --plugin-option directory=<path>")
         }
         return [DirectoryRegistryClient(root: directory, log: context.log)]
     }
