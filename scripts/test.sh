@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
 export KILN_TEST_CACHE=${KILN_TEST_CACHE:-/var/cache/kiln-tests}
 mkdir -p "$KILN_TEST_CACHE"
+# House style (.swift-format): reported, not fatal.
+swift format lint --recursive Sources Plugins Tests || true
 swift build --build-tests
 # Swift Testing runs suites in parallel; the machine has 2 cores.
 swift test --skip-build --no-parallel "$@"
