@@ -37,6 +37,12 @@ public final class Buildah: Sendable {
             ]
         for (k, v) in buildArgs.sorted(by: { $0.key < $1.key }) { args += ["--build-arg", "\(k)=\(v)"] }
         args += extraArguments + [context]
+        // buildah 1.28's chroot isolation sometimes fails to seal the memfd copy of itself
+        // ("Close_Fd sealing memfd copy: Device or resource busy"), a race of its own with no
+        // bearing on the image: try once more before calling the reference build failed.
+        let first = try await ProcessRunner.run("buildah", args, environment: environment, timeout: 900)
+        if first.succeeded { return first }
+        guard first.stderr.contains("sealing memfd") else { throw ProcessRunner.Error.failed(first) }
         return try await ProcessRunner.check("buildah", args, environment: environment, timeout: 900)
     }
 

@@ -10,15 +10,26 @@ struct BaseImages {
     let session: BuildSession
 
     /// The stage's initial state, its (populated) root, and the base image's ONBUILD triggers.
+    ///
+    /// With `--isolation none` the root is `/` itself: a later stage first clears what the
+    /// earlier one left (everything but the ignore list), then lays down its base, as kaniko does.
     func start(_ stage: Stage) async throws -> (StageState, BuildRoot, [Instruction]) {
-        if session.inPlace { return try await startInPlace(stage) }
-        let root = BuildRoot(path: session.workDirectory + "/roots/stage-\(stage.index)")
-        try? removeTree(root.path)
-        try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true)
-        let platform = session.options.targetPlatform
+        let root: BuildRoot
+        if session.inPlace {
+            root = BuildRoot(path: "/")
+            if !session.finished.isEmpty {
+                session.log.info("clearing / for the next stage (in-place build)")
+                try RootWipe.clear(root, keeping: session.ignoreList)
+            }
+        } else {
+            root = BuildRoot(path: session.workDirectory + "/roots/stage-\(stage.index)")
+            try? removeTree(root.path)
+            try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true)
+        }
+        var state: StageState
         switch session.plan.bases[stage.index] ?? .scratch {
         case .scratch:
-            var config = ImageConfig(platform: platform)
+            var config = ImageConfig(platform: session.options.targetPlatform)
             var c = ContainerConfig()
             c.env = ["PATH=\(Self.defaultPath)"]
             config.config = c
@@ -27,17 +38,19 @@ struct BaseImages {
             guard let base = session.finished[i] else {
                 throw BuildError.failed("\(stage.from.location): stage \(i) must be built before stage \(stage.index)")
             }
-            let source = base.root.path
-            try await runBlocking { try FileCopier(root: root, owner: nil, chmod: nil).copyContents(ofDirectory: source, into: "") }
-            var state = base.state
+            if session.inPlace {
+                try await extract(layers: base.state.layers, named: "stage \(i)", into: root)
+            } else {
+                let source = base.root.path
+                try await runBlocking { try FileCopier(root: root, owner: nil, chmod: nil).copyContents(ofDirectory: source, into: "") }
+            }
+            state = base.state
             state.arguments = session.stageArguments()
             state.snapshot = nil
             state.snapshotStale = false
-            state.cmdFromBase = state.containerConfig.cmd != nil
-            let triggers = try Self.triggers(of: &state, location: stage.from.location)
-            return (state, root, triggers)
         case .image(let reference):
-            let pulled = try await ImagePuller(session: session).pull(reference, platform: platform, location: stage.from.location)
+            let pulled = try await ImagePuller(session: session).pull(
+                reference, platform: session.options.targetPlatform, location: stage.from.location)
             session.pulledReferences.append(pulled.reference)
             try await extract(pulled, into: root)
             var config = pulled.config
@@ -46,52 +59,12 @@ struct BaseImages {
                 container.env = (container.env ?? []) + ["PATH=\(Self.defaultPath)"]
             }
             config.config = container
-            var state = StageState(config: config, layers: pulled.layers, format: pulled.format, arguments: session.stageArguments())
-            state.cmdFromBase = config.config?.cmd != nil
-            if let shell = config.config?.shell, !shell.isEmpty { state.shell = shell }
-            let triggers = try Self.triggers(of: &state, location: stage.from.location)
-            return (state, root, triggers)
+            state = StageState(config: config, layers: pulled.layers, format: pulled.format, arguments: session.stageArguments())
+            if let shell = container.shell, !shell.isEmpty { state.shell = shell }
         }
-    }
-
-    /// `--isolation none`: the stage's root is `/`. A later stage first clears what the earlier
-    /// one left (everything but the ignore list), then extracts its base, as kaniko does.
-    func startInPlace(_ stage: Stage) async throws -> (StageState, BuildRoot, [Instruction]) {
-        let root = BuildRoot(path: "/")
-        if !session.finished.isEmpty {
-            session.log.info("clearing / for the next stage (in-place build)")
-            try RootWipe.clear(root, keeping: session.ignoreList)
-        }
-        let platform = session.options.targetPlatform
-        switch session.plan.bases[stage.index] ?? .scratch {
-        case .scratch:
-            var config = ImageConfig(platform: platform)
-            var c = ContainerConfig()
-            c.env = ["PATH=\(Self.defaultPath)"]
-            config.config = c
-            return (StageState(config: config, layers: [], format: .oci, arguments: session.stageArguments()), root, [])
-        case .stage(let i):
-            guard let base = session.finished[i] else {
-                throw BuildError.failed("\(stage.from.location): stage \(i) must be built before stage \(stage.index)")
-            }
-            try await extract(layers: base.state.layers, named: "stage \(i)", into: root)
-            var state = base.state
-            state.arguments = session.stageArguments()
-            state.snapshot = nil
-            state.snapshotStale = false
-            state.cmdFromBase = state.containerConfig.cmd != nil
-            let triggers = try Self.triggers(of: &state, location: stage.from.location)
-            return (state, root, triggers)
-        case .image(let reference):
-            let pulled = try await ImagePuller(session: session).pull(reference, platform: platform, location: stage.from.location)
-            session.pulledReferences.append(pulled.reference)
-            try await extract(pulled, into: root)
-            var state = StageState(config: pulled.config, layers: pulled.layers, format: pulled.format, arguments: session.stageArguments())
-            state.cmdFromBase = pulled.config.config?.cmd != nil
-            if let shell = pulled.config.config?.shell, !shell.isEmpty { state.shell = shell }
-            let triggers = try Self.triggers(of: &state, location: stage.from.location)
-            return (state, root, triggers)
-        }
+        state.cmdFromBase = state.containerConfig.cmd != nil
+        let triggers = try Self.triggers(of: &state, location: stage.from.location)
+        return (state, root, triggers)
     }
 
     /// An earlier stage's files for `COPY --from` when its root was `/` and has been cleared
