@@ -44,6 +44,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import serverguard  # noqa: E402 (this folder)
+
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
               "te", "trailer", "transfer-encoding", "upgrade", "expect", "content-length"}
 CHUNK = 64 * 1024
@@ -226,36 +228,7 @@ def main():
 
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(server.server_address[1]))
-    os.rename(tmp, args.port_file)
-    start_guard(server, args.max_lifetime)
-    server.serve_forever(poll_interval=0.2)
-
-
-def start_guard(server, max_lifetime):
-    """Stops the server on SIGTERM/SIGINT, when the parent dies, or after max_lifetime."""
-    parent = os.getppid()
-    deadline = time.monotonic() + max_lifetime
-    stop = threading.Event()
-
-    def on_signal(signum, frame):
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    # The launcher may have left these blocked (Foundation's Process does); unblock them or
-    # SIGTERM would stay pending and the test would have to SIGKILL us.
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
-
-    def watch():
-        while not stop.wait(0.5):
-            if os.getppid() != parent or time.monotonic() > deadline:
-                break
-        server.shutdown()
-
-    threading.Thread(target=watch, daemon=True).start()
+    serverguard.serve(server, args.port_file, args.max_lifetime)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+import serverguard  # noqa: E402 (this folder)
+
 # distribution 2.8 accepts a token up to 60 s after `exp` (token.Leeway). With
 # --compensate-leeway the `exp` claim is moved 60 s earlier, so the registry really refuses the
 # token once `expires_in` has passed and a client that does not refresh fails visibly.
@@ -220,36 +222,7 @@ def main():
     Handler.issuer = Issuer(args)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(server.server_address[1]))
-    os.rename(tmp, args.port_file)  # the test polls for this file; rename makes it appear whole
-    start_guard(server, args.max_lifetime)
-    server.serve_forever(poll_interval=0.2)
-
-
-def start_guard(server, max_lifetime):
-    """Stops the server on SIGTERM/SIGINT, when the parent dies, or after max_lifetime."""
-    parent = os.getppid()
-    deadline = time.monotonic() + max_lifetime
-    stop = threading.Event()
-
-    def on_signal(signum, frame):
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    # The launcher may have left these blocked (Foundation's Process does); unblock them or
-    # SIGTERM would stay pending and the test would have to SIGKILL us.
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
-
-    def watch():
-        while not stop.wait(0.5):
-            if os.getppid() != parent or time.monotonic() > deadline:
-                break
-        server.shutdown()
-
-    threading.Thread(target=watch, daemon=True).start()
+    serverguard.serve(server, args.port_file, args.max_lifetime)
 
 
 if __name__ == "__main__":
