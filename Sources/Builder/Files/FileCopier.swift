@@ -163,7 +163,15 @@ final class FileCopier {
     }
 
     /// Writes a file from bytes (a heredoc) at the image path `destination`.
-    func write(contents: [UInt8], to destination: String, permissions: UInt32, mtime: timespec) throws {
+    /// What `write` puts in a file: bytes in memory (a heredoc) or a file on disk (a download).
+    enum Content {
+        case bytes([UInt8])
+        case file(String)
+    }
+
+    /// Writes a file from `content` at the image path `destination`, owned by the owner
+    /// (0:0 by default), with `permissions` (or `--chmod`) and `mtime`.
+    func write(_ content: Content, to destination: String, permissions: UInt32, mtime: timespec) throws {
         let parent = BuildRoot.parent(of: "/" + BuildRoot.relative(destination))
         let parentRel = try prepareDirectory(parent)
         let name = BuildRoot.lastComponent(of: destination)
@@ -172,7 +180,16 @@ final class FileCopier {
         if root.lstatIfPresent(rel) != nil { try removeTree(dest) }
         let fd = try Syscall.check("open", dest) { open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
         defer { close(fd) }
-        try contents.withUnsafeBytes { try writeAll(fd, $0, path: dest) }
+        switch content {
+        case .bytes(let bytes):
+            try bytes.withUnsafeBytes { try writeAll(fd, $0, path: dest) }
+        case .file(let source):
+            let input = try Syscall.check("open", source) { open(source, O_RDONLY | O_CLOEXEC) }
+            defer { close(input) }
+            var st = stat()
+            try Syscall.check("fstat", source) { fstat(input, &st) }
+            try copyData(from: input, to: fd, size: Int(st.st_size), dest: dest)
+        }
         try Syscall.check("fchown", dest) { fchown(fd, owner?.uid ?? 0, owner?.gid ?? 0) }
         let perms = chmod?.apply(to: permissions, isDirectory: false) ?? permissions
         try Syscall.check("fchmod", dest) { fchmod(fd, mode_t(perms)) }
@@ -194,6 +211,11 @@ final class FileCopier {
         defer { close(input) }
         let output = try Syscall.check("open", dest) { open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
         defer { close(output) }
+        try copyData(from: input, to: output, size: size, dest: dest)
+    }
+
+    /// Copies `size` bytes in the kernel (copy_file_range), falling back to read/write.
+    private func copyData(from input: Int32, to output: Int32, size: Int, dest: String) throws {
         var remaining = size
         while remaining > 0 {
             let n = kiln_copy_file_range(input, output, UInt(remaining))

@@ -90,7 +90,6 @@ extension StageExecutor {
         if name.isEmpty || name == "/" { name = "index.html" }
         let target = intoDirectory ? (dest.hasSuffix("/") ? dest : dest + "/") + name : dest
         let mtime = result.lastModified.map { timespec(tv_sec: Int($0), tv_nsec: 0) } ?? Self.now()
-        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: temp)))
-        try copier.write(contents: bytes, to: target, permissions: 0o600, mtime: mtime)
+        try copier.write(.file(temp), to: target, permissions: 0o600, mtime: mtime)
     }
 }

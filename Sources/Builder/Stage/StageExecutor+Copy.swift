@@ -101,7 +101,7 @@ extension StageExecutor {
         let now = session.options.fixedTimestamp.map { timespec(tv_sec: Int($0), tv_nsec: 0) } ?? Self.now()
         for h in heredocs {
             let target = intoDirectory ? dest + h.name : dest
-            try copier.write(contents: Array(h.content.utf8), to: target, permissions: 0o644, mtime: now)
+            try copier.write(.bytes(Array(h.content.utf8)), to: target, permissions: 0o644, mtime: now)
         }
         for (host, rel) in matched {
             if let unpack, try unpack(host, dest) { continue }
