@@ -73,6 +73,21 @@ struct MirrorAndCacheTests {
         ])
         #expect(warm.exitCode == 0, "\(warm)")
         #expect(FileManager.default.fileExists(atPath: cache + "/index.json"))
+        // --dockerfile: every FROM image (ARG-expanded, stage references and scratch skipped).
+        _ = try tree.write("warm.Dockerfile", """
+            ARG REG
+            FROM ${REG}/team/cached:1 AS one
+            FROM one
+            FROM scratch
+            """)
+        let fromFile = try await KilnCommand.run([
+            "warm", "--dockerfile", tree.url("warm.Dockerfile"), "--build-arg", "REG=\(registry.host)",
+            "--cache-dir", tree.url("cache2"), "--insecure-registry", registry.host,
+        ])
+        #expect(fromFile.exitCode == 0, "\(fromFile)")
+        let index = try String(contentsOfFile: tree.url("cache2/index.json"), encoding: .utf8)
+        #expect(index.contains("\(registry.host)/team/cached:1"), "\(index)")
+        #expect(index.components(separatedBy: "org.opencontainers.image.ref.name").count == 2, "\(index)")
         let base = "\(registry.host)/team/cached:1"
         registry.stop()
 
