@@ -6,6 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
 export KILN_TEST_CACHE=${KILN_TEST_CACHE:-/var/cache/kiln-tests}
+# Everything temporary (the tests', kiln's, and the toolchain's own TemporaryDirectory.* that
+# SwiftPM and Foundation leave behind) goes under one directory removed at the end.
+TMPDIR="$(mktemp -d /var/tmp/kiln-tests.XXXXXX)"
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 mkdir -p "$KILN_TEST_CACHE"
 # House style (.swift-format): reported, not fatal.
 swift format lint --recursive Sources Plugins Tests || true

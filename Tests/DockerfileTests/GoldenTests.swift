@@ -43,7 +43,7 @@ enum Golden {
             return
         }
         if Golden.record {
-            try dump.write(to: Golden.sourceURL("testfiles", name, "result"), atomically: true, encoding: .utf8)
+            try dump.write(to: Golden.sourceURL("testfiles", name, "result"), atomically: false, encoding: .utf8)
             return
         }
         guard let expected = try? Golden.bundled("testfiles", name, "result") else {
@@ -63,7 +63,7 @@ enum Golden {
             message = "\(error)"
         }
         if Golden.record {
-            try (message + "\n").write(to: Golden.sourceURL("testfiles-negative", name, "error"), atomically: true, encoding: .utf8)
+            try (message + "\n").write(to: Golden.sourceURL("testfiles-negative", name, "error"), atomically: false, encoding: .utf8)
             return
         }
         guard let recorded = try? Golden.bundled("testfiles-negative", name, "error") else {

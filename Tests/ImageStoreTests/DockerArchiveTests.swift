@@ -151,7 +151,7 @@ struct Podman {
         let conf = "/etc/containers/containers.conf"
         if !FileManager.default.fileExists(atPath: conf) {
             try FileManager.default.createDirectory(atPath: "/etc/containers", withIntermediateDirectories: true)
-            try containersConf.write(toFile: conf, atomically: true, encoding: .utf8)
+            try writeReplacing(containersConf, to: conf)
         }
         return Podman(arguments: [
             "--root", dir.file("podman-root"), "--runroot", dir.file("podman-run"), "--storage-driver", "vfs",

@@ -19,7 +19,7 @@ public final class BackgroundProcess: @unchecked Sendable {
     ) throws {
         self.name = name
         self.outputPath = outputPath
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        try createEmptyFile(outputPath)
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try ExecutableLookup.require(executable))
@@ -77,7 +77,7 @@ extension TemporaryTree {
     /// Writes `text` to `path/component` and returns that path.
     public func write(_ text: String, to component: String) throws -> String {
         let p = file(component)
-        try text.write(toFile: p, atomically: true, encoding: .utf8)
+        try writeReplacing(text, to: p)
         return p
     }
 }
@@ -92,4 +92,23 @@ extension BackgroundProcess {
         }
         return condition()
     }
+}
+
+/// Writes `text` to `path` through a temporary file beside it and a rename. (Foundation's
+/// `atomically: true` leaves a `TemporaryDirectory.*` in /tmp behind on every call.)
+public func writeReplacing(_ text: String, to path: String) throws {
+    let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+    guard rename(temporary, path) == 0 else {
+        unlink(temporary)
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+    }
+}
+
+/// Creates (or truncates) an empty file with open(2). Foundation's `createFile` writes through a
+/// `TemporaryDirectory.*` in /tmp that it never removes.
+public func createEmptyFile(_ path: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+    close(fd)
 }

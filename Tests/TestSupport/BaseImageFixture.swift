@@ -255,7 +255,7 @@ struct RootfsWriter {
 
     func file(_ relative: String, _ text: String, mode: mode_t = 0o644, uid: uid_t = 0, gid: gid_t = 0) throws {
         let p = root + "/" + relative
-        guard FileManager.default.createFile(atPath: p, contents: Data(text.utf8)) else {
+        do { try Data(text.utf8).write(to: URL(fileURLWithPath: p)) } catch {
             throw Error.failed("create", path: p, errno: errno)
         }
         try setOwner(relative, mode: mode, uid: uid, gid: gid)

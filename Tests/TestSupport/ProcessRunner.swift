@@ -47,8 +47,8 @@ public enum ProcessRunner {
         defer { dir.remove() }
         let outPath = dir.path + "/stdout"
         let errPath = dir.path + "/stderr"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        try createEmptyFile(outPath)
+        try createEmptyFile(errPath)
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         defer {

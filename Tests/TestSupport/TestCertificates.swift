@@ -39,7 +39,7 @@ public struct TestCertificateAuthority: Sendable {
         keyUsage=critical,digitalSignature,keyEncipherment
         extendedKeyUsage=serverAuth
 
-        """.write(toFile: ext, atomically: true, encoding: .utf8)
+        """.write(toFile: ext, atomically: false, encoding: .utf8)
         try await ProcessRunner.check(
             "openssl",
             [
@@ -89,6 +89,6 @@ public enum HtpasswdFile {
             let r = try await ProcessRunner.check("htpasswd", ["-B", "-i", "-n", user], input: password)
             lines.append(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try writeReplacing((lines.joined(separator: "\n") + "\n"), to: path)
     }
 }

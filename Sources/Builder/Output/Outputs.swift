@@ -45,8 +45,15 @@ struct Outputs {
     }
 
     private func write(_ text: String, to path: String) throws {
-        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-            throw BuildError.failed("cannot write \(path): \(error.localizedDescription)")
+        // A temporary file beside the target, then rename: Foundation's `atomically:` leaves a
+        // `TemporaryDirectory.*` behind in /tmp on every call (swift-foundation 6.3).
+        let temporary = path + ".kiln-tmp-\(getpid())"
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+            guard rename(temporary, path) == 0 else { throw Syscall.Error(call: "rename", path: path, errno: errno) }
+        } catch {
+            unlink(temporary)
+            throw BuildError.failed("cannot write \(path): \(error)")
         }
     }
 }

@@ -76,7 +76,7 @@ struct BaseImages {
         try? removeTree(root.path)
         try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true)
         try await extract(layers: result.state.layers, named: "stage \(index)", into: root, ignoring: IgnoreList())
-        FileManager.default.createFile(atPath: root.path + ".complete", contents: nil)
+        markComplete(root)
         return root
     }
 
@@ -138,7 +138,14 @@ struct BaseImages {
         try? removeTree(root.path)
         try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true)
         try await extract(pulled, into: root)
-        FileManager.default.createFile(atPath: root.path + ".complete", contents: nil)
+        markComplete(root)
         return root
     }
+}
+
+/// Marks an extracted root as complete with an empty file beside it (plain open(2): Foundation's
+/// `createFile` writes atomically through a `TemporaryDirectory.*` in /tmp it never removes).
+private func markComplete(_ root: BuildRoot) {
+    let fd = open(root.path + ".complete", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    if fd >= 0 { close(fd) }
 }

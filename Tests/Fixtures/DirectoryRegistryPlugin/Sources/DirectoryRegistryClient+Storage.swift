@@ -26,7 +26,10 @@ extension DirectoryRegistryClient {
             throw DirectoryRegistryError(message: "cannot read \(source)")
         }
         defer { try? input.close() }
-        guard FileManager.default.createFile(atPath: target, contents: nil), let output = FileHandle(forWritingAtPath: target) else {
+        // open(2), not FileManager.createFile, which leaves a TemporaryDirectory.* in /tmp behind.
+        let created = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if created >= 0 { close(created) }
+        guard created >= 0, let output = FileHandle(forWritingAtPath: target) else {
             throw DirectoryRegistryError(message: "cannot write \(target)")
         }
         defer { try? output.close() }

@@ -89,10 +89,10 @@ struct DirectoryRegistryClient: RegistryClient {
         try FileManager.default.createDirectory(atPath: "\(repo)/manifests/sha256", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: "\(repo)/tags", withIntermediateDirectories: true)
         let path = "\(repo)/manifests/sha256/\(digest.encoded)"
-        try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        try Data(mediaType.rawValue.utf8).write(to: URL(fileURLWithPath: path + ".type"), options: .atomic)
+        try writeReplacing(Data(bytes), to: path)
+        try writeReplacing(Data(mediaType.rawValue.utf8), to: path + ".type")
         if let tag = reference.tag {
-            try Data(digest.description.utf8).write(to: URL(fileURLWithPath: "\(repo)/tags/\(tag)"), options: .atomic)
+            try writeReplacing(Data(digest.description.utf8), to: "\(repo)/tags/\(tag)")
         }
         return digest
     }
@@ -103,5 +103,16 @@ struct DirectoryRegistryClient: RegistryClient {
         guard FileManager.default.isWritableFile(atPath: repo) else {
             throw DirectoryRegistryError(message: "cannot push to \(repository.repository): \(repo) is not writable")
         }
+    }
+}
+
+/// Writes through a temporary file and a rename, so readers never see half a file. (Foundation's
+/// `.atomic` option leaves a `TemporaryDirectory.*` in /tmp behind on every call.)
+func writeReplacing(_ data: Data, to path: String) throws {
+    let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    try data.write(to: URL(fileURLWithPath: temporary))
+    guard rename(temporary, path) == 0 else {
+        unlink(temporary)
+        throw DirectoryRegistryError(message: "cannot rename \(temporary) to \(path): errno \(errno)")
     }
 }
