@@ -8,7 +8,7 @@ scripts/setup.sh --tests
 export KILN_TEST_CACHE=${KILN_TEST_CACHE:-/var/cache/kiln-tests}
 # Everything temporary (the tests', kiln's, and the toolchain's own TemporaryDirectory.* that
 # SwiftPM and Foundation leave behind) goes under one directory removed at the end.
-TMPDIR="$(mktemp -d /var/tmp/kiln-tests.XXXXXX)"
+TMPDIR="$(mktemp -d /tmp/kt.XXXXXX)"  # short: podman refuses a runroot path over 50 characters
 export TMPDIR
 trap 'rm -rf "$TMPDIR"' EXIT
 mkdir -p "$KILN_TEST_CACHE"
