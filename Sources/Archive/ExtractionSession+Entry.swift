@@ -180,7 +180,7 @@ extension ExtractionSession {
             guard let buffer, size > 0 else { continue }
             var done = 0
             while done < size {
-                done += try sysSize("pwrite", rel) { pwrite(fd, buffer + done, size - done, off_t(offset) + off_t(done)) }
+                done += try sys("pwrite", rel) { pwrite(fd, buffer + done, size - done, off_t(offset) + off_t(done)) }
             }
             end = max(end, Int64(offset) + Int64(size))
             summary.bytes += Int64(size)

@@ -164,7 +164,7 @@ extension LayerWriter {
         while left > 0 {
             let want = Int(min(Int64(readBuffer.count), left))
             let n: Int
-            do { n = try sysSize("read", source) { read(fd, readBuffer.baseAddress, want) } } catch {
+            do { n = try sys("read", source) { read(fd, readBuffer.baseAddress, want) } } catch {
                 throw Error.unreadableSource(path: source, reason: "\(error)")
             }
             if n == 0 { break }

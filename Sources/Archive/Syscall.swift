@@ -13,21 +13,10 @@ struct SystemCallError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Runs `body` until it stops failing with EINTR; throws the errno of any other failure.
+/// Runs `body` until it stops failing with EINTR; throws the errno of any other failure. Works
+/// for calls returning `int` and `ssize_t` alike.
 @discardableResult
-func sys(_ call: String, _ subject: @autoclosure () -> String, _ body: () -> Int32) throws(SystemCallError) -> Int32 {
-    while true {
-        let r = body()
-        if r >= 0 { return r }
-        let e = errno
-        if e == EINTR { continue }
-        throw SystemCallError(call: call, subject: subject(), code: e)
-    }
-}
-
-/// `sys` for calls returning `ssize_t`.
-@discardableResult
-func sysSize(_ call: String, _ subject: @autoclosure () -> String, _ body: () -> Int) throws(SystemCallError) -> Int {
+func sys<R: BinaryInteger>(_ call: String, _ subject: @autoclosure () -> String, _ body: () -> R) throws(SystemCallError) -> R {
     while true {
         let r = body()
         if r >= 0 { return r }
@@ -42,7 +31,7 @@ func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, subject: @autoclosu
     guard var p = buffer.baseAddress else { return }
     var left = buffer.count
     while left > 0 {
-        let n = try sysSize("write", subject()) { Glibc.write(fd, p, left) }
+        let n = try sys("write", subject()) { Glibc.write(fd, p, left) }
         p += n
         left -= n
     }

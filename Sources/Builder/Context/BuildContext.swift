@@ -83,9 +83,11 @@ public struct BuildContext: Sendable {
         for (i, comp) in clean.enumerated() {
             var next: [String] = []
             let last = i == clean.count - 1
+            let matcher: PathPattern
+            do { matcher = try PathPattern(comp) } catch { throw Error.unsupported("\(location): COPY/ADD source '\(pattern)': \(error)") }
             for base in found {
                 let baseHost = base.isEmpty ? directory : directory + "/" + base
-                if !Glob.hasMeta(comp) {
+                if !PathPattern.hasWildcards(comp) {
                     let rel = base.isEmpty ? comp : base + "/" + comp
                     var st = stat()
                     if lstat(directory + "/" + rel, &st) == 0, last || (st.st_mode & S_IFMT) == S_IFDIR || (st.st_mode & S_IFMT) == S_IFLNK
@@ -95,7 +97,7 @@ public struct BuildContext: Sendable {
                     continue
                 }
                 guard let names = try? FileManager.default.contentsOfDirectory(atPath: baseHost) else { continue }
-                for name in names.sorted() where Glob.match(comp, name) {
+                for name in names.sorted() where matcher.matches(name) {
                     next.append(base.isEmpty ? name : base + "/" + name)
                 }
             }
