@@ -4,6 +4,7 @@
 import PackageDescription
 
 let api: Target.Dependency = .product(name: "PluginAPI", package: "PluginAPI")
+let support: Target.Dependency = .product(name: "PluginSupport", package: "PluginSupport")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let package = Package(
@@ -18,6 +19,7 @@ let package = Package(
     ],
     dependencies: [
         .package(path: "Sources/PluginAPI"),
+        .package(path: "Sources/PluginSupport"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
@@ -29,10 +31,12 @@ let package = Package(
 
         // Pure: Dockerfile text → instructions → stages. Imports nothing that does I/O.
         .target(name: "Dockerfile"),
+        // Pure: the host's image model (config, manifest, index, canonical JSON); not plugin contract.
+        .target(name: "ImageModel", dependencies: [api]),
         // I/O: tar layers (write, read, safe extraction) over libarchive.
-        .target(name: "Archive", dependencies: [api, "CArchive", "CKilnSys"], linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "Archive", dependencies: [api, support, "CArchive", "CKilnSys"], linkerSettings: [.linkedLibrary("z")]),
         // I/O: OCI image layout, docker-archive tarballs, blob store, validate().
-        .target(name: "ImageStore", dependencies: [api, "CArchive"]),
+        .target(name: "ImageStore", dependencies: [api, support, "ImageModel", "CArchive"]),
         // I/O: RUN execution (namespaces, chroot, seccomp).
         // C: the child side of a RUN (clone, mounts, pivot_root, seccomp, exec); no Swift after fork.
         .target(name: "CRunner"),
@@ -40,27 +44,36 @@ let package = Package(
         // I/O: plugin discovery and loading (dlopen).
         .target(name: "PluginHost", dependencies: [api]),
         // The engine: plans stages and executes instructions into an image.
-        .target(name: "Builder", dependencies: [api, "Dockerfile", "Archive", "ImageStore", "Runner", "PluginHost", "CCurl", "CKilnSys"]),
+        .target(
+            name: "Builder",
+            dependencies: [api, support, "ImageModel", "Dockerfile", "Archive", "ImageStore", "Runner", "PluginHost", "CCurl", "CKilnSys"]),
         // The `kiln` executable: commands, flags, error → message and exit code.
         .executableTarget(name: "Host", dependencies: [api, "Builder", "PluginHost", "Dockerfile", "ImageStore", argumentParser]),
 
-        // Plugins: each depends on PluginAPI (and C system libraries) only.
-        .target(name: "SnapshotTime", dependencies: [api], path: "Plugins/SnapshotTime"),
-        .target(name: "SnapshotFull", dependencies: [api], path: "Plugins/SnapshotFull"),
-        .target(name: "RegistryOCI", dependencies: [api, "CCurl"], path: "Plugins/RegistryOCI"),
+        // Plugins: each depends on PluginAPI, PluginSupport (and C system libraries) only.
+        .target(name: "SnapshotTime", dependencies: [api, support], path: "Plugins/SnapshotTime"),
+        .target(name: "SnapshotFull", dependencies: [api, support], path: "Plugins/SnapshotFull"),
+        .target(name: "RegistryOCI", dependencies: [api, support, "CCurl"], path: "Plugins/RegistryOCI"),
         .target(name: "CrossQEMU", dependencies: [api], path: "Plugins/CrossQEMU"),
 
         // Tests.
-        .target(name: "TestSupport", dependencies: [api], path: "Tests/TestSupport"),
-        .testTarget(name: "PluginAPITests", dependencies: [api, "TestSupport"]),
-        .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile", "TestSupport"], resources: [.copy("testfiles"), .copy("testfiles-negative")]),
-        .testTarget(name: "SnapshotTests", dependencies: [api, "PluginHost", "TestSupport"]),
-        .testTarget(name: "ArchiveTests", dependencies: [api, "Archive", "TestSupport"]),
-        .testTarget(name: "PluginHostTests", dependencies: [api, "PluginHost", "TestSupport"]),
-        .testTarget(name: "BuildTests", dependencies: [api, "Builder", "ImageStore", "Dockerfile", "PluginHost", "TestSupport"],
-                    exclude: ["Fixtures"]),
-        .testTarget(name: "RegistryTests", dependencies: [api, "Builder", "PluginHost", "ImageStore", "TestSupport", "RegistryOCI"]),
+        .target(name: "TestSupport", dependencies: [api, support, "ImageModel"], path: "Tests/TestSupport"),
+        .testTarget(name: "LayeringTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "PluginAPITests", dependencies: [api, support, "ImageModel", "TestSupport"]),
+        .testTarget(
+            name: "DockerfileTests", dependencies: ["Dockerfile", "TestSupport"],
+            resources: [.copy("testfiles"), .copy("testfiles-negative")]),
+        .testTarget(name: "SnapshotTests", dependencies: [api, support, "PluginHost", "TestSupport"]),
+        .testTarget(name: "ArchiveTests", dependencies: [api, support, "Archive", "TestSupport"]),
+        .testTarget(name: "PluginHostTests", dependencies: [api, support, "ImageModel", "PluginHost", "TestSupport"]),
+        .testTarget(
+            name: "BuildTests",
+            dependencies: [api, support, "ImageModel", "Builder", "ImageStore", "Dockerfile", "PluginHost", "TestSupport"],
+            exclude: ["Fixtures"]),
+        .testTarget(
+            name: "RegistryTests",
+            dependencies: [api, support, "ImageModel", "Builder", "PluginHost", "ImageStore", "TestSupport", "RegistryOCI"]),
         .testTarget(name: "RunTests", dependencies: [api, "Runner", "Builder", "TestSupport"]),
-        .testTarget(name: "ImageStoreTests", dependencies: [api, "ImageStore", "CArchive", "TestSupport"]),
+        .testTarget(name: "ImageStoreTests", dependencies: [api, support, "ImageModel", "ImageStore", "CArchive", "TestSupport"]),
     ]
 )

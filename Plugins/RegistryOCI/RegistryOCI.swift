@@ -30,6 +30,10 @@
 import Foundation
 import PluginAPI
 
+/// The plugin API version this plugin was compiled against (checked before anything else).
+@_cdecl("kiln_plugin_api_version")
+public func kilnPluginAPIVersionEntry() -> UInt32 { kilnPluginAPIVersion.packed }
+
 /// Plugin entry point: returns the module, +1 retained (the host takes the retain).
 @_cdecl("kiln_plugin_entry")
 public func kilnPluginEntry() -> UnsafeMutableRawPointer? {

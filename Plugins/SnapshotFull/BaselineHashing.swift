@@ -3,6 +3,7 @@
 import Dispatch
 import Glibc
 import PluginAPI
+import PluginSupport
 import Synchronization
 
 /// Computes the content digests of a first capture's regular files in parallel, each inode

@@ -1,6 +1,7 @@
 // Streams a file through SHA-256 with large reads and one reused buffer.
 import Glibc
 import PluginAPI
+import PluginSupport
 
 /// Hashes regular files. Not thread-safe: one per walk.
 final class ContentHasher {

@@ -1,4 +1,5 @@
 import PluginAPI
+import PluginSupport
 
 /// `--snapshot-mode full`: everything `time` compares, plus the SHA-256 of every regular file.
 ///

@@ -1,4 +1,5 @@
 import PluginAPI
+import PluginSupport
 
 /// `--snapshot-mode time`: decides what changed from `lstat` data only; never reads content.
 ///

@@ -4,6 +4,7 @@ import CArchive
 import Dispatch
 import Glibc
 import PluginAPI
+import PluginSupport
 
 /// What extraction may do and how much it may write.
 public struct ExtractionOptions: Sendable, Equatable {

@@ -9,6 +9,7 @@
 import CArchive
 import Glibc
 import PluginAPI
+import PluginSupport
 
 final class LayerStream {
     private let fd: Int32

@@ -1,6 +1,7 @@
 // A snapshot's change set turned into layer entries, with OCI whiteout rules.
 import Glibc
 import PluginAPI
+import PluginSupport
 
 extension LayerWriter {
     /// Writes the entries for `changes` (relative to `root`) into this layer.

@@ -1,4 +1,5 @@
 import Foundation
+import ImageModel
 import PluginAPI
 
 /// Where build output goes: leveled lines on standard error, as text, colour or JSON

@@ -1,4 +1,6 @@
+import ImageModel
 import PluginAPI
+import PluginSupport
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,6 @@
+import ImageModel
 import PluginAPI
+import PluginSupport
 
 /// One layer of an image: its blob descriptor and its diff ID (the SHA-256 of the uncompressed
 /// tar), which go to the manifest and to the config's `rootfs.diff_ids` respectively.

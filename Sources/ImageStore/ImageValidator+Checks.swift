@@ -1,4 +1,6 @@
+import ImageModel
 import PluginAPI
+import PluginSupport
 
 extension ImageValidator {
     /// The config fields the validator reads, all optional so a broken config yields problems

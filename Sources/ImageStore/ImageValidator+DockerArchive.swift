@@ -1,5 +1,7 @@
 import CArchive
+import ImageModel
 import PluginAPI
+import PluginSupport
 
 extension ImageValidator {
     /// Validates a docker-archive tarball (what `DockerArchiveWriter` and `docker save` write):

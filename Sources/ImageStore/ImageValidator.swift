@@ -1,3 +1,4 @@
+import ImageModel
 import PluginAPI
 
 /// Checks that an image's manifest, config and blobs agree (after go-containerregistry's

@@ -1,5 +1,6 @@
 import CArchive
 import PluginAPI
+import PluginSupport
 
 #if canImport(Glibc)
     import Glibc

@@ -1,3 +1,4 @@
+import ImageModel
 import PluginAPI
 
 /// Reads images from an OCI image layout directory (`oci-layout`, `index.json`, `blobs/`).

@@ -1,4 +1,6 @@
+import ImageModel
 import PluginAPI
+import PluginSupport
 
 /// Writes images into an OCI image layout directory (image-spec `image-layout.md`): the
 /// `oci-layout` header, `blobs/sha256/…` and `index.json`.

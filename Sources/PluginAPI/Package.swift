@@ -2,6 +2,9 @@
 // PluginAPI is a nested package on purpose: only a `.dynamic` product of *another* package is
 // linked as a shared library, so the host and every plugin share one copy of these types and the
 // host's `as? KilnPluginModule` cast works (research/swift-feasibility.md §1).
+//
+// It holds only the contract: the plugin protocols, the values they exchange and the model types
+// those need. Helpers a plugin may use (tree walk, hashing) live in the PluginSupport package.
 import PackageDescription
 
 let package = Package(
@@ -10,14 +13,6 @@ let package = Package(
         .library(name: "PluginAPI", type: .dynamic, targets: ["PluginAPI"])
     ],
     targets: [
-        .systemLibrary(name: "CKilnCrypto", path: "CKilnCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        // xattr calls for the tree walker (Files/), which the Glibc module does not export.
-        .systemLibrary(name: "CKilnFiles", path: "Files/CKilnFiles"),
-        .target(
-            name: "PluginAPI",
-            dependencies: ["CKilnCrypto", "CKilnFiles"],
-            path: ".",
-            exclude: ["Package.swift", "CKilnCrypto", "Files/CKilnFiles"]
-        ),
+        .target(name: "PluginAPI", path: ".", exclude: ["Package.swift", "README.md"])
     ]
 )

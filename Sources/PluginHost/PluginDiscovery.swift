@@ -32,6 +32,14 @@ public struct StandardPluginDiscovery: PluginDiscovery {
         return slash == exe.startIndex ? "/" : String(exe[..<slash])
     }
 
+    /// The plugin name a library's file name gives: `libKilnPlugin<name>.so` → `<name>`.
+    public static func pluginName(fileName path: String) -> String {
+        var name = Substring(path.split(separator: "/").last ?? Substring(path))
+        if name.hasPrefix("libKilnPlugin") { name = name.dropFirst("libKilnPlugin".count) }
+        if name.hasSuffix(".so") { name = name.dropLast(3) }
+        return String(name)
+    }
+
     public var searchDirectories: [String] {
         var dirs = pluginDirectories
         if let env = environmentPath { dirs += env.split(separator: ":").map(String.init).filter { !$0.isEmpty } }

@@ -4,6 +4,8 @@ import PluginAPI
 /// A plugin that loaded, was cast and passed the version check.
 public struct LoadedPlugin: Sendable {
     public var path: String
+    /// The contract version the plugin was built against (from `kiln_plugin_api_version`).
+    public var apiVersion: PluginAPIVersion
     public var module: any KilnPluginModule
     public var components: [any PluginComponent]
 
@@ -14,9 +16,13 @@ public struct LoadedPlugin: Sendable {
 public enum PluginLoadError: Error, CustomStringConvertible, Equatable {
     case openFailed(path: String, reason: String)
     case missingEntry(path: String)
+    /// The library exports no `kiln_plugin_api_version`: a plugin built against API 2 or earlier.
+    case missingVersion(path: String)
     case entryReturnedNil(path: String)
     case wrongType(path: String, dynamicType: String)
-    case apiMismatch(path: String, plugin: String, found: Int, expected: Int)
+    /// `plugin` is the name the file gives (`libKilnPlugin<name>.so`): the plugin's own code has
+    /// not run yet.
+    case apiMismatch(path: String, plugin: String, found: PluginAPIVersion, expected: PluginAPIVersion)
     case componentsFailed(path: String, plugin: String, reason: String)
 
     public var description: String {
@@ -25,6 +31,9 @@ public enum PluginLoadError: Error, CustomStringConvertible, Equatable {
             return "cannot load plugin \(path): \(reason)"
         case .missingEntry(let path):
             return "\(path) is not a kiln plugin: it does not export '\(kilnPluginEntrySymbol)'"
+        case .missingVersion(let path):
+            return "\(path) was built for plugin API 2 or earlier (it does not export '\(kilnPluginAPIVersionSymbol)'), "
+                + "but this kiln speaks version \(kilnPluginAPIVersion): rebuild the plugin against this kiln's PluginAPI"
         case .entryReturnedNil(let path):
             return "plugin \(path): '\(kilnPluginEntrySymbol)' returned nothing"
         case .wrongType(let path, let type):
@@ -32,7 +41,8 @@ public enum PluginLoadError: Error, CustomStringConvertible, Equatable {
                 + "(was it built against another copy of PluginAPI? link the PluginAPI product, not the target)"
         case .apiMismatch(let path, let plugin, let found, let expected):
             return "plugin '\(plugin)' at \(path) was built for plugin API version \(found), but this kiln "
-                + "speaks version \(expected): rebuild the plugin against this kiln's PluginAPI"
+                + "speaks version \(expected) (it loads \(expected.major).x plugins up to \(expected.major).\(expected.minor)): "
+                + "rebuild the plugin against this kiln's PluginAPI"
         case .componentsFailed(let path, let plugin, let reason):
             return "plugin '\(plugin)' at \(path) failed to start: \(reason)"
         }
@@ -71,9 +81,12 @@ public struct PluginLoader: Sendable {
     /// Loads one plugin library.
     ///
     /// Unsafe assumptions, checked where they can be:
+    /// - `kiln_plugin_api_version` has the C signature `() -> uint32_t`. It is called before any
+    ///   Swift type of the plugin is touched, so a plugin built against another contract is
+    ///   refused before a mismatched type layout can do harm.
     /// - `kiln_plugin_entry` has the C signature `() -> void *` and returns a +1 retained Swift
-    ///   object (we take the retain with `takeRetainedValue`). A library exporting the symbol with
-    ///   another signature is undefined behaviour; the prefix `libKilnPlugin` is the guard.
+    ///   object (we take the retain with `takeRetainedValue`). A library exporting the symbols with
+    ///   other signatures is undefined behaviour; the prefix `libKilnPlugin` is the guard.
     /// - The library links the same `libPluginAPI.so` as the host; otherwise the cast below fails
     ///   and we report the dynamic type instead of crashing.
     /// - `RTLD_NODELETE`: Swift metadata and conformance caches keep pointers into the image, so
@@ -81,6 +94,15 @@ public struct PluginLoader: Sendable {
     public func load(path: String) throws -> LoadedPlugin {
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             throw PluginLoadError.openFailed(path: path, reason: dlerror().map { String(cString: $0) } ?? "unknown error")
+        }
+        guard let versionSymbol = dlsym(handle, kilnPluginAPIVersionSymbol) else {
+            throw PluginLoadError.missingVersion(path: path)
+        }
+        typealias VersionEntry = @convention(c) () -> UInt32
+        let version = PluginAPIVersion(packed: unsafeBitCast(versionSymbol, to: VersionEntry.self)())
+        guard kilnPluginAPIVersion.accepts(version) else {
+            throw PluginLoadError.apiMismatch(
+                path: path, plugin: StandardPluginDiscovery.pluginName(fileName: path), found: version, expected: kilnPluginAPIVersion)
         }
         guard let symbol = dlsym(handle, kilnPluginEntrySymbol) else {
             throw PluginLoadError.missingEntry(path: path)
@@ -92,12 +114,9 @@ public struct PluginLoader: Sendable {
         guard let module = object as? any KilnPluginModule else {
             throw PluginLoadError.wrongType(path: path, dynamicType: String(reflecting: type(of: object)))
         }
-        guard module.apiVersion == kilnPluginAPIVersion else {
-            throw PluginLoadError.apiMismatch(path: path, plugin: module.name, found: module.apiVersion, expected: kilnPluginAPIVersion)
-        }
         do {
             let components = try module.makeComponents(context: context)
-            return LoadedPlugin(path: path, module: module, components: components)
+            return LoadedPlugin(path: path, apiVersion: version, module: module, components: components)
         } catch {
             throw PluginLoadError.componentsFailed(path: path, plugin: module.name, reason: "\(error)")
         }

@@ -3,6 +3,7 @@
 // fails the build.
 import Foundation
 import PluginAPI
+import PluginSupport
 import TestSupport
 import Testing
 

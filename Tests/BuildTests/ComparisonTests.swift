@@ -1,6 +1,7 @@
 // The comparison set: each Dockerfile under Fixtures/ built by kiln (`--snapshot-mode full` and
 // `time`) and by buildah must give the same files and config (ComparisonHarness.swift).
 import Foundation
+import PluginSupport
 import TestSupport
 import Testing
 

@@ -2,7 +2,9 @@
 // PluginAPI) is put in a directory, selected with --registry-plugin, and a build pushes through
 // it; a second build pulls its base image back through it.
 import Foundation
+import ImageModel
 import PluginAPI
+import PluginSupport
 import TestSupport
 import Testing
 

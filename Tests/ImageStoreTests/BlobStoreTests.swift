@@ -1,6 +1,7 @@
 import Foundation
 import ImageStore
 import PluginAPI
+import PluginSupport
 import TestSupport
 import Testing
 

@@ -1,6 +1,8 @@
 import Foundation
+import ImageModel
 import ImageStore
 import PluginAPI
+import PluginSupport
 import TestSupport
 import Testing
 

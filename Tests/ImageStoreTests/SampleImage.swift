@@ -1,8 +1,10 @@
 // A small image made by hand for the ImageStore tests: layers are real tars made with the
 // `tar` CLI (then `gzip -n` / `zstd`), so the code under test never produced its own input.
 import Foundation
+import ImageModel
 import ImageStore
 import PluginAPI
+import PluginSupport
 import TestSupport
 
 /// One layer file as the tests build it, before it enters a store.

@@ -1,5 +1,7 @@
 import Foundation
+import ImageModel
 import PluginAPI
+import PluginSupport
 import Testing
 
 /// Canonical JSON is what makes digests reproducible: these tests pin the exact bytes.

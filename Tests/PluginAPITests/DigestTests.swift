@@ -1,5 +1,6 @@
 import Foundation
 import PluginAPI
+import PluginSupport
 import Testing
 
 @Suite struct DigestTests {

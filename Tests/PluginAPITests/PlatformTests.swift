@@ -1,7 +1,9 @@
 // Parse cases after containerd/platforms `platforms_test.go` (TestParseSelector,
 // TestParseSelectorInvalid), written for kiln's rule that a platform is always `os/arch[/variant]`
 // and always normalised (arm64's v8 and amd64's v1 dropped, arm's v7 explicit).
+import ImageModel
 import PluginAPI
+import PluginSupport
 import Testing
 
 @Suite struct PlatformTests {

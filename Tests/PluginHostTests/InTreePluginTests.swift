@@ -23,7 +23,7 @@ struct InTreePluginTests {
         for (module, kind, component) in Self.expected {
             let plugin = try #require(plugins.first { $0.name == module }, "\(module) not loaded from \(BuildProducts.directory)")
             #expect(plugin.path == BuildProducts.plugin(module))
-            #expect(plugin.module.apiVersion == kilnPluginAPIVersion)
+            #expect(plugin.apiVersion == kilnPluginAPIVersion, "read from the plugin's own kiln_plugin_api_version")
             #expect(!plugin.module.summary.isEmpty)
             #expect(plugin.components.contains { $0.kind == kind }, "\(module) offers no \(kind) component")
             if let component { #expect(plugin.components.map(\.name).contains(component)) }

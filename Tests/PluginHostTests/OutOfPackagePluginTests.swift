@@ -1,8 +1,10 @@
 // "Drop in a custom registry plugin": a package outside kiln that depends only on PluginAPI is
 // built, its library copied into a plugin directory, loaded, and used through RegistryClient.
 import Foundation
+import ImageModel
 import PluginAPI
 import PluginHost
+import PluginSupport
 import TestSupport
 import Testing
 

@@ -13,7 +13,7 @@ struct RefusedPluginTests {
         let products = try await FixturePackage.shared.productsDirectory(of: "OldAPIPlugin")
         let tree = try TemporaryTree(prefix: "kiln-refused")
         do {
-            for name in ["libKilnPluginOldAPI.so", "libKilnPluginNoEntry.so"] {
+            for name in ["libKilnPluginOldAPI.so", "libKilnPluginNoEntry.so", "libKilnPluginNoVersion.so"] {
                 try FileManager.default.copyItem(atPath: products + "/" + name, toPath: tree.url(name))
             }
             try tree.write("libKilnPluginGarbage.so", "this is not an ELF file")
@@ -29,9 +29,22 @@ struct RefusedPluginTests {
         defer { tree.remove() }
         let path = tree.url("libKilnPluginOldAPI.so")
         let error = #expect(throws: PluginLoadError.self) { try PluginLoader().load(path: path) }
-        #expect(error == .apiMismatch(path: path, plugin: "OldAPI", found: 999, expected: kilnPluginAPIVersion))
+        let found = PluginAPIVersion(major: 999, minor: 0, patch: 0)
+        #expect(error == .apiMismatch(path: path, plugin: "OldAPI", found: found, expected: kilnPluginAPIVersion))
         let message = try #require(error?.description)
-        for part in [path, "'OldAPI'", "version 999", "version \(kilnPluginAPIVersion)", "rebuild"] {
+        for part in [path, "'OldAPI'", "version 999.0.0", "version \(kilnPluginAPIVersion)", "rebuild"] {
+            #expect(message.contains(part), "message \(message) lacks \(part)")
+        }
+    }
+
+    @Test func aPluginWithoutTheVersionSymbolIsRefusedAsBuiltForAnOlderAPI() async throws {
+        let tree = try await Self.pluginDirectory()
+        defer { tree.remove() }
+        let path = tree.url("libKilnPluginNoVersion.so")
+        let error = #expect(throws: PluginLoadError.self) { try PluginLoader().load(path: path) }
+        #expect(error == .missingVersion(path: path))
+        let message = error?.description ?? ""
+        for part in [path, kilnPluginAPIVersionSymbol, "API 2 or earlier", "\(kilnPluginAPIVersion)"] {
             #expect(message.contains(part), "message \(message) lacks \(part)")
         }
     }
@@ -51,12 +64,13 @@ struct RefusedPluginTests {
         let loader = PluginLoader(discovery: StandardPluginDiscovery(pluginDirectories: [tree.path], environment: [:]))
         let (plugins, failures) = loader.loadAll()
         let ours = failures.filter { $0.description.contains(tree.path) }
-        #expect(ours.count == 3, "\(ours.map(\.description))")
+        #expect(ours.count == 4, "\(ours.map(\.description))")
         #expect(ours.contains(.missingEntry(path: tree.url("libKilnPluginNoEntry.so"))))
         #expect(ours.contains { if case .openFailed(let p, _) = $0 { p == tree.url("libKilnPluginGarbage.so") } else { false } })
         #expect(
-            ours.contains { if case .apiMismatch(let p, "OldAPI", 999, _) = $0 { p == tree.url("libKilnPluginOldAPI.so") } else { false } })
+            ours.contains { if case .apiMismatch(let p, "OldAPI", _, _) = $0 { p == tree.url("libKilnPluginOldAPI.so") } else { false } })
+        #expect(ours.contains(.missingVersion(path: tree.url("libKilnPluginNoVersion.so"))))
         #expect(plugins.contains { $0.name == "SnapshotTime" }, "the build folder's plugins still load")
-        #expect(!plugins.contains { $0.name == "OldAPI" })
+        #expect(!plugins.contains { $0.name == "OldAPI" || $0.name == "NoVersion" })
     }
 }

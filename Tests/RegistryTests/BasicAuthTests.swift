@@ -1,6 +1,7 @@
 // The TLS + htpasswd registry: credentials from a docker config.json, the CA per registry.
 import Foundation
 import PluginAPI
+import PluginSupport
 import TestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 // End to end through the `kiln` binary: build examples/hello (FROM scratch) and push it to each
 // registry set-up, then check the result with skopeo and podman.
 import Foundation
+import ImageModel
 import PluginAPI
 import TestSupport
 import Testing

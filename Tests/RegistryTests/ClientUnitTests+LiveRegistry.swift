@@ -3,6 +3,7 @@
 // upload for concurrent pushes). Split from ClientUnitTests.swift to keep files short.
 import Foundation
 import PluginAPI
+import PluginSupport
 import TestSupport
 import Testing
 

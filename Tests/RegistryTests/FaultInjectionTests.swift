@@ -2,6 +2,7 @@
 // blob in the registry has the right digest; without, it fails clearly and leaves no manifest.
 import Foundation
 import PluginAPI
+import PluginSupport
 import TestSupport
 import Testing
 

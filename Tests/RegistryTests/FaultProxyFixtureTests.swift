@@ -2,6 +2,7 @@
 // requests pass, and the log records what the client was answered.
 import Foundation
 import PluginAPI
+import PluginSupport
 import TestSupport
 import Testing
 

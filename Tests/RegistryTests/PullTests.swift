@@ -1,6 +1,8 @@
 // Pulling through the RegistryOCI plugin what skopeo pushed from an OCI layout.
 import Foundation
+import ImageModel
 import PluginAPI
+import PluginSupport
 import TestSupport
 import Testing
 

@@ -1,6 +1,8 @@
 // Pushing through the RegistryOCI plugin to a plain-HTTP registry; skopeo reads the result.
 import Foundation
+import ImageModel
 import PluginAPI
+import PluginSupport
 import TestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 // Opt-in measurement (KILN_REGISTRY_BENCH=1): push a ~200 MB image through the RegistryOCI
 // plugin and copy the same image with skopeo, to the same local registry, in the same run.
 import Foundation
+import ImageModel
 import PluginAPI
 import TestSupport
 import Testing

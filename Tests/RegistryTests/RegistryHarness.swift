@@ -3,6 +3,7 @@
 import Foundation
 import PluginAPI
 import PluginHost
+import PluginSupport
 import TestSupport
 import Testing
 

@@ -1,5 +1,6 @@
 // Added, modified and deleted entries of every kind, for both strategies, on real directories.
 import PluginAPI
+import PluginSupport
 import TestSupport
 import Testing
 

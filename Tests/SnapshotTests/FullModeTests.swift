@@ -1,6 +1,7 @@
 // What only `full` can see, and what it costs: the restored-mtime rewrite, identical rewrites,
 // racily clean entries, and counts of files hashed (counted, never timed).
 import PluginAPI
+import PluginSupport
 import TestSupport
 import Testing
 

@@ -1,5 +1,6 @@
 // Renames and replacements: what a layer writer needs to whiteout and re-add.
 import PluginAPI
+import PluginSupport
 import TestSupport
 import Testing
 

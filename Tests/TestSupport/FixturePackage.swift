@@ -55,7 +55,7 @@ public actor FixturePackage {
 
     /// `swift` from PATH, else the one beside this toolchain's runtime (the test binary's
     /// RUNPATH points into the toolchain, but PATH is the reliable source under `swift test`).
-    static func swiftExecutable() -> String? {
+    public static func swiftExecutable() -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for dir in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(dir)/swift") {
             return "\(dir)/swift"

@@ -5,6 +5,7 @@
 import Foundation
 import Glibc
 import PluginAPI
+import PluginSupport
 
 /// The files and settings of one image, as a container started from it would see them.
 public struct ImageTree: Sendable {

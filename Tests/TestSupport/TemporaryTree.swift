@@ -4,6 +4,7 @@
 import Foundation
 import Glibc
 import PluginAPI
+import PluginSupport
 
 /// A directory under `$TMPDIR` (default `/tmp`), removed by `remove()`.
 public struct TemporaryTree: Sendable {

@@ -1,7 +1,9 @@
 // Small OCI images written directly as an image layout (image-spec `image-layout.md`), for
 // tools such as skopeo to push to a test registry.
 import Foundation
+import ImageModel
 import PluginAPI
+import PluginSupport
 
 /// An OCI image layout directory holding one image per tag, with real gzip'd tar layers.
 public struct TestImageLayout: Sendable {

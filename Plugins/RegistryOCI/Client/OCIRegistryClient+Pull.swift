@@ -2,6 +2,7 @@
 // and blobs (streamed to a file, hashed on the way, removed on any failure).
 import Foundation
 import PluginAPI
+import PluginSupport
 
 extension OCIRegistryClient {
     /// Manifests larger than this are refused (the spec's registries accept at least 4 MB).

@@ -2,6 +2,7 @@
 // and the per-repository summary line tests count uploads with.
 import Foundation
 import PluginAPI
+import PluginSupport
 import Synchronization
 
 /// Counts, per `registry/repository`, what `pushBlob` did since the last manifest push there.

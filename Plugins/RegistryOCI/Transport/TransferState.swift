@@ -2,6 +2,7 @@
 // reach this object through the opaque pointer libcurl hands back (swift-feasibility §3).
 import Glibc
 import PluginAPI
+import PluginSupport
 import Synchronization
 
 final class TransferState {

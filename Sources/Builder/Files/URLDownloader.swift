@@ -1,6 +1,7 @@
 import CCurl
 import Foundation
 import PluginAPI
+import PluginSupport
 
 /// Downloads `ADD <url>` sources with libcurl: redirects followed, an HTTP error status fails,
 /// the content is hashed while it streams to disk, and `Last-Modified` is reported.

@@ -1,8 +1,10 @@
 import Archive
 import Dockerfile
 import Foundation
+import ImageModel
 import ImageStore
 import PluginAPI
+import PluginSupport
 
 /// Where a stage starts: `scratch`, an earlier stage, or an image from a registry (pulled into
 /// the blob store and extracted into the stage's root).

@@ -1,5 +1,6 @@
 import Dockerfile
 import Foundation
+import ImageModel
 import ImageStore
 import PluginAPI
 import PluginHost

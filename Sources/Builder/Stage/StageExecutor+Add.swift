@@ -3,6 +3,7 @@ import Dockerfile
 import Foundation
 import Glibc
 import PluginAPI
+import PluginSupport
 
 extension StageExecutor {
     func execute(_ add: AddInstruction) async throws {

@@ -1,4 +1,5 @@
 import Dockerfile
+import ImageModel
 import PluginAPI
 
 extension StageExecutor {

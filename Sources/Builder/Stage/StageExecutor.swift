@@ -1,8 +1,10 @@
 import Archive
 import Dockerfile
 import Foundation
+import ImageModel
 import ImageStore
 import PluginAPI
+import PluginSupport
 
 /// Executes one stage's instructions against its root and image state.
 final class StageExecutor {

@@ -18,7 +18,7 @@ struct Plugins: AsyncParsableCommand, KilnCommand {
         for p in set.plugins {
             let kinds = Set(p.components.map(\.kind.rawValue)).sorted().joined(separator: ",")
             let names = p.components.map(\.name).joined(separator: ",")
-            rows.append([p.name, kinds, names, String(p.module.apiVersion), p.path])
+            rows.append([p.name, kinds, names, p.apiVersion.description, p.path])
         }
         let widths = (0..<5).map { c in rows.map { $0[c].count }.max() ?? 0 }
         for row in rows {

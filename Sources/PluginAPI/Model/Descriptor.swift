@@ -22,9 +22,4 @@ public struct Descriptor: Codable, Hashable, Sendable {
         self.platform = platform
         self.artifactType = artifactType
     }
-
-    /// A descriptor for bytes held in memory.
-    public init(mediaType: MediaType, bytes: [UInt8]) {
-        self.init(mediaType: mediaType, digest: .sha256(of: bytes), size: Int64(bytes.count))
-    }
 }

@@ -1,5 +1,4 @@
 // Mirrors OCI image-spec 1.1 `descriptor.md` § Digests: `algorithm ":" encoded`.
-import CKilnCrypto
 
 /// A content digest such as `sha256:0123…`. Validated on construction; decoding goes through
 /// the same check, so a `Digest` value is always well formed.
@@ -43,13 +42,6 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
     public static func < (a: Digest, b: Digest) -> Bool { a.description < b.description }
 
     /// The SHA-256 digest of `bytes`.
-    public static func sha256<C: Collection>(of bytes: C) -> Digest where C.Element == UInt8 {
-        var h = SHA256Hasher()
-        h.update(Array(bytes))
-        return h.finalize()
-    }
-
-    public static func sha256(of string: String) -> Digest { sha256(of: Array(string.utf8)) }
 
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
@@ -65,39 +57,12 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
     }
 }
 
-/// Streaming SHA-256 over OpenSSL's EVP interface (uses SHA-NI where the CPU has it:
-/// 1.4–1.7 GiB/s here, research/swift-feasibility.md §4).
-public struct SHA256Hasher: ~Copyable {
-    private let ctx: OpaquePointer
-
-    public init() {
-        guard let ctx = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new failed: out of memory") }
-        EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
-        self.ctx = ctx
-    }
-
-    deinit { EVP_MD_CTX_free(ctx) }
-
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        EVP_DigestUpdate(ctx, base, bytes.count)
-    }
-
-    public mutating func update(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { update($0) }
-    }
-
-    /// Ends the hash. The hasher must not be used afterwards.
-    public consuming func finalize() -> Digest {
-        var out = [UInt8](repeating: 0, count: 32)
-        var len: UInt32 = 0
-        EVP_DigestFinal_ex(ctx, &out, &len)
-        return Digest(trustedSHA256: out)
-    }
-}
-
 extension Digest {
-    init(trustedSHA256 raw: [UInt8]) {
+    /// A SHA-256 digest from the hash's 32 raw bytes (as a hasher returns them).
+    ///
+    /// - Precondition: `raw.count == 32`.
+    public init(sha256Bytes raw: [UInt8]) {
+        precondition(raw.count == 32, "a SHA-256 hash has 32 bytes, not \(raw.count)")
         let table = Array("0123456789abcdef".utf8)
         var hex = [UInt8]()
         hex.reserveCapacity(64)

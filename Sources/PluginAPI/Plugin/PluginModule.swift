@@ -1,16 +1,65 @@
 // The contract between the `kiln` host and its dynamically loaded plugins.
 //
-// A plugin is a shared library exporting one C symbol, `kiln_plugin_entry`, which returns a +1
-// retained object conforming to `KilnPluginModule`. The host checks the cast and `apiVersion`
-// before using it. Host and in-tree plugins are built in lockstep; bump `kilnPluginAPIVersion`
-// whenever a type in this package changes its layout or a protocol changes its requirements,
-// so that a plugin built against another version is refused instead of crashing.
+// A plugin is a shared library exporting two C symbols:
+// - `kiln_plugin_api_version` (`() -> UInt32`): the contract version it was compiled against,
+//   which the host checks before it touches any Swift type of the plugin;
+// - `kiln_plugin_entry` (`() -> void *`): a +1 retained object conforming to `KilnPluginModule`.
+// See README.md beside this file for a worked example and the versioning rules.
 
-/// The version of this contract. A plugin reporting another value is refused.
-public let kilnPluginAPIVersion = 2
+/// A semantic version of the plugin contract.
+///
+/// A host speaking version H loads a plugin built against version P when P.major == H.major and
+/// P.minor <= H.minor: minor versions only add (a new protocol with a default, a new case the
+/// plugin never receives); anything else that changes a type's layout or a requirement is major.
+public struct PluginAPIVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let major: UInt32
+    public let minor: UInt32
+    public let patch: UInt32
 
-/// The C symbol every plugin exports.
+    @inlinable public init(major: UInt32, minor: UInt32, patch: UInt32) {
+        self.major = major
+        self.minor = minor
+        self.patch = patch
+    }
+
+    /// The form exchanged through `kiln_plugin_api_version`: `major * 1_000_000 + minor * 1_000 + patch`.
+    @inlinable public var packed: UInt32 { major * 1_000_000 + minor * 1_000 + patch }
+
+    public init(packed: UInt32) {
+        self.init(major: packed / 1_000_000, minor: packed / 1_000 % 1_000, patch: packed % 1_000)
+    }
+
+    /// True when a host speaking this version can load a plugin built against `plugin`.
+    public func accepts(_ plugin: PluginAPIVersion) -> Bool {
+        plugin.major == major && plugin.minor <= minor
+    }
+
+    public var description: String { "\(major).\(minor).\(patch)" }
+
+    public static func < (a: PluginAPIVersion, b: PluginAPIVersion) -> Bool {
+        (a.major, a.minor, a.patch) < (b.major, b.minor, b.patch)
+    }
+}
+
+/// The version of this contract, compiled into whoever reads it.
+///
+/// `@_alwaysEmitIntoClient` puts the value into the caller's binary: a plugin's
+/// `kiln_plugin_api_version` returns the version of the PluginAPI sources it was *built*
+/// against, not that of the libPluginAPI.so it happens to be loaded with (a `public let` here
+/// would be read from the loaded library at run time and always agree with the host).
+@_alwaysEmitIntoClient public var kilnPluginAPIVersion: PluginAPIVersion {
+    PluginAPIVersion(major: 3, minor: 0, patch: 0)
+}
+
+/// The C symbol every plugin exports: its root object.
 public let kilnPluginEntrySymbol = "kiln_plugin_entry"
+
+/// The C symbol every plugin exports: the contract version it was built against, as
+/// `PluginAPIVersion.packed`. Each plugin defines it itself, so the value is its own:
+///
+///     @_cdecl("kiln_plugin_api_version")
+///     public func kilnPluginAPIVersionEntry() -> UInt32 { kilnPluginAPIVersion.packed }
+public let kilnPluginAPIVersionSymbol = "kiln_plugin_api_version"
 
 /// What a plugin component provides.
 public enum PluginKind: String, Sendable, CaseIterable, Codable {
@@ -53,16 +102,10 @@ public struct PluginContext: Sendable {
 
 /// The root object a plugin's entry point returns.
 public protocol KilnPluginModule: AnyObject, Sendable {
-    /// Must return `kilnPluginAPIVersion` as compiled into the plugin.
-    var apiVersion: Int { get }
     /// The plugin's name (a single safe path component), e.g. `SnapshotTime`.
     var name: String { get }
     /// One line for `kiln plugins`.
     var summary: String { get }
     /// Makes the plugin's components. Throws when the plugin cannot work on this machine.
     func makeComponents(context: PluginContext) throws -> [any PluginComponent]
-}
-
-extension KilnPluginModule {
-    public var apiVersion: Int { kilnPluginAPIVersion }
 }

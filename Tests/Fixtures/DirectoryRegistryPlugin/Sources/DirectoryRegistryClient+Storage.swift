@@ -1,6 +1,7 @@
 // Paths, digest-verified copies, and the "every referenced blob exists" check.
 import Foundation
 import PluginAPI
+import PluginSupport
 
 extension DirectoryRegistryClient {
     /// `<root>/<repository>`, refusing components that would escape the root.
@@ -49,16 +50,20 @@ extension DirectoryRegistryClient {
 
     /// A registry refuses a manifest whose blobs (or an index whose manifests) it does not have.
     func checkReferencedContent(_ bytes: [UInt8], mediaType: MediaType, in reference: ImageReference) throws {
-        let decoder = JSONDecoder()
+        // Only the descriptors matter here; the manifest model itself belongs to the host.
+        struct References: Decodable {
+            var config: Descriptor?
+            var layers: [Descriptor]?
+            var manifests: [Descriptor]?
+        }
+        let refs = try JSONDecoder().decode(References.self, from: Data(bytes))
         if mediaType.isIndex {
-            let index = try decoder.decode(ImageIndex.self, from: Data(bytes))
             let repo = try repositoryDirectory(reference)
-            for m in index.manifests where !FileManager.default.fileExists(atPath: "\(repo)/manifests/sha256/\(m.digest.encoded)") {
+            for m in refs.manifests ?? [] where !FileManager.default.fileExists(atPath: "\(repo)/manifests/sha256/\(m.digest.encoded)") {
                 throw DirectoryRegistryError(message: "manifest blob unknown: the index names \(m.digest), which was not pushed first")
             }
         } else {
-            let manifest = try decoder.decode(Manifest.self, from: Data(bytes))
-            for d in [manifest.config] + manifest.layers
+            for d in (refs.config.map { [$0] } ?? []) + (refs.layers ?? [])
             where !FileManager.default.fileExists(atPath: try blobPath(d.digest, in: reference)) {
                 throw DirectoryRegistryError(message: "blob unknown: the manifest names \(d.digest), which was not pushed first")
             }

@@ -5,6 +5,7 @@
 //   <root>/<repository>/tags/<tag>                     "sha256:<hex>"
 import Foundation
 import PluginAPI
+import PluginSupport
 
 struct DirectoryRegistryClient: RegistryClient {
     let name = "directory"

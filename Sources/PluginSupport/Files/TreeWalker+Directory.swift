@@ -1,5 +1,6 @@
-// The recursive part of the walk: one open directory per level, entries stat'ed relative to it.
 import Glibc
+// The recursive part of the walk: one open directory per level, entries stat'ed relative to it.
+import PluginAPI
 
 struct WalkContext {
     let walker: TreeWalker

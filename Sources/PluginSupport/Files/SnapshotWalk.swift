@@ -1,6 +1,7 @@
+import Glibc
 // The walk both snapshot strategies share: lstat everything, and read extended attributes only
 // where ctime says they may have changed.
-import Glibc
+import PluginAPI
 
 /// One pass over a tree for a snapshot, reusing what a previous state already knows.
 ///

@@ -1,6 +1,7 @@
 // Extended attributes of a path, without following a final symlink (llistxattr/lgetxattr).
 internal import CKilnFiles
 import Glibc
+import PluginAPI
 
 /// Reads and writes extended attributes (`security.capability`, `user.*`, `trusted.*`…) of the
 /// entry at a path itself (a symlink's own attributes, never its target's).

@@ -1,5 +1,6 @@
-// The file system's clock, for "racily clean" checks.
 import Glibc
+// The file system's clock, for "racily clean" checks.
+import PluginAPI
 
 extension FileTime {
     /// An instant no later than any timestamp the kernel will give a file changed from now on.

@@ -1,6 +1,8 @@
 // Mirrors OCI image-spec 1.1 `manifest.md` and `image-index.md` (and Docker schema 2, whose
 // fields are a subset).
 
+import PluginAPI
+
 /// An image manifest (OCI or Docker schema 2).
 public struct Manifest: Codable, Hashable, Sendable {
     public var schemaVersion: Int = 2

@@ -1,10 +1,11 @@
+import Dispatch
+import Glibc
 // A fast, allocation-light walk of a directory tree: readdir(3) plus fstatat(2) with
 // AT_SYMLINK_NOFOLLOW relative to the open directory, so no path is resolved twice and a
 // directory swapped for a symlink mid-walk is never followed (openat with O_NOFOLLOW).
 // FileManager's enumerators are 8–15× slower and wrong on some paths
 // (research/swift-feasibility.md §4).
-import Dispatch
-import Glibc
+import PluginAPI
 
 /// Walks the tree under `root` and produces one `FileRecord` per entry, the root excluded.
 ///

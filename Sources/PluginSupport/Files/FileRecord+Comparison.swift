@@ -1,6 +1,8 @@
 // How snapshot strategies decide that an entry changed. Both strategies share these rules so
 // that `full` reports everything `time` reports, plus content changes `time` cannot see.
 
+import PluginAPI
+
 extension FileRecord {
     /// True when both records describe the same entry, content aside.
     ///

@@ -1,6 +1,8 @@
 // Mirrors OCI image-spec 1.1 `config.md` (the Docker config is the same JSON with extra
 // fields; the ones the builder writes are kept here too).
 
+import PluginAPI
+
 /// The image configuration blob.
 public struct ImageConfig: Codable, Hashable, Sendable {
     /// RFC 3339 timestamp; a string so the exact text round-trips and digests stay stable.

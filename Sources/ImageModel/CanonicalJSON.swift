@@ -1,4 +1,5 @@
 import Foundation
+import PluginAPI
 
 /// Encodes and decodes the JSON documents of the image model.
 ///

@@ -1,0 +1,103 @@
+// Which module may import which (STYLE.md § The shape of the house), checked on the sources as
+// go-containerregistry's pkg/registry/depcheck_test.go does: a pure module never imports an I/O
+// one, a plugin links the contract (PluginAPI) and its support library (PluginSupport) and
+// nothing of the host, and the contract imports nothing at all. A new module must be added to
+// the table, so the layering cannot drift unnoticed.
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("Dependency allow-list")
+struct DependencyAllowListTests {
+    /// Module folder → the modules its Swift files may import (the standard library is implicit;
+    /// `Glibc` stands for `Musl` too).
+    static let allowed: [String: Set<String>] = [
+        // The plugin contract: values and protocols only.
+        "Sources/PluginAPI": [],
+        // Helpers plugins share with the host (tree walk, hashing, blocking work).
+        "Sources/PluginSupport": ["PluginAPI", "CKilnCrypto", "CKilnFiles", "Glibc", "Dispatch"],
+        // Pure modules.
+        "Sources/Dockerfile": [],
+        "Sources/ImageModel": ["PluginAPI", "Foundation"],
+        // I/O modules of the engine.
+        "Sources/Archive": ["PluginAPI", "PluginSupport", "CArchive", "CKilnSys", "Glibc", "Dispatch"],
+        "Sources/ImageStore": ["PluginAPI", "PluginSupport", "ImageModel", "CArchive", "Glibc", "Foundation"],
+        "Sources/Runner": ["CKilnSys", "CRunner", "CSeccomp", "Foundation", "Glibc", "Synchronization"],
+        "Sources/PluginHost": ["PluginAPI", "Foundation", "Glibc"],
+        "Sources/Builder": [
+            "PluginAPI", "PluginSupport", "ImageModel", "Dockerfile", "Archive", "ImageStore", "Runner", "PluginHost", "CCurl",
+            "CKilnSys", "Foundation", "Glibc",
+        ],
+        // The executable.
+        "Sources/Host": ["PluginAPI", "Builder", "PluginHost", "Dockerfile", "ImageStore", "ArgumentParser", "Foundation", "Glibc"],
+        // Plugins: the contract, its support library, C libraries and the system.
+        "Plugins/SnapshotTime": ["PluginAPI", "PluginSupport", "Glibc", "Dispatch", "Synchronization"],
+        "Plugins/SnapshotFull": ["PluginAPI", "PluginSupport", "Glibc", "Dispatch", "Synchronization"],
+        "Plugins/RegistryOCI": ["PluginAPI", "PluginSupport", "CCurl", "Foundation", "Glibc", "Dispatch", "Synchronization"],
+        "Plugins/CrossQEMU": ["PluginAPI", "PluginSupport", "Foundation", "Glibc"],
+    ]
+
+    /// Folders holding only a C module map (no Swift to check).
+    static let cModules: Set<String> = ["CArchive", "CCurl", "CKilnSys", "CRunner", "CSeccomp"]
+
+    static let root = BuildProducts.packageRoot
+
+    /// Every module folder under Sources/ and Plugins/ that holds Swift code.
+    static func moduleFolders() -> [String] {
+        var out: [String] = []
+        for parent in ["Sources", "Plugins"] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + parent)) ?? []
+            out += names.filter { !cModules.contains($0) }.map { parent + "/" + $0 }
+        }
+        return out.sorted()
+    }
+
+    /// The modules each Swift file under `folder` imports (package manifests excluded).
+    static func imports(in folder: String) -> [(file: String, module: String)] {
+        var out: [(String, String)] = []
+        let enumerator = FileManager.default.enumerator(atPath: root + "/" + folder)
+        while let file = enumerator?.nextObject() as? String {
+            guard file.hasSuffix(".swift"), !file.hasSuffix("Package.swift"),
+                let text = try? String(contentsOfFile: root + "/" + folder + "/" + file, encoding: .utf8)
+            else { continue }
+            for module in importedModules(text) { out.append((file, module)) }
+        }
+        return out
+    }
+
+    /// `import X`, `@testable import X`, `internal import X.Y`… → X.
+    static func importedModules(_ text: String) -> [String] {
+        text.split(separator: "\n").compactMap { line -> String? in
+            let words = line.split(separator: " ").filter { !$0.hasPrefix("@") }
+            guard let i = words.firstIndex(of: "import"), i + 1 < words.count,
+                words[..<i].allSatisfy({ ["public", "internal", "private", "fileprivate", "package"].contains($0) })
+            else { return nil }
+            let module = String(words[i + 1].split(separator: ".").first ?? "")
+            return module == "Musl" ? "Glibc" : module  // the same C library module, on musl builds
+        }
+    }
+
+    @Test func everyModuleIsInTheTable() {
+        let folders = Self.moduleFolders()
+        #expect(folders.count >= 12, "found only \(folders) under \(Self.root)")
+        for folder in folders where Self.allowed[folder] == nil {
+            Issue.record("\(folder) is not in the allow-list: add it with the modules it may import")
+        }
+    }
+
+    @Test(arguments: allowed.keys.sorted())
+    func importsStayWithinTheAllowList(folder: String) throws {
+        let found = Self.imports(in: folder)
+        #expect(!found.isEmpty || folder == "Sources/Dockerfile" || folder == "Sources/PluginAPI", "no Swift files under \(folder)")
+        let allowed = try #require(Self.allowed[folder])
+        for (file, module) in found where !allowed.contains(module) {
+            Issue.record("\(folder)/\(file) imports \(module), which the allow-list does not give \(folder)")
+        }
+    }
+
+    /// The checker itself: the forms Swift allows are all read.
+    @Test func importLinesOfEveryFormAreRead() {
+        let text = "import A\n@testable import B\ninternal import C.D\n@preconcurrency public import E\n// import F\nlet imported = 1"
+        #expect(Self.importedModules(text) == ["A", "B", "C", "E"])
+    }
+}
