@@ -33,10 +33,13 @@ let package = Package(
         .target(name: "Dockerfile"),
         // Pure: the host's image model (config, manifest, index, canonical JSON); not plugin contract.
         .target(name: "ImageModel", dependencies: [api]),
+        // I/O: the one system-call seam (EINTR, errno text) and in-root path resolver (openat2).
+        .target(name: "SystemCalls", dependencies: ["CKilnSys"]),
         // I/O: tar layers (write, read, safe extraction) over libarchive.
-        .target(name: "Archive", dependencies: [api, support, "CArchive", "CKilnSys"], linkerSettings: [.linkedLibrary("z")]),
+        .target(
+            name: "Archive", dependencies: [api, support, "SystemCalls", "CArchive", "CKilnSys"], linkerSettings: [.linkedLibrary("z")]),
         // I/O: OCI image layout, docker-archive tarballs, blob store, validate().
-        .target(name: "ImageStore", dependencies: [api, support, "ImageModel", "CArchive"]),
+        .target(name: "ImageStore", dependencies: [api, support, "ImageModel", "Archive", "SystemCalls", "CArchive"]),
         // I/O: RUN execution (namespaces, chroot, seccomp).
         // C: the child side of a RUN (clone, mounts, pivot_root, seccomp, exec); no Swift after fork.
         .target(name: "CRunner"),
@@ -64,7 +67,7 @@ let package = Package(
             name: "DockerfileTests", dependencies: ["Dockerfile", "TestSupport"],
             resources: [.copy("testfiles"), .copy("testfiles-negative")]),
         .testTarget(name: "SnapshotTests", dependencies: [api, support, "PluginHost", "TestSupport"]),
-        .testTarget(name: "ArchiveTests", dependencies: [api, support, "Archive", "TestSupport"]),
+        .testTarget(name: "ArchiveTests", dependencies: [api, support, "Archive", "SystemCalls", "CKilnSys", "TestSupport"]),
         .testTarget(name: "PluginHostTests", dependencies: [api, support, "ImageModel", "PluginHost", "TestSupport"]),
         .testTarget(
             name: "BuildTests",

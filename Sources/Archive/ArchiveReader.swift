@@ -1,6 +1,7 @@
 // A libarchive read handle for tar streams under any compression libarchive knows.
 import CArchive
 import Glibc
+import SystemCalls
 
 /// Reads tar entries from a file; the compression is detected from the bytes.
 final class ArchiveReader {

@@ -1,8 +1,10 @@
 // Applying one tar entry: whiteouts, opaque markers, and every file type, each created with
 // *at() calls relative to a parent directory opened inside the root.
 import CArchive
+import CKilnSys
 import Glibc
 import PluginAPI
+import SystemCalls
 
 extension ExtractionSession {
     func apply(_ entry: OpaquePointer, name: String, reader: ArchiveReader) throws {
@@ -61,7 +63,7 @@ extension ExtractionSession {
             try sys("symlinkat", rel) { symlinkat(target, parent, base) }
             try setMetadataAt(parent: parent, base: base, entry: entry, rel: rel, chmod: false)
         case KILN_AE_IFCHR, KILN_AE_IFBLK, KILN_AE_IFIFO:
-            let dev = kiln_ar_makedev(UInt32(archive_entry_rdevmajor(entry)), UInt32(archive_entry_rdevminor(entry)))
+            let dev = kiln_makedev(UInt32(archive_entry_rdevmajor(entry)), UInt32(archive_entry_rdevminor(entry)))
             let mode = mode_t(type) | mode_t(archive_entry_perm(entry) & 0o7777)
             if mknodat(parent, base, mode, dev_t(type == KILN_AE_IFIFO ? 0 : dev)) != 0 {
                 let e = errno

@@ -1,7 +1,9 @@
 // Ownership, mode, xattrs and times of an extracted entry, in the order the kernel requires:
 // chown first (it clears setuid/setgid and security.capability), then chmod, then xattrs.
 import CArchive
+import CKilnSys
 import Glibc
+import SystemCalls
 
 extension ExtractionSession {
     /// Metadata through an open descriptor (regular files and directories).

@@ -2,6 +2,7 @@
 import CArchive
 import Glibc
 import PluginAPI
+import SystemCalls
 
 final class ExtractionSession {
     typealias Failure = LayerExtractor.Error

@@ -10,6 +10,7 @@ import CArchive
 import Glibc
 import PluginAPI
 import PluginSupport
+import SystemCalls
 
 final class LayerStream {
     private let fd: Int32

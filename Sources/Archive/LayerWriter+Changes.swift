@@ -2,6 +2,7 @@
 import Glibc
 import PluginAPI
 import PluginSupport
+import SystemCalls
 
 extension LayerWriter {
     /// Writes the entries for `changes` (relative to `root`) into this layer.

@@ -1,8 +1,10 @@
 // The entries a layer can hold: files from disk (every type), files from bytes, directories,
 // whiteouts and opaque markers.
 import CArchive
+import CKilnSys
 import Glibc
 import PluginAPI
+import SystemCalls
 
 extension LayerWriter {
     /// The prefix OCI uses for whiteout names.
@@ -69,8 +71,8 @@ extension LayerWriter {
             try emit(name: clean)
         case ModeBits.character, ModeBits.block:
             archive_entry_set_filetype(entry, kind == ModeBits.character ? KILN_AE_IFCHR : KILN_AE_IFBLK)
-            archive_entry_set_rdevmajor(entry, dev_t(kiln_ar_major(UInt64(st.st_rdev))))
-            archive_entry_set_rdevminor(entry, dev_t(kiln_ar_minor(UInt64(st.st_rdev))))
+            archive_entry_set_rdevmajor(entry, dev_t(kiln_major(UInt64(st.st_rdev))))
+            archive_entry_set_rdevminor(entry, dev_t(kiln_minor(UInt64(st.st_rdev))))
             try emit(name: clean)
         case ModeBits.fifo:
             archive_entry_set_filetype(entry, KILN_AE_IFIFO)

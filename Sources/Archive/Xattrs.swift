@@ -1,6 +1,8 @@
 // Extended attributes and symlink targets read from disk without following a final symlink.
 import CArchive
+import CKilnSys
 import Glibc
+import SystemCalls
 
 /// Names never carried into a layer: `security.selinux` is the host's label, not content.
 let skippedXattrs: Set<String> = ["security.selinux"]
@@ -34,16 +36,4 @@ func readXattrs(_ path: String) throws(SystemCallError) -> [(String, [UInt8])] {
         result.append((name, Array(value[0..<got])))
     }
     return result.sorted { $0.0 < $1.0 }
-}
-
-/// The target of the symlink at `path`.
-func readLink(_ path: String) throws(SystemCallError) -> String {
-    var cap = 256
-    while true {
-        var buf = [CChar](repeating: 0, count: cap)
-        let n = readlink(path, &buf, cap)
-        if n < 0 { throw SystemCallError(call: "readlink", subject: path, code: errno) }
-        if n < cap { return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        cap *= 4
-    }
 }

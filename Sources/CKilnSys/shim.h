@@ -25,6 +25,10 @@ static inline unsigned long long kiln_resolve_beneath(void) { return RESOLVE_BEN
 static inline unsigned long long kiln_resolve_no_magiclinks(void) { return RESOLVE_NO_MAGICLINKS; }
 static inline unsigned long long kiln_resolve_no_symlinks(void) { return RESOLVE_NO_SYMLINKS; }
 static inline int kiln_errno(void) { return errno; }
+/// glibc 2.32+ declares this only under _GNU_SOURCE; the symbol is always there.
+const char *strerrorname_np(int errnum);
+/// "ENOENT" for ENOENT; NULL for an unknown number.
+static inline const char *kiln_errno_name(int err) { return strerrorname_np(err); }
 /// copy_file_range(2) through syscall(2): the glibc wrapper needs _GNU_SOURCE.
 static inline long kiln_copy_file_range(int in_fd, int out_fd, unsigned long len) {
     return syscall(SYS_copy_file_range, in_fd, (void *)0, out_fd, (void *)0, len, 0u);

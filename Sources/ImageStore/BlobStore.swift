@@ -1,5 +1,6 @@
 import PluginAPI
 import PluginSupport
+import SystemCalls
 
 #if canImport(Glibc)
     import Glibc
@@ -45,7 +46,7 @@ public struct BlobStore: Sendable, Hashable {
     }
 
     /// Opens (and creates, with `blobs/sha256`) the store rooted at `root`.
-    /// Throws `FileError` when the directory cannot be created.
+    /// Throws `SystemCallError` when the directory cannot be created.
     public init(root: String) throws {
         self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
         try FileIO.makeDirectories(self.root + "/blobs/sha256")
@@ -116,7 +117,7 @@ public struct BlobStore: Sendable, Hashable {
                 chmod(target, 0o644)
                 return
             }
-            guard errno == EXDEV else { throw FileError(operation: "rename to \(target)", path: source, errno: errno) }
+            guard errno == EXDEV else { throw SystemCallError(call: "rename to \(target)", subject: source, code: errno) }
             try FileIO.copyAtomically(from: source, to: target)
             unlink(source)
         case .link:
@@ -125,7 +126,7 @@ public struct BlobStore: Sendable, Hashable {
             if errno == EEXIST { return }
             // EXDEV: other file system; EPERM/EMLINK: links not allowed or too many.
             guard errno == EXDEV || errno == EPERM || errno == EMLINK else {
-                throw FileError(operation: "link to \(target)", path: source, errno: errno)
+                throw SystemCallError(call: "link to \(target)", subject: source, code: errno)
             }
             try FileIO.copyAtomically(from: source, to: target)
         case .copy:

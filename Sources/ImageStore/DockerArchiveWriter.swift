@@ -1,6 +1,7 @@
 import ImageModel
 import PluginAPI
 import PluginSupport
+import SystemCalls
 
 #if canImport(Glibc)
     import Glibc
@@ -59,7 +60,7 @@ public struct DockerArchiveWriter: Sendable {
 
     /// Writes `image` tagged with `tags` (may be empty: the image then loads untagged).
     /// Throws `Error.diffIDMismatch` when a layer does not decompress to its config diff ID,
-    /// `BlobStore.Error.missing`, `FileError`, or a tar writing error.
+    /// `BlobStore.Error.missing`, `SystemCallError`, or a tar writing error.
     public func write(_ image: Image, tags: [ImageReference]) async throws {
         let path = self.path
         try await runBlocking { try Self.writeSync(image, repoTags: Self.repoTags(tags), to: path) }
@@ -89,9 +90,9 @@ public struct DockerArchiveWriter: Sendable {
                 try copyUncompressed(layer, store: image.store) { try tar.write($0) }
             }
             try tar.close()
-            try FileIO.check("fchmod", temporary) { fchmod(fd, 0o644) }
+            try sys("fchmod", temporary) { fchmod(fd, 0o644) }
             Glibc.close(fd)
-            try FileIO.check("rename", path) { rename(temporary, path) }
+            try sys("rename", path) { rename(temporary, path) }
         } catch {
             Glibc.close(fd)
             unlink(temporary)

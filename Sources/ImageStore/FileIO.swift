@@ -1,5 +1,6 @@
 import PluginAPI
 import PluginSupport
+import SystemCalls
 
 #if canImport(Glibc)
     import Glibc
@@ -7,32 +8,10 @@ import PluginSupport
     import Musl
 #endif
 
-/// A failed system call on a path: the one error type of the file seam below.
-public struct FileError: Error, CustomStringConvertible, Sendable, Hashable {
-    public var operation: String
-    public var path: String
-    public var errno: Int32
-
-    public var description: String {
-        "\(operation) '\(path)' failed: \(String(cString: strerror(errno))) (errno \(errno))"
-    }
-}
-
-/// The syscall seam of ImageStore: every call that can fail goes through `check`, which retries
-/// on EINTR and turns -1 into a `FileError` naming the operation and the path.
+/// File helpers of ImageStore, over the one system-call seam (SystemCalls: EINTR retried, errors
+/// name the call and the path).
 enum FileIO {
     static let chunkSize = 1 << 20
-
-    @discardableResult
-    static func check<T: BinaryInteger>(_ operation: String, _ path: String, _ call: () -> T) throws -> T {
-        while true {
-            let result = call()
-            if result >= 0 { return result }
-            let error = Glibc.errno
-            if error == EINTR { continue }
-            throw FileError(operation: operation, path: path, errno: error)
-        }
-    }
 
     static func exists(_ path: String) -> Bool {
         var st = stat()
@@ -41,7 +20,7 @@ enum FileIO {
 
     static func size(of path: String) throws -> Int64 {
         var st = stat()
-        try check("stat", path) { stat(path, &st) }
+        try sys("stat", path) { stat(path, &st) }
         return Int64(st.st_size)
     }
 
@@ -51,7 +30,7 @@ enum FileIO {
         let parent = directoryName(path)
         if parent != path { try makeDirectories(parent) }
         if mkdir(path, 0o755) != 0, Glibc.errno != EEXIST {
-            throw FileError(operation: "mkdir", path: path, errno: Glibc.errno)
+            throw SystemCallError(call: "mkdir", subject: path, code: Glibc.errno)
         }
     }
 
@@ -61,7 +40,7 @@ enum FileIO {
     }
 
     static func openForReading(_ path: String) throws -> Int32 {
-        try check("open", path) { open(path, O_RDONLY | O_CLOEXEC) }
+        try sys("open", path) { open(path, O_RDONLY | O_CLOEXEC) }
     }
 
     static func readAll(_ path: String) throws -> [UInt8] {
@@ -71,7 +50,7 @@ enum FileIO {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let n = try buffer.withUnsafeMutableBytes { raw in
-                try check("read", path) { read(fd, raw.baseAddress, raw.count) }
+                try sys("read", path) { read(fd, raw.baseAddress, raw.count) }
             }
             if n == 0 { return out }
             out.append(contentsOf: buffer[0..<n])
@@ -82,7 +61,7 @@ enum FileIO {
         guard let base = bytes.baseAddress else { return }
         var offset = 0
         while offset < bytes.count {
-            let n = try check("write", path) { write(fd, base + offset, bytes.count - offset) }
+            let n = try sys("write", path) { write(fd, base + offset, bytes.count - offset) }
             offset += n
         }
     }
@@ -94,7 +73,7 @@ enum FileIO {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
         defer { buffer.deallocate() }
         while true {
-            let n = try check("read", path) { read(fd, buffer.baseAddress, chunkSize) }
+            let n = try sys("read", path) { read(fd, buffer.baseAddress, chunkSize) }
             if n == 0 { return }
             try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         }
@@ -116,7 +95,7 @@ enum FileIO {
         var template = Array((directory + "/.tmp-XXXXXX").utf8CString)
         let fd = try template.withUnsafeMutableBufferPointer { buffer -> Int32 in
             guard let base = buffer.baseAddress else { return -1 }
-            return try check("mkstemp", directory) { mkstemp(base) }
+            return try sys("mkstemp", directory) { mkstemp(base) }
         }
         let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return (fd, path)
@@ -128,9 +107,9 @@ enum FileIO {
         let (fd, temporary) = try makeTemporaryFile(in: directoryName(path))
         do {
             try bytes.withUnsafeBytes { try writeAll(fd: fd, $0, path: temporary) }
-            try check("fchmod", temporary) { fchmod(fd, 0o644) }
+            try sys("fchmod", temporary) { fchmod(fd, 0o644) }
             close(fd)
-            try check("rename", path) { rename(temporary, path) }
+            try sys("rename", path) { rename(temporary, path) }
         } catch {
             close(fd)
             unlink(temporary)
@@ -143,9 +122,9 @@ enum FileIO {
         let (fd, temporary) = try makeTemporaryFile(in: directoryName(destination))
         do {
             try forEachChunk(of: source) { try writeAll(fd: fd, $0, path: temporary) }
-            try check("fchmod", temporary) { fchmod(fd, 0o644) }
+            try sys("fchmod", temporary) { fchmod(fd, 0o644) }
             close(fd)
-            try check("rename", destination) { rename(temporary, destination) }
+            try sys("rename", destination) { rename(temporary, destination) }
         } catch {
             close(fd)
             unlink(temporary)

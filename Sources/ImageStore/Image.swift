@@ -1,6 +1,7 @@
 import ImageModel
 import PluginAPI
 import PluginSupport
+import SystemCalls
 
 /// One layer of an image: its blob descriptor and its diff ID (the SHA-256 of the uncompressed
 /// tar), which go to the manifest and to the config's `rootfs.diff_ids` respectively.
@@ -77,7 +78,7 @@ public struct Image: Sendable, Hashable {
     /// Layer media types are renamed into `format`'s family when that is only a name change
     /// (gzip ↔ gzip, tar ↔ tar); `annotations` go to OCI manifests only (schema 2 has none).
     /// Throws `Error.layerNotExpressible` for zstd layers in a Docker
-    /// manifest (schema 2 has no zstd type), and `FileError` when the store cannot be written.
+    /// manifest (schema 2 has no zstd type), and `SystemCallError` when the store cannot be written.
     public static func build(
         config: ImageConfig, layers: [Layer], format: ManifestFormat = .oci,
         annotations: [String: String]? = nil, in store: BlobStore

@@ -1,3 +1,4 @@
+import Archive
 import CArchive
 import ImageModel
 import PluginAPI
@@ -90,9 +91,11 @@ extension ImageValidator {
         }
         defer { archive_read_free(archive) }
         func check(_ operation: String, _ result: Int32) throws {
-            guard result < ARCHIVE_WARN else { return }
-            let message = archive_error_string(archive).map { String(cString: $0) } ?? "error \(result)"
-            throw LayerScan.Error.archive(operation: operation, path: path, message: message)
+            do {
+                try checkArchive(result, archive, operation)
+            } catch {
+                throw LayerScan.Error.archive(operation: operation, path: path, message: error.message)
+            }
         }
         try check("enable filters", archive_read_support_filter_all(archive))
         try check("enable tar", archive_read_support_format_tar(archive))
@@ -118,7 +121,7 @@ extension ImageValidator {
                 let n = archive_read_data(archive, buffer.baseAddress, buffer.count)
                 if n == 0 { break }
                 if n < 0 {
-                    let message = archive_error_string(archive).map { String(cString: $0) } ?? "error \(n)"
+                    let message = archiveMessage(archive)
                     throw LayerScan.Error.archive(operation: "read \(name)", path: path, message: message)
                 }
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])

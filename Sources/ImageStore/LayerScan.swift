@@ -1,6 +1,8 @@
+import Archive
 import CArchive
 import PluginAPI
 import PluginSupport
+import SystemCalls
 
 #if canImport(Glibc)
     import Glibc
@@ -43,9 +45,11 @@ struct LayerScan: Sendable, Hashable {
         }
         defer { archive_read_free(archive) }
         func check(_ operation: String, _ result: Int32) throws {
-            guard result < ARCHIVE_WARN else { return }
-            let message = archive_error_string(archive).map { String(cString: $0) } ?? "error \(result)"
-            throw Error.archive(operation: operation, path: path, message: message)
+            do {
+                try checkArchive(result, archive, operation)
+            } catch {
+                throw Error.archive(operation: operation, path: path, message: error.message)
+            }
         }
         // Only the filter the media type names may bid, so a mislabelled blob is caught below
         // instead of being silently decompressed.
@@ -79,7 +83,7 @@ struct LayerScan: Sendable, Hashable {
                 if n == 0 { break }
                 if n < 0 {
                     // Even a warning here leaves no data to hash: treat every negative result as fatal.
-                    let message = archive_error_string(archive).map { String(cString: $0) } ?? "error \(n)"
+                    let message = archiveMessage(archive)
                     throw Error.archive(operation: "decompress", path: path, message: message)
                 }
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
@@ -105,7 +109,7 @@ private final class RawSource {
     let buffer: UnsafeMutableRawBufferPointer
     var hasher = SHA256Hasher()
     var size: Int64 = 0
-    var failure: FileError?
+    var failure: SystemCallError?
 
     init(path: String) throws {
         self.path = path
@@ -121,11 +125,11 @@ private final class RawSource {
     /// The next chunk, or 0 at end of file, or -1 with `failure` set.
     func next() -> Int {
         do {
-            let n = try FileIO.check("read", path) { read(fd, buffer.baseAddress, buffer.count) }
+            let n = try sys("read", path) { read(fd, buffer.baseAddress, buffer.count) }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             size += Int64(n)
             return n
-        } catch let error as FileError {
+        } catch let error as SystemCallError {
             failure = error
             return -1
         } catch {

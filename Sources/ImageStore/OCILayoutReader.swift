@@ -1,5 +1,6 @@
 import ImageModel
 import PluginAPI
+import SystemCalls
 
 /// Reads images from an OCI image layout directory (`oci-layout`, `index.json`, `blobs/`).
 public struct OCILayoutReader: Sendable {
@@ -56,7 +57,7 @@ public struct OCILayoutReader: Sendable {
     /// The layout's `index.json`.
     public func index() throws -> ImageIndex {
         do { return try CanonicalJSON.decode(ImageIndex.self, from: FileIO.readAll(path + "/index.json")) } catch let
-            error as FileError
+            error as SystemCallError
         {
             throw error
         } catch {

@@ -1,6 +1,7 @@
 import ImageModel
 import PluginAPI
 import PluginSupport
+import SystemCalls
 
 /// Writes images into an OCI image layout directory (image-spec `image-layout.md`): the
 /// `oci-layout` header, `blobs/sha256/…` and `index.json`.
@@ -19,7 +20,7 @@ public struct OCILayoutWriter: Sendable {
 
     /// Writes `image` (copying or hard-linking its blobs from `image.store`) and records it in
     /// `index.json`, annotated with `org.opencontainers.image.ref.name` = `refName` when given.
-    /// Returns the manifest descriptor written to the index. Throws `FileError`,
+    /// Returns the manifest descriptor written to the index. Throws `SystemCallError`,
     /// `BlobStore.Error.missing` for a blob the image's store lacks, or
     /// `OCILayoutReader.Error.malformedIndex` when an existing `index.json` cannot be read.
     @discardableResult
@@ -54,7 +55,7 @@ public struct OCILayoutWriter: Sendable {
         guard FileIO.exists(path + "/index.json") else { return [] }
         do {
             return try CanonicalJSON.decode(ImageIndex.self, from: FileIO.readAll(path + "/index.json")).manifests
-        } catch let error as FileError {
+        } catch let error as SystemCallError {
             throw error
         } catch {
             throw OCILayoutReader.Error.malformedIndex(path: path, reason: "\(error)")

@@ -1,3 +1,4 @@
+import Archive
 import CArchive
 
 #if canImport(Glibc)
@@ -38,9 +39,11 @@ final class TarWriter {
     }
 
     private func check(_ operation: String, _ result: Int32) throws {
-        guard result < ARCHIVE_WARN else { return }
-        let message = archive_error_string(archive).map { String(cString: $0) } ?? "error \(result)"
-        throw Error(operation: operation, path: path, message: message)
+        do {
+            try checkArchive(result, archive, operation)
+        } catch {
+            throw Error(operation: operation, path: path, message: error.message)
+        }
     }
 
     /// Starts a regular file entry of exactly `size` bytes, to be followed by `write` calls.

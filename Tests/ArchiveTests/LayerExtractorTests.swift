@@ -1,8 +1,10 @@
 // Extraction semantics on tars made by Python's tarfile: whiteouts, opaque directories, type
 // replacement, the ignore list, directory mtimes, ownership and modes; and ADD's archives.
+import CKilnSys
 import Foundation
 import Glibc
 import PluginAPI
+import SystemCalls
 import Testing
 
 @testable import Archive

@@ -19,9 +19,10 @@ struct DependencyAllowListTests {
         // Pure modules.
         "Sources/Dockerfile": [],
         "Sources/ImageModel": ["PluginAPI", "Foundation"],
-        // I/O modules of the engine.
-        "Sources/Archive": ["PluginAPI", "PluginSupport", "CArchive", "CKilnSys", "Glibc", "Dispatch"],
-        "Sources/ImageStore": ["PluginAPI", "PluginSupport", "ImageModel", "CArchive", "Glibc", "Foundation"],
+        // I/O modules of the engine. SystemCalls is the one system-call seam and in-root resolver.
+        "Sources/SystemCalls": ["CKilnSys", "Glibc"],
+        "Sources/Archive": ["PluginAPI", "PluginSupport", "SystemCalls", "CArchive", "CKilnSys", "Glibc", "Dispatch"],
+        "Sources/ImageStore": ["PluginAPI", "PluginSupport", "ImageModel", "Archive", "SystemCalls", "CArchive", "Glibc", "Foundation"],
         "Sources/Runner": ["CKilnSys", "CRunner", "CSeccomp", "Foundation", "Glibc", "Synchronization"],
         "Sources/PluginHost": ["PluginAPI", "Foundation", "Glibc"],
         "Sources/Builder": [

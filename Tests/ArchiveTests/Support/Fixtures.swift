@@ -1,10 +1,12 @@
 // Helpers for the Archive tests: temporary trees, external tools, tree listings with content
 // hashes (the sentinel comparison), and environment checks that fail loudly in CI.
 import CArchive
+import CKilnSys
 import Foundation
 import Glibc
 import PluginAPI
 import PluginSupport
+import SystemCalls
 import Testing
 
 @testable import Archive

@@ -1,8 +1,10 @@
 // A tree with every file type and the metadata layers must carry.
 import CArchive
+import CKilnSys
 import Foundation
 import Glibc
 import PluginAPI
+import SystemCalls
 
 @testable import Archive
 
@@ -37,7 +39,7 @@ enum SampleTree {
         mkfifo(root + "/dev/fifo", 0o620)
         chmod(root + "/dev/fifo", 0o620)  // the umask applied to mkfifo
         if geteuid() == 0 {
-            mknod(root + "/dev/null", mode_t(ModeBits.character) | 0o666, dev_t(kiln_ar_makedev(1, 3)))
+            mknod(root + "/dev/null", mode_t(ModeBits.character) | 0o666, dev_t(kiln_makedev(1, 3)))
             chmod(root + "/dev/null", 0o666)
         }
         // Sub-second mtimes must survive the round trip.

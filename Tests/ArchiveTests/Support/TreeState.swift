@@ -1,9 +1,11 @@
 // Test input for the change-set writer: records of a real tree read with lstat, and the plain
 // stat comparison a snapshot makes (the snapshot plugins have their own tests; here the point
 // is to feed the layer writer change sets whose shape the test controls).
+import CKilnSys
 import Foundation
 import Glibc
 import PluginAPI
+import SystemCalls
 
 @testable import Archive
 

@@ -1,0 +1,153 @@
+// The one in-root path resolver: a directory tree reached only through a descriptor of its
+// root, every path resolved by the kernel with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS),
+// so `..` and symlinks (absolute or relative, planted by an image) can never lead outside.
+// Extraction, RUN set-up and the builder's file operations all go through it.
+import CKilnSys
+import Glibc
+
+/// An open root directory and the operations that stay inside it.
+public final class RootedDirectory: @unchecked Sendable {
+    public let path: String
+    public let fd: Int32
+
+    /// The root as the kernel names it (symlinks resolved), to map descriptors back to paths.
+    private let realPath: String?
+
+    private static let resolve = kiln_resolve_in_root() | kiln_resolve_no_magiclinks()
+
+    public init(path: String) throws(SystemCallError) {
+        self.path = path
+        let fd = try sys("open", path) { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        self.fd = fd
+        realPath = try? readLink("/proc/self/fd/\(fd)")
+    }
+
+    deinit { close(fd) }
+
+    /// Opens `inner` (absolute or relative, always inside the root), following symlinks inside
+    /// it. The caller closes the result.
+    public func open(_ inner: String, _ flags: Int32, mode: mode_t = 0) throws(SystemCallError) -> Int32 {
+        try sys("open", "\(inner) in \(path)") {
+            kiln_openat2(fd, inner, UInt64(flags | O_CLOEXEC), UInt64(mode), Self.resolve)
+        }
+    }
+
+    /// The stat of `inner`, or nil when it does not exist.
+    public func stat(_ inner: String) throws(SystemCallError) -> Glibc.stat? {
+        let file: Int32
+        do {
+            file = try open(inner, Self.pathOnly)
+        } catch  where error.code == ENOENT || error.code == ENOTDIR {
+            return nil
+        }
+        defer { close(file) }
+        var st = Glibc.stat()
+        try sys("fstat", "\(inner) in \(path)") { fstat(file, &st) }
+        return st
+    }
+
+    /// The whole content of the regular file `inner`, or nil when it does not exist.
+    public func read(_ inner: String) throws(SystemCallError) -> [UInt8]? {
+        let file: Int32
+        do {
+            file = try open(inner, O_RDONLY)
+        } catch  where error.code == ENOENT || error.code == ENOTDIR {
+            return nil
+        }
+        defer { close(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = try sys("read", "\(inner) in \(path)") {
+                chunk.withUnsafeMutableBytes { Glibc.read(file, $0.baseAddress, $0.count) }
+            }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// Where the directory open at `dirfd` really is, relative to the root ("" for the root),
+    /// or nil when /proc is not mounted. A symlink planted by a layer can make a name resolve
+    /// into another directory; callers judging paths (an ignore list) must use the resolved one.
+    public func relativePath(of dirfd: Int32) -> String? {
+        guard let realPath, let real = try? readLink("/proc/self/fd/\(dirfd)") else { return nil }
+        if real == realPath { return "" }
+        let prefix = realPath == "/" ? "/" : realPath + "/"
+        return real.hasPrefix(prefix) ? String(real.dropFirst(prefix.count)) : nil
+    }
+
+    /// Opens the directory at `rel` (components joined by `/`, empty for the root) inside the
+    /// root. With `create`, missing directories are made (0755, root-owned) one by one; a
+    /// dangling symlink on the way is followed the way the kernel would inside the root (its
+    /// target is created), at most 40 times. The caller closes the result.
+    public func openDirectory(_ rel: String, create: Bool) throws(SystemCallError) -> Int32 {
+        if rel.isEmpty { return try sys("dup", path) { dup(fd) } }
+        do {
+            return try openat2Retrying(rel)
+        } catch  where error.code == ENOENT && create {
+            return try createDirectories(rel.split(separator: "/").map(String.init), hops: 0)
+        }
+    }
+
+    private func createDirectories(_ parts: [String], hops: Int) throws(SystemCallError) -> Int32 {
+        var parent = try sys("dup", path) { dup(fd) }
+        defer { close(parent) }
+        var prefix: [String] = []
+        for (i, part) in parts.enumerated() where !part.isEmpty && part != "." {
+            let here = (prefix + [part]).joined(separator: "/")
+            let next: Int32
+            do {
+                next = try openat2Retrying(here)
+            } catch  where error.code == ENOENT {
+                // mkdirat on a single name never follows anything, and `parent` was itself
+                // resolved inside the root: the new directory lands inside the root.
+                if mkdirat(parent, part, 0o755) != 0 && errno != EEXIST {
+                    throw SystemCallError(call: "mkdirat", subject: here, code: errno)
+                }
+                do {
+                    next = try openat2Retrying(here)
+                } catch  where error.code == ENOENT {
+                    // `part` is a dangling symlink: continue from its target, inside the root.
+                    guard hops < 40 else { throw SystemCallError(call: "openat2", subject: here, code: ELOOP) }
+                    let target = try readLinkAt(parent, part, subject: here)
+                    let base = target.hasPrefix("/") ? [] : prefix
+                    let rest = base + target.split(separator: "/").map(String.init) + parts[(i + 1)...]
+                    return try createDirectories(rest, hops: hops + 1)
+                }
+            }
+            close(parent)
+            parent = next
+            prefix.append(part)
+        }
+        return try sys("dup", parts.joined(separator: "/")) { dup(parent) }
+    }
+
+    /// openat2 of a directory inside the root; EAGAIN (a concurrent rename) is retried.
+    private func openat2Retrying(_ rel: String) throws(SystemCallError) -> Int32 {
+        var attempts = 0
+        while true {
+            let r = kiln_openat2(fd, rel, UInt64(O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0, Self.resolve)
+            if r >= 0 { return r }
+            let e = kiln_errno()
+            if (e == EAGAIN || e == EINTR) && attempts < 16 {
+                attempts += 1
+                continue
+            }
+            throw SystemCallError(call: "openat2", subject: rel, code: e)
+        }
+    }
+
+    /// `O_PATH`: open for fstat only (its value is fixed by the Linux ABI; Glibc does not export it).
+    public static let pathOnly: Int32 = 0o10000000
+}
+
+/// `/a/b/c` → ["a", "b", "c"]; `.` components dropped (`..` stays: openat2 contains it).
+public func pathComponents(_ path: String) -> [String] {
+    path.split(separator: "/").map(String.init).filter { $0 != "." }
+}
+
+/// "ENOENT (No such file or directory)".
+public func errnoText(_ code: Int32) -> String {
+    let name = kiln_errno_name(code).map { String(cString: $0) } ?? "errno \(code)"
+    return "\(name) (\(String(cString: strerror(code))))"
+}
