@@ -5,6 +5,7 @@ import PackageDescription
 
 let api: Target.Dependency = .product(name: "PluginAPI", package: "PluginAPI")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
 
 let package = Package(
     name: "kiln",
@@ -19,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(path: "Sources/PluginAPI"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // System libraries (C shims for variadics and macros Swift cannot import).
@@ -41,8 +43,13 @@ let package = Package(
         .target(name: "PluginHost", dependencies: [api]),
         // The engine: plans stages and executes instructions into an image.
         .target(name: "Builder", dependencies: [api, "Dockerfile", "Archive", "ImageStore", "Runner", "PluginHost", "CCurl", "CKilnSys"]),
+        // Multi-arch images from per-architecture ones (manifest-tool's job) through a RegistryClient.
+        .target(name: "ManifestTool", dependencies: [api, yams]),
+        // Pure: the image tag a CI pipeline should push (latest, the git tag, or the commit).
+        .target(name: "CITag"),
         // The `kiln` executable: commands, flags, error → message and exit code.
-        .executableTarget(name: "Host", dependencies: [api, "Builder", "PluginHost", "Dockerfile", "ImageStore", argumentParser]),
+        .executableTarget(
+            name: "Host", dependencies: [api, "Builder", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag", argumentParser]),
 
         // Plugins: each depends on PluginAPI (and C system libraries) only.
         .target(name: "SnapshotTime", dependencies: [api], path: "Plugins/SnapshotTime"),
@@ -62,5 +69,7 @@ let package = Package(
         .testTarget(name: "RegistryTests", dependencies: [api, "Builder", "PluginHost", "ImageStore", "TestSupport", "RegistryOCI"]),
         .testTarget(name: "RunTests", dependencies: [api, "Runner", "Builder", "TestSupport"]),
         .testTarget(name: "ImageStoreTests", dependencies: [api, "ImageStore", "CArchive", "TestSupport"]),
+        .testTarget(name: "ManifestToolTests", dependencies: [api, "ManifestTool", "TestSupport", yams]),
+        .testTarget(name: "CITagTests", dependencies: ["CITag"]),
     ]
 )

@@ -1,0 +1,4 @@
+import ManifestTool
+import Testing
+
+@Test func placeholder() {}
