@@ -12,6 +12,8 @@ public struct Inspection: Sendable {
         public var platform: Platform?
         /// Nil for entries that could not be read (e.g. not in the repository).
         public var layers: [Descriptor]?
+        /// Config plus layers, as stored (compressed); nil when unread.
+        public var size: Int64?
         /// For attestation manifests: the image they describe.
         public var describes: String?
     }
@@ -53,6 +55,7 @@ public struct ManifestInspector: Sendable {
                     let manifest = try? CanonicalJSON.decode(Manifest.self, from: child.bytes)
                 {
                     image.layers = manifest.layers
+                    image.size = manifest.layers.reduce(manifest.config.size) { $0 + $1.size }
                 }
                 images.append(image)
             }
@@ -63,7 +66,8 @@ public struct ManifestInspector: Sendable {
             throw ManifestToolError.unsupportedSource(reference, "\(fetched.mediaType) is not an image manifest or an index")
         }
         let platform = try? await copier.readConfig(manifest.config, from: reference)
-        let image = Inspection.Image(descriptor: fetched.descriptor, platform: platform, layers: manifest.layers)
+        let size = manifest.layers.reduce(manifest.config.size) { $0 + $1.size }
+        let image = Inspection.Image(descriptor: fetched.descriptor, platform: platform, layers: manifest.layers, size: size)
         return Inspection(reference: reference, manifest: fetched, images: [image])
     }
 }
@@ -84,7 +88,7 @@ extension Inspection {
             for (i, image) in images.enumerated() {
                 let platform = image.describes != nil ? "attestation" : image.platform?.description ?? "-"
                 let layers = image.layers.map { String($0.count) } ?? "?"
-                let size = image.layers.map { Self.bytes($0.reduce(image.descriptor.size) { $0 + $1.size }) } ?? "?"
+                let size = image.size.map(Self.bytes) ?? "?"
                 rows.append([
                     String(i + 1), platform, Self.short(image.descriptor.mediaType), image.descriptor.digest.description, layers, size,
                 ])
@@ -95,6 +99,7 @@ extension Inspection {
             }
         } else if let image = images.first {
             out.append("Platform:  \(image.platform?.description ?? "unknown (config unreadable)")")
+            if let size = image.size { out.append("ImageSize: \(Self.bytes(size)) (config and layers, compressed)") }
             out.append("")
             var rows = [["#", "LAYER", "TYPE", "SIZE"]]
             for (i, layer) in (image.layers ?? []).enumerated() {
