@@ -170,6 +170,14 @@ extension ManifestIntegration {
                 #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == digest.description)
                 #expect(ManifestHarness.platforms(index) == ["linux/amd64", "linux/arm64"])
 
+                // --docker-cfg: manifest-tool's way to name the config.json directory.
+                let configDirectory = try #require(env["DOCKER_CONFIG"] ?? nil)
+                let fromConfig = try await ManifestHarness.manifest(
+                    ["--docker-cfg", configDirectory] + args.dropLast() + ["\(registry.host)/team/app:cfg"], registry: registry, in: scratch
+                )
+                try #require(fromConfig.succeeded, "\(fromConfig)")
+                #expect(fromConfig.stdout == result.stdout)
+
                 // manifest-tool's order: credentials before `push`, --type before `from-args`.
                 let toolOrder = try await KilnCommand.run(
                     ["manifest", "--username", user, "--password", password, "push", "--type", "docker", "from-args"]
