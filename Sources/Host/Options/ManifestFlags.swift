@@ -37,6 +37,9 @@ struct ManifestSession {
         let build = try BuildFlags.parse([])
         let output = try OutputFlags.parse(["--no-push", "--push-retry", String(access.pushRetry)])
         var options = try BuildOptionsFactory.make(build: build, output: output, registry: registry, environment: env)
+        // A manifest command reads and writes the same registries: `--insecure` (kaniko's "push
+        // over plain HTTP") covers its reads too.
+        options.registry.insecurePull = options.registry.insecurePull || options.registry.insecurePush
         if let dir = access.dockerConfig {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), !isDirectory.boolValue {
