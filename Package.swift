@@ -6,6 +6,7 @@ import PackageDescription
 let api: Target.Dependency = .product(name: "PluginAPI", package: "PluginAPI")
 let support: Target.Dependency = .product(name: "PluginSupport", package: "PluginSupport")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
 
 let package = Package(
     name: "kiln",
@@ -21,6 +22,7 @@ let package = Package(
         .package(path: "Sources/PluginAPI"),
         .package(path: "Sources/PluginSupport"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // System libraries (C shims for variadics and macros Swift cannot import).
@@ -50,8 +52,13 @@ let package = Package(
         .target(
             name: "Builder",
             dependencies: [api, support, "ImageModel", "Dockerfile", "Archive", "ImageStore", "Runner", "PluginHost", "CCurl", "CKilnSys"]),
+        // Multi-arch images from per-architecture ones (manifest-tool's job) through a RegistryClient.
+        .target(name: "ManifestTool", dependencies: [api, "ImageModel", yams]),
+        // Pure: the image tag a CI pipeline should push (latest, the git tag, or the commit).
+        .target(name: "CITag"),
         // The `kiln` executable: commands, flags, error → message and exit code.
-        .executableTarget(name: "Host", dependencies: [api, "Builder", "PluginHost", "Dockerfile", "ImageStore", argumentParser]),
+        .executableTarget(
+            name: "Host", dependencies: [api, "Builder", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag", argumentParser]),
 
         // Plugins: each depends on PluginAPI, PluginSupport (and C system libraries) only.
         .target(name: "SnapshotTime", dependencies: [api, support], path: "Plugins/SnapshotTime"),
@@ -78,5 +85,7 @@ let package = Package(
             dependencies: [api, support, "ImageModel", "Builder", "PluginHost", "ImageStore", "TestSupport", "RegistryOCI"]),
         .testTarget(name: "RunTests", dependencies: [api, "Runner", "Builder", "TestSupport"]),
         .testTarget(name: "ImageStoreTests", dependencies: [api, support, "ImageModel", "ImageStore", "CArchive", "TestSupport"]),
+        .testTarget(name: "ManifestToolTests", dependencies: [api, support, "ImageModel", "ManifestTool", "TestSupport", yams]),
+        .testTarget(name: "CITagTests", dependencies: ["CITag"]),
     ]
 )

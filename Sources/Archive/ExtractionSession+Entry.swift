@@ -139,7 +139,7 @@ extension ExtractionSession {
             throw LayerExtractor.Error.entryFailed(
                 archive: archiveName, entry: name, reason: "the hardlink target '\(target)' does not exist inside the root")
         }
-        if targetStat.isDirectory {
+        if ModeBits.isDirectory(targetStat.st_mode) {
             throw LayerExtractor.Error.unsafeEntry(
                 archive: archiveName, entry: name, reason: "the hardlink target '\(target)' is a directory")
         }
@@ -156,7 +156,7 @@ extension ExtractionSession {
     /// Returns true when an existing directory is kept.
     private func clearSlot(parent: Int32, base: String, rel: String, keepDirectory: Bool) throws -> Bool {
         guard let st = try fstatatIfPresent(parent, base, subject: rel) else { return false }
-        if st.isDirectory {
+        if ModeBits.isDirectory(st.st_mode) {
             if keepDirectory { return true }
             try root.removeTree(in: parent, name: base, rel: rel, ignoring: options.ignoring)
             if try fstatatIfPresent(parent, base, subject: rel) != nil {

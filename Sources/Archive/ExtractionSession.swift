@@ -97,7 +97,7 @@ final class ExtractionSession {
             let (dir, base) = LayerWriter.split(rel)
             guard let parent = try? root.openDirectory(dir, create: false) else { continue }
             defer { close(parent) }
-            guard let st = try? fstatatIfPresent(parent, base, subject: rel), st.isDirectory else { continue }
+            guard let st = try? fstatatIfPresent(parent, base, subject: rel), ModeBits.isDirectory(st.st_mode) else { continue }
             if times.withUnsafeBufferPointer({ utimensat(parent, base, $0.baseAddress, AT_SYMLINK_NOFOLLOW) }) != 0 {
                 summary.warnings.append("cannot restore the mtime of \(rel): \(String(cString: strerror(errno)))")
             }

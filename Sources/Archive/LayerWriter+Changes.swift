@@ -115,7 +115,7 @@ extension LayerWriter {
             let rel = directory.isEmpty ? name : directory + "/" + name
             if ignoring.contains(rel) || writtenNames.contains(rel) { continue }
             try addPath(abs + "/" + name, as: rel)
-            if (try? lstatIfPresent(abs + "/" + name))??.isDirectory == true {
+            if let st = (try? lstatIfPresent(abs + "/" + name)) ?? nil, ModeBits.isDirectory(st.st_mode) {
                 try addTree(root: root, directory: rel, ignoring: ignoring)
             }
         }

@@ -25,7 +25,7 @@ extension LayerWriter {
         do { try sys("lstat", source) { lstat(source, &st) } } catch {
             throw Error.unreadableSource(path: source, reason: "\(error)")
         }
-        let kind = st.fileTypeBits
+        let kind = st.st_mode & ModeBits.mask
         if kind == ModeBits.socket { return false }
         let isDir = kind == ModeBits.directory
         let clean = try Self.normalize(name)

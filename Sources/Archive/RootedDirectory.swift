@@ -11,7 +11,7 @@ extension RootedDirectory {
     func removeTree(in dirfd: Int32, name: String, rel: String, ignoring: IgnoreList) throws(SystemCallError) {
         if ignoring.contains(rel) { return }
         guard let st = try fstatatIfPresent(dirfd, name, subject: rel) else { return }
-        if !st.isDirectory {
+        if !ModeBits.isDirectory(st.st_mode) {
             try sys("unlinkat", rel) { unlinkat(dirfd, name, 0) }
             return
         }

@@ -28,7 +28,7 @@ static inline int kiln_errno(void) { return errno; }
 /// glibc 2.32+ declares this only under _GNU_SOURCE; the symbol is always there.
 const char *strerrorname_np(int errnum);
 /// "ENOENT" for ENOENT; NULL for an unknown number.
-static inline const char *kiln_errno_name(int err) { return strerrorname_np(err); }
+static inline const char *kiln_errno_symbol(int err) { return strerrorname_np(err); }
 /// copy_file_range(2) through syscall(2): the glibc wrapper needs _GNU_SOURCE.
 static inline long kiln_copy_file_range(int in_fd, int out_fd, unsigned long len) {
     return syscall(SYS_copy_file_range, in_fd, (void *)0, out_fd, (void *)0, len, 0u);

@@ -10,7 +10,9 @@ struct Kiln: AsyncParsableCommand {
             --tar-path). With no destination at all it writes an OCI layout to ./kiln-out.
             """,
         version: KilnVersion.current,
-        subcommands: [Build.self, Plugins.self, Warm.self, Validate.self, Version.self],
+        subcommands: [
+            Build.self, Plugins.self, Warm.self, Validate.self, ManifestCommand.self, CITagCommand.self, Version.self,
+        ],
         defaultSubcommand: Build.self
     )
 }

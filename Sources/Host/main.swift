@@ -11,7 +11,7 @@ protocol KilnCommand {
 // Errors are turned into messages and exit codes here and nowhere else: a usage error exits 2,
 // a build failure 1, a failing RUN with its own status.
 
-let arguments = KanikoCompatibility.rewrite(Array(CommandLine.arguments.dropFirst()))
+let arguments = ManifestArguments.rewrite(KanikoCompatibility.rewrite(Array(CommandLine.arguments.dropFirst())))
 do {
     var command = try Kiln.parseAsRoot(arguments)
     // Calling `run()` through `any AsyncParsableCommand` picks the synchronous requirement (which

@@ -148,6 +148,6 @@ public func pathComponents(_ path: String) -> [String] {
 
 /// "ENOENT (No such file or directory)".
 public func errnoText(_ code: Int32) -> String {
-    let name = kiln_errno_name(code).map { String(cString: $0) } ?? "errno \(code)"
+    let name = kiln_errno_symbol(code).map { String(cString: $0) } ?? "errno \(code)"
     return "\(name) (\(String(cString: strerror(code))))"
 }

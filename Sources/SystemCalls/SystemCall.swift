@@ -103,11 +103,6 @@ public func readLink(_ path: String) throws(SystemCallError) -> String {
     }
 }
 
-extension Glibc.stat {
-    public var fileTypeBits: UInt32 { st_mode & ModeBits.mask }
-    public var isDirectory: Bool { fileTypeBits == ModeBits.directory }
-}
-
 /// `st_mode` type bits. Spelled out because `S_IF*` is visible from several C modules here and
 /// Swift reports the name as ambiguous; the values are fixed by the Linux ABI.
 public enum ModeBits {
@@ -119,4 +114,9 @@ public enum ModeBits {
     public static let directory: UInt32 = 0o040000
     public static let character: UInt32 = 0o020000
     public static let fifo: UInt32 = 0o010000
+
+    /// True when `mode` (`st_mode`) is a directory's. A function of the mode rather than a member
+    /// of `stat`: the C struct can reach Swift through more than one Clang module, and an
+    /// extension on one of them is not always found on the other.
+    public static func isDirectory(_ mode: UInt32) -> Bool { mode & mask == directory }
 }

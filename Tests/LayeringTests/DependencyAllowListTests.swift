@@ -19,6 +19,7 @@ struct DependencyAllowListTests {
         // Pure modules.
         "Sources/Dockerfile": [],
         "Sources/ImageModel": ["PluginAPI", "Foundation"],
+        "Sources/CITag": ["Foundation"],
         // I/O modules of the engine. SystemCalls is the one system-call seam and in-root resolver.
         "Sources/SystemCalls": ["CKilnSys", "Glibc"],
         "Sources/Archive": ["PluginAPI", "PluginSupport", "SystemCalls", "CArchive", "CKilnSys", "Glibc", "Dispatch"],
@@ -29,8 +30,13 @@ struct DependencyAllowListTests {
             "PluginAPI", "PluginSupport", "ImageModel", "Dockerfile", "Archive", "ImageStore", "Runner", "PluginHost", "CCurl",
             "CKilnSys", "Foundation", "Glibc",
         ],
+        // Merging per-architecture images into an index, through the registry contract only.
+        "Sources/ManifestTool": ["PluginAPI", "ImageModel", "Foundation", "Yams"],
         // The executable.
-        "Sources/Host": ["PluginAPI", "Builder", "PluginHost", "Dockerfile", "ImageStore", "ArgumentParser", "Foundation", "Glibc"],
+        "Sources/Host": [
+            "PluginAPI", "Builder", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag", "ArgumentParser", "Foundation",
+            "Glibc",
+        ],
         // Plugins: the contract, its support library, C libraries and the system.
         "Plugins/SnapshotTime": ["PluginAPI", "PluginSupport", "Glibc", "Dispatch", "Synchronization"],
         "Plugins/SnapshotFull": ["PluginAPI", "PluginSupport", "Glibc", "Dispatch", "Synchronization"],

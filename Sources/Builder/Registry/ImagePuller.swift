@@ -142,9 +142,10 @@ struct ImagePuller {
     }
 }
 
-/// Picks the registry client the user asked for.
-enum RegistrySelection {
-    static func client(_ plugins: PluginHost.PluginSet, name: String) throws -> any RegistryClient {
+/// Picks the registry client the user asked for (`--registry-plugin`).
+public enum RegistrySelection {
+    /// The client named `name`; throws a `BuildError` listing the loaded ones when none is.
+    public static func client(_ plugins: PluginHost.PluginSet, name: String) throws -> any RegistryClient {
         if let c = plugins.registryClient(named: name) { return c }
         let available = plugins.components.compactMap { ($0.component as? any RegistryClient).map { "\($0.name) (\( $0.kind))" } }
         throw BuildError.failed(

@@ -86,6 +86,11 @@ public protocol RegistryClient: PluginComponent {
     /// mount from each of `mountFrom` (same registry) first.
     func pushBlob(_ descriptor: Descriptor, from path: String, to repository: ImageReference, mountFrom: [ImageReference]) async throws
 
+    /// Asks the registry to mount `digest` from `source` into `repository` (same registry) without
+    /// uploading it. Returns false when the registry declined (the caller then copies the blob);
+    /// throws only when the registry could not be asked.
+    func mountBlob(_ digest: Digest, from source: ImageReference, to repository: ImageReference) async throws -> Bool
+
     /// Uploads a manifest under `reference`'s tag (or its digest when it has no tag) and returns
     /// the digest the registry stored. Call only after every blob it names is pushed.
     func pushManifest(_ bytes: [UInt8], mediaType: MediaType, to reference: ImageReference) async throws -> Digest

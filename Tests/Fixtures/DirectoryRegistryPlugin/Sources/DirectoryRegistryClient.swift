@@ -58,6 +58,15 @@ struct DirectoryRegistryClient: RegistryClient {
         FileManager.default.fileExists(atPath: try blobPath(digest, in: repository))
     }
 
+    func mountBlob(_ digest: Digest, from source: ImageReference, to repository: ImageReference) async throws -> Bool {
+        let target = try blobPath(digest, in: repository)
+        if FileManager.default.fileExists(atPath: target) { return true }
+        let origin = try blobPath(digest, in: source)
+        guard FileManager.default.fileExists(atPath: origin) else { return false }
+        try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        return (try? FileManager.default.linkItem(atPath: origin, toPath: target)) != nil
+    }
+
     func pushBlob(_ descriptor: Descriptor, from path: String, to repository: ImageReference, mountFrom: [ImageReference]) async throws {
         let target = try blobPath(descriptor.digest, in: repository)
         if FileManager.default.fileExists(atPath: target) { return }
