@@ -95,12 +95,14 @@ public struct ImageBuilder: Sendable {
     }
 
     /// `--kaniko-dir`/`--work-dir`, or a fresh directory under `$TMPDIR` (removed afterwards).
+    /// Either way it is 0700, as is the directory holding the build roots.
     func makeWorkDirectory() throws -> (String, Bool) {
         if let dir = options.workDirectory {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try BuildRoot.makePrivateDirectory(dir)
             let build = dir + "/build-\(getpid())"
             try? removeTree(build)
-            try FileManager.default.createDirectory(atPath: build, withIntermediateDirectories: true)
+            try BuildRoot.makePrivateDirectory(build, exclusive: true)
+            try BuildRoot.makePrivateDirectory(build + "/roots")
             // A directory the user named is kept (kaniko's default) unless --cleanup.
             return (build, false)
         }
@@ -111,7 +113,9 @@ public struct ImageBuilder: Sendable {
         guard let made = mkdtemp(&template) else {
             throw BuildError.failed("cannot create a working directory under \(base): \(String(cString: strerror(errno)))")
         }
-        return (String(cString: made), true)
+        let work = String(cString: made)
+        try BuildRoot.makePrivateDirectory(work + "/roots")
+        return (work, true)
     }
 
     /// The Dockerfile's text and path: as given if it exists, else relative to the context.

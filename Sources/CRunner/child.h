@@ -5,7 +5,7 @@
 
 /// The setup-error pipe's descriptor in the child after the descriptor shuffle.
 #define KILN_ERROR_FD 3
-/// The liveness pipe's read end in the child, closed once the parent-death signal is armed.
+/// The liveness pipe's read end in the child, closed once the parent-death signal is armed for good.
 #define KILN_ALIVE_FD 4
 
 /// Reports "<a><b><c>: errno" on the error pipe and exits with 127.

@@ -14,6 +14,8 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -68,15 +70,56 @@ static void remount_readonly(int rootfd, const char *target) {
     close(fd);
 }
 
-static void bind_at(int rootfd, const char *target, const char *source, int readonly) {
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+// struct mount_attr of Linux 5.12, spelled out: older C libraries do not declare it.
+struct kiln_mount_attr {
+    uint64_t attr_set;
+    uint64_t attr_clr;
+    uint64_t propagation;
+    uint64_t userns_fd;
+};
+
+// Device nodes on the mount at `fd` (and, where the kernel can, every mount below it) stop
+// opening: an image or a bind source may ship `/tmp/sda` as block 8:0, and only kiln's own /dev
+// may hold working devices. A plain remount (before Linux 5.12) would reset the mount's other
+// flags, so they are read back and kept.
+static void forbid_devices(int fd, const char *target) {
+    struct kiln_mount_attr attr = { 0x4 /* MOUNT_ATTR_NODEV */, 0, 0, 0 };
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) == 0) return;
+    if (errno != ENOSYS) kiln_child_fail("make device nodes unusable under ", target, root_path, errno);
+    struct statfs st;
+    if (fstatfs(fd, &st) < 0) kiln_child_fail("statfs ", target, root_path, errno);
+    static const unsigned long kept[][2] = {
+        { ST_RDONLY, MS_RDONLY }, { ST_NOSUID, MS_NOSUID }, { ST_NOEXEC, MS_NOEXEC }, { ST_NOATIME, MS_NOATIME },
+        { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+    };
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_NODEV;
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        if (((unsigned long)st.f_flags & kept[i][0]) != 0) flags |= kept[i][1];
+    }
+    if (mount(NULL, fd_path(fd).text, NULL, flags, NULL) < 0) kiln_child_fail("remount nodev ", target, root_path, errno);
+}
+
+static void bind_at(int rootfd, const char *target, const char *source) {
     int fd = must_open(rootfd, target, O_PATH);
     if (mount(source, fd_path(fd).text, NULL, MS_BIND | MS_REC, NULL) < 0) kiln_child_fail("bind-mount ", target, root_path, errno);
+    close(fd);
+}
+
+// A caller's bind (a build context, a cache, a secret): no device in it may open either.
+static void bind_without_devices(int rootfd, const char *target, const char *source, int readonly) {
+    bind_at(rootfd, target, source);
+    int fd = must_open(rootfd, target, O_PATH);
+    forbid_devices(fd, target);
     close(fd);
     if (readonly) remount_readonly(rootfd, target);
 }
 
-// A minimal /dev on a tmpfs: the harmless host devices bound in, the usual symlinks, a private
-// devpts and a /dev/shm.
+// A minimal /dev on a tmpfs, as Docker makes it: the harmless host devices bound in, the usual
+// symlinks, a private devpts and a /dev/shm. It is the only mount where device nodes open.
 static void populate_dev(int rootfd) {
     static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
     static const char *const links[][2] = {
@@ -92,14 +135,14 @@ static void populate_dev(int rootfd) {
         int fd = openat(dev, devices[i], O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
         if (fd < 0) kiln_child_fail("create /dev/", devices[i], root_path, errno);
         close(fd);
-        bind_at(rootfd, host, host, 0);
+        bind_at(rootfd, host, host);
     }
     for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
         if (symlinkat(links[i][0], dev, links[i][1]) < 0) kiln_child_fail("symlink /dev/", links[i][1], root_path, errno);
     }
     if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0) kiln_child_fail("create /dev/pts and /dev/shm", "", root_path, errno);
     close(dev);
-    mount_at(rootfd, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
+    mount_at(rootfd, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
     mount_at(rootfd, "/dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
 }
 
@@ -161,13 +204,15 @@ void kiln_child_setup_root(const struct kiln_run_spec *spec) {
     if (mount(spec->root, spec->root, NULL, MS_BIND | MS_REC, NULL) < 0) kiln_child_fail("bind-mount the root onto itself", "", root_path, errno);
     int rootfd = open(spec->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) kiln_child_fail("open the root", "", root_path, errno);
+    // Before /dev is mounted: its tmpfs is a mount of its own and keeps working devices.
+    forbid_devices(rootfd, "/");
 
     mount_at(rootfd, "/proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     populate_dev(rootfd);
     mount_at(rootfd, "/sys", "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     restrict_proc(rootfd);
     for (size_t i = 0; i < spec->nbinds; i++) {
-        bind_at(rootfd, spec->binds[i].target, spec->binds[i].source, spec->binds[i].readonly);
+        bind_without_devices(rootfd, spec->binds[i].target, spec->binds[i].source, spec->binds[i].readonly);
     }
     enter_root(rootfd);
     close(rootfd);

@@ -16,7 +16,6 @@
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,7 +56,7 @@ static void reset_signals(void) {
 }
 
 // stdin is /dev/null, stdout and stderr the output pipe, fd 3 the error pipe (close-on-exec),
-// fd 4 the liveness pipe until the parent-death signal is armed, and nothing else of kiln's.
+// fd 4 the liveness pipe until the step's user is set, and nothing else of kiln's.
 static void arrange_fds(int output_fd, int error_fd, int alive_fd) {
     int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     int out = fcntl(output_fd, F_DUPFD_CLOEXEC, 10);
@@ -70,13 +69,18 @@ static void arrange_fds(int output_fd, int error_fd, int alive_fd) {
     if (syscall(SYS_close_range, KILN_ALIVE_FD + 1, ~0U, 0) < 0) kiln_child_fail("close inherited descriptors", "", "", errno);
 }
 
-// Docker's default capability set; everything else leaves the bounding set so a root step
-// cannot regain it (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_MODULE, CAP_SYS_TIME, ...).
+// Docker's default capability set without CAP_MKNOD and CAP_NET_RAW, as buildah and podman have
+// it. Docker can keep CAP_MKNOD because its device cgroup refuses to open what a container
+// creates; kiln has no device cgroup, so a node made in a step would open the host's disk or
+// /dev/kvm. CAP_NET_RAW with the host's network (kiln's default) would let a step sniff and spoof
+// the host's traffic. buildah also drops CAP_AUDIT_WRITE; kiln keeps it, because without it sudo
+// in a step fails with "unable to send audit message". Everything else leaves the bounding set so
+// a root step cannot regain it (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_MODULE, CAP_SYS_TIME, ...).
 static int kept_capability(int cap) {
     switch (cap) {
     case CAP_CHOWN: case CAP_DAC_OVERRIDE: case CAP_FOWNER: case CAP_FSETID: case CAP_KILL:
     case CAP_SETGID: case CAP_SETUID: case CAP_SETPCAP: case CAP_NET_BIND_SERVICE:
-    case CAP_NET_RAW: case CAP_SYS_CHROOT: case CAP_MKNOD: case CAP_AUDIT_WRITE: case CAP_SETFCAP:
+    case CAP_SYS_CHROOT: case CAP_AUDIT_WRITE: case CAP_SETFCAP:
         return 1;
     default:
         return 0;
@@ -104,10 +108,21 @@ static void drop_capabilities(void) {
     if (syscall(SYS_capset, &header, data) < 0) kiln_child_fail("reduce capabilities", "", "", errno);
 }
 
-static void become_user_and_exec(const struct kiln_run_spec *spec) {
+// The parent-death signal only fires for a death after it is armed, and a change of the
+// effective uid or gid clears it. The parent holds the liveness pipe's only write end: a hang-up
+// on the read end means kiln died before the signal was armed.
+static void tie_to_parent(void) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) kiln_child_fail("set the parent-death signal", "", "", errno);
+    struct pollfd alive = { KILN_ALIVE_FD, POLLIN, 0 };
+    if (poll(&alive, 1, 0) > 0 && (alive.revents & POLLHUP) != 0) _exit(126);
+}
+
+__attribute__((noreturn)) static void become_user_and_exec(const struct kiln_run_spec *spec) {
     if (syscall(SYS_setgroups, spec->ngroups, spec->groups) < 0) kiln_child_fail("setgroups", "", "", errno);
     if (syscall(SYS_setresgid, spec->gid, spec->gid, spec->gid) < 0) kiln_child_fail("setgid", "", "", errno);
     if (syscall(SYS_setresuid, spec->uid, spec->uid, spec->uid) < 0) kiln_child_fail("setuid", "", "", errno);
+    tie_to_parent();  // again: the user change may have cleared it
+    close(KILN_ALIVE_FD);
     if (chdir(spec->workdir) < 0) kiln_child_fail("chdir to the working directory ", spec->workdir, "", errno);
     // ETXTBSY: another thread of kiln may have been cloning while this file was open for
     // writing (extraction, a test's copy); that child closes the inherited descriptor within
@@ -121,9 +136,15 @@ static void become_user_and_exec(const struct kiln_run_spec *spec) {
     kiln_child_fail("execve ", spec->path, "", errno);
 }
 
-// The step's own process: a session of its own, seccomp, capabilities, user, exec.
-__attribute__((noreturn)) static void step_main(const struct kiln_run_spec *spec) {
-    (void)setsid();
+// The child is PID 1 of the step's namespaces: it sets the root up and then becomes the step, as
+// in `docker build`. No process of kiln's stays in the namespace, so nothing there shows kiln's
+// argv or environment (/proc/1/cmdline would, and flags can carry secrets). Its exit makes the
+// kernel kill whatever the step left running.
+__attribute__((noreturn)) static void isolated_main(const struct kiln_run_spec *spec) {
+    if (spec->new_network) kiln_child_loopback_up();
+    if (spec->hostname != NULL && sethostname(spec->hostname, strlen(spec->hostname)) < 0) kiln_child_fail("sethostname ", spec->hostname, "", errno);
+    kiln_child_setup_root(spec);
+    if (setsid() < 0) kiln_child_fail("setsid", "", "", errno);
     if (spec->bpf != NULL) {
         struct sock_fprog prog = {
             .len = (unsigned short)(spec->bpf_len / sizeof(struct sock_filter)),
@@ -133,56 +154,15 @@ __attribute__((noreturn)) static void step_main(const struct kiln_run_spec *spec
     }
     drop_capabilities();
     become_user_and_exec(spec);
-    _exit(127);
-}
-
-// PID 1 of the step's namespace: sets the root up, starts the step, reaps orphans and exits
-// with the step's status. Its exit makes the kernel kill whatever the step left running, and
-// its parent-death signal ties the whole namespace to kiln's lifetime.
-__attribute__((noreturn)) static void init_main(const struct kiln_run_spec *spec) {
-    if (spec->new_network) kiln_child_loopback_up();
-    if (spec->hostname != NULL && sethostname(spec->hostname, strlen(spec->hostname)) < 0) kiln_child_fail("sethostname ", spec->hostname, "", errno);
-    kiln_child_setup_root(spec);
-    long step = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-    if (step < 0) kiln_child_fail("fork the step inside the namespace", "", "", errno);
-    if (step == 0) step_main(spec);
-    close(KILN_ERROR_FD);
-    close(0);
-    close(1);
-    close(2);
-    int code = 127;
-    for (;;) {
-        int status = 0;
-        pid_t pid = waitpid(-1, &status, 0);
-        if (pid < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        if (pid == step) {
-            code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-            break;
-        }
-    }
-    _exit(code);
-}
-
-// The parent-death signal only fires for a death after it is armed. The parent holds the
-// liveness pipe's only write end: a hang-up on the read end means kiln died before that.
-static void tie_to_parent(void) {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) kiln_child_fail("set the parent-death signal", "", "", errno);
-    struct pollfd alive = { KILN_ALIVE_FD, POLLIN, 0 };
-    if (poll(&alive, 1, 0) > 0 && (alive.revents & POLLHUP) != 0) _exit(126);
-    close(KILN_ALIVE_FD);
 }
 
 __attribute__((noreturn)) static void child_main(const struct kiln_run_spec *spec, int output_fd, int error_fd, int alive_fd) {
     reset_signals();
     arrange_fds(output_fd, error_fd, alive_fd);
     tie_to_parent();
-    if (spec->isolated) init_main(spec);
+    if (spec->isolated) isolated_main(spec);
     if (setpgid(0, 0) < 0) kiln_child_fail("setpgid", "", "", errno);
     become_user_and_exec(spec);
-    _exit(127);
 }
 
 int kiln_spawn(const struct kiln_run_spec *spec, struct kiln_spawned *out) {

@@ -4,9 +4,10 @@ import Glibc
 
 /// How a RUN step is isolated from the host.
 public enum IsolationMode: String, Sendable, Hashable, CaseIterable {
-    /// Fresh mount, PID, IPC and UTS namespaces, `/proc`, a minimal `/dev`, read-only `/sys`,
-    /// bind-mounted `/etc/hosts`, `/etc/resolv.conf`, `/etc/hostname`, pivot_root into the build
-    /// root, a seccomp filter and Docker's default capabilities.
+    /// Fresh mount, PID, IPC and UTS namespaces with the step as PID 1, `/proc`, a minimal `/dev`
+    /// (the only place where device nodes open), read-only `/sys`, bind-mounted `/etc/hosts`,
+    /// `/etc/resolv.conf`, `/etc/hostname`, pivot_root into the build root, a seccomp filter
+    /// and Docker's default capabilities less CAP_MKNOD and CAP_NET_RAW.
     case chroot
     /// kaniko's model, for when kiln itself is the container: the root is `/`, nothing is
     /// isolated; the step only gets its environment, user and working directory, and its own

@@ -1,8 +1,12 @@
 // The seccomp filter of chroot-mode steps. Docker's default profile (moby/profiles
-// seccomp/default.json) is an allow-list whose effect, for a container without CAP_SYS_ADMIN,
-// is to deny the calls below; a build step needs everything else, so kiln states the denials
-// directly: default allow, EPERM for these. Built with libseccomp in the parent and exported as
-// BPF, so the child only has to load it.
+// seccomp/default.json) is an allow-list whose effect, for a container with Docker's default
+// capabilities, is to deny the calls below; a build step needs everything else, so kiln states
+// the denials directly: default allow, EPERM for these. Differences, on purpose: kiln also denies
+// io_uring (moby's newer profiles do too), clock_adjtime and name_to_handle_at; it does not
+// restrict personality(2) to Docker's five values (the flags it refuses, such as ASLR off, only
+// weaken the calling process); and a system call newer than this libseccomp is allowed rather
+// than refused. Built with libseccomp in the parent and exported as BPF, so the child only has
+// to load it.
 import CKilnSys
 import CSeccomp
 import Glibc
@@ -29,7 +33,15 @@ enum SeccompFilter {
         "fanotify_init", "quotactl", "quotactl_fd", "nfsservctl", "syslog", "vhangup",
         // Obsolete calls nobody needs.
         "sysfs", "_sysctl", "ustat", "uselib", "vm86", "vm86old",
+        // Docker allows these only with CAP_SYS_PTRACE (kcmp, pidfd_getfd, process_madvise),
+        // CAP_SYS_NICE (NUMA policy and page migration) or CAP_SYS_ADMIN (host and domain name).
+        "kcmp", "pidfd_getfd", "process_madvise", "get_mempolicy", "mbind", "set_mempolicy",
+        "set_mempolicy_home_node", "migrate_pages", "move_pages", "sethostname", "setdomainname",
     ]
+
+    /// Socket families no step may open: AF_VSOCK (40) talks to the hypervisor or the host,
+    /// whatever the network namespace (Docker denies it too).
+    static let deniedSocketFamilies: [UInt64] = [40]
 
     /// clone(2) flags that create namespaces (CLONE_NEWTIME shares a bit with the exit signal in
     /// clone's flags word, so only unshare can take it, and unshare is denied outright).
@@ -63,6 +75,10 @@ enum SeccompFilter {
             let number = seccomp_syscall_resolve_name(name)
             guard number != __NR_SCMP_ERROR else { continue }  // unknown to this libseccomp
             try check("deny \(name)", kiln_seccomp_rule_add0(ctx, eperm, number))
+        }
+        let socket = seccomp_syscall_resolve_name("socket")
+        for family in deniedSocketFamilies {
+            try check("deny a socket family", kiln_seccomp_rule_add1(ctx, eperm, socket, 0, SCMP_CMP_EQ, family, 0))
         }
         let clone = seccomp_syscall_resolve_name("clone")
         for flag in namespaceFlags {

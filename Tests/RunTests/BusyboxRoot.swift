@@ -19,7 +19,8 @@ enum Prerequisites {
 struct BusyboxRoot {
     static let applets = [
         "sh", "echo", "cat", "id", "ls", "sleep", "mount", "umount", "ps", "hostname", "pwd", "grep",
-        "cut", "true", "false", "env", "touch", "mkdir", "unshare", "reboot", "wc", "tr", "head", "stat",
+        "cut", "true", "false", "env", "touch", "mkdir", "unshare", "reboot", "wc", "tr", "head", "stat", "mknod",
+        "readlink", "test",
     ]
     let path: String
 

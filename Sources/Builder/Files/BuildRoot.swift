@@ -118,6 +118,31 @@ public struct BuildRoot: Sendable {
     }
 }
 
+extension BuildRoot {
+    /// Creates the directory `path` with mode 0700, and its missing ancestors with 0700 too: build
+    /// roots hold the base image's setuid-root programs, so no other local user may reach them.
+    /// An ancestor that exists keeps its mode (`--kaniko-dir /kaniko` also holds kaniko's own
+    /// files). With `exclusive`, an existing `path` is an error rather than adopted: in a shared
+    /// directory another user could have made it first.
+    public static func makePrivateDirectory(_ path: String, exclusive: Bool = false) throws {
+        let parts = components(path)
+        var current = path.hasPrefix("/") ? "" : "."
+        for (index, part) in parts.enumerated() {
+            current += "/" + part
+            let isLast = index == parts.count - 1
+            if mkdir(current, 0o700) == 0 {
+                try Syscall.check("chmod", current) { chmod(current, 0o700) }
+                continue
+            }
+            let err = errno
+            var st = stat()
+            guard err == EEXIST, !(isLast && exclusive), stat(current, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+                throw Syscall.Error(call: "mkdir", path: current, errno: err == EEXIST && !(isLast && exclusive) ? ENOTDIR : err)
+            }
+        }
+    }
+}
+
 func readLink(_ path: String) throws -> String {
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     let n = readlink(path, &buffer, buffer.count - 1)
