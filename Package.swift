@@ -45,7 +45,7 @@ let package = Package(
         // I/O: RUN execution (namespaces, chroot, seccomp).
         // C: the child side of a RUN (clone, mounts, pivot_root, seccomp, exec); no Swift after fork.
         .target(name: "CRunner"),
-        .target(name: "Runner", dependencies: [api, "CSeccomp", "CKilnSys", "CRunner"]),
+        .target(name: "Runner", dependencies: [api, "SystemCalls", "CSeccomp", "CKilnSys", "CRunner"]),
         // I/O: plugin discovery and loading (dlopen).
         .target(name: "PluginHost", dependencies: [api]),
         // The engine: plans stages and executes instructions into an image.

@@ -210,4 +210,3 @@ int kiln_spawn(const struct kiln_run_spec *spec, struct kiln_spawned *out) {
     return 0;
 }
 
-const char *kiln_errno_name(int err) { return strerrorname_np(err); }

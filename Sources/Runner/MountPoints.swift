@@ -1,6 +1,7 @@
 // Mount targets a step needs but the image lacks (a scratch image has no /etc/resolv.conf):
 // created before the step, removed after it, and reported, so they never become layer content.
 import Glibc
+import SystemCalls
 
 /// The mount points created in one build root for one step.
 final class MountPoints {
@@ -10,11 +11,11 @@ final class MountPoints {
         var afterCreation: timespec
     }
 
-    private let root: RootDirectory
+    private let root: RootedDirectory
     private(set) var created: [(path: String, isDirectory: Bool)] = []
     private var parents: [ParentTimes] = []
 
-    init(root: RootDirectory) {
+    init(root: RootedDirectory) {
         self.root = root
     }
 
@@ -39,19 +40,19 @@ final class MountPoints {
             var link = Glibc.stat()
             if fstatat(parent, components[index], &link, AT_SYMLINK_NOFOLLOW) == 0 { return false }
             var before = Glibc.stat()
-            try syscall("stat \(parentPath) in \(root.path)") { fstat(parent, &before) }
+            try sys("stat \(parentPath) in \(root.path)") { fstat(parent, &before) }
             let wantDir = directory || !isLast
             if wantDir {
-                try syscall("create \(path) in \(root.path)") { mkdirat(parent, components[index], 0o755) }
+                try sys("create \(path) in \(root.path)") { mkdirat(parent, components[index], 0o755) }
             } else {
-                let file = try syscall("create \(path) in \(root.path)") {
+                let file = try sys("create \(path) in \(root.path)") {
                     openat(parent, components[index], O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o644)
                 }
                 close(file)
             }
             created.append((path, wantDir))
             var after = Glibc.stat()
-            try syscall("stat \(parentPath) in \(root.path)") { fstat(parent, &after) }
+            try sys("stat \(parentPath) in \(root.path)") { fstat(parent, &after) }
             if let i = parents.firstIndex(where: { $0.path == parentPath }) {
                 parents[i].afterCreation = after.st_mtim
             } else {

@@ -4,6 +4,7 @@
 import CKilnSys
 import CRunner
 import Glibc
+import SystemCalls
 
 /// Executes Dockerfile RUN steps in a build root.
 public enum Runner {
@@ -63,9 +64,9 @@ public enum Runner {
     public static func execute(_ spec: RunSpec, output: @escaping @Sendable (String) -> Void) async throws -> RunOutcome {
         guard let command = spec.argv.first, !command.isEmpty else { throw Error.emptyCommand }
         let rootPath = spec.effectiveRoot
-        let root: RootDirectory
+        let root: RootedDirectory
         do {
-            root = try RootDirectory(path: rootPath)
+            root = try RootedDirectory(path: rootPath)
         } catch {
             throw Error.rootUnusable(rootPath, reason: error.description)
         }
@@ -123,10 +124,10 @@ public enum Runner {
                 binds.append(.init(source: source, target: "/etc/\(name)", readOnly: true))
             }
             for bind in spec.binds {
-                let source = try syscall("open the bind source \(bind.source)") { open(bind.source, KILN_O_PATH | O_CLOEXEC) }
+                let source = try sys("open the bind source \(bind.source)") { open(bind.source, KILN_O_PATH | O_CLOEXEC) }
                 defer { close(source) }
                 var st = Glibc.stat()
-                try syscall("stat the bind source \(bind.source)") { fstat(source, &st) }
+                try sys("stat the bind source \(bind.source)") { fstat(source, &st) }
                 if try mountPoints.ensure(bind.destination, directory: (st.st_mode & S_IFMT) == S_IFDIR) {
                     binds.append(.init(source: bind.source, target: bind.destination, readOnly: bind.readOnly))
                 }
@@ -147,7 +148,7 @@ public enum Runner {
 
     /// `name` with a slash is used as is; otherwise the first regular, executable match in
     /// `searchPath`, looked up inside the root.
-    static func resolveExecutable(_ name: String, searchPath: String, workdir: String, root: RootDirectory) throws -> String {
+    static func resolveExecutable(_ name: String, searchPath: String, workdir: String, root: RootedDirectory) throws -> String {
         if name.contains("/") { return name }
         for dir in searchPath.split(separator: ":", omittingEmptySubsequences: false) {
             let base = dir.isEmpty ? workdir : dir.hasPrefix("/") ? String(dir) : workdir + "/" + dir

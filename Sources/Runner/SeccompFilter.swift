@@ -10,6 +10,7 @@
 import CKilnSys
 import CSeccomp
 import Glibc
+import SystemCalls
 
 enum SeccompFilter {
     /// Calls that reach non-namespaced kernel state or widen the attack surface.
@@ -91,9 +92,9 @@ enum SeccompFilter {
         let fd = kiln_seccomp_export_memfd(ctx)
         try check("export the seccomp filter", fd)
         defer { close(fd) }
-        let size = try syscall("size the seccomp filter") { lseek(fd, 0, SEEK_END) }
+        let size = try sys("size the seccomp filter") { lseek(fd, 0, SEEK_END) }
         var bytes = [UInt8](repeating: 0, count: Int(size))
-        let got = try syscall("read the seccomp filter") { bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) } }
+        let got = try sys("read the seccomp filter") { bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) } }
         guard got == bytes.count else { throw SystemCallError(operation: "read the seccomp filter (short read)", errno: EIO) }
         return bytes
     }

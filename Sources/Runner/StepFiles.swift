@@ -2,6 +2,7 @@
 // private temporary directory and bind-mounted read-only, so the image's own files are never
 // modified and nothing of the host's is captured into a layer.
 import Glibc
+import SystemCalls
 
 /// Per-step copies of the host files a build step sees.
 struct StepFiles {
@@ -40,16 +41,16 @@ struct StepFiles {
     }
 
     private static func hostFile(_ path: String) -> String? {
-        guard let bytes = try? RootDirectory(path: "/").read(path) else { return nil }
+        guard let bytes = try? RootedDirectory(path: "/").read(path) else { return nil }
         return String(decoding: bytes, as: UTF8.self)
     }
 
     private static func write(_ text: String, to path: String) throws(SystemCallError) {
-        let fd = try syscall("create \(path)") { open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644) }
+        let fd = try sys("create \(path)") { open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644) }
         defer { close(fd) }
         var remaining = Array(text.utf8)[...]
         while !remaining.isEmpty {
-            let count = try syscall("write \(path)") { remaining.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
+            let count = try sys("write \(path)") { remaining.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
             remaining = remaining.dropFirst(count)
         }
     }

@@ -1,6 +1,7 @@
 // Dockerfile USER resolution through the build root's own /etc/passwd and /etc/group (never the
 // host's, never NSS), with runc's rules: numeric ids need no entry, names do; an explicit group
 // replaces the membership list.
+import SystemCalls
 
 /// The users and groups of a build root.
 public struct UserDatabase: Sendable {
@@ -65,7 +66,7 @@ public struct UserDatabase: Sendable {
     public init(root: String) throws(Error) {
         self.root = root
         do {
-            let dir = try RootDirectory(path: root)
+            let dir = try RootedDirectory(path: root)
             users = try dir.read("/etc/passwd").map { Self.parsePasswd(String(decoding: $0, as: UTF8.self)) }
             groupEntries = try dir.read("/etc/group").map { Self.parseGroup(String(decoding: $0, as: UTF8.self)) }
         } catch {

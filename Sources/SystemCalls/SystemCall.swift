@@ -18,8 +18,15 @@ public struct SystemCallError: Error, CustomStringConvertible, Equatable, Hashab
         self.code = code
     }
 
+    /// A failure described by one phrase (`create a temporary directory in /tmp`).
+    public init(operation: String, errno code: Int32) {
+        self.init(call: operation, subject: "", code: code)
+    }
+
     /// `open /etc/passwd: ENOENT (No such file or directory)`.
-    public var description: String { "\(call) \(subject): \(errnoText(code))" }
+    public var description: String {
+        subject.isEmpty ? "\(call): \(errnoText(code))" : "\(call) \(subject): \(errnoText(code))"
+    }
 }
 
 /// Runs `body` until it stops failing with EINTR; throws the errno of any other failure. Works
@@ -33,6 +40,12 @@ public func sys<R: BinaryInteger>(_ call: String, _ subject: @autoclosure () -> 
         if e == EINTR { continue }
         throw SystemCallError(call: call, subject: subject(), code: e)
     }
+}
+
+/// `sys` for a call described by one phrase (`open /etc/passwd in /root`).
+@discardableResult
+public func sys<R: BinaryInteger>(_ operation: @autoclosure () -> String, _ body: () -> R) throws(SystemCallError) -> R {
+    try sys(operation(), "", body)
 }
 
 /// Writes all of `buffer` to `fd`, looping over short writes.

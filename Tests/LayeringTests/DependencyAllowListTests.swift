@@ -24,7 +24,7 @@ struct DependencyAllowListTests {
         "Sources/SystemCalls": ["CKilnSys", "Glibc"],
         "Sources/Archive": ["PluginAPI", "PluginSupport", "SystemCalls", "CArchive", "CKilnSys", "Glibc", "Dispatch"],
         "Sources/ImageStore": ["PluginAPI", "PluginSupport", "ImageModel", "Archive", "SystemCalls", "CArchive", "Glibc", "Foundation"],
-        "Sources/Runner": ["CKilnSys", "CRunner", "CSeccomp", "Foundation", "Glibc", "Synchronization"],
+        "Sources/Runner": ["SystemCalls", "CKilnSys", "CRunner", "CSeccomp", "Foundation", "Glibc", "Synchronization"],
         "Sources/PluginHost": ["PluginAPI", "Foundation", "Glibc"],
         "Sources/Builder": [
             "PluginAPI", "PluginSupport", "ImageModel", "Dockerfile", "Archive", "ImageStore", "Runner", "PluginHost", "CCurl",

@@ -70,6 +70,5 @@ int kiln_spawn(const struct kiln_run_spec *spec, struct kiln_spawned *out);
 static const int KILN_O_PATH = 010000000;
 
 /// "EPERM" for EPERM; NULL when unknown.
-const char *kiln_errno_name(int err);
 
 #endif
