@@ -27,7 +27,9 @@ let package = Package(
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CKilnSys"),
 
-        // Pure: Dockerfile text → instructions → stages. Imports nothing that does I/O.
+        // Pure: the one error model (code, message, cause, Dockerfile location).
+        .target(name: "Diagnostics"),
+        // Pure: Dockerfile text → instructions → stages → build plan. Imports nothing that does I/O.
         .target(name: "Dockerfile"),
         // I/O: tar layers (write, read, safe extraction) over libarchive.
         .target(name: "Archive", dependencies: [api, "CArchive", "CKilnSys"], linkerSettings: [.linkedLibrary("z")]),
@@ -39,10 +41,14 @@ let package = Package(
         .target(name: "Runner", dependencies: [api, "CSeccomp", "CKilnSys", "CRunner"]),
         // I/O: plugin discovery and loading (dlopen).
         .target(name: "PluginHost", dependencies: [api]),
-        // The engine: plans stages and executes instructions into an image.
-        .target(name: "Builder", dependencies: [api, "Dockerfile", "Archive", "ImageStore", "Runner", "PluginHost", "CCurl", "CKilnSys"]),
-        // The `kiln` executable: commands, flags, error → message and exit code.
-        .executableTarget(name: "Host", dependencies: [api, "Builder", "PluginHost", "Dockerfile", "ImageStore", argumentParser]),
+        // I/O: where a built image goes (OCI layout, docker-archive, registries, digest files).
+        .target(name: "Outputs", dependencies: [api, "ImageStore", "Diagnostics"]),
+        // The engine: executes a planned Dockerfile into an image with the components it is given.
+        .target(
+            name: "Builder", dependencies: [api, "Diagnostics", "Dockerfile", "Archive", "ImageStore", "Runner", "Outputs", "CCurl", "CKilnSys"]),
+        // The `kiln` executable: commands, flags, plugin resolution, error → message and exit code.
+        .executableTarget(
+            name: "Host", dependencies: [api, "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore", argumentParser]),
 
         // Plugins: each depends on PluginAPI (and C system libraries) only.
         .target(name: "SnapshotTime", dependencies: [api], path: "Plugins/SnapshotTime"),

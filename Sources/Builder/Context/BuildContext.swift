@@ -1,3 +1,4 @@
+import Diagnostics
 import Dockerfile
 import Foundation
 import Glibc
@@ -32,8 +33,8 @@ public struct BuildContext: Sendable {
 
     /// Opens the context the options name (`dir://`, `tar://`, or a plain directory), applying
     /// `--context-sub-path`; a tarball is unpacked into `workDirectory`.
-    public static func open(options: BuildOptions, workDirectory: String, dockerfilePath: String) throws -> BuildContext {
-        var spec = options.context
+    public static func open(_ source: SourceOptions, workDirectory: String, dockerfilePath: String) throws -> BuildContext {
+        var spec = source.context
         var dir: String
         if spec.hasPrefix("dir://") { spec.removeFirst("dir://".count) }
         if spec.hasPrefix("tar://") {
@@ -42,11 +43,11 @@ public struct BuildContext: Sendable {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try ContextArchive.unpack(tar, into: dir)
         } else if spec.contains("://") {
-            throw Error.unsupported("build context '\(options.context)' is not available yet: use a directory or tar://FILE")
+            throw Error.unsupported("build context '\(source.context)' is not available yet: use a directory or tar://FILE")
         } else {
             dir = absolute(spec)
         }
-        if let sub = options.contextSubPath, !sub.isEmpty { dir = dir + "/" + BuildRoot.relative(sub) }
+        if let sub = source.contextSubPath, !sub.isEmpty { dir = dir + "/" + BuildRoot.relative(sub) }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else { throw Error.missing(dir) }
         let ignoreFile = DockerIgnore.chooseFile(dockerfilePath: dockerfilePath, contextPath: dir) {
@@ -118,5 +119,15 @@ public struct BuildContext: Sendable {
         let cwd = FileManager.default.currentDirectoryPath
         let joined = path == "." ? cwd : cwd + "/" + path
         return (joined as NSString).standardizingPath
+    }
+}
+
+extension BuildContext.Error: DiagnosticCoded {
+    public var diagnosticCode: KilnError.Code {
+        switch self {
+        case .missing, .notFound: return .notFound
+        case .outside: return .invalidInput
+        case .unsupported(let what): return what.contains("not available yet") ? .notAvailableYet : .invalidInput
+        }
     }
 }
