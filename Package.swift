@@ -65,6 +65,8 @@ let package = Package(
         .testTarget(name: "PluginHostTests", dependencies: [api, "PluginHost", "TestSupport"]),
         .testTarget(name: "BuildTests", dependencies: [api, "Builder", "ImageStore", "Dockerfile", "PluginHost", "TestSupport"],
                     exclude: ["Fixtures"]),
+        .testTarget(
+            name: "EngineTests", dependencies: [api, "Builder", "Diagnostics", "Dockerfile", "ImageStore", "Outputs", "PluginHost", "TestSupport", "CArchive"]),
         .testTarget(name: "RegistryTests", dependencies: [api, "Builder", "PluginHost", "ImageStore", "TestSupport", "RegistryOCI"]),
         .testTarget(name: "RunTests", dependencies: [api, "Runner", "Builder", "TestSupport"]),
         .testTarget(name: "ImageStoreTests", dependencies: [api, "ImageStore", "CArchive", "TestSupport"]),
