@@ -32,7 +32,8 @@ public struct ImageBuilder: Sendable {
     public func run() async throws -> BuildResult {
         let outputs = ImageOutputs(options: options.outputs, log: log.pluginSink)
         // Fail before a long build, not after it.
-        let pusher = try options.outputs.pushes
+        let pusher =
+            try options.outputs.pushes
             ? ImagePusher(options: options.outputs, client: components.registryClient(), log: log.pluginSink) : nil
         let (workDirectory, owned) = try makeWorkDirectory()
         defer {

@@ -55,7 +55,9 @@ public struct Warmer: Sendable {
         let work = String(cString: made)
         defer { try? FileManager.default.removeItem(atPath: work) }
         let store: BlobStore
-        do { store = try BlobStore(root: work + "/store") } catch { throw KilnError.wrapping(error, "cannot create a blob store in \(work)") }
+        do { store = try BlobStore(root: work + "/store") } catch {
+            throw KilnError.wrapping(error, "cannot create a blob store in \(work)")
+        }
         var pullOptions = options
         if force { pullOptions.cacheTTL = -1 }
         let puller = ImagePuller(components: components, options: pullOptions, log: log, store: store, workDirectory: work)

@@ -1,8 +1,8 @@
 // COPY and ADD driven in-process: what lands in each layer (paths, modes, owners, content).
 import Builder
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Engine: COPY and ADD", .serialized)
 struct CopyInstructionTests {

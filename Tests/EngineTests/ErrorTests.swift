@@ -5,8 +5,8 @@ import Builder
 import Diagnostics
 import Dockerfile
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Engine: errors", .serialized)
 struct ErrorTests {
@@ -40,19 +40,24 @@ struct ErrorTests {
         let error = try await failure("FROM scratch\nENV A=1\nCOPY nothing.txt /\n")
         #expect(error?.code == .notFound)
         #expect(
-            error?.description == "Dockerfile:3:1: COPY/ADD source 'nothing.txt' not found in the build context (or excluded by .dockerignore)")
+            error?.description
+                == "Dockerfile:3:1: COPY/ADD source 'nothing.txt' not found in the build context (or excluded by .dockerignore)")
     }
 
     @Test("A failing system call is the cause: code from its errno, the instruction and location before it")
     func systemCallCause() async throws {
-        let error = try await failure("FROM scratch\nCOPY dangling /x\n", setup: { e in
-            try e.tree.symlink("context/dangling", to: "no-such-target")
-        })
+        let error = try await failure(
+            "FROM scratch\nCOPY dangling /x\n",
+            setup: { e in
+                try e.tree.symlink("context/dangling", to: "no-such-target")
+            })
         #expect(error?.code == .notFound)
         #expect(error?.location?.line == 2)
         #expect(error?.message == "COPY dangling /x")
         let text = error?.description ?? ""
-        #expect(text.hasPrefix("Dockerfile:2:1: COPY dangling /x: stat ") && text.hasSuffix("no-such-target: No such file or directory"), "\(text)")
+        #expect(
+            text.hasPrefix("Dockerfile:2:1: COPY dangling /x: stat ") && text.hasSuffix("no-such-target: No such file or directory"),
+            "\(text)")
     }
 
     @Test("Copying onto a file's path fails with the root's own error as the cause")
@@ -63,11 +68,16 @@ struct ErrorTests {
         #expect(error?.cause != nil && !(error?.cause is KilnError))
     }
 
-    @Test("Bad instruction arguments are invalidInput at their line", arguments: [
-        ("FROM scratch\nEXPOSE 80/xyz\n", 2, "EXPOSE 80/xyz: protocol must be tcp, udp or sctp"),
-        ("FROM scratch\nCOPY a.txt b.txt /dir\n", 2, "when using COPY with more than one source file, the destination must be a directory and end with a /"),
-        ("FROM scratch\nCOPY --chmod=abc a.txt /\n", 2, "invalid --chmod value 'abc': use octal (0755) or symbolic (u+x,go-w)"),
-    ])
+    @Test(
+        "Bad instruction arguments are invalidInput at their line",
+        arguments: [
+            ("FROM scratch\nEXPOSE 80/xyz\n", 2, "EXPOSE 80/xyz: protocol must be tcp, udp or sctp"),
+            (
+                "FROM scratch\nCOPY a.txt b.txt /dir\n", 2,
+                "when using COPY with more than one source file, the destination must be a directory and end with a /"
+            ),
+            ("FROM scratch\nCOPY --chmod=abc a.txt /\n", 2, "invalid --chmod value 'abc': use octal (0755) or symbolic (u+x,go-w)"),
+        ])
     func invalidArguments(dockerfile: String, line: Int, message: String) async throws {
         let error = try await failure(
             dockerfile,

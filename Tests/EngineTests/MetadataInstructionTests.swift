@@ -2,8 +2,8 @@
 import Builder
 import Foundation
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Engine: config instructions", .serialized)
 struct MetadataInstructionTests {

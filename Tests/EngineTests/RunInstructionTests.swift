@@ -3,8 +3,8 @@
 import Builder
 import Diagnostics
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Engine: RUN", .serialized, .enabled(if: getuid() == 0, "RUN needs root (namespaces, chroot)"))
 struct RunInstructionTests {
@@ -39,7 +39,8 @@ struct RunInstructionTests {
             WORKDIR /w
             USER app
             RUN echo "$GREETING $V $(pwd) $(id -u)" > /tmp/out
-            """) { $0.source.buildArgs = [("V", "2")] }
+            """
+        ) { $0.source.buildArgs = [("V", "2")] }
         let out = try #require(image.lastLayer["tmp/out"], "\(image.lastLayer)")
         #expect(out.text == "hello 2 /w 1000\n")
         #expect(out.uid == 1000)

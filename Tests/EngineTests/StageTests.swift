@@ -4,8 +4,8 @@ import Builder
 import Diagnostics
 import Foundation
 import PluginAPI
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Engine: stages and bases", .serialized)
 struct StageTests {
@@ -55,7 +55,8 @@ struct StageTests {
             try await e.build(Self.multistage) { $0.source.skipUnusedStages = false }
         }
         #expect(error?.code == .notFound)
-        #expect(error?.description.hasPrefix("Dockerfile:4:1: COPY/ADD source 'not-there' not found") == true, "\(String(describing: error))")
+        #expect(
+            error?.description.hasPrefix("Dockerfile:4:1: COPY/ADD source 'not-there' not found") == true, "\(String(describing: error))")
     }
 
     @Test("An image pushed to the in-process registry carries ONBUILD triggers that run in the child")
@@ -101,7 +102,8 @@ struct StageTests {
         #expect(error?.location?.line == 2)
         #expect(error?.cause != nil)
         #expect(
-            error?.description == "Dockerfile:2:1: cannot pull registry.test/nope:1: registry.test/nope:1: manifest unknown: registry.test/nope:1",
+            error?.description
+                == "Dockerfile:2:1: cannot pull registry.test/nope:1: registry.test/nope:1: manifest unknown: registry.test/nope:1",
             "\(String(describing: error))")
     }
 

@@ -59,7 +59,8 @@ struct ImagePuller {
         do {
             if let cache, let hit = try cache.lookup(reference, platform: platform, into: store) { return hit }
         } catch {
-            throw KilnError(.failed, "reading \(reference) from the cache \(options.cacheDirectory ?? "")", at: location?.diagnostic, cause: error)
+            throw KilnError(
+                .failed, "reading \(reference) from the cache \(options.cacheDirectory ?? "")", at: location?.diagnostic, cause: error)
         }
         let pulled = try await pullFromRegistry(reference, platform: platform, location: location)
         if let cache { await cache.save(pulled, from: store) }

@@ -29,7 +29,8 @@ extension StageExecutor {
         let many = add.sources.count > 1
         if many && !dest.hasSuffix("/") {
             throw KilnError.at(
-                add.location, .invalidInput, "when using ADD with more than one source file, the destination must be a directory and end with a /")
+                add.location, .invalidInput,
+                "when using ADD with more than one source file, the destination must be a directory and end with a /")
         }
         for url in remote {
             try await download(url, to: dest, intoDirectory: dest.hasSuffix("/") || many, add: add, copier: copier)
@@ -39,30 +40,30 @@ extension StageExecutor {
             let explicitOwner = add.chown != nil
             let scratch = session.workDirectory + "/add-\(stepNumber)-\(stage.index)"
             try copying(add.location, add.original) {
-            try copyFiles(
-                local, to: add.destination, tree: session.context, copier: copier, parents: false,
-                excludes: add.excludes, location: add.location, keyword: "ADD"
-            ) { host, dest in
-                // A local tar (plain or compressed) is unpacked into the destination directory.
-                guard unpackTars, LayerExtractor.isArchive(host) else { return false }
-                try? removeTree(scratch)
-                try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-                defer { try? removeTree(scratch) }
-                try LayerExtractor.extract(tar: host, into: scratch, at: "")
-                let dir = try copier.prepareDirectory(dest)
-                // The archive's entries are not context paths: .dockerignore does not apply; and
-                // they keep the owners the tar records unless --chown says otherwise (tar -x).
-                let excludes = copier.excludes
-                let owner = copier.owner
-                copier.excludes = nil
-                if !explicitOwner { copier.owner = nil }
-                defer {
-                    copier.excludes = excludes
-                    copier.owner = owner
+                try copyFiles(
+                    local, to: add.destination, tree: session.context, copier: copier, parents: false,
+                    excludes: add.excludes, location: add.location, keyword: "ADD"
+                ) { host, dest in
+                    // A local tar (plain or compressed) is unpacked into the destination directory.
+                    guard unpackTars, LayerExtractor.isArchive(host) else { return false }
+                    try? removeTree(scratch)
+                    try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+                    defer { try? removeTree(scratch) }
+                    try LayerExtractor.extract(tar: host, into: scratch, at: "")
+                    let dir = try copier.prepareDirectory(dest)
+                    // The archive's entries are not context paths: .dockerignore does not apply; and
+                    // they keep the owners the tar records unless --chown says otherwise (tar -x).
+                    let excludes = copier.excludes
+                    let owner = copier.owner
+                    copier.excludes = nil
+                    if !explicitOwner { copier.owner = nil }
+                    defer {
+                        copier.excludes = excludes
+                        copier.owner = owner
+                    }
+                    try copier.copyContents(ofDirectory: scratch, into: dir)
+                    return true
                 }
-                try copier.copyContents(ofDirectory: scratch, into: dir)
-                return true
-            }
             }
         }
         try await commitCopied(copier, createdBy: add.original)

@@ -39,7 +39,8 @@ extension StageExecutor {
         }
         if case .stage(let i) = reference {
             guard let result = session.progress.finished[i] else {
-                throw KilnError.at(location, .internal, "COPY --from=\(from): stage \(i) was not built (is --skip-unused-stages hiding it?)")
+                throw KilnError.at(
+                    location, .internal, "COPY --from=\(from): stage \(i) was not built (is --skip-unused-stages hiding it?)")
             }
             if session.inPlace {
                 return BuildContext(directory: try await BaseImages(session: session).exportedRoot(ofStage: i).path, ignore: nil)
@@ -98,7 +99,8 @@ extension StageExecutor {
         let many = matched.count + heredocs.count > 1
         if many && !dest.hasSuffix("/") && !parents {
             throw KilnError.at(
-                location, .invalidInput, "when using \(keyword) with more than one source file, the destination must be a directory and end with a /")
+                location, .invalidInput,
+                "when using \(keyword) with more than one source file, the destination must be a directory and end with a /")
         }
         let intoDirectory = dest.hasSuffix("/") || many
         let now = session.options.layers.fixedTimestamp.map { timespec(tv_sec: Int($0), tv_nsec: 0) } ?? Self.now()

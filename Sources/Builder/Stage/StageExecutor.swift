@@ -39,7 +39,9 @@ final class StageExecutor {
         let all = triggers + stage.instructions
         stepCount = all.count
         if singleSnapshot && all.contains(where: Self.changesFiles) {
-            state.snapshot = try await snapshotting { try await session.snapshotStrategy.capture(root: root.path, ignoring: snapshotIgnoreList) }
+            state.snapshot = try await snapshotting {
+                try await session.snapshotStrategy.capture(root: root.path, ignoring: snapshotIgnoreList)
+            }
         }
         for (index, instruction) in all.enumerated() {
             nothingReadsRootAfterCurrentStep =

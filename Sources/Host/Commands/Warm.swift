@@ -43,7 +43,8 @@ struct Warm: AsyncParsableCommand, KilnCommand {
                 throw KilnError.usage("cannot read \(dockerfile): \(error.localizedDescription)")
             }
             refs += try Warmer.baseImages(
-                ofDockerfile: text, fileName: dockerfile, source: options.source, platform: options.platform).filter { !refs.contains($0) }
+                ofDockerfile: text, fileName: dockerfile, source: options.source, platform: options.platform
+            ).filter { !refs.contains($0) }
         }
         guard !refs.isEmpty else { throw KilnError.usage("kiln warm needs --image or --dockerfile") }
         try await Warmer(options: options.baseImages, platform: options.platform, components: components, log: log, force: force)

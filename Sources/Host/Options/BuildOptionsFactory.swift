@@ -103,7 +103,9 @@ enum BuildOptionsFactory {
         var outputs = OutputOptions()
         outputs.push = !(o.noPush || ["1", "true"].contains(env["KANIKO_NO_PUSH"]?.lowercased() ?? ""))
         for d in o.destinations {
-            do { outputs.destinations.append(try ImageReference(parsing: d)) } catch { throw KilnError.usage("--destination", cause: error) }
+            do { outputs.destinations.append(try ImageReference(parsing: d)) } catch {
+                throw KilnError.usage("--destination", cause: error)
+            }
         }
         // With no destination and no tarball, the image goes to ./kiln-out (a build needs
         // nothing external).

@@ -76,7 +76,8 @@ struct DirectoryRegistry: RegistryClient {
         let repo = try repository(reference)
         let digest = Digest.sha256(of: bytes)
         let manifest = try JSONDecoder().decode(Manifest.self, from: Data(bytes))
-        for blob in [manifest.config] + manifest.layers where !FileManager.default.fileExists(atPath: "\(repo)/blobs/\(blob.digest.encoded)") {
+        for blob in [manifest.config] + manifest.layers
+        where !FileManager.default.fileExists(atPath: "\(repo)/blobs/\(blob.digest.encoded)") {
             throw Failure(message: "blob unknown: the manifest names \(blob.digest), which was not pushed", statusCode: 400)
         }
         try FileManager.default.createDirectory(atPath: repo + "/manifests", withIntermediateDirectories: true)
