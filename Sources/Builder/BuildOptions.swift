@@ -5,12 +5,17 @@ import PluginAPI
 /// (Sources/Host/Options); tests construct them directly. Each part of the engine reads only
 /// the group it needs.
 public struct BuildOptions: Sendable {
+    /// The Dockerfile, context, build args, target, labels.
     public var source: SourceOptions
     /// The platform the image is built for (`--custom-platform`, else this machine's).
     public var platform: Platform
+    /// Compression, single snapshot, timestamps.
     public var layers: LayerOptions
+    /// Isolation, working directory, ignored paths.
     public var execution: ExecutionOptions
+    /// Mirrors, fallback, base-image cache, extraction retries.
     public var baseImages: BaseImageOptions
+    /// Registries, OCI layout, tarball, digest files.
     public var outputs: OutputOptions
 
     public init(
@@ -89,6 +94,7 @@ public struct ExecutionOptions: Sendable {
         case none
     }
 
+    /// How RUN executes (`--isolation`).
     public var isolation: Isolation = .chroot
     /// `--kaniko-dir` / `--work-dir`: kiln's working directory (kept unless `cleanup`); nil
     /// makes a fresh one under `temporaryDirectory`, removed afterwards.

@@ -17,8 +17,11 @@ public struct BuildResult: Sendable {
 /// Builds the Dockerfile the options name with the given components, and writes or pushes the
 /// image.
 public struct ImageBuilder: Sendable {
+    /// What to build and where the result goes.
     public var options: BuildOptions
+    /// The snapshot strategy and registry client to use.
     public var components: BuildComponents
+    /// Where progress lines go.
     public var log: BuildLog
 
     public init(options: BuildOptions, components: BuildComponents, log: BuildLog) {
@@ -178,8 +181,8 @@ public struct ImageBuilder: Sendable {
         for path in candidates {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
-                do { return (try String(contentsOfFile: path, encoding: .utf8), path) } catch {
-                    throw KilnError(.permission, "cannot read \(path)", cause: error)
+                do { return (String(decoding: try readFile(path), as: UTF8.self), path) } catch {
+                    throw KilnError.wrapping(error, "cannot read the Dockerfile")
                 }
             }
         }

@@ -47,8 +47,11 @@ public struct KilnError: Error, CustomStringConvertible {
 
     /// A place in a Dockerfile (or another text file kiln reads), 1-based.
     public struct Location: Sendable, Hashable, CustomStringConvertible {
+        /// The file's name as the user gave it (`Dockerfile`).
         public var file: String
+        /// 1-based line.
         public var line: Int
+        /// 1-based column.
         public var column: Int
 
         public init(file: String, line: Int, column: Int = 1) {
@@ -61,6 +64,7 @@ public struct KilnError: Error, CustomStringConvertible {
         public var description: String { "\(file):\(line):\(column)" }
     }
 
+    /// The kind of failure (decides the exit status).
     public var code: Code
     /// What failed, in the words of the layer that knew (may be empty when the cause says it all).
     public var message: String

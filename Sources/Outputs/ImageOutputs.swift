@@ -6,7 +6,9 @@ import PluginAPI
 /// Writes a built image where the options say: OCI layout, docker-archive tarball, registries
 /// (through `ImagePusher`) and digest files.
 public struct ImageOutputs: Sendable {
+    /// Where the image goes.
     public let options: OutputOptions
+    /// Progress lines (`wrote OCI layout …`).
     public let log: @Sendable (LogLevel, String) -> Void
 
     public init(options: OutputOptions, log: @escaping @Sendable (LogLevel, String) -> Void) {

@@ -6,8 +6,11 @@ import PluginAPI
 /// Pushes a built image to its destinations: blobs first (each once per repository, mounted
 /// from another destination repository on the same registry when possible), the manifest last.
 public struct ImagePusher: Sendable {
+    /// The destinations and push flags.
     public let options: OutputOptions
+    /// The registry client the Host resolved.
     public let client: any RegistryClient
+    /// Progress lines (`pushing …`, `pushed …`).
     public let log: @Sendable (LogLevel, String) -> Void
 
     public init(options: OutputOptions, client: any RegistryClient, log: @escaping @Sendable (LogLevel, String) -> Void) {

@@ -58,7 +58,7 @@ public struct BuildContext: Sendable {
             let text = try String(contentsOfFile: ignoreFile, encoding: .utf8)
             return BuildContext(directory: dir, ignore: try DockerIgnore(text: text))
         } catch {
-            throw Error.unsupported("\(ignoreFile): \(error)")
+            throw KilnError(.invalidInput, "reading \(ignoreFile)", cause: error)
         }
     }
 
@@ -70,12 +70,12 @@ public struct BuildContext: Sendable {
 
     /// Expands a COPY/ADD source pattern (Go `filepath.Match` per component) to the relative
     /// paths it matches, sorted, minus what `.dockerignore` and `excludes` drop.
-    public func match(_ pattern: String, excludes: [DockerIgnore] = [], location: String) throws -> [String] {
+    public func match(_ pattern: String, excludes: [DockerIgnore] = [], location: SourceLocation) throws -> [String] {
         let components = pattern.split(separator: "/").map(String.init).filter { $0 != "." && !$0.isEmpty }
         if components.contains("..") {
             let clean = BuildRoot.components(pattern)
             if pattern.split(separator: "/").filter({ $0 == ".." }).count > clean.count {
-                throw Error.outside(pattern: pattern, location: location)
+                throw Error.outside(pattern: pattern, location: location.description)
             }
         }
         let clean = BuildRoot.components(pattern)
@@ -85,7 +85,9 @@ public struct BuildContext: Sendable {
             var next: [String] = []
             let last = i == clean.count - 1
             let matcher: PathPattern
-            do { matcher = try PathPattern(comp) } catch { throw Error.unsupported("\(location): COPY/ADD source '\(pattern)': \(error)") }
+            do { matcher = try PathPattern(comp) } catch {
+                throw KilnError(.invalidInput, "COPY/ADD source '\(pattern)'", at: location.diagnostic, cause: error)
+            }
             for base in found {
                 let baseHost = base.isEmpty ? directory : directory + "/" + base
                 if !PathPattern.hasWildcards(comp) {
@@ -110,7 +112,7 @@ public struct BuildContext: Sendable {
             if isExcluded(rel, isDirectory: isDir) { return false }
             return !excludes.contains { $0.excludes(rel, isDirectory: isDir) }
         }
-        guard !kept.isEmpty else { throw Error.notFound(pattern: pattern, location: location) }
+        guard !kept.isEmpty else { throw Error.notFound(pattern: pattern, location: location.description) }
         return kept
     }
 

@@ -125,6 +125,21 @@ func readLink(_ path: String) throws -> String {
     return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
+/// The whole content of a (small) file, with the failing call's errno as the error.
+func readFile(_ path: String) throws -> [UInt8] {
+    let fd = try Syscall.check("open", path) { open(path, O_RDONLY | O_CLOEXEC) }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = read(fd, &buffer, buffer.count)
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 { throw Syscall.Error(call: "read", path: path, errno: errno) }
+        if n == 0 { return out }
+        out += buffer[0..<n]
+    }
+}
+
 /// The one seam for system calls in the builder: result or errno, with the path attached.
 enum Syscall {
     struct Error: Swift.Error, CustomStringConvertible {

@@ -89,7 +89,7 @@ extension StageExecutor {
             case .heredoc(let h): heredocs.append(h)
             case .path(let pattern):
                 let sourceRoot = BuildRoot(path: tree.directory)
-                for rel in try tree.match(pattern, excludes: excludeMatchers, location: location.description) {
+                for rel in try tree.match(pattern, excludes: excludeMatchers, location: location) {
                     // Resolve inside the source tree: a symlink never leads out of it.
                     let resolved = try sourceRoot.resolve(rel)
                     matched.append((sourceRoot.hostPath(resolved), rel))

@@ -6,6 +6,7 @@
 public struct BuildPlan: Sendable {
     /// Indices of the stages to build, ascending; the last one is the target.
     public var stagesToBuild: [Int]
+    /// The stage `--target` names (the last stage by default).
     public var targetIndex: Int
     /// The global ARG scope (predefined platform ARGs, meta ARGs, `--build-arg` overrides).
     public var global: GlobalArguments
@@ -61,7 +62,9 @@ public struct BuildPlan: Sendable {
             /// The Dockerfile's own FROM lines and ARGs.
             case dockerfile
         }
+        /// Who is at fault: the command line (a usage error) or the Dockerfile.
         public var origin: Origin
+        /// The front end's diagnostic, with its location when it has one.
         public var error: DockerfileError
         public var description: String { error.description }
     }
