@@ -31,12 +31,14 @@ let package = Package(
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CKilnSys"),
 
-        // Pure: Dockerfile text → instructions → stages. Imports nothing that does I/O.
+        // Pure: the one error model (code, message, cause, Dockerfile location).
+        .target(name: "Diagnostics"),
+        // Pure: Dockerfile text → instructions → stages → build plan. Imports nothing that does I/O.
         .target(name: "Dockerfile"),
         // Pure: the host's image model (config, manifest, index, canonical JSON); not plugin contract.
         .target(name: "ImageModel", dependencies: [api]),
         // I/O: the one system-call seam (EINTR, errno text) and in-root path resolver (openat2).
-        .target(name: "SystemCalls", dependencies: ["CKilnSys"]),
+        .target(name: "SystemCalls", dependencies: ["Diagnostics", "CKilnSys"]),
         // I/O: tar layers (write, read, safe extraction) over libarchive.
         .target(
             name: "Archive", dependencies: [api, support, "SystemCalls", "CArchive", "CKilnSys"], linkerSettings: [.linkedLibrary("z")]),
@@ -48,17 +50,27 @@ let package = Package(
         .target(name: "Runner", dependencies: [api, "SystemCalls", "CSeccomp", "CKilnSys", "CRunner"]),
         // I/O: plugin discovery and loading (dlopen).
         .target(name: "PluginHost", dependencies: [api]),
-        // The engine: plans stages and executes instructions into an image.
+        // I/O: where a built image goes (OCI layout, docker-archive, registries, digest files).
+        .target(name: "Outputs", dependencies: [api, support, "ImageModel", "ImageStore", "Diagnostics"]),
+        // The engine: executes a planned Dockerfile into an image with the components it is given.
         .target(
             name: "Builder",
-            dependencies: [api, support, "ImageModel", "Dockerfile", "Archive", "ImageStore", "Runner", "PluginHost", "CCurl", "CKilnSys"]),
+            dependencies: [
+                api, support, "ImageModel", "Diagnostics", "Dockerfile", "Archive", "ImageStore", "Runner", "Outputs", "SystemCalls",
+                "CCurl",
+                "CKilnSys",
+            ]),
         // Multi-arch images from per-architecture ones (manifest-tool's job) through a RegistryClient.
         .target(name: "ManifestTool", dependencies: [api, "ImageModel", yams]),
         // Pure: the image tag a CI pipeline should push (latest, the git tag, or the commit).
         .target(name: "CITag"),
-        // The `kiln` executable: commands, flags, error → message and exit code.
+        // The `kiln` executable: commands, flags, plugin resolution, error → message and exit code.
         .executableTarget(
-            name: "Host", dependencies: [api, "Builder", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag", argumentParser]),
+            name: "Host",
+            dependencies: [
+                api, "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag", "SystemCalls",
+                argumentParser,
+            ]),
 
         // Plugins: each depends on PluginAPI, PluginSupport (and C system libraries) only.
         .target(name: "SnapshotTime", dependencies: [api, support], path: "Plugins/SnapshotTime"),
@@ -80,6 +92,12 @@ let package = Package(
             name: "BuildTests",
             dependencies: [api, support, "ImageModel", "Builder", "ImageStore", "Dockerfile", "PluginHost", "TestSupport"],
             exclude: ["Fixtures"]),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: [
+                api, support, "ImageModel", "Builder", "Diagnostics", "Dockerfile", "ImageStore", "Outputs", "PluginHost", "TestSupport",
+                "CArchive",
+            ]),
         .testTarget(
             name: "RegistryTests",
             dependencies: [api, support, "ImageModel", "Builder", "PluginHost", "ImageStore", "TestSupport", "RegistryOCI"]),

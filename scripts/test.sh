@@ -12,8 +12,8 @@ TMPDIR="$(mktemp -d /tmp/kt.XXXXXX)"  # short: podman refuses a runroot path ove
 export TMPDIR
 trap 'rm -rf "$TMPDIR"' EXIT
 mkdir -p "$KILN_TEST_CACHE"
-# House style (.swift-format): reported, not fatal.
-swift format lint --recursive Sources Plugins Tests || true
+# House style (.swift-format): any finding fails the run.
+swift format lint --strict --recursive Sources Plugins Tests
 swift build --build-tests
 # Swift Testing runs suites in parallel; the machine has 2 cores.
 swift test --skip-build --no-parallel "$@"

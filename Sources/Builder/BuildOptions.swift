@@ -1,85 +1,131 @@
+import Outputs
 import PluginAPI
 
-/// Everything a build needs to know from the command line. Field names follow kaniko's flags
-/// (`research/kaniko.md` §1.1); the Host fills this in, tests construct it directly.
+/// What a build needs to know, grouped by concern. The Host maps kaniko's flags onto these
+/// (Sources/Host/Options); tests construct them directly. Each part of the engine reads only
+/// the group it needs.
 public struct BuildOptions: Sendable {
+    /// The Dockerfile, context, build args, target, labels.
+    public var source: SourceOptions
+    /// The platform the image is built for (`--custom-platform`, else this machine's).
+    public var platform: Platform
+    /// Compression, single snapshot, timestamps.
+    public var layers: LayerOptions
+    /// Isolation, working directory, ignored paths.
+    public var execution: ExecutionOptions
+    /// Mirrors, fallback, base-image cache, extraction retries.
+    public var baseImages: BaseImageOptions
+    /// Registries, OCI layout, tarball, digest files.
+    public var outputs: OutputOptions
+
+    public init(
+        source: SourceOptions, platform: Platform = .host, layers: LayerOptions = LayerOptions(),
+        execution: ExecutionOptions = ExecutionOptions(), baseImages: BaseImageOptions = BaseImageOptions(),
+        outputs: OutputOptions = OutputOptions()
+    ) {
+        self.source = source
+        self.platform = platform
+        self.layers = layers
+        self.execution = execution
+        self.baseImages = baseImages
+        self.outputs = outputs
+    }
+}
+
+/// What is built: the Dockerfile, the context, and what selects and parameterises stages.
+public struct SourceOptions: Sendable {
     /// `-f/--dockerfile`: path, absolute or relative to the working directory, else the context.
-    public var dockerfile = "Dockerfile"
+    public var dockerfile: String
     /// `-c/--context`: a directory (`dir://` prefix allowed) or a tarball (`tar://path`).
-    public var context = "."
+    public var context: String
     /// `--context-sub-path`.
     public var contextSubPath: String?
-    /// `-d/--destination`: image references to push to.
-    public var destinations: [ImageReference] = []
-    /// `--snapshot-mode`: `full` (default), `time`, `redo` (= time).
-    public var snapshotMode = "full"
-    /// `--custom-platform`; the host's platform when nil.
-    public var platform: Platform?
-    /// `--build-arg KEY=VALUE` (a bare KEY takes the environment's value), in order.
+    /// `--build-arg KEY=VALUE`, in order; the Host resolves a bare `KEY` from the environment.
     public var buildArgs: [(String, String?)] = []
-    /// `--label key=value`, in order.
+    /// `--label key=value`, in order, added to every stage's config.
     public var labels: [(String, String)] = []
     /// `--target`.
     public var target: String?
-    /// `--skip-unused-stages`: only the stages the target needs are built (the default, as in
-    /// BuildKit); `--skip-unused-stages=false` builds every stage up to the target (kaniko's old default).
+    /// Only the stages the target needs (BuildKit's default); false builds every stage up to it.
     public var skipUnusedStages = true
+    /// The environment proxy variables (`HTTP_PROXY`…) default from.
+    public var environment: [String: String] = [:]
+
+    public init(dockerfile: String = "Dockerfile", context: String = ".") {
+        self.dockerfile = dockerfile
+        self.context = context
+    }
+}
+
+/// How layers are written.
+public struct LayerOptions: Sendable {
+    /// `--compression`, `--compression-level` (nil: the compressor's default).
+    public var compression: Compression = .gzip
+    public var compressionLevel: Int?
     /// `--single-snapshot`: one layer per stage.
     public var singleSnapshot = false
-    /// `--reproducible`: timestamps of layers, config and history fixed (SOURCE_DATE_EPOCH or 0).
-    public var reproducible = false
-    /// `SOURCE_DATE_EPOCH`, when set: clamps timestamps even without `--reproducible`.
-    public var sourceDateEpoch: Int64?
-    /// `--no-push`.
-    public var noPush = false
-    /// `--oci-layout-path`.
-    public var ociLayoutPath: String?
-    /// `--tar-path`.
-    public var tarPath: String?
-    /// `--digest-file`, `--image-name-with-digest-file`, `--image-name-tag-with-digest-file`.
-    public var digestFile: String?
-    public var imageNameWithDigestFile: String?
-    public var imageNameTagWithDigestFile: String?
-    /// `--compression`, `--compression-level` (-1 = the compressor's default).
-    public var compression: Compression = .gzip
-    public var compressionLevel = -1
-    /// `--ignore-path`, `--ignore-var-run`.
-    public var ignorePaths: [String] = []
-    public var ignoreVarRun = true
-    /// `--isolation`: how RUN executes: `chroot` (namespaces + chroot + seccomp) or `none`.
-    public var isolation = "chroot"
-    /// `--kaniko-dir` / `--work-dir`: kiln's working directory (build roots, blobs).
-    public var workDirectory: String?
-    /// `--cleanup`: remove the build roots at the end.
-    public var cleanup = false
-    /// `--force-build-metadata`.
-    public var forceBuildMetadata = false
-    /// Registry settings (`--insecure…`, `--registry-certificate`…).
-    public var registry = RegistryOptions()
-    /// `--registry-map`, `--registry-mirror`, `--skip-default-registry-fallback`.
-    public var registryMaps: [(String, String)] = []
-    public var skipDefaultRegistryFallback = false
-    /// `--registry-plugin`: the registry client to use (component, plugin name, or path).
-    public var registryPlugin = "oci"
-    /// `--skip-push-permission-check`, `--push-ignore-immutable-tag-errors`.
-    public var skipPushPermissionCheck = false
-    public var pushIgnoreImmutableTagErrors = false
-    /// `--image-fs-extract-retry`: extra attempts at extracting a base image's layers.
-    public var extractRetry = 0
-    /// `--cache-dir`, `--cache-ttl` (seconds) for base images.
-    public var cacheDirectory: String?
-    public var cacheTTL: Int64 = 336 * 3600
-    /// The environment build args fall back to, and `SOURCE_DATE_EPOCH` comes from.
-    public var environment: [String: String] = [:]
+    /// Timestamps of layer entries, config and history.
+    public var timestamps: TimestampPolicy = .now
 
     public init() {}
 
-    /// The platform the build targets.
-    public var targetPlatform: Platform { platform ?? .host }
-
-    /// The fixed timestamp for layers, config and history, if any.
-    public var fixedTimestamp: Int64? {
-        if let e = sourceDateEpoch { return e }
-        return reproducible ? 0 : nil
+    /// `--reproducible` and `SOURCE_DATE_EPOCH` decide this.
+    public enum TimestampPolicy: Sendable, Hashable {
+        /// Files keep their times; config and history say when the build ran.
+        case now
+        /// Every timestamp is clamped to these seconds since the epoch.
+        case fixed(Int64)
     }
+
+    /// The fixed timestamp, if any.
+    public var fixedTimestamp: Int64? {
+        if case .fixed(let t) = timestamps { return t }
+        return nil
+    }
+}
+
+/// Where and how instructions execute.
+public struct ExecutionOptions: Sendable {
+    /// `--isolation`: how RUN executes.
+    public enum Isolation: String, Sendable, CaseIterable {
+        /// Namespaces, chroot and seccomp inside a build root of its own.
+        case chroot
+        /// In place: every stage's root is `/` itself (kaniko's model).
+        case none
+    }
+
+    /// How RUN executes (`--isolation`).
+    public var isolation: Isolation = .chroot
+    /// `--kaniko-dir` / `--work-dir`: kiln's working directory (kept unless `cleanup`); nil
+    /// makes a fresh one under `temporaryDirectory`, removed afterwards.
+    public var workDirectory: String?
+    /// Where a fresh working directory goes (`$TMPDIR`, else /var/tmp).
+    public var temporaryDirectory: String?
+    /// `--cleanup`: remove the build roots at the end.
+    public var cleanup = false
+    /// `--ignore-path`: never extracted, snapshotted or wiped.
+    public var ignorePaths: [String] = []
+    /// `--ignore-var-run` (in place only).
+    public var ignoreVarRun = true
+    /// Extra paths an in-place build must not touch (kiln's own binaries and plugins).
+    public var protectedPaths: [String] = []
+    /// The User-Agent of `ADD <url>` downloads.
+    public var userAgent = "kiln"
+
+    public init() {}
+}
+
+/// Where base images come from.
+public struct BaseImageOptions: Sendable {
+    /// `--registry-map`, `--registry-mirror`: (registry, mirror[/prefix]) pairs, tried in order.
+    public var registryMaps: [(String, String)] = []
+    /// `--skip-default-registry-fallback`.
+    public var skipDefaultRegistryFallback = false
+    /// `--cache-dir`, `--cache-ttl` (seconds; negative never hits) for base images.
+    public var cacheDirectory: String?
+    public var cacheTTL: Int64 = 336 * 3600
+    /// `--image-fs-extract-retry`: extra attempts at extracting a base image's layers.
+    public var extractRetry = 0
+
+    public init() {}
 }

@@ -1,62 +1,58 @@
+import Diagnostics
 import Dockerfile
 import Foundation
 import ImageStore
+import Outputs
 import PluginAPI
-import PluginHost
+import SystemCalls
 
 /// What a build produced.
 public struct BuildResult: Sendable {
     /// The manifest digest (as pushed, when pushed).
     public var digest: Digest
-    /// The image in the build's blob store (valid until the working directory is removed).
+    /// The image in the build's blob store (valid until the working directory is removed: kept
+    /// when `ExecutionOptions.workDirectory` is given and `cleanup` is off).
     public var image: Image
 }
 
-/// Builds the Dockerfile the options name and writes or pushes the image.
+/// Builds the Dockerfile the options name with the given components, and writes or pushes the
+/// image.
 public struct ImageBuilder: Sendable {
+    /// What to build and where the result goes.
     public var options: BuildOptions
-    public var plugins: PluginSet
+    /// The snapshot strategy and registry client to use.
+    public var components: BuildComponents
+    /// Where progress lines go.
     public var log: BuildLog
 
-    public init(options: BuildOptions, plugins: PluginSet, log: BuildLog) {
+    public init(options: BuildOptions, components: BuildComponents, log: BuildLog) {
         self.options = options
-        self.plugins = plugins
+        self.components = components
         self.log = log
     }
 
+    /// Runs the build.
+    /// - Throws: `KilnError` (code, message, Dockerfile location, cause).
     public func run() async throws -> BuildResult {
-        if !options.destinations.isEmpty && !options.noPush {
-            // Fail before a long build, not after it.
-            _ = try RegistrySelection.client(plugins, name: options.registryPlugin)
-        }
+        let outputs = ImageOutputs(options: options.outputs, log: log.pluginSink)
+        // Fail before a long build, not after it.
+        let pusher =
+            try options.outputs.pushes
+            ? ImagePusher(options: options.outputs, client: components.registryClient(), log: log.pluginSink) : nil
         let (workDirectory, owned) = try makeWorkDirectory()
         defer {
-            if owned || options.cleanup { try? removeTree(workDirectory) }
+            if owned || options.execution.cleanup { try? removeTree(workDirectory) }
         }
-        let (text, dockerfilePath) = try readDockerfile()
-        let dockerfile: Dockerfile
-        do {
-            dockerfile = try Dockerfile.parse(text, fileName: BuildRoot.lastComponent(of: options.dockerfile))
-        } catch {
-            throw BuildError.failed("\(error)")
-        }
-        let context = try BuildContext.open(options: options, workDirectory: workDirectory, dockerfilePath: dockerfilePath)
-        let plan = try BuildPlan(dockerfile: dockerfile, options: options)
-        let store = try BlobStore(root: workDirectory + "/store")
-        try FileManager.default.createDirectory(atPath: workDirectory + "/layers", withIntermediateDirectories: true)
-        let session = BuildSession(
-            options: options, plugins: plugins, log: log, workDirectory: workDirectory, store: store,
-            context: context, dockerfile: dockerfile, plan: plan)
-        let pusher = ImagePusher(session: session, plugins: plugins, options: options, log: log)
-        try await pusher.checkPermissions()
-
+        let session = try prepare(workDirectory: workDirectory)
+        try await pusher?.checkPermissions()
+        let plan = session.plan
         var final: StageResult?
         for index in plan.stagesToBuild {
-            let stage = dockerfile.stages[index]
+            let stage = session.dockerfile.stages[index]
             log.info("\(stageLabel(index, plan)) FROM \(stage.from.image)\(stage.name.map { " AS \($0)" } ?? "")")
             let (initial, root, triggers) = try await BaseImages(session: session).start(stage)
             var state = initial
-            for (k, v) in options.labels {
+            for (k, v) in options.source.labels {
                 var c = state.containerConfig
                 c.labels = (c.labels ?? [:]).merging([k: v]) { $1 }
                 state.config.config = c
@@ -64,54 +60,113 @@ public struct ImageBuilder: Sendable {
             let executor = StageExecutor(session: session, stage: stage, root: root, state: state)
             try await executor.run(triggers: triggers)
             let result = StageResult(state: executor.state, root: root)
-            session.finished[index] = result
+            session.progress.finish(stage: index, result)
             final = result
         }
-        let unused = dockerfile.unconsumedBuildArguments(plan.buildArgs)
+        let unused = session.dockerfile.unconsumedBuildArguments(plan.buildArgs)
         if !unused.isEmpty { log.warning("build args not consumed by any ARG: \(unused.joined(separator: ", "))") }
 
-        guard var state = final?.state else { throw BuildError.failed("nothing to build") }
-        state.config.platform = options.targetPlatform
+        guard var state = final?.state else { throw KilnError(.internal, "nothing to build") }
+        state.config.platform = options.platform
         state.config.created = session.timestamp
         let image: Image
         do {
-            image = try Image.build(config: state.config, layers: state.layers, format: state.format, in: store)
+            image = try Image.build(config: state.config, layers: state.layers, format: state.format, in: session.store)
         } catch {
-            throw BuildError.failed("assembling the image: \(error)")
+            throw KilnError.wrapping(error, "assembling the image")
         }
-        let outputs = Outputs(options: options, log: log)
-        try await outputs.writeLocal(image)
-        var digest = image.digest
-        if !options.noPush && !options.destinations.isEmpty {
-            digest = try await pusher.push(image, mountingFrom: session.pulledReferences)
-        }
-        try outputs.writeDigestFiles(digest)
+        let digest = try await outputs.deliver(
+            image, registry: { try components.registryClient() }, mountingFrom: session.progress.pulledReferences)
         log.info("image \(digest)")
         return BuildResult(digest: digest, image: image)
+    }
+
+    /// Reads and parses the Dockerfile, opens the context, plans the stages.
+    func prepare(workDirectory: String) throws -> BuildSession {
+        let (text, dockerfilePath) = try readDockerfile()
+        let dockerfile: Dockerfile
+        do {
+            dockerfile = try Dockerfile.parse(text, fileName: BuildRoot.lastComponent(of: options.source.dockerfile))
+        } catch let error as DockerfileError {
+            throw KilnError.dockerfile(error)
+        }
+        let context: BuildContext
+        do {
+            context = try BuildContext.open(options.source, workDirectory: workDirectory, dockerfilePath: dockerfilePath)
+        } catch {
+            throw KilnError.wrapping(error, fallback: .invalidInput)
+        }
+        let (plan, bases) = try Self.plan(dockerfile, source: options.source, platform: options.platform)
+        let store: BlobStore
+        do {
+            store = try BlobStore(root: workDirectory + "/store")
+            try FileManager.default.createDirectory(atPath: workDirectory + "/layers", withIntermediateDirectories: true)
+        } catch {
+            throw KilnError.wrapping(error, "preparing the working directory \(workDirectory)")
+        }
+        return BuildSession(
+            options: options, components: components, log: log, workDirectory: workDirectory, store: store,
+            context: context, dockerfile: dockerfile, plan: plan, bases: bases)
+    }
+
+    /// The pure planner's plan, with base image names parsed as references.
+    /// - Throws: `KilnError` `.usage` when `--target`/`--custom-platform` do not fit the
+    ///   Dockerfile, `.invalidInput` when the Dockerfile itself is wrong.
+    static func plan(_ dockerfile: Dockerfile, source: SourceOptions, platform: Platform, allStages: Bool = false) throws -> (
+        BuildPlan, [Int: StageBase]
+    ) {
+        let input = BuildPlan.Input(
+            buildArgs: source.buildArgs, target: allStages ? nil : source.target,
+            skipUnusedStages: allStages ? false : source.skipUnusedStages,
+            targetPlatform: platform.description, buildPlatform: Platform.host.description, environment: source.environment)
+        let plan: BuildPlan
+        do { plan = try BuildPlan(dockerfile: dockerfile, input: input) } catch let failure as BuildPlan.Failure {
+            throw KilnError(failure.origin == .commandLine ? .usage : .invalidInput, "", cause: failure.error)
+        }
+        var bases: [Int: StageBase] = [:]
+        for (index, base) in plan.bases {
+            switch base {
+            case .scratch: bases[index] = .scratch
+            case .stage(let i): bases[index] = .stage(i)
+            case .image(let name):
+                do { bases[index] = .image(try ImageReference(parsing: name)) } catch {
+                    throw KilnError.at(dockerfile.stages[index].from.location, "FROM \(name)", cause: error, fallback: .invalidInput)
+                }
+            }
+        }
+        return (plan, bases)
     }
 
     func stageLabel(_ index: Int, _ plan: BuildPlan) -> String {
         "[\((plan.stagesToBuild.firstIndex(of: index) ?? index) + 1)/\(plan.stagesToBuild.count)]"
     }
 
-    /// `--kaniko-dir`/`--work-dir`, or a fresh directory under `$TMPDIR` (removed afterwards).
-    /// Either way it is 0700, as is the directory holding the build roots.
+    /// `--kaniko-dir`/`--work-dir`, or a fresh directory under the temporary directory (removed
+    /// afterwards). Either way it is 0700, as is the directory holding the build roots.
     func makeWorkDirectory() throws -> (String, Bool) {
-        if let dir = options.workDirectory {
-            try BuildRoot.makePrivateDirectory(dir)
+        if let dir = options.execution.workDirectory {
             let build = dir + "/build-\(getpid())"
-            try? removeTree(build)
-            try BuildRoot.makePrivateDirectory(build, exclusive: true)
-            try BuildRoot.makePrivateDirectory(build + "/roots")
+            do {
+                try BuildRoot.makePrivateDirectory(dir)
+                try? removeTree(build)
+                try BuildRoot.makePrivateDirectory(build, exclusive: true)
+                try BuildRoot.makePrivateDirectory(build + "/roots")
+            } catch {
+                throw KilnError.wrapping(error, "cannot create the working directory \(build)")
+            }
             // A directory the user named is kept (kaniko's default) unless --cleanup.
             return (build, false)
         }
         // /var/tmp rather than /tmp: build roots can be large and /tmp is often a small tmpfs.
-        let base = options.environment["TMPDIR"] ?? (FileManager.default.fileExists(atPath: "/var/tmp") ? "/var/tmp" : "/tmp")
+        let base =
+            options.execution.temporaryDirectory ?? (FileManager.default.fileExists(atPath: "/var/tmp") ? "/var/tmp" : "/tmp")
         try? FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         var template = Array((base + "/kiln-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
-            throw BuildError.failed("cannot create a working directory under \(base): \(String(cString: strerror(errno)))")
+            let code = errno
+            throw KilnError(
+                KilnError.code(errno: code), "cannot create a working directory under \(base)",
+                cause: SystemCallError(call: "mkdtemp", subject: base, code: code))
         }
         let work = String(cString: made)
         try BuildRoot.makePrivateDirectory(work + "/roots")
@@ -120,20 +175,21 @@ public struct ImageBuilder: Sendable {
 
     /// The Dockerfile's text and path: as given if it exists, else relative to the context.
     func readDockerfile() throws -> (String, String) {
-        var candidates = [options.dockerfile]
-        if !options.dockerfile.hasPrefix("/") {
-            var ctx = options.context
+        let name = options.source.dockerfile
+        var candidates = [name]
+        if !name.hasPrefix("/") {
+            var ctx = options.source.context
             if ctx.hasPrefix("dir://") { ctx.removeFirst(6) }
-            candidates.append(ctx + "/" + options.dockerfile)
+            candidates.append(ctx + "/" + name)
         }
         for path in candidates {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
-                do { return (try String(contentsOfFile: path, encoding: .utf8), path) } catch {
-                    throw BuildError.failed("cannot read \(path): \(error.localizedDescription)")
+                do { return (String(decoding: try readFile(path), as: UTF8.self), path) } catch {
+                    throw KilnError.wrapping(error, "cannot read the Dockerfile")
                 }
             }
         }
-        throw BuildError.usage("Dockerfile not found: looked for \(candidates.joined(separator: " and "))")
+        throw KilnError.usage("Dockerfile not found: looked for \(candidates.joined(separator: " and "))")
     }
 }

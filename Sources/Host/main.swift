@@ -1,5 +1,5 @@
 import ArgumentParser
-import Builder
+import Diagnostics
 import Foundation
 
 /// A kiln subcommand; `main` calls `execute()`.
@@ -8,8 +8,8 @@ protocol KilnCommand {
 }
 
 // `kiln` with no subcommand behaves as kaniko's executor; `kiln build` is the same command.
-// Errors are turned into messages and exit codes here and nowhere else: a usage error exits 2,
-// a build failure 1, a failing RUN with its own status.
+// Errors are turned into messages and exit codes here (through ErrorPresenter) and nowhere
+// else: a usage error exits 2, a build failure 1, a failing RUN with its own status.
 
 let arguments = ManifestArguments.rewrite(KanikoCompatibility.rewrite(Array(CommandLine.arguments.dropFirst())))
 do {
@@ -22,9 +22,8 @@ do {
         try command.run()
     }
     exit(0)
-} catch let error as BuildError {
-    FileHandle.standardError.write(Data("kiln: error: \(error.message)\n".utf8))
-    exit(error.exitCode)
+} catch let error as KilnError {
+    exit(ErrorPresenter.report(error))
 } catch let error as ExitCode {
     exit(error.rawValue)
 } catch {
@@ -34,9 +33,9 @@ do {
         print(Kiln.fullMessage(for: error))
         exit(0)
     }
-    if let message = HostErrors.message(for: error) {
-        FileHandle.standardError.write(Data("kiln: error: \(message)\n".utf8))
-        exit(1)
+    // ArgumentParser's own errors (usage, help) are rendered by ArgumentParser.
+    if !String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+        exit(ErrorPresenter.report(error))
     }
     FileHandle.standardError.write(Data((Kiln.fullMessage(for: error) + "\n").utf8))
     exit(code == .validationFailure ? 2 : code.rawValue)

@@ -133,7 +133,7 @@ extension Runner {
     /// Lends `body` a kiln_run_spec whose C strings live for the duration of the call.
     private static func withChildSpec(_ plan: ChildPlan, _ body: (UnsafePointer<kiln_run_spec>) -> Int32) -> Int32 {
         var owned: [UnsafeMutablePointer<CChar>?] = []
-        defer { owned.forEach { free($0) } }
+        defer { for p in owned { free(p) } }
         func c(_ s: String) -> UnsafeMutablePointer<CChar>? {
             let p = strdup(s)
             owned.append(p)

@@ -1,6 +1,7 @@
 // The one seam through which kiln's I/O modules (Archive, ImageStore, Runner, Builder) make
 // system calls: every call returns its result or throws a `SystemCallError` that carries the
 // call, what it was applied to and errno. EINTR is retried here and nowhere else.
+import Diagnostics
 import Glibc
 
 /// A failed system call: which call, on what, and the errno it returned.
@@ -132,4 +133,9 @@ public enum ModeBits {
     /// of `stat`: the C struct can reach Swift through more than one Clang module, and an
     /// extension on one of them is not always found on the other.
     public static func isDirectory(_ mode: UInt32) -> Bool { mode & mask == directory }
+}
+
+extension SystemCallError: DiagnosticCoded {
+    /// ENOENT is "not found", EACCES/EPERM "permission"…: the presenter's exit code and wording.
+    public var diagnosticCode: KilnError.Code { KilnError.code(errno: code) }
 }

@@ -33,6 +33,19 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: tree.url("o")))
     }
 
+    @Test("a failing system call is printed as a chain: location, instruction, the call's own error")
+    func causeChain() async throws {
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        let ctx = try makeContext([:], dockerfile: "FROM scratch\nCOPY dangling /x\n", in: tree)
+        try FileManager.default.createSymbolicLink(atPath: ctx + "/dangling", withDestinationPath: "no-such-target")
+        let r = try await KilnCommand.run(["-c", ctx, "--oci-layout-path", tree.url("o")])
+        #expect(r.exitCode == 1, "\(r)")
+        let line = r.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(line.hasPrefix("kiln: error: Dockerfile:2:1: COPY dangling /x: stat "), "\(r)")
+        #expect(line.hasSuffix("/no-such-target: No such file or directory"), "\(r)")
+    }
+
     @Test(
         "flags whose backend is not there yet say so",
         arguments: [

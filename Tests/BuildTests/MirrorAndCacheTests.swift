@@ -74,7 +74,9 @@ struct MirrorAndCacheTests {
         #expect(warm.exitCode == 0, "\(warm)")
         #expect(FileManager.default.fileExists(atPath: cache + "/index.json"))
         // --dockerfile: every FROM image (ARG-expanded, stage references and scratch skipped).
-        _ = try tree.write("warm.Dockerfile", """
+        _ = try tree.write(
+            "warm.Dockerfile",
+            """
             ARG REG
             FROM ${REG}/team/cached:1 AS one
             FROM one

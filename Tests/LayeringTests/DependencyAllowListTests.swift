@@ -18,24 +18,28 @@ struct DependencyAllowListTests {
         "Sources/PluginSupport": ["PluginAPI", "CKilnCrypto", "CKilnFiles", "Glibc", "Dispatch"],
         // Pure modules.
         "Sources/Dockerfile": [],
+        "Sources/Diagnostics": [],
         "Sources/ImageModel": ["PluginAPI", "Foundation"],
         "Sources/CITag": ["Foundation"],
         // I/O modules of the engine. SystemCalls is the one system-call seam and in-root resolver.
-        "Sources/SystemCalls": ["CKilnSys", "Glibc"],
+        "Sources/SystemCalls": ["Diagnostics", "CKilnSys", "Glibc"],
         "Sources/Archive": ["PluginAPI", "PluginSupport", "SystemCalls", "CArchive", "CKilnSys", "Glibc", "Dispatch"],
         "Sources/ImageStore": ["PluginAPI", "PluginSupport", "ImageModel", "Archive", "SystemCalls", "CArchive", "Glibc", "Foundation"],
         "Sources/Runner": ["SystemCalls", "CKilnSys", "CRunner", "CSeccomp", "Foundation", "Glibc", "Synchronization"],
         "Sources/PluginHost": ["PluginAPI", "Foundation", "Glibc"],
+        "Sources/Outputs": ["PluginAPI", "ImageModel", "ImageStore", "Diagnostics", "Foundation"],
+        // The engine: never the plugin loader (it is handed resolved components).
         "Sources/Builder": [
-            "PluginAPI", "PluginSupport", "ImageModel", "Dockerfile", "Archive", "ImageStore", "Runner", "PluginHost", "CCurl",
-            "CKilnSys", "Foundation", "Glibc",
+            "PluginAPI", "PluginSupport", "ImageModel", "Diagnostics", "Dockerfile", "Archive", "ImageStore", "Runner", "Outputs",
+            "SystemCalls", "CCurl", "CKilnSys", "Foundation", "Glibc",
         ],
         // Merging per-architecture images into an index, through the registry contract only.
         "Sources/ManifestTool": ["PluginAPI", "ImageModel", "Foundation", "Yams"],
         // The executable.
         "Sources/Host": [
-            "PluginAPI", "Builder", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag", "ArgumentParser", "Foundation",
-            "Glibc",
+            "PluginAPI", "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag",
+            "SystemCalls",
+            "ArgumentParser", "Foundation", "Glibc",
         ],
         // Plugins: the contract, its support library, C libraries and the system.
         "Plugins/SnapshotTime": ["PluginAPI", "PluginSupport", "Glibc", "Dispatch", "Synchronization"],

@@ -1,3 +1,4 @@
+import Diagnostics
 import Dockerfile
 import Foundation
 import Glibc
@@ -32,8 +33,8 @@ public struct BuildContext: Sendable {
 
     /// Opens the context the options name (`dir://`, `tar://`, or a plain directory), applying
     /// `--context-sub-path`; a tarball is unpacked into `workDirectory`.
-    public static func open(options: BuildOptions, workDirectory: String, dockerfilePath: String) throws -> BuildContext {
-        var spec = options.context
+    public static func open(_ source: SourceOptions, workDirectory: String, dockerfilePath: String) throws -> BuildContext {
+        var spec = source.context
         var dir: String
         if spec.hasPrefix("dir://") { spec.removeFirst("dir://".count) }
         if spec.hasPrefix("tar://") {
@@ -42,11 +43,11 @@ public struct BuildContext: Sendable {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try ContextArchive.unpack(tar, into: dir)
         } else if spec.contains("://") {
-            throw Error.unsupported("build context '\(options.context)' is not available yet: use a directory or tar://FILE")
+            throw Error.unsupported("build context '\(source.context)' is not available yet: use a directory or tar://FILE")
         } else {
             dir = absolute(spec)
         }
-        if let sub = options.contextSubPath, !sub.isEmpty { dir = dir + "/" + BuildRoot.relative(sub) }
+        if let sub = source.contextSubPath, !sub.isEmpty { dir = dir + "/" + BuildRoot.relative(sub) }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else { throw Error.missing(dir) }
         let ignoreFile = DockerIgnore.chooseFile(dockerfilePath: dockerfilePath, contextPath: dir) {
@@ -57,7 +58,7 @@ public struct BuildContext: Sendable {
             let text = try String(contentsOfFile: ignoreFile, encoding: .utf8)
             return BuildContext(directory: dir, ignore: try DockerIgnore(text: text))
         } catch {
-            throw Error.unsupported("\(ignoreFile): \(error)")
+            throw KilnError(.invalidInput, "reading \(ignoreFile)", cause: error)
         }
     }
 
@@ -69,12 +70,12 @@ public struct BuildContext: Sendable {
 
     /// Expands a COPY/ADD source pattern (Go `filepath.Match` per component) to the relative
     /// paths it matches, sorted, minus what `.dockerignore` and `excludes` drop.
-    public func match(_ pattern: String, excludes: [DockerIgnore] = [], location: String) throws -> [String] {
+    public func match(_ pattern: String, excludes: [DockerIgnore] = [], location: SourceLocation) throws -> [String] {
         let components = pattern.split(separator: "/").map(String.init).filter { $0 != "." && !$0.isEmpty }
         if components.contains("..") {
             let clean = BuildRoot.components(pattern)
             if pattern.split(separator: "/").filter({ $0 == ".." }).count > clean.count {
-                throw Error.outside(pattern: pattern, location: location)
+                throw Error.outside(pattern: pattern, location: location.description)
             }
         }
         let clean = BuildRoot.components(pattern)
@@ -84,7 +85,9 @@ public struct BuildContext: Sendable {
             var next: [String] = []
             let last = i == clean.count - 1
             let matcher: PathPattern
-            do { matcher = try PathPattern(comp) } catch { throw Error.unsupported("\(location): COPY/ADD source '\(pattern)': \(error)") }
+            do { matcher = try PathPattern(comp) } catch {
+                throw KilnError(.invalidInput, "COPY/ADD source '\(pattern)'", at: location.diagnostic, cause: error)
+            }
             for base in found {
                 let baseHost = base.isEmpty ? directory : directory + "/" + base
                 if !PathPattern.hasWildcards(comp) {
@@ -109,7 +112,7 @@ public struct BuildContext: Sendable {
             if isExcluded(rel, isDirectory: isDir) { return false }
             return !excludes.contains { $0.excludes(rel, isDirectory: isDir) }
         }
-        guard !kept.isEmpty else { throw Error.notFound(pattern: pattern, location: location) }
+        guard !kept.isEmpty else { throw Error.notFound(pattern: pattern, location: location.description) }
         return kept
     }
 
@@ -118,5 +121,15 @@ public struct BuildContext: Sendable {
         let cwd = FileManager.default.currentDirectoryPath
         let joined = path == "." ? cwd : cwd + "/" + path
         return (joined as NSString).standardizingPath
+    }
+}
+
+extension BuildContext.Error: DiagnosticCoded {
+    public var diagnosticCode: KilnError.Code {
+        switch self {
+        case .missing, .notFound: return .notFound
+        case .outside: return .invalidInput
+        case .unsupported(let what): return what.contains("not available yet") ? .notAvailableYet : .invalidInput
+        }
     }
 }

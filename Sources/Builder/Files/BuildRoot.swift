@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SystemCalls
 
 /// A stage's root file system on disk, with path resolution that never leaves it.
 ///
@@ -107,9 +108,9 @@ public struct BuildRoot: Sendable {
             if let st = lstatIfPresent(next) {
                 guard (st.st_mode & S_IFMT) == S_IFDIR else { throw Error.notADirectory("/" + next) }
             } else {
-                try Syscall.check("mkdir", hostPath(next)) { mkdir(hostPath(next), permissions) }
-                try Syscall.check("chmod", hostPath(next)) { chmod(hostPath(next), permissions) }
-                try Syscall.check("lchown", hostPath(next)) { lchown(hostPath(next), uid, gid) }
+                try sys("mkdir", hostPath(next)) { mkdir(hostPath(next), permissions) }
+                try sys("chmod", hostPath(next)) { chmod(hostPath(next), permissions) }
+                try sys("lchown", hostPath(next)) { lchown(hostPath(next), uid, gid) }
                 created.append(next)
             }
             current = next
@@ -131,38 +132,29 @@ extension BuildRoot {
             current += "/" + part
             let isLast = index == parts.count - 1
             if mkdir(current, 0o700) == 0 {
-                try Syscall.check("chmod", current) { chmod(current, 0o700) }
+                try sys("chmod", current) { chmod(current, 0o700) }
                 continue
             }
             let err = errno
             var st = stat()
             guard err == EEXIST, !(isLast && exclusive), stat(current, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-                throw Syscall.Error(call: "mkdir", path: current, errno: err == EEXIST && !(isLast && exclusive) ? ENOTDIR : err)
+                throw SystemCallError(call: "mkdir", subject: current, code: err == EEXIST && !(isLast && exclusive) ? ENOTDIR : err)
             }
         }
     }
 }
 
-func readLink(_ path: String) throws -> String {
-    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    let n = readlink(path, &buffer, buffer.count - 1)
-    guard n >= 0 else { throw Syscall.Error(call: "readlink", path: path, errno: errno) }
-    return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
-
-/// The one seam for system calls in the builder: result or errno, with the path attached.
-enum Syscall {
-    struct Error: Swift.Error, CustomStringConvertible {
-        var call: String
-        var path: String
-        var errno: Int32
-        var description: String { "\(call) \(path): \(String(cString: strerror(errno)))" }
-    }
-
-    @discardableResult
-    static func check(_ call: String, _ path: @autoclosure () -> String, _ body: () -> Int32) throws -> Int32 {
-        let r = body()
-        if r < 0 { throw Error(call: call, path: path(), errno: errno) }
-        return r
+/// The whole content of a (small) file, with the failing call's errno as the error.
+func readFile(_ path: String) throws -> [UInt8] {
+    let fd = try sys("open", path) { open(path, O_RDONLY | O_CLOEXEC) }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = read(fd, &buffer, buffer.count)
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 { throw SystemCallError(call: "read", subject: path, code: errno) }
+        if n == 0 { return out }
+        out += buffer[0..<n]
     }
 }

@@ -1,6 +1,7 @@
 import CKilnSys
 import Foundation
 import Glibc
+import SystemCalls
 
 /// Copies files into a build root as COPY and ADD do, recording every path it writes so the
 /// layer can be made from them without walking the root.
@@ -73,7 +74,7 @@ final class FileCopier {
         linkedInodes = [:]
         var st = stat()
         // The top-level source is followed: `COPY link /x` copies what the link points to.
-        try Syscall.check("stat", source) { stat(source, &st) }
+        try sys("stat", source) { stat(source, &st) }
         if (st.st_mode & S_IFMT) == S_IFDIR {
             let dir = try prepareDirectory(destination)
             try applyDirectoryMetadata(of: st, to: dir, createdNow: written.last == dir)
@@ -100,7 +101,7 @@ final class FileCopier {
         for name in names {
             let child = source + "/" + name
             var st = stat()
-            try Syscall.check("lstat", child) { lstat(child, &st) }
+            try sys("lstat", child) { lstat(child, &st) }
             let childRelative = relative.isEmpty ? name : relative + "/" + name
             if let excludes, excludes(childRelative, (st.st_mode & S_IFMT) == S_IFDIR) { continue }
             let rel = dir.isEmpty ? name : dir + "/" + name
@@ -121,11 +122,11 @@ final class FileCopier {
         let gid = owner?.gid ?? st.st_gid
         switch kind {
         case S_IFDIR:
-            if existing == nil { try Syscall.check("mkdir", dest) { mkdir(dest, 0o700) } }
+            if existing == nil { try sys("mkdir", dest) { mkdir(dest, 0o700) } }
             record(rel)
             try copyContents(ofDirectory: source, relative: relative, into: rel)
-            try Syscall.check("lchown", dest) { lchown(dest, uid, gid) }
-            try Syscall.check("chmod", dest) { Glibc.chmod(dest, mode_t(perms)) }
+            try sys("lchown", dest) { lchown(dest, uid, gid) }
+            try sys("chmod", dest) { Glibc.chmod(dest, mode_t(perms)) }
             try setTimes(dest, st)
             return
         case S_IFREG:
@@ -137,7 +138,7 @@ final class FileCopier {
             }
             let key = InodeKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
             if st.st_nlink > 1, let first = linkedInodes[key] {
-                try Syscall.check("link", dest) { link(root.hostPath(first), dest) }
+                try sys("link", dest) { link(root.hostPath(first), dest) }
                 record(rel)
                 return
             }
@@ -145,18 +146,18 @@ final class FileCopier {
             if st.st_nlink > 1 { linkedInodes[key] = rel }
         case S_IFLNK:
             let target = try readLink(source)
-            try Syscall.check("symlink", dest) { symlink(target, dest) }
-            try Syscall.check("lchown", dest) { lchown(dest, uid, gid) }
+            try sys("symlink", dest) { symlink(target, dest) }
+            try sys("lchown", dest) { lchown(dest, uid, gid) }
             try setTimes(dest, st)
             record(rel)
             return
         case S_IFCHR, S_IFBLK, S_IFIFO:
-            try Syscall.check("mknod", dest) { mknod(dest, st.st_mode, st.st_rdev) }
+            try sys("mknod", dest) { mknod(dest, st.st_mode, st.st_rdev) }
         default:
             return  // sockets are not image content
         }
-        try Syscall.check("lchown", dest) { lchown(dest, uid, gid) }
-        try Syscall.check("chmod", dest) { Glibc.chmod(dest, mode_t(perms)) }
+        try sys("lchown", dest) { lchown(dest, uid, gid) }
+        try sys("chmod", dest) { Glibc.chmod(dest, mode_t(perms)) }
         try copyXattrs(from: source, to: dest)
         try setTimes(dest, st)
         record(rel)
@@ -178,23 +179,23 @@ final class FileCopier {
         let rel = parentRel.isEmpty ? name : parentRel + "/" + name
         let dest = root.hostPath(rel)
         if root.lstatIfPresent(rel) != nil { try removeTree(dest) }
-        let fd = try Syscall.check("open", dest) { open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        let fd = try sys("open", dest) { open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
         defer { close(fd) }
         switch content {
         case .bytes(let bytes):
             try bytes.withUnsafeBytes { try writeAll(fd, $0, path: dest) }
         case .file(let source):
-            let input = try Syscall.check("open", source) { open(source, O_RDONLY | O_CLOEXEC) }
+            let input = try sys("open", source) { open(source, O_RDONLY | O_CLOEXEC) }
             defer { close(input) }
             var st = stat()
-            try Syscall.check("fstat", source) { fstat(input, &st) }
+            try sys("fstat", source) { fstat(input, &st) }
             try copyData(from: input, to: fd, size: Int(st.st_size), dest: dest)
         }
-        try Syscall.check("fchown", dest) { fchown(fd, owner?.uid ?? 0, owner?.gid ?? 0) }
+        try sys("fchown", dest) { fchown(fd, owner?.uid ?? 0, owner?.gid ?? 0) }
         let perms = chmod?.apply(to: permissions, isDirectory: false) ?? permissions
-        try Syscall.check("fchmod", dest) { fchmod(fd, mode_t(perms)) }
+        try sys("fchmod", dest) { fchmod(fd, mode_t(perms)) }
         var times = [mtime, mtime]
-        try Syscall.check("futimens", dest) { futimens(fd, &times) }
+        try sys("futimens", dest) { futimens(fd, &times) }
         record(rel)
     }
 
@@ -202,14 +203,14 @@ final class FileCopier {
         guard createdNow, !rel.isEmpty else { return }
         let dest = root.hostPath(rel)
         let perms = chmod?.apply(to: UInt32(st.st_mode & 0o7777), isDirectory: true) ?? UInt32(st.st_mode & 0o7777)
-        try Syscall.check("lchown", dest) { lchown(dest, owner?.uid ?? st.st_uid, owner?.gid ?? st.st_gid) }
-        try Syscall.check("chmod", dest) { Glibc.chmod(dest, mode_t(perms)) }
+        try sys("lchown", dest) { lchown(dest, owner?.uid ?? st.st_uid, owner?.gid ?? st.st_gid) }
+        try sys("chmod", dest) { Glibc.chmod(dest, mode_t(perms)) }
     }
 
     private func copyRegularFile(_ source: String, to dest: String, size: Int) throws {
-        let input = try Syscall.check("open", source) { open(source, O_RDONLY | O_CLOEXEC) }
+        let input = try sys("open", source) { open(source, O_RDONLY | O_CLOEXEC) }
         defer { close(input) }
-        let output = try Syscall.check("open", dest) { open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        let output = try sys("open", dest) { open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
         defer { close(output) }
         try copyData(from: input, to: output, size: size, dest: dest)
     }
@@ -221,7 +222,7 @@ final class FileCopier {
             let n = kiln_copy_file_range(input, output, UInt(remaining))
             if n < 0 {
                 if errno == EXDEV || errno == ENOSYS || errno == EINVAL { return try copyByReading(input, output, dest) }
-                throw Syscall.Error(call: "copy_file_range", path: dest, errno: errno)
+                throw SystemCallError(call: "copy_file_range", subject: dest, code: errno)
             }
             if n == 0 { break }
             remaining -= Int(n)
@@ -232,7 +233,7 @@ final class FileCopier {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n = read(input, &buffer, buffer.count)
-            if n < 0 { throw Syscall.Error(call: "read", path: dest, errno: errno) }
+            if n < 0 { throw SystemCallError(call: "read", subject: dest, code: errno) }
             if n == 0 { return }
             try buffer.withUnsafeBytes { try writeAll(output, UnsafeRawBufferPointer(rebasing: $0[0..<n]), path: dest) }
         }
@@ -252,13 +253,13 @@ final class FileCopier {
             var value = [UInt8](repeating: 0, count: max(vsize, 1))
             let got = lgetxattr(source, name, &value, vsize)
             guard got >= 0 else { continue }
-            try Syscall.check("lsetxattr", dest) { lsetxattr(dest, name, value, got, 0) }
+            try sys("lsetxattr", dest) { lsetxattr(dest, name, value, got, 0) }
         }
     }
 
     private func setTimes(_ dest: String, _ st: stat) throws {
         var times = [st.st_atim, st.st_mtim]
-        try Syscall.check("utimensat", dest) { utimensat(AT_FDCWD, dest, &times, AT_SYMLINK_NOFOLLOW) }
+        try sys("utimensat", dest) { utimensat(AT_FDCWD, dest, &times, AT_SYMLINK_NOFOLLOW) }
     }
 }
 
@@ -270,9 +271,9 @@ func removeTree(_ path: String) throws {
         for name in try FileManager.default.contentsOfDirectory(atPath: path) {
             try removeTree(path + "/" + name)
         }
-        try Syscall.check("rmdir", path) { rmdir(path) }
+        try sys("rmdir", path) { rmdir(path) }
     } else {
-        try Syscall.check("unlink", path) { unlink(path) }
+        try sys("unlink", path) { unlink(path) }
     }
 }
 
@@ -284,7 +285,7 @@ func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws
         let n = Glibc.write(fd, base + offset, bytes.count - offset)
         if n < 0 {
             if errno == EINTR { continue }
-            throw Syscall.Error(call: "write", path: path, errno: errno)
+            throw SystemCallError(call: "write", subject: path, code: errno)
         }
         offset += n
     }

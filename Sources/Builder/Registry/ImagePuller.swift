@@ -1,9 +1,9 @@
+import Diagnostics
 import Dockerfile
 import Foundation
 import ImageModel
 import ImageStore
 import PluginAPI
-import PluginHost
 
 /// An image fetched into the build's blob store.
 struct PulledImage {
@@ -14,20 +14,20 @@ struct PulledImage {
     var format: ManifestFormat
 }
 
-/// Pulls images through the selected registry plugin: mirrors first (`--registry-map`,
+/// Pulls images through the build's registry client: mirrors first (`--registry-map`,
 /// `--registry-mirror`), then the original registry unless `--skip-default-registry-fallback`;
 /// the platform picked from an index; blobs verified and stored once.
 struct ImagePuller {
-    let plugins: PluginSet
-    let options: BuildOptions
+    let components: BuildComponents
+    let options: BaseImageOptions
     let log: BuildLog
     /// Where blobs land.
     let store: BlobStore
     /// Scratch space for downloads in flight.
     let workDirectory: String
 
-    init(plugins: PluginSet, options: BuildOptions, log: BuildLog, store: BlobStore, workDirectory: String) {
-        self.plugins = plugins
+    init(components: BuildComponents, options: BaseImageOptions, log: BuildLog, store: BlobStore, workDirectory: String) {
+        self.components = components
         self.options = options
         self.log = log
         self.store = store
@@ -36,12 +36,8 @@ struct ImagePuller {
 
     init(session: BuildSession) {
         self.init(
-            plugins: session.plugins, options: session.options, log: session.log, store: session.store,
+            components: session.components, options: session.options.baseImages, log: session.log, store: session.store,
             workDirectory: session.workDirectory)
-    }
-
-    func client() throws -> any RegistryClient {
-        try RegistrySelection.client(plugins, name: options.registryPlugin)
     }
 
     /// The references to try, in order.
@@ -61,27 +57,37 @@ struct ImagePuller {
 
     func pull(_ reference: ImageReference, platform: Platform, location: SourceLocation?) async throws -> PulledImage {
         let cache = options.cacheDirectory.map { BaseImageCache(directory: $0, ttl: options.cacheTTL, log: log) }
-        if let cache, let hit = try cache.lookup(reference, platform: platform, into: store) { return hit }
+        do {
+            if let cache, let hit = try cache.lookup(reference, platform: platform, into: store) { return hit }
+        } catch {
+            throw KilnError(
+                .failed, "reading \(reference) from the cache \(options.cacheDirectory ?? "")", at: location?.diagnostic, cause: error)
+        }
         let pulled = try await pullFromRegistry(reference, platform: platform, location: location)
         if let cache { await cache.save(pulled, from: store) }
         return pulled
     }
 
     private func pullFromRegistry(_ reference: ImageReference, platform: Platform, location: SourceLocation?) async throws -> PulledImage {
-        let client = try client()
-        var failures: [String] = []
+        let client: any RegistryClient
+        do { client = try components.registryClient() } catch {
+            throw KilnError.wrapping(error, "cannot pull \(reference.familiarDescription)", at: location?.diagnostic)
+        }
+        var failures: [PullFailure] = []
         for candidate in candidates(for: reference) {
             do {
                 return try await pull(candidate, original: reference, platform: platform, client: client)
-            } catch let error as BuildError {
-                throw error
+            } catch let error as KilnError {
+                throw KilnError(error.code, "cannot pull \(reference.familiarDescription)", at: location?.diagnostic, cause: error)
             } catch {
-                failures.append("\(candidate): \(error)")
+                failures.append(PullFailure(candidate: candidate, error: error))
                 log.warning("pulling \(candidate) failed: \(error)")
             }
         }
-        let place = location.map { "\($0): " } ?? ""
-        throw BuildError.failed("\(place)cannot pull \(reference.familiarDescription): " + failures.joined(separator: "; "))
+        let cause: any Error = failures.count == 1 ? failures[0] : PullFailures(failures: failures)
+        throw KilnError(
+            failures.first.flatMap { KilnError.registryCode($0.error) } ?? .network, "cannot pull \(reference.familiarDescription)",
+            at: location?.diagnostic, cause: cause)
     }
 
     private func pull(_ reference: ImageReference, original: ImageReference, platform: Platform, client: any RegistryClient) async throws
@@ -93,7 +99,7 @@ struct ImagePuller {
             let index = try CanonicalJSON.decode(ImageIndex.self, from: fetched.bytes)
             guard let chosen = index.manifest(for: platform) else {
                 let available = index.manifests.compactMap { $0.platform?.description }.joined(separator: ", ")
-                throw BuildError.failed("\(original.familiarDescription) has no image for \(platform) (it has: \(available))")
+                throw KilnError(.notFound, "\(original.familiarDescription) has no image for \(platform) (it has: \(available))")
             }
             fetched = try await client.fetchManifest(
                 reference.with(tag: nil, digest: chosen.digest), accept: [.ociManifest, .dockerManifest])
@@ -104,8 +110,8 @@ struct ImagePuller {
         let configBytes = try store.read(manifest.config.digest)
         let config = try CanonicalJSON.decode(ImageConfig.self, from: configBytes)
         guard config.rootfs.diffIDs.count == manifest.layers.count else {
-            throw BuildError.failed(
-                "\(original): the config lists \(config.rootfs.diffIDs.count) diff IDs for \(manifest.layers.count) layers")
+            throw KilnError(
+                .invalidInput, "\(original): the config lists \(config.rootfs.diffIDs.count) diff IDs for \(manifest.layers.count) layers")
         }
         // Layers in parallel, a few at a time.
         let store = store
@@ -142,15 +148,15 @@ struct ImagePuller {
     }
 }
 
-/// Picks the registry client the user asked for (`--registry-plugin`).
-public enum RegistrySelection {
-    /// The client named `name`; throws a `BuildError` listing the loaded ones when none is.
-    public static func client(_ plugins: PluginHost.PluginSet, name: String) throws -> any RegistryClient {
-        if let c = plugins.registryClient(named: name) { return c }
-        let available = plugins.components.compactMap { ($0.component as? any RegistryClient).map { "\($0.name) (\( $0.kind))" } }
-        throw BuildError.failed(
-            "no registry plugin '\(name)' found"
-                + (available.isEmpty ? "; no registry plugin is loaded" : "; available: \(available.joined(separator: ", "))")
-                + ". Put libKilnPluginRegistryOCI.so next to kiln, or pass --plugin-dir / --registry-plugin PATH")
-    }
+/// One mirror or registry that failed, with its error kept.
+struct PullFailure: Error, CustomStringConvertible {
+    var candidate: ImageReference
+    var error: any Error
+    var description: String { "\(candidate): \(error)" }
+}
+
+/// Every candidate failed: each failure, in the order tried.
+struct PullFailures: Error, CustomStringConvertible {
+    var failures: [PullFailure]
+    var description: String { failures.map(\.description).joined(separator: "; ") }
 }

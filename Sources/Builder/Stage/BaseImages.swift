@@ -1,4 +1,5 @@
 import Archive
+import Diagnostics
 import Dockerfile
 import Foundation
 import ImageModel
@@ -19,32 +20,40 @@ struct BaseImages {
         let root: BuildRoot
         if session.inPlace {
             root = BuildRoot(path: "/")
-            if !session.finished.isEmpty {
+            if !session.progress.finished.isEmpty {
                 session.log.info("clearing / for the next stage (in-place build)")
-                try RootWipe.clear(root, keeping: session.ignoreList)
+                do { try RootWipe.clear(root, keeping: session.ignoreList) } catch {
+                    throw KilnError.at(stage.from.location, "clearing / for the next stage", cause: error)
+                }
             }
         } else {
             root = BuildRoot(path: session.workDirectory + "/roots/stage-\(stage.index)")
             try? removeTree(root.path)
-            try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true)
+            do { try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true) } catch {
+                throw KilnError.wrapping(error, "cannot create the build root \(root.path)")
+            }
         }
         var state: StageState
-        switch session.plan.bases[stage.index] ?? .scratch {
+        switch session.bases[stage.index] ?? .scratch {
         case .scratch:
-            var config = ImageConfig(platform: session.options.targetPlatform)
+            var config = ImageConfig(platform: session.options.platform)
             var c = ContainerConfig()
             c.env = ["PATH=\(Self.defaultPath)"]
             config.config = c
             return (StageState(config: config, layers: [], format: .oci, arguments: session.stageArguments()), root, [])
         case .stage(let i):
-            guard let base = session.finished[i] else {
-                throw BuildError.failed("\(stage.from.location): stage \(i) must be built before stage \(stage.index)")
+            guard let base = session.progress.finished[i] else {
+                throw KilnError.at(stage.from.location, .internal, "stage \(i) must be built before stage \(stage.index)")
             }
             if session.inPlace {
                 try await extract(layers: base.state.layers, named: "stage \(i)", into: root)
             } else {
                 let source = base.root.path
-                try await runBlocking { try FileCopier(root: root, owner: nil, chmod: nil).copyContents(ofDirectory: source, into: "") }
+                do {
+                    try await runBlocking { try FileCopier(root: root, owner: nil, chmod: nil).copyContents(ofDirectory: source, into: "") }
+                } catch {
+                    throw KilnError.at(stage.from.location, "copying stage \(i)'s files", cause: error)
+                }
             }
             state = base.state
             state.arguments = session.stageArguments()
@@ -52,8 +61,8 @@ struct BaseImages {
             state.snapshotStale = false
         case .image(let reference):
             let pulled = try await ImagePuller(session: session).pull(
-                reference, platform: session.options.targetPlatform, location: stage.from.location)
-            session.pulledReferences.append(pulled.reference)
+                reference, platform: session.options.platform, location: stage.from.location)
+            session.progress.recordPull(pulled.reference)
             try await extract(pulled, into: root)
             var config = pulled.config
             var container = config.config ?? ContainerConfig()
@@ -72,11 +81,13 @@ struct BaseImages {
     /// An earlier stage's files for `COPY --from` when its root was `/` and has been cleared
     /// since: its layers extracted into a directory of their own (once).
     func exportedRoot(ofStage index: Int) async throws -> BuildRoot {
-        guard let result = session.finished[index] else { throw BuildError.failed("stage \(index) was not built") }
+        guard let result = session.progress.finished[index] else { throw KilnError(.internal, "stage \(index) was not built") }
         let root = BuildRoot(path: session.workDirectory + "/roots/export-\(index)")
         if FileManager.default.fileExists(atPath: root.path + ".complete") { return root }
         try? removeTree(root.path)
-        try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true)
+        do { try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true) } catch {
+            throw KilnError.wrapping(error, "cannot create \(root.path)")
+        }
         try await extract(layers: result.state.layers, named: "stage \(index)", into: root, ignoring: IgnoreList())
         markComplete(root)
         return root
@@ -92,7 +103,8 @@ struct BaseImages {
         var triggers: [Instruction] = []
         for expression in onBuild {
             do { triggers.append(try Instruction.parse(expression, fileName: "ONBUILD of the base image")) } catch {
-                throw BuildError.failed("\(location): the base image's ONBUILD trigger '\(expression)' does not parse: \(error)")
+                throw KilnError.at(
+                    location, "the base image's ONBUILD trigger '\(expression)' does not parse", cause: error, fallback: .invalidInput)
             }
         }
         return triggers
@@ -106,7 +118,7 @@ struct BaseImages {
     /// Applies layers from the blob store to `root`, in order, never writing ignored paths.
     func extract(layers: [Layer], named name: String, into root: BuildRoot, ignoring: IgnoreList? = nil) async throws {
         let paths = layers.map { session.store.path(for: $0.descriptor.digest) }
-        let ignore = ignoring ?? (session.inPlace ? session.ignoreList : IgnoreList(session.options.ignorePaths))
+        let ignore = ignoring ?? (session.inPlace ? session.ignoreList : IgnoreList(session.options.execution.ignorePaths))
         let extractor = LayerExtractor(root: root.path, options: ExtractionOptions(ignoring: ignore))
         session.log.info("extracting \(paths.count) layer(s) of \(name)")
         var attempt = 0
@@ -119,9 +131,10 @@ struct BaseImages {
             } catch {
                 // A hostile or corrupt layer fails the same way every time; retries are for
                 // transient trouble (a full disk freed meanwhile, an NFS hiccup), from a clean root.
-                guard attempt < session.options.extractRetry else { throw BuildError.failed("extracting \(name): \(error)") }
+                let retries = session.options.baseImages.extractRetry
+                guard attempt < retries else { throw KilnError.wrapping(error, "extracting \(name)", fallback: .invalidInput) }
                 attempt += 1
-                session.log.warning("extracting \(name) failed (\(error)); retry \(attempt) of \(session.options.extractRetry)")
+                session.log.warning("extracting \(name) failed (\(error)); retry \(attempt) of \(retries)")
                 try RootWipe.clear(root, keeping: ignore)
                 try await Task.sleep(nanoseconds: UInt64(1 << min(attempt, 5)) * 500_000_000)
             }
@@ -132,13 +145,15 @@ struct BaseImages {
     func rootForCopy(_ name: String, location: SourceLocation) async throws -> BuildRoot {
         let reference: ImageReference
         do { reference = try ImageReference(parsing: name) } catch {
-            throw BuildError.failed("\(location): COPY --from=\(name) names neither a stage nor an image: \(error)")
+            throw KilnError.at(location, "COPY --from=\(name) names neither a stage nor an image", cause: error, fallback: .invalidInput)
         }
-        let pulled = try await ImagePuller(session: session).pull(reference, platform: session.options.targetPlatform, location: location)
+        let pulled = try await ImagePuller(session: session).pull(reference, platform: session.options.platform, location: location)
         let root = BuildRoot(path: session.workDirectory + "/roots/image-\(pulled.manifestDigest.encoded)")
         if FileManager.default.fileExists(atPath: root.path + ".complete") { return root }
         try? removeTree(root.path)
-        try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true)
+        do { try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true) } catch {
+            throw KilnError.wrapping(error, "cannot create \(root.path)")
+        }
         try await extract(pulled, into: root)
         markComplete(root)
         return root

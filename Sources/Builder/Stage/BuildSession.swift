@@ -3,77 +3,102 @@ import Foundation
 import ImageModel
 import ImageStore
 import PluginAPI
-import PluginHost
 
-/// What every stage of one build shares: options, plugins, the blob store, the working
-/// directory, the context, and the stages finished so far.
-final class BuildSession {
+/// What every stage of one build shares and nothing changes once the build starts: options,
+/// components, the blob store, the working directory, the context, the Dockerfile and its plan.
+/// What does change as stages finish lives in `progress`, owned by this session alone.
+struct BuildSession {
     let options: BuildOptions
-    let plugins: PluginSet
+    let components: BuildComponents
     let log: BuildLog
     let workDirectory: String
     let store: BlobStore
     let context: BuildContext
     let dockerfile: Dockerfile
     let plan: BuildPlan
-    /// Images pulled for this build: pushes try cross-repository mounts from them first.
-    var pulledReferences: [ImageReference] = []
-    /// Finished stages by index.
-    var finished: [Int: StageResult] = [:]
-    private var layerCounter = 0
+    /// Each planned stage's base, with image names parsed.
+    let bases: [Int: StageBase]
+    /// Paths never extracted, snapshotted or wiped (see `makeIgnoreList`).
+    let ignoreList: IgnoreList
+    /// The build's mutable record.
+    let progress: BuildProgress
 
     init(
-        options: BuildOptions, plugins: PluginSet, log: BuildLog, workDirectory: String, store: BlobStore,
-        context: BuildContext, dockerfile: Dockerfile, plan: BuildPlan
+        options: BuildOptions, components: BuildComponents, log: BuildLog, workDirectory: String, store: BlobStore,
+        context: BuildContext, dockerfile: Dockerfile, plan: BuildPlan, bases: [Int: StageBase]
     ) {
         self.options = options
-        self.plugins = plugins
+        self.components = components
         self.log = log
         self.workDirectory = workDirectory
         self.store = store
         self.context = context
         self.dockerfile = dockerfile
         self.plan = plan
+        self.bases = bases
+        self.ignoreList = Self.makeIgnoreList(options.execution, workDirectory: workDirectory)
+        self.progress = BuildProgress(layerDirectory: workDirectory + "/layers")
     }
 
     /// `--isolation none` (kaniko's model): every stage's root is `/` itself.
-    var inPlace: Bool { options.isolation == "none" }
+    var inPlace: Bool { options.execution.isolation == .none }
 
-    /// Paths never extracted, snapshotted or wiped: kernel file systems, every mount point,
-    /// kiln's working directory and its own files, `--ignore-path`s, and (in place) /var/run.
-    lazy var ignoreList: IgnoreList = {
+    /// Kernel file systems and the files the runner mounts; `--ignore-path`s; and in place also
+    /// /var/run, kiln's working directory, its own files and every mount point.
+    static func makeIgnoreList(_ execution: ExecutionOptions, workDirectory: String) -> IgnoreList {
         var list = IgnoreList(["/proc", "/sys", "/dev", "/etc/hosts", "/etc/resolv.conf", "/etc/hostname"])
-        for p in options.ignorePaths { list.add(p) }
-        guard inPlace else { return list }
-        if options.ignoreVarRun { list.add("/var/run") }
+        for p in execution.ignorePaths { list.add(p) }
+        guard execution.isolation == .none else { return list }
+        if execution.ignoreVarRun { list.add("/var/run") }
         list.add(workDirectory)
-        if let exe = StandardPluginDiscovery.executableDirectory() { list.add(exe) }
+        for p in execution.protectedPaths { list.add(p) }
         for mount in MountTable.mountPoints() where mount != "/" { list.add(mount) }
         return list
-    }()
+    }
 
     /// A new stage's (empty) ARG scope.
     func stageArguments() -> StageArguments {
         StageArguments(global: plan.global, buildArgs: plan.buildArgs)
     }
 
+    /// The timestamp written into history and config: SOURCE_DATE_EPOCH / --reproducible, or now.
+    var timestamp: String {
+        options.layers.fixedTimestamp.map { Timestamp.rfc3339(seconds: $0) } ?? Timestamp.now()
+    }
+
+    var snapshotStrategy: any SnapshotStrategy { components.snapshot }
+}
+
+/// A planned stage's base with the image name parsed.
+enum StageBase: Equatable {
+    case scratch
+    case stage(Int)
+    case image(ImageReference)
+}
+
+/// What changes while a build runs: the stages finished so far, the images pulled, the layer
+/// counter. Owned by one `BuildSession`; the build's stages run one after another on one task,
+/// so nothing here is touched concurrently.
+final class BuildProgress {
+    /// Finished stages by index.
+    private(set) var finished: [Int: StageResult] = [:]
+    /// Images pulled for this build: pushes try cross-repository mounts from them first.
+    private(set) var pulledReferences: [ImageReference] = []
+    private let layerDirectory: String
+    private var layerCounter = 0
+
+    init(layerDirectory: String) {
+        self.layerDirectory = layerDirectory
+    }
+
+    func finish(stage index: Int, _ result: StageResult) { finished[index] = result }
+
+    func recordPull(_ reference: ImageReference) { pulledReferences.append(reference) }
+
     /// A fresh path for a layer being written.
     func newLayerPath() -> String {
         layerCounter += 1
-        return workDirectory + "/layers/layer-\(layerCounter).tar"
-    }
-
-    /// The timestamp written into history and config: SOURCE_DATE_EPOCH / --reproducible, or now.
-    var timestamp: String {
-        options.fixedTimestamp.map { Timestamp.rfc3339(seconds: $0) } ?? Timestamp.now()
-    }
-
-    func snapshotStrategy() throws -> any SnapshotStrategy {
-        if let s = plugins.snapshotStrategy(named: options.snapshotMode) { return s }
-        let found = plugins.plugins.map { "\($0.name) (\($0.path))" }.joined(separator: ", ")
-        throw BuildError.failed(
-            "no snapshot plugin provides mode '\(options.snapshotMode)'; plugins found: \(found.isEmpty ? "none" : found). "
-                + "Put libKilnPluginSnapshotFull.so and libKilnPluginSnapshotTime.so next to kiln or pass --plugin-dir")
+        return layerDirectory + "/layer-\(layerCounter).tar"
     }
 }
 

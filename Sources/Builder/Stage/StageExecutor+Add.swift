@@ -1,4 +1,5 @@
 import Archive
+import Diagnostics
 import Dockerfile
 import Foundation
 import Glibc
@@ -15,7 +16,7 @@ extension StageExecutor {
         for source in add.sources {
             if case .path(let p) = source, Self.isURL(p) {
                 if p.hasPrefix("git@") || p.hasSuffix(".git") || p.contains(".git#") {
-                    throw BuildError.notAvailableYet("\(add.location): ADD of a git repository")
+                    throw KilnError.notAvailableYet("ADD of a git repository", at: add.location.diagnostic)
                 }
                 remote.append(p)
             } else {
@@ -23,13 +24,14 @@ extension StageExecutor {
             }
         }
         if add.checksum != nil && !local.isEmpty {
-            throw BuildError.failed("\(add.location): ADD --checksum applies only to URL sources")
+            throw KilnError.at(add.location, .invalidInput, "ADD --checksum applies only to URL sources")
         }
         let dest = imagePath(add.destination)
         let many = add.sources.count > 1
         if many && !dest.hasSuffix("/") {
-            throw BuildError.failed(
-                "\(add.location): when using ADD with more than one source file, the destination must be a directory and end with a /")
+            throw KilnError.at(
+                add.location, .invalidInput,
+                "when using ADD with more than one source file, the destination must be a directory and end with a /")
         }
         for url in remote {
             try await download(url, to: dest, intoDirectory: dest.hasSuffix("/") || many, add: add, copier: copier)
@@ -38,29 +40,31 @@ extension StageExecutor {
             let unpackTars = add.unpack ?? true
             let explicitOwner = add.chown != nil
             let scratch = session.workDirectory + "/add-\(stepNumber)-\(stage.index)"
-            try copyFiles(
-                local, to: add.destination, tree: session.context, copier: copier, parents: false,
-                excludes: add.excludes, location: add.location, keyword: "ADD"
-            ) { host, dest in
-                // A local tar (plain or compressed) is unpacked into the destination directory.
-                guard unpackTars, LayerExtractor.isArchive(host) else { return false }
-                try? removeTree(scratch)
-                try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-                defer { try? removeTree(scratch) }
-                try LayerExtractor.extract(tar: host, into: scratch, at: "")
-                let dir = try copier.prepareDirectory(dest)
-                // The archive's entries are not context paths: .dockerignore does not apply; and
-                // they keep the owners the tar records unless --chown says otherwise (tar -x).
-                let excludes = copier.excludes
-                let owner = copier.owner
-                copier.excludes = nil
-                if !explicitOwner { copier.owner = nil }
-                defer {
-                    copier.excludes = excludes
-                    copier.owner = owner
+            try copying(add.location, add.original) {
+                try copyFiles(
+                    local, to: add.destination, tree: session.context, copier: copier, parents: false,
+                    excludes: add.excludes, location: add.location, keyword: "ADD"
+                ) { host, dest in
+                    // A local tar (plain or compressed) is unpacked into the destination directory.
+                    guard unpackTars, LayerExtractor.isArchive(host) else { return false }
+                    try? removeTree(scratch)
+                    try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+                    defer { try? removeTree(scratch) }
+                    try LayerExtractor.extract(tar: host, into: scratch, at: "")
+                    let dir = try copier.prepareDirectory(dest)
+                    // The archive's entries are not context paths: .dockerignore does not apply; and
+                    // they keep the owners the tar records unless --chown says otherwise (tar -x).
+                    let excludes = copier.excludes
+                    let owner = copier.owner
+                    copier.excludes = nil
+                    if !explicitOwner { copier.owner = nil }
+                    defer {
+                        copier.excludes = excludes
+                        copier.owner = owner
+                    }
+                    try copier.copyContents(ofDirectory: scratch, into: dir)
+                    return true
                 }
-                try copier.copyContents(ofDirectory: scratch, into: dir)
-                return true
             }
         }
         try await commitCopied(copier, createdBy: add.original)
@@ -74,23 +78,25 @@ extension StageExecutor {
     /// from the URL's last path component when the destination is a directory.
     func download(_ url: String, to dest: String, intoDirectory: Bool, add: AddInstruction, copier: FileCopier) async throws {
         let temp = session.workDirectory + "/download-\(stepNumber)-\(stage.index)"
-        let agent = session.options.registry.userAgent
+        let agent = session.options.execution.userAgent
         log.info("downloading \(url)")
         let result: URLDownloader.Download
         do {
             result = try await runBlocking { try URLDownloader.fetch(url, to: temp, userAgent: agent) }
         } catch {
             unlink(temp)
-            throw BuildError.failed("\(add.location): \(error)")
+            throw KilnError.at(add.location, "", cause: error, fallback: .network)
         }
         defer { unlink(temp) }
         if let expected = add.checksum, expected != result.digest.description {
-            throw BuildError.failed("\(add.location): \(URLDownloader.Error.checksum(url: url, expected: expected, actual: result.digest))")
+            throw KilnError.at(
+                add.location, "", cause: URLDownloader.Error.checksum(url: url, expected: expected, actual: result.digest),
+                fallback: .invalidInput)
         }
         var name = URL(string: url)?.lastPathComponent ?? ""
         if name.isEmpty || name == "/" { name = "index.html" }
         let target = intoDirectory ? (dest.hasSuffix("/") ? dest : dest + "/") + name : dest
         let mtime = result.lastModified.map { timespec(tv_sec: Int($0), tv_nsec: 0) } ?? Self.now()
-        try copier.write(.file(temp), to: target, permissions: 0o600, mtime: mtime)
+        try copying(add.location, add.original) { try copier.write(.file(temp), to: target, permissions: 0o600, mtime: mtime) }
     }
 }

@@ -1,4 +1,5 @@
 import Archive
+import Diagnostics
 import Dockerfile
 import Foundation
 import Glibc
@@ -20,13 +21,13 @@ extension StageExecutor {
             let id = try UserDatabase(root: root.path).resolve(chown)
             return FileCopier.Owner(uid: id.uid, gid: id.gid)
         } catch {
-            throw BuildError.failed("\(location): --chown=\(chown): \(error)")
+            throw KilnError.at(location, "--chown=\(chown)", cause: error, fallback: .invalidInput)
         }
     }
 
     func chmodSpec(_ text: String?, location: SourceLocation) throws -> ChmodSpec? {
         guard let text else { return nil }
-        do { return try ChmodSpec(parsing: text) } catch { throw BuildError.failed("\(location): \(error)") }
+        do { return try ChmodSpec(parsing: text) } catch { throw KilnError.at(location, "", cause: error, fallback: .invalidInput) }
     }
 
     /// Where COPY reads from: the context, an earlier stage's root, or an image's root.
@@ -34,11 +35,12 @@ extension StageExecutor {
         guard let from else { return session.context }
         let reference: StageReference
         do { reference = try session.dockerfile.resolveSource(from, inStage: stage.index, location: location) } catch {
-            throw BuildError.failed("\(error)")
+            throw KilnError.wrapping(error, fallback: .invalidInput)
         }
         if case .stage(let i) = reference {
-            guard let result = session.finished[i] else {
-                throw BuildError.failed("\(location): COPY --from=\(from): stage \(i) was not built (is --skip-unused-stages hiding it?)")
+            guard let result = session.progress.finished[i] else {
+                throw KilnError.at(
+                    location, .internal, "COPY --from=\(from): stage \(i) was not built (is --skip-unused-stages hiding it?)")
             }
             if session.inPlace {
                 return BuildContext(directory: try await BaseImages(session: session).exportedRoot(ofStage: i).path, ignore: nil)
@@ -56,9 +58,11 @@ extension StageExecutor {
             root: root, owner: try owner(copy.chown, default: fallback, location: copy.location),
             chmod: try chmodSpec(copy.chmod, location: copy.location))
         copier.skipContents = nothingReadsRootAfterCurrentStep
-        try copyFiles(
-            copy.sources, to: copy.destination, tree: tree, copier: copier, parents: copy.parents,
-            excludes: copy.excludes, location: copy.location, keyword: "COPY")
+        try copying(copy.location, copy.original) {
+            try copyFiles(
+                copy.sources, to: copy.destination, tree: tree, copier: copier, parents: copy.parents,
+                excludes: copy.excludes, location: copy.location, keyword: "COPY")
+        }
         try await commitCopied(copier, createdBy: copy.original)
     }
 
@@ -85,7 +89,7 @@ extension StageExecutor {
             case .heredoc(let h): heredocs.append(h)
             case .path(let pattern):
                 let sourceRoot = BuildRoot(path: tree.directory)
-                for rel in try tree.match(pattern, excludes: excludeMatchers, location: location.description) {
+                for rel in try tree.match(pattern, excludes: excludeMatchers, location: location) {
                     // Resolve inside the source tree: a symlink never leads out of it.
                     let resolved = try sourceRoot.resolve(rel)
                     matched.append((sourceRoot.hostPath(resolved), rel))
@@ -94,11 +98,12 @@ extension StageExecutor {
         }
         let many = matched.count + heredocs.count > 1
         if many && !dest.hasSuffix("/") && !parents {
-            throw BuildError.failed(
-                "\(location): when using \(keyword) with more than one source file, the destination must be a directory and end with a /")
+            throw KilnError.at(
+                location, .invalidInput,
+                "when using \(keyword) with more than one source file, the destination must be a directory and end with a /")
         }
         let intoDirectory = dest.hasSuffix("/") || many
-        let now = session.options.fixedTimestamp.map { timespec(tv_sec: Int($0), tv_nsec: 0) } ?? Self.now()
+        let now = session.options.layers.fixedTimestamp.map { timespec(tv_sec: Int($0), tv_nsec: 0) } ?? Self.now()
         for h in heredocs {
             let target = intoDirectory ? dest + h.name : dest
             try copier.write(.bytes(Array(h.content.utf8)), to: target, permissions: 0o644, mtime: now)
@@ -182,7 +187,19 @@ extension StageExecutor {
         do {
             return try root.makeDirectories(state.workingDirectory, permissions: 0o755, uid: uid, gid: gid).created
         } catch {
-            throw BuildError.failed("WORKDIR \(state.workingDirectory): \(error)")
+            throw KilnError.wrapping(error, "WORKDIR \(state.workingDirectory)")
+        }
+    }
+
+    /// Runs the file work of COPY/ADD; a failure that is not already a `KilnError` (a system
+    /// call, a missing source) becomes one at the instruction's location, keeping the cause:
+    /// `Dockerfile:3:1: COPY a.txt /: open …: Permission denied`.
+    func copying(_ location: SourceLocation, _ original: String, _ body: () throws -> Void) throws {
+        do { try body() } catch let error as KilnError { throw error } catch let error as BuildContext.Error {
+            // These name their location themselves.
+            throw KilnError.wrapping(error)
+        } catch {
+            throw KilnError.at(location, original, cause: error)
         }
     }
 }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Dockerfile
 import ImageModel
 import PluginAPI
@@ -65,7 +66,7 @@ extension StageExecutor {
         case .maintainer(let m):
             state.config.author = m.name
         default:
-            throw BuildError.failed("\(instruction.location): \(instruction.keyword) is not a metadata instruction")
+            throw KilnError.at(instruction.location, .internal, "\(instruction.keyword) is not a metadata instruction")
         }
         state.config.config = c
         addHistory(instruction.original)
@@ -76,8 +77,10 @@ extension StageExecutor {
     func declare(_ arg: ArgInstruction) throws {
         do {
             _ = try state.arguments.declare(arg, environment: state.expansionEnvironment, escape: session.dockerfile.escape)
+        } catch let error as DockerfileError {
+            throw KilnError.dockerfile(error)
         } catch {
-            throw BuildError.failed("\(error)")
+            throw KilnError.at(arg.location, arg.original, cause: error, fallback: .invalidInput)
         }
         addHistory(arg.original)
     }
@@ -87,14 +90,14 @@ extension StageExecutor {
         let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
         let proto = parts.count > 1 ? parts[1].lowercased() : "tcp"
         guard ["tcp", "udp", "sctp"].contains(proto) else {
-            throw BuildError.failed("\(location): EXPOSE \(text): protocol must be tcp, udp or sctp")
+            throw KilnError.at(location, .invalidInput, "EXPOSE \(text): protocol must be tcp, udp or sctp")
         }
         let range = parts[0].split(separator: "-", maxSplits: 1).map(String.init)
         guard let low = Int(range[0]), (0...65535).contains(low) else {
-            throw BuildError.failed("\(location): EXPOSE \(text): invalid port")
+            throw KilnError.at(location, .invalidInput, "EXPOSE \(text): invalid port")
         }
         let high = range.count > 1 ? Int(range[1]) ?? -1 : low
-        guard high >= low, high <= 65535 else { throw BuildError.failed("\(location): EXPOSE \(text): invalid port range") }
+        guard high >= low, high <= 65535 else { throw KilnError.at(location, .invalidInput, "EXPOSE \(text): invalid port range") }
         return (low...high).map { "\($0)/\(proto)" }
     }
 }

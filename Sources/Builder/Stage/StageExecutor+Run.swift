@@ -1,3 +1,4 @@
+import Diagnostics
 import Dockerfile
 import Foundation
 import PluginAPI
@@ -6,20 +7,21 @@ import Runner
 extension StageExecutor {
     func execute(_ run: RunInstruction) async throws {
         if !run.mounts.isEmpty {
-            throw BuildError.notAvailableYet("\(run.location): RUN --mount")
+            throw KilnError.notAvailableYet("RUN --mount", at: run.location.diagnostic)
         }
         if run.security == .insecure {
-            throw BuildError.notAvailableYet("\(run.location): RUN --security=insecure")
+            throw KilnError.notAvailableYet("RUN --security=insecure", at: run.location.diagnostic)
         }
         try checkPlatformRuns(run)
-        let strategy = try session.snapshotStrategy()
+        let strategy = session.snapshotStrategy
         let ignore = snapshotIgnoreList
+        let rootPath = root.path
         // The state RUN's changes are measured against: taken once, refreshed after COPY/WORKDIR.
         if !singleSnapshot {
             if state.snapshot == nil {
-                state.snapshot = try await strategy.capture(root: root.path, ignoring: ignore)
+                state.snapshot = try await snapshotting { try await strategy.capture(root: rootPath, ignoring: ignore) }
             } else if state.snapshotStale, let previous = state.snapshot {
-                state.snapshot = try await strategy.changes(root: root.path, since: previous, ignoring: ignore).1
+                state.snapshot = try await snapshotting { try await strategy.changes(root: rootPath, since: previous, ignoring: ignore).1 }
             }
             state.snapshotStale = false
         }
@@ -28,7 +30,7 @@ extension StageExecutor {
         let spec = RunSpec(
             argv: argv(for: run), environment: state.runEnvironment, workingDirectory: state.workingDirectory,
             user: state.user, root: root.path, hostname: "kiln",
-            mode: session.options.isolation == "none" ? .none : .chroot,
+            mode: session.inPlace ? .none : .chroot,
             network: run.network == RunInstruction.NetworkMode.none ? .none : .host)
         let prefix = "\(stageLabel) RUN"
         let sink = log
@@ -36,12 +38,11 @@ extension StageExecutor {
         do {
             outcome = try await Runner.execute(spec) { line in sink.info("\(prefix) | \(line)") }
         } catch {
-            throw BuildError.failed("\(run.location): RUN could not start: \(error)")
+            throw KilnError.at(run.location, "RUN could not start", cause: error)
         }
         guard outcome.exitStatus == 0 else {
-            throw BuildError(
-                .runFailed(status: outcome.exitStatus),
-                "\(run.location): \(run.original) returned a non-zero code: \(outcome.exitStatus)")
+            throw KilnError.at(
+                run.location, .runFailed(status: outcome.exitStatus), "\(run.original) returned a non-zero code: \(outcome.exitStatus)")
         }
         if singleSnapshot {
             addHistory(run.original)
@@ -72,10 +73,10 @@ extension StageExecutor {
     /// the emulation backend is wired, a foreign target fails here with a clear message instead
     /// of an "exec format error" from inside the step.
     func checkPlatformRuns(_ run: RunInstruction) throws {
-        let target = session.options.targetPlatform.normalized
+        let target = session.options.platform.normalized
         let host = Platform.host
         guard target.os != host.os || target.architecture != host.architecture else { return }
-        throw BuildError.notAvailableYet(
-            "\(run.location): RUN for \(target) on this \(host) machine (QEMU emulation through the CrossQEMU plugin)")
+        throw KilnError.notAvailableYet(
+            "RUN for \(target) on this \(host) machine (QEMU emulation through the CrossQEMU plugin)", at: run.location.diagnostic)
     }
 }

@@ -1,4 +1,5 @@
 import Archive
+import Diagnostics
 import Dockerfile
 import Foundation
 import ImageModel
@@ -19,7 +20,7 @@ final class StageExecutor {
     /// stage) reads this root: COPY may then write its layer from the sources directly.
     var nothingReadsRootAfterCurrentStep = false
     /// `--single-snapshot`: the layer is taken once, after the last instruction.
-    var singleSnapshot: Bool { session.options.singleSnapshot }
+    var singleSnapshot: Bool { session.options.layers.singleSnapshot }
 
     init(session: BuildSession, stage: Stage, root: BuildRoot, state: StageState) {
         self.session = session
@@ -40,7 +41,9 @@ final class StageExecutor {
         let all = triggers + stage.instructions
         stepCount = all.count
         if singleSnapshot && all.contains(where: Self.changesFiles) {
-            state.snapshot = try await session.snapshotStrategy().capture(root: root.path, ignoring: snapshotIgnoreList)
+            state.snapshot = try await snapshotting {
+                try await session.snapshotStrategy.capture(root: root.path, ignoring: snapshotIgnoreList)
+            }
         }
         for (index, instruction) in all.enumerated() {
             nothingReadsRootAfterCurrentStep =
@@ -68,16 +71,16 @@ final class StageExecutor {
         do {
             expanded = try session.dockerfile.expand(instruction, environment: state.expansionEnvironment)
         } catch let error as DockerfileError {
-            throw BuildError.failed(error.description)
+            throw KilnError.dockerfile(error)
         } catch {
-            throw BuildError.failed("\(instruction.location): \(error)")
+            throw KilnError.at(instruction.location, instruction.keyword, cause: error, fallback: .invalidInput)
         }
         switch expanded {
         case .run(let run): try await execute(run)
         case .copy(let copy): try await execute(copy)
         case .add(let add): try await execute(add)
         case .workdir(let w): try await execute(w)
-        case .from: throw BuildError.failed("\(instruction.location): FROM inside a stage")
+        case .from: throw KilnError.at(instruction.location, .internal, "FROM inside a stage")
         default: try applyMetadata(expanded)
         }
     }
@@ -93,18 +96,18 @@ final class StageExecutor {
 
     var layerOptions: LayerWriter.Options {
         LayerWriter.Options(
-            compression: session.options.compression,
-            level: session.options.compressionLevel >= 0 ? session.options.compressionLevel : nil,
+            compression: session.options.layers.compression,
+            level: session.options.layers.compressionLevel,
             dockerMediaTypes: state.format == .docker,
-            timestampOverride: session.options.fixedTimestamp)
+            timestampOverride: session.options.layers.fixedTimestamp)
     }
 
     /// Writes a layer with `body`, adds it to the stage with a history entry; an empty layer
     /// (nothing written) adds only an empty history entry.
     func commitLayer(createdBy: String, _ body: @escaping @Sendable (LayerWriter) throws -> Void) async throws {
-        let path = session.newLayerPath()
+        let path = session.progress.newLayerPath()
         let options = layerOptions
-        let blob: LayerBlob? = try await runBlocking {
+        let blob: LayerBlob? = try await writingLayer {
             let writer = try LayerWriter(path: path, options: options)
             try body(writer)
             let blob = try writer.finish()
@@ -122,7 +125,9 @@ final class StageExecutor {
             addHistory(createdBy)
             return
         }
-        try await session.store.put(fileAt: blob.path, digest: blob.descriptor.digest, mode: .move)
+        do { try await session.store.put(fileAt: blob.path, digest: blob.descriptor.digest, mode: .move) } catch {
+            throw KilnError.wrapping(error, "storing the layer of \(createdBy)")
+        }
         state.layers.append(Layer(descriptor: blob.descriptor, diffID: blob.diffID))
         addHistory(createdBy, emptyLayer: false)
         log.debug("layer \(blob.descriptor.digest) (\(blob.descriptor.size) bytes, \(blob.entryCount) entries)")
@@ -155,19 +160,33 @@ final class StageExecutor {
 
     /// Takes a snapshot against `previous` and commits its changes as a layer.
     func snapshotLayer(since previous: SnapshotState, createdBy: String) async throws {
-        let strategy = try session.snapshotStrategy()
+        let strategy = session.snapshotStrategy
         let ignore = snapshotIgnoreList
-        let (found, next) = try await strategy.changes(root: root.path, since: previous, ignoring: ignore)
+        let rootPath = root.path
+        let (found, next) = try await snapshotting { try await strategy.changes(root: rootPath, since: previous, ignoring: ignore) }
         let changes = Self.withHardlinkSiblings(found, in: next)
         state.snapshot = next
         state.snapshotStale = false
         log.debug("snapshot: \(changes.added.count) added, \(changes.modified.count) modified, \(changes.deleted.count) deleted")
-        let path = session.newLayerPath()
+        let path = session.progress.newLayerPath()
         let options = layerOptions
-        let rootPath = root.path
-        let blob = try await runBlocking {
+        let blob = try await writingLayer {
             try LayerWriter.write(changes: changes, root: rootPath, previous: previous, to: path, options: options, ignoring: ignore)
         }
         try await add(blob, createdBy: createdBy)
+    }
+
+    /// Runs a snapshot strategy call; its failure becomes a `KilnError` naming the step.
+    func snapshotting<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as KilnError { throw error } catch {
+            throw KilnError.wrapping(error, "\(stageLabel) STEP \(stepNumber): taking a snapshot of \(root.path)")
+        }
+    }
+
+    /// Writes a layer off the cooperative pool; a failure names the step.
+    func writingLayer<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        do { return try await runBlocking(body) } catch {
+            throw KilnError.wrapping(error, "\(stageLabel) STEP \(stepNumber): writing a layer")
+        }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Builder
 import CITag
+import Diagnostics
 import Foundation
 
 /// `kiln ci-tag`: the tag this pipeline should push: `latest` on the default branch, the git tag
@@ -29,7 +30,7 @@ struct CITagCommand: AsyncParsableCommand, KilnCommand {
     func run() async throws { try await execute() }
 
     func execute() async throws {
-        guard ["plain", "dotenv"].contains(format) else { throw BuildError.usage("--format must be plain or dotenv, not '\(format)'") }
+        guard ["plain", "dotenv"].contains(format) else { throw KilnError.usage("--format must be plain or dotenv, not '\(format)'") }
         let env = ProcessInfo.processInfo.environment
         let event = env["GITHUB_EVENT_PATH"].flatMap { FileManager.default.contents(atPath: $0) }.map { [UInt8]($0) }
         let result: CITagResult
@@ -39,7 +40,7 @@ struct CITagCommand: AsyncParsableCommand, KilnCommand {
             FileHandle.standardError.write(Data("kiln: error: \(CITag.Error.noCI)\n".utf8))
             throw ExitCode(Self.noCIExitCode)
         } catch let error as CITag.Error {
-            throw BuildError.failed(error.description)
+            throw KilnError(.failed, error.description)
         }
         print(format == "dotenv" ? "tag=\(result.tag)" : result.tag)
     }

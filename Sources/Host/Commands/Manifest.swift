@@ -1,5 +1,6 @@
 import ArgumentParser
 import Builder
+import Diagnostics
 import Foundation
 import ManifestTool
 import PluginAPI
@@ -34,7 +35,7 @@ struct ManifestPushFlags: ParsableArguments {
         var kind: IndexKind?
         if let type {
             guard let k = IndexKind(rawValue: type.lowercased()) else {
-                throw BuildError.usage("--type must be docker or oci, not '\(type)'")
+                throw KilnError.usage("--type must be docker or oci, not '\(type)'")
             }
             kind = k
         }
@@ -88,7 +89,7 @@ struct ManifestPushFromSpec: AsyncParsableCommand, KilnCommand {
     func execute() async throws {
         let text: String
         do { text = try String(contentsOfFile: spec, encoding: .utf8) } catch {
-            throw BuildError.usage("cannot read \(spec): \(error.localizedDescription)")
+            throw KilnError.usage("cannot read \(spec): \(error.localizedDescription)")
         }
         let parsed = try ManifestCommands.usage { try ManifestSpec.fromYAML(text, fileName: spec) }
         try await ManifestCommands.push(parsed, push: push, access: access, registry: registry, global: global)
@@ -102,8 +103,8 @@ enum ManifestCommands {
         do { return try body() } catch let error as ManifestToolError { throw converted(error) }
     }
 
-    static func converted(_ error: ManifestToolError) -> BuildError {
-        error.isUsage ? BuildError.usage(error.description) : BuildError.failed(error.description)
+    static func converted(_ error: ManifestToolError) -> KilnError {
+        error.isUsage ? KilnError.usage(error.description, cause: error) : KilnError(.failed, "kiln manifest", cause: error)
     }
 
     static func push(

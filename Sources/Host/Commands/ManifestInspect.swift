@@ -1,5 +1,6 @@
 import ArgumentParser
 import Builder
+import Diagnostics
 import Foundation
 import ManifestTool
 import PluginAPI
@@ -19,7 +20,7 @@ struct ManifestInspect: AsyncParsableCommand, KilnCommand {
 
     func execute() async throws {
         let ref: ImageReference
-        do { ref = try ImageReference(parsing: reference) } catch { throw BuildError.usage("\(reference): \(error)") }
+        do { ref = try ImageReference(parsing: reference) } catch { throw KilnError.usage("\(reference): \(error)") }
         // manifest-tool refuses an implicit `latest`; kiln, like docker, reads `latest`.
         let session = try ManifestSession.open(access: access, registry: registry, global: global, hosts: [ref.registry])
         defer { session.close() }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Builder
+import Diagnostics
 import PluginAPI
 import PluginHost
 
@@ -37,10 +38,10 @@ struct Plugins: AsyncParsableCommand, KilnCommand {
 enum HostWiring {
     static func log(_ g: GlobalFlags) throws -> BuildLog {
         guard let level = BuildLog.level(named: g.verbosity) else {
-            throw BuildError.usage("--verbosity must be trace, debug, info, warn or error, not '\(g.verbosity)'")
+            throw KilnError.usage("--verbosity must be trace, debug, info, warn or error, not '\(g.verbosity)'")
         }
         guard let format = BuildLog.Format(rawValue: g.logFormat) else {
-            throw BuildError.usage("--log-format must be text, color or json, not '\(g.logFormat)'")
+            throw KilnError.usage("--log-format must be text, color or json, not '\(g.logFormat)'")
         }
         return BuildLog(level: level, format: format, timestamps: g.logTimestamp)
     }

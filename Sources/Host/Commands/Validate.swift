@@ -1,5 +1,5 @@
 import ArgumentParser
-import Builder
+import Diagnostics
 import ImageStore
 import PluginAPI
 
@@ -23,7 +23,7 @@ struct Validate: AsyncParsableCommand, KilnCommand {
         do {
             try await ImageValidator.validate(layoutPath: path, refName: ref)
         } catch {
-            throw BuildError.failed("\(error)")
+            throw KilnError(.invalidInput, "", cause: error)
         }
         print("ok: \(layout)")
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Builder
+import Diagnostics
 import Foundation
 import PluginAPI
 
@@ -28,20 +29,25 @@ struct Warm: AsyncParsableCommand, KilnCommand {
             buildArgs.flatMap { ["--build-arg", $0] } + (customPlatform.map { ["--custom-platform", $0] } ?? []))
         build.context = "."
         let output = try OutputFlags.parse(["--cache-dir", cacheDir, "--cache-ttl", cacheTTL, "--no-push"])
-        let options = try BuildOptionsFactory.make(build: build, output: output, registry: registry, environment: env)
-        let plugins = try HostWiring.loadPlugins(global, registry: options.registry, log: log, extraPlugin: options.registryPlugin)
+        let (options, host) = try BuildOptionsFactory.make(build: build, output: output, registry: registry, environment: env)
+        let plugins = try HostWiring.loadPlugins(global, registry: host.registry, log: log, extraPlugin: host.registryPlugin)
+        let components = try ComponentResolver.resolve(
+            plugins, snapshotMode: host.snapshotMode, registryName: host.registryPlugin, needsRegistry: false)
         var refs: [ImageReference] = []
         for i in images {
-            do { refs.append(try ImageReference(parsing: i)) } catch { throw BuildError.usage("--image: \(error)") }
+            do { refs.append(try ImageReference(parsing: i)) } catch { throw KilnError.usage("--image", cause: error) }
         }
         if let dockerfile {
             let text: String
             do { text = try String(contentsOfFile: dockerfile, encoding: .utf8) } catch {
-                throw BuildError.usage("cannot read \(dockerfile): \(error.localizedDescription)")
+                throw KilnError.usage("cannot read \(dockerfile): \(error.localizedDescription)")
             }
-            refs += try Warmer.baseImages(ofDockerfile: text, fileName: dockerfile, options: options).filter { !refs.contains($0) }
+            refs += try Warmer.baseImages(
+                ofDockerfile: text, fileName: dockerfile, source: options.source, platform: options.platform
+            ).filter { !refs.contains($0) }
         }
-        guard !refs.isEmpty else { throw BuildError.usage("kiln warm needs --image or --dockerfile") }
-        try await Warmer(options: options, plugins: plugins, log: log, force: force).warm(refs)
+        guard !refs.isEmpty else { throw KilnError.usage("kiln warm needs --image or --dockerfile") }
+        try await Warmer(options: options.baseImages, platform: options.platform, components: components, log: log, force: force)
+            .warm(refs)
     }
 }

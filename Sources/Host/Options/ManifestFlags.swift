@@ -1,8 +1,10 @@
 import ArgumentParser
 import Builder
+import Diagnostics
 import Foundation
 import PluginAPI
 import PluginHost
+import SystemCalls
 
 /// manifest-tool's registry flags, on top of the build's registry, TLS and plugin flags.
 struct ManifestAccessFlags: ParsableArguments {
@@ -36,35 +38,40 @@ struct ManifestSession {
         let log = try HostWiring.log(global)
         let build = try BuildFlags.parse([])
         let output = try OutputFlags.parse(["--no-push", "--push-retry", String(access.pushRetry)])
-        var options = try BuildOptionsFactory.make(build: build, output: output, registry: registry, environment: env)
+        var (_, settings) = try BuildOptionsFactory.make(build: build, output: output, registry: registry, environment: env)
         // A manifest command reads and writes the same registries: `--insecure` (kaniko's "push
         // over plain HTTP") covers its reads too.
-        options.registry.insecurePull = options.registry.insecurePull || options.registry.insecurePush
+        settings.registry.insecurePull = settings.registry.insecurePull || settings.registry.insecurePush
         if let dir = access.dockerConfig {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), !isDirectory.boolValue {
                 guard (dir as NSString).lastPathComponent == "config.json" else {
-                    throw BuildError.usage("--docker-cfg takes a directory holding config.json, or a file named config.json: \(dir)")
+                    throw KilnError.usage("--docker-cfg takes a directory holding config.json, or a file named config.json: \(dir)")
                 }
-                options.registry.dockerConfigDirectory = (dir as NSString).deletingLastPathComponent
+                settings.registry.dockerConfigDirectory = (dir as NSString).deletingLastPathComponent
             } else {
-                options.registry.dockerConfigDirectory = dir
+                settings.registry.dockerConfigDirectory = dir
             }
         }
         switch (access.username, access.password) {
         case (nil, nil): break
         case (let user?, let password?):
-            guard !user.isEmpty else { throw BuildError.usage("--username must not be empty") }
+            guard !user.isEmpty else { throw KilnError.usage("--username must not be empty") }
             setenv("KILN_REGISTRY", Array(Set(hosts)).sorted().joined(separator: ","), 1)
             setenv("KILN_REGISTRY_USERNAME", user, 1)
             setenv("KILN_REGISTRY_PASSWORD", password, 1)
-        default: throw BuildError.usage("--username and --password go together")
+        default: throw KilnError.usage("--username and --password go together")
         }
-        let plugins = try HostWiring.loadPlugins(global, registry: options.registry, log: log, extraPlugin: options.registryPlugin)
-        let client = try RegistrySelection.client(plugins, name: options.registryPlugin)
+        let plugins = try HostWiring.loadPlugins(global, registry: settings.registry, log: log, extraPlugin: settings.registryPlugin)
+        guard let client = plugins.registryClient(named: settings.registryPlugin) else {
+            throw ComponentResolver.missingRegistry(plugins, name: settings.registryPlugin)
+        }
         var template = Array((NSTemporaryDirectory() + "kiln-manifest-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
-            throw BuildError.failed("cannot create a temporary directory in \(NSTemporaryDirectory()): \(String(cString: strerror(errno)))")
+            let code = errno
+            throw KilnError(
+                KilnError.code(errno: code), "cannot create a temporary directory in \(NSTemporaryDirectory())",
+                cause: SystemCallError(call: "mkdtemp", subject: NSTemporaryDirectory(), code: code))
         }
         return ManifestSession(client: client, log: log, workDirectory: String(cString: made))
     }

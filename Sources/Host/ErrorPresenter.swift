@@ -1,0 +1,22 @@
+import Diagnostics
+import Foundation
+
+/// The one place errors become text and exit codes: `kiln: error: ` and the cause chain
+/// (`Dockerfile:7:1: COPY a.txt /: open a.txt: permission denied`); the exit code follows the
+/// error's code (usage 2, a failing RUN its own status, anything else 1).
+enum ErrorPresenter {
+    /// The line printed on standard error and the exit status for `error`.
+    static func present(_ error: any Error) -> (message: String, exitCode: Int32) {
+        if let kiln = error as? KilnError {
+            return ("kiln: error: \(kiln.description)", kiln.exitCode)
+        }
+        return ("kiln: error: \(KilnError.describe(error))", 1)
+    }
+
+    /// Prints `error` on standard error and returns the exit status.
+    static func report(_ error: any Error) -> Int32 {
+        let (message, code) = present(error)
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        return code
+    }
+}

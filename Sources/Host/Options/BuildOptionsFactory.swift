@@ -1,0 +1,177 @@
+import Builder
+import Diagnostics
+import Foundation
+import Outputs
+import PluginAPI
+import PluginHost
+
+/// What the Host itself needs from the flags, beside the engine's options: which plugins to
+/// resolve and how registries are reached.
+struct HostSettings {
+    /// `--snapshot-mode`, normalised (`redo` is `time`).
+    var snapshotMode = "full"
+    /// `--registry-plugin`: component name, plugin name or library path.
+    var registryPlugin = "oci"
+    /// Registry settings handed to plugins (`--insecure…`, `--registry-certificate`…).
+    var registry = RegistryOptions()
+}
+
+/// Maps kaniko's flags (and its environment fallbacks) onto the engine's option groups,
+/// refusing what is not available yet.
+enum BuildOptionsFactory {
+    static func make(build b: BuildFlags, output o: OutputFlags, registry r: RegistryFlags, environment env: [String: String]) throws
+        -> (BuildOptions, HostSettings)
+    {
+        var host = HostSettings()
+        switch b.snapshotMode {
+        case "full": host.snapshotMode = "full"
+        case "time", "redo": host.snapshotMode = "time"
+        default: throw KilnError.usage("--snapshot-mode must be full, time or redo, not '\(b.snapshotMode)'")
+        }
+        var options = BuildOptions(source: try source(b, environment: env))
+        if let p = b.customPlatform {
+            do { options.platform = try Platform(parsing: p) } catch { throw KilnError.usage("--custom-platform", cause: error) }
+        }
+        options.layers = try layers(b, environment: env)
+        options.execution = try execution(b, environment: env)
+        options.outputs = try outputs(o, environment: env)
+        options.baseImages = try baseImages(r, output: o, environment: env)
+        host.registry = try registryOptions(r, output: o, environment: env)
+        options.execution.userAgent = host.registry.userAgent
+        host.registryPlugin = r.registryPlugin
+        return (options, host)
+    }
+
+    static func source(_ b: BuildFlags, environment env: [String: String]) throws -> SourceOptions {
+        var source = SourceOptions(dockerfile: b.dockerfile, context: b.context)
+        source.contextSubPath = b.contextSubPath
+        source.target = b.target
+        source.skipUnusedStages = b.skipUnusedStages
+        source.environment = env
+        for arg in b.buildArgs {
+            if let eq = arg.firstIndex(of: "=") {
+                source.buildArgs.append((String(arg[..<eq]), String(arg[arg.index(after: eq)...])))
+            } else {
+                source.buildArgs.append((arg, env[arg]))
+            }
+        }
+        for label in b.labels {
+            guard let eq = label.firstIndex(of: "=") else { throw KilnError.usage("--label needs key=value, got '\(label)'") }
+            source.labels.append((String(label[..<eq]), String(label[label.index(after: eq)...])))
+        }
+        if !b.git.isEmpty { throw KilnError.notAvailableYet("--git (git:// build contexts)") }
+        return source
+    }
+
+    static func layers(_ b: BuildFlags, environment env: [String: String]) throws -> LayerOptions {
+        var layers = LayerOptions()
+        guard let compression = Compression(rawValue: b.compression) else {
+            throw KilnError.usage("--compression must be gzip, zstd or none, not '\(b.compression)'")
+        }
+        layers.compression = compression
+        layers.compressionLevel = b.compressionLevel >= 0 ? b.compressionLevel : nil
+        layers.singleSnapshot = b.singleSnapshot
+        // SOURCE_DATE_EPOCH clamps timestamps even without --reproducible, which means 0.
+        if let epoch = env["SOURCE_DATE_EPOCH"], !epoch.isEmpty {
+            guard let v = Int64(epoch), v >= 0 else {
+                throw KilnError.usage("SOURCE_DATE_EPOCH must be a whole number of seconds, not '\(epoch)'")
+            }
+            layers.timestamps = .fixed(v)
+        } else if b.reproducible {
+            layers.timestamps = .fixed(0)
+        }
+        return layers
+    }
+
+    static func execution(_ b: BuildFlags, environment env: [String: String]) throws -> ExecutionOptions {
+        var execution = ExecutionOptions()
+        guard let isolation = ExecutionOptions.Isolation(rawValue: b.isolation) else {
+            throw KilnError.usage("--isolation must be chroot or none, not '\(b.isolation)'")
+        }
+        execution.isolation = isolation
+        execution.workDirectory = b.workDirectory ?? env["KILN_DIR"] ?? env["KANIKO_DIR"]
+        execution.temporaryDirectory = env["TMPDIR"]
+        execution.cleanup = b.cleanup
+        execution.ignorePaths = b.ignorePaths
+        execution.ignoreVarRun = b.ignoreVarRun
+        // In place, kiln's own binary and plugins must survive the wipe between stages.
+        if let exe = StandardPluginDiscovery.executableDirectory() { execution.protectedPaths.append(exe) }
+        return execution
+    }
+
+    static func outputs(_ o: OutputFlags, environment env: [String: String]) throws -> OutputOptions {
+        var outputs = OutputOptions()
+        outputs.push = !(o.noPush || ["1", "true"].contains(env["KANIKO_NO_PUSH"]?.lowercased() ?? ""))
+        for d in o.destinations {
+            do { outputs.destinations.append(try ImageReference(parsing: d)) } catch {
+                throw KilnError.usage("--destination", cause: error)
+            }
+        }
+        // With no destination and no tarball, the image goes to ./kiln-out (a build needs
+        // nothing external).
+        outputs.ociLayoutPath = o.ociLayoutPath ?? (outputs.destinations.isEmpty && o.tarPath == nil ? "kiln-out" : nil)
+        outputs.tarPath = o.tarPath
+        outputs.digestFile = o.digestFile
+        outputs.imageNameWithDigestFile = o.imageNameWithDigestFile
+        outputs.imageNameTagWithDigestFile = o.imageNameTagWithDigestFile
+        outputs.pushIgnoreImmutableTagErrors = o.pushIgnoreImmutableTagErrors
+        outputs.skipPushPermissionCheck = o.skipPushPermissionCheck
+        if (o.imageNameWithDigestFile != nil || o.imageNameTagWithDigestFile != nil) && outputs.destinations.isEmpty {
+            throw KilnError.usage("--image-name-with-digest-file and --image-name-tag-with-digest-file need a --destination")
+        }
+        if o.cache || o.cacheRepo != nil { throw KilnError.notAvailableYet("the layer cache (--cache, --cache-repo)") }
+        if o.cacheCopyLayers { throw KilnError.notAvailableYet("--cache-copy-layers") }
+        return outputs
+    }
+
+    static func baseImages(_ r: RegistryFlags, output o: OutputFlags, environment env: [String: String]) throws -> BaseImageOptions {
+        var base = BaseImageOptions()
+        base.cacheDirectory = o.cacheDir
+        base.cacheTTL = try Duration.parseSeconds(o.cacheTTL, flag: "--cache-ttl")
+        var mirrors = r.registryMirrors
+        if mirrors.isEmpty, let m = env["KANIKO_REGISTRY_MIRROR"] { mirrors = m.split(separator: ";").map(String.init) }
+        for m in mirrors { base.registryMaps.append(("docker.io", m)) }
+        var maps = r.registryMaps
+        if maps.isEmpty, let m = env["KANIKO_REGISTRY_MAP"] { maps = [m] }
+        for entry in maps {
+            for piece in entry.split(separator: ";") {
+                base.registryMaps.append(try pair(String(piece), flag: "--registry-map", form: "registry=mirror"))
+            }
+        }
+        base.skipDefaultRegistryFallback = r.skipDefaultRegistryFallback
+        base.extractRetry = max(0, r.imageFSExtractRetry)
+        return base
+    }
+
+    static func registryOptions(_ r: RegistryFlags, output o: OutputFlags, environment env: [String: String]) throws -> RegistryOptions {
+        var reg = RegistryOptions()
+        reg.insecurePush = r.insecure
+        reg.insecurePull = r.insecurePull
+        reg.insecureRegistries = r.insecureRegistries
+        reg.skipTLSVerify = r.skipTLSVerify
+        reg.skipTLSVerifyPull = r.skipTLSVerifyPull
+        reg.skipTLSVerifyRegistries = r.skipTLSVerifyRegistries
+        for c in r.registryCertificates {
+            let (host, path) = try pair(c, flag: "--registry-certificate", form: "registry=ca.pem")
+            reg.certificates[host] = path
+        }
+        for c in r.registryClientCerts {
+            let (host, files) = try pair(c, flag: "--registry-client-cert", form: "registry=cert,key")
+            let parts = files.split(separator: ",").map(String.init)
+            guard parts.count == 2 else { throw KilnError.usage("--registry-client-cert needs registry=cert,key, got '\(c)'") }
+            reg.clientCertificates[host] = ClientCertificate(certificatePath: parts[0], keyPath: parts[1])
+        }
+        reg.dockerConfigDirectory = env["DOCKER_CONFIG"]
+        reg.pushRetry = max(0, o.pushRetry)
+        reg.downloadRetry = max(0, r.imageDownloadRetry)
+        reg.userAgent = "kiln/\(KilnVersion.current)"
+        return reg
+    }
+
+    static func pair(_ text: String, flag: String, form: String) throws -> (String, String) {
+        guard let eq = text.firstIndex(of: "="), eq != text.startIndex, text.index(after: eq) != text.endIndex else {
+            throw KilnError.usage("\(flag) needs \(form), got '\(text)'")
+        }
+        return (String(text[..<eq]), String(text[text.index(after: eq)...]))
+    }
+}

@@ -1,0 +1,76 @@
+import Diagnostics
+import Foundation
+import ImageStore
+import PluginAPI
+
+/// Pushes a built image to its destinations: blobs first (each once per repository, mounted
+/// from another destination repository on the same registry when possible), the manifest last.
+public struct ImagePusher: Sendable {
+    /// The destinations and push flags.
+    public let options: OutputOptions
+    /// The registry client the Host resolved.
+    public let client: any RegistryClient
+    /// Progress lines (`pushing …`, `pushed …`).
+    public let log: @Sendable (LogLevel, String) -> Void
+
+    public init(options: OutputOptions, client: any RegistryClient, log: @escaping @Sendable (LogLevel, String) -> Void) {
+        self.options = options
+        self.client = client
+        self.log = log
+    }
+
+    /// Fails before a long build when a destination refuses pushes (unless
+    /// `--skip-push-permission-check`).
+    public func checkPermissions() async throws {
+        guard options.pushes, !options.skipPushPermissionCheck else { return }
+        var seen = Set<String>()
+        for d in options.destinations where seen.insert(d.name).inserted {
+            do { try await client.checkPushPermission(d) } catch {
+                throw KilnError(.permission, "no permission to push to \(d.name)", cause: error)
+            }
+        }
+    }
+
+    /// Pushes `image` to every destination; returns the manifest digest the registries stored.
+    public func push(_ image: Image, mountingFrom bases: [ImageReference] = []) async throws -> Digest {
+        let client = client
+        var pushedRepos: [ImageReference] = []
+        var digest = image.digest
+        for destination in options.destinations {
+            log(.info, "pushing \(destination)")
+            // Blobs already in another repository of the same registry (an earlier destination,
+            // or the base image's own repository) are mounted instead of uploaded.
+            let sameRegistry = (pushedRepos + bases).filter {
+                $0.registry == destination.registry && $0.repository != destination.repository
+            }
+            let blobs = image.manifest.layers + [image.manifest.config]
+            do {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for blob in blobs {
+                        let path = image.store.path(for: blob.digest)
+                        group.addTask {
+                            try await client.pushBlob(blob, from: path, to: destination, mountFrom: sameRegistry)
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            } catch {
+                throw KilnError(.network, "pushing \(destination)", cause: error)
+            }
+            do {
+                let tagged =
+                    destination.tag == nil && destination.digest == nil ? destination.with(tag: ImageReference.defaultTag) : destination
+                digest = try await client.pushManifest(image.manifestBytes, mediaType: image.manifest.mediaType ?? .ociManifest, to: tagged)
+            } catch {
+                if options.pushIgnoreImmutableTagErrors, (error as? any RegistryFailure)?.isImmutableTag == true {
+                    log(.warning, "\(destination): tag is immutable; ignored (--push-ignore-immutable-tag-errors)")
+                } else {
+                    throw KilnError(.network, "pushing \(destination)", cause: error)
+                }
+            }
+            pushedRepos.append(destination)
+            log(.info, "pushed \(destination.with(tag: destination.tag, digest: digest))")
+        }
+        return digest
+    }
+}
