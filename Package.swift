@@ -92,6 +92,6 @@ let package = Package(
         .testTarget(name: "CITagTests", dependencies: ["CITag"]),
         // binfmt_misc registration and cleanup (root); the helper stands in for a host being signalled.
         .testTarget(name: "CrossQEMUTests", dependencies: [api, support, "CrossQEMUBackend", "TestSupport"]),
-        .executableTarget(name: "QEMUCleanupHelper", dependencies: [api, "CrossQEMU"], path: "Tests/QEMUCleanupHelper"),
+        .executableTarget(name: "QEMUCleanupHelper", dependencies: [api], path: "Tests/QEMUCleanupHelper"),
     ]
 )

@@ -162,7 +162,8 @@ struct BinfmtRegistrationTests {
         let out = try TemporaryTree(prefix: "kiln-qemu-helper")
         defer { out.remove() }
         let process = try BackgroundProcess(
-            name: "QEMUCleanupHelper", executable: helper, arguments: ["linux/arm64", mode], outputPath: out.url("output"))
+            name: "QEMUCleanupHelper", executable: helper, arguments: [BuildProducts.plugin("CrossQEMU"), "linux/arm64", mode],
+            outputPath: out.url("output"))
         defer { process.stop() }
 
         let deadline = Date().addingTimeInterval(60)
@@ -177,6 +178,41 @@ struct BinfmtRegistrationTests {
         }
         #expect(!process.isRunning)
         #expect(BinfmtState.current() == before, "the helper left \(BinfmtState.current())")
+    }
+
+    /// An unprivileged CI job: binfmt_misc not mounted in its container, no CAP_SYS_ADMIN, and
+    /// the runner's host registered QEMU with F. The helper runs in a mount namespace of its own
+    /// without binfmt_misc and without CAP_SYS_ADMIN; the test plays the host.
+    @Test func unprivilegedJobUsesTheHostsRegistrationOrSaysHowToMakeOne() async throws {
+        let helper = BuildProducts.directory + "/QEMUCleanupHelper"
+        try #require(FileManager.default.isExecutableFile(atPath: helper), "build with `swift build --build-tests` first")
+        let before = BinfmtState.current()
+        let hosts = "qemu-aarch64-by-host"
+        defer { before.restore(removing: [hosts]) }
+        if !before.mounted { try BinfmtMisc.mount() }
+        let line = QEMUArchitecture.aarch64.registrationLine(interpreter: "/usr/bin/qemu-aarch64-static")
+            .replacingOccurrences(of: ":kiln-qemu-aarch64:", with: ":\(hosts):")
+        try BinfmtMisc.writeCommand(line, to: BinfmtMisc.mountPoint + "/register")
+        let withHosts = BinfmtState.current()
+
+        func runUnprivileged() async throws -> ProcessResult {
+            let script =
+                "umount \(BinfmtMisc.mountPoint) && exec setpriv --bounding-set=-sys_admin \(helper) \(BuildProducts.plugin("CrossQEMU")) linux/arm64 status"
+            let r = try await ProcessRunner.run("unshare", ["--mount", "--propagation", "private", "sh", "-c", script])
+            #expect(r.succeeded, "\(r)")
+            return r
+        }
+        let seen = try await runUnprivileged()
+        #expect(
+            seen.stdout.contains("status: emulated(interpreter: \"a binfmt_misc handler registered outside this container\")"), "\(seen)")
+        #expect(seen.stdout.contains("prepared: entries=[] mounted=false"), "\(seen)")
+        #expect(BinfmtState.current() == withHosts)
+
+        try BinfmtMisc.writeCommand("-1", to: BinfmtMisc.mountPoint + "/" + hosts)
+        let none = try await runUnprivileged()
+        #expect(none.stdout.contains("status: unavailable"), "\(none)")
+        #expect(none.stdout.contains("tonistiigi/binfmt --install arm64"), "\(none)")
+        #expect(none.stdout.contains("prepare failed: cannot run linux/arm64 binaries"), "\(none)")
     }
 
     /// Not asserted (speed goals live in bench/): the cost of emulation on a shell loop.

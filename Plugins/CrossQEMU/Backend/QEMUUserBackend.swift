@@ -57,7 +57,7 @@ package struct QEMUUserBackend: CrossBuildBackend {
         if Self.isNative(platform) { return .native }
         guard let arch = QEMUArchitecture(platform) else {
             let known = QEMUArchitecture.allCases.map { "linux/\($0.ociName)" }.joined(separator: ", ")
-            return .unavailable("QEMU user mode emulates none of it here (kiln can emulate \(known))")
+            return .unavailable("QEMU user mode has no emulator kiln knows for it (kiln can emulate \(known))")
         }
         if s.enabled, let entry = s.entries.first(where: { $0.handles(arch) }) { return .useExisting(entry) }
         let interpreter = interpreter(for: arch)
