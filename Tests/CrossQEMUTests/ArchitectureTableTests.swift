@@ -59,6 +59,15 @@ struct ArchitectureTableTests {
         #expect(debian.handles(arch))
     }
 
+    /// Each architecture has a bit in `BinfmtCleanup.registered` (a UInt32).
+    @Test func everyArchitectureFitsTheCleanupBits() {
+        #expect(QEMUArchitecture.allCases.allSatisfy { $0.rawValue < 32 })
+        #expect(Set(QEMUArchitecture.allCases.map(\.entryName)).count == QEMUArchitecture.allCases.count)
+        for arch in QEMUArchitecture.allCases {
+            #expect("\(arch.entryPath)" == "/proc/sys/fs/binfmt_misc/" + arch.entryName)
+        }
+    }
+
     @Test func registrationLineIsKilnsNameMagicMaskInterpreterAndF() {
         let line = QEMUArchitecture.aarch64.registrationLine(interpreter: "/usr/bin/qemu-aarch64-static")
         #expect(

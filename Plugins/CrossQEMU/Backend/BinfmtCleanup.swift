@@ -54,10 +54,9 @@ enum BinfmtCleanup {
     /// umount2 on static strings), so a signal handler may call it; idempotent.
     static func releaseAll() {
         let bits = registered.exchange(0, ordering: .sequentiallyConsistent)
-        if bits != 0 {
-            for arch in QEMUArchitecture.allCases where bits & (UInt32(1) << UInt32(arch.rawValue)) != 0 {
-                unregisterRaw(path: cString(arch.entryPath))
-            }
+        // Raw values rather than `allCases`, which would build an array (allocate).
+        for bit in 0..<32 where bits & (UInt32(1) << UInt32(bit)) != 0 {
+            if let arch = QEMUArchitecture(rawValue: bit) { unregisterRaw(path: cString(arch.entryPath)) }
         }
         if mounted.exchange(false, ordering: .sequentiallyConsistent) {
             // Detach: never block a dying process on a busy file system.
