@@ -121,11 +121,14 @@ package struct QEMUUserBackend: CrossBuildBackend {
                 default: throw .unavailable(platform, reason: "binfmt_misc is not mounted and kiln may not mount it")
                 }
             }
+            // Recorded before the call: a signal handler running on this thread then finds it
+            // either done (and undoes it) or not started (the process ends before it starts).
+            BinfmtCleanup.recordMounted()
             do throws(QEMUError) { try BinfmtMisc.mount() } catch {
+                _ = BinfmtCleanup.claimMounted()
                 let advice = QEMUArchitecture(platform).map(QEMUAdvice.hostRegistration) ?? QEMUAdvice.install
                 throw .prepareFailed(platform, cause: error.description, advice: advice)
             }
-            BinfmtCleanup.recordMounted()
             log(.debug, "mounted binfmt_misc on \(BinfmtMisc.mountPoint)")
             refs.mount += 1
             holdsMount = true
@@ -148,13 +151,14 @@ package struct QEMUUserBackend: CrossBuildBackend {
                 return CrossBuildSession(
                     platform: platform, interpreter: entry.interpreter, registeredEntries: [], mountedBinfmtMisc: holdsMount)
             case .register(let arch, let interpreter):
+                BinfmtCleanup.recordRegistered(arch)  // before the call, as for the mount
                 do throws(QEMUError) {
                     try BinfmtMisc.writeCommand(arch.registrationLine(interpreter: interpreter), to: BinfmtMisc.mountPoint + "/register")
                 } catch {
+                    _ = BinfmtCleanup.claimRegistered(arch)
                     throw QEMUError.prepareFailed(
                         platform, cause: "registering \(arch.entryName): \(error.description)", advice: QEMUAdvice.hostRegistration(arch))
                 }
-                BinfmtCleanup.recordRegistered(arch)
                 refs.entries[arch] = 1
                 log(.info, "\(platform): registered binfmt_misc entry \(arch.entryName) → \(interpreter) (F)")
                 return CrossBuildSession(
