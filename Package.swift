@@ -76,7 +76,10 @@ let package = Package(
         .target(name: "SnapshotTime", dependencies: [api, support], path: "Plugins/SnapshotTime"),
         .target(name: "SnapshotFull", dependencies: [api, support], path: "Plugins/SnapshotFull"),
         .target(name: "RegistryOCI", dependencies: [api, support, "CCurl"], path: "Plugins/RegistryOCI"),
-        .target(name: "CrossQEMU", dependencies: [api], path: "Plugins/CrossQEMU"),
+        // CrossQEMU's entry points apart from its backend, so tests link the backend without a
+        // second copy of the exported `kiln_plugin_*` symbols (RegistryTests links RegistryOCI's).
+        .target(name: "CrossQEMU", dependencies: [api, "CrossQEMUBackend"], path: "Plugins/CrossQEMU/Plugin"),
+        .target(name: "CrossQEMUBackend", dependencies: [api, support], path: "Plugins/CrossQEMU/Backend"),
 
         // Tests.
         .target(name: "TestSupport", dependencies: [api, support, "ImageModel"], path: "Tests/TestSupport"),
@@ -105,5 +108,8 @@ let package = Package(
         .testTarget(name: "ImageStoreTests", dependencies: [api, support, "ImageModel", "ImageStore", "CArchive", "TestSupport"]),
         .testTarget(name: "ManifestToolTests", dependencies: [api, support, "ImageModel", "ManifestTool", "TestSupport", yams]),
         .testTarget(name: "CITagTests", dependencies: ["CITag"]),
+        // binfmt_misc registration and cleanup (root); the helper stands in for a host being signalled.
+        .testTarget(name: "CrossQEMUTests", dependencies: [api, support, "CrossQEMUBackend", "TestSupport"]),
+        .executableTarget(name: "QEMUCleanupHelper", dependencies: [api], path: "Tests/QEMUCleanupHelper"),
     ]
 )

@@ -160,9 +160,10 @@ enum BusyboxRootfs {
 
         """
 
-    static func populate(_ root: String) async throws {
+    /// `busybox` is the binary copied in (another architecture's for a foreign base); the
+    /// applet list comes from the host's busybox of the same Debian package.
+    static func populate(_ root: String, busybox: String = "/bin/busybox") async throws {
         try BaseImageFixture.requireProgram("busybox", package: "busybox-static")
-        let busybox = "/bin/busybox"
         guard FileManager.default.isExecutableFile(atPath: busybox) else {
             throw BaseImageFixture.Error.missingProgram(busybox, package: "busybox-static")
         }
@@ -181,7 +182,7 @@ enum BusyboxRootfs {
         try t.setOwner("bin/busybox", mode: 0o755)
 
         // An applet symlink per command, where Debian's busybox would install it.
-        let list = try await ProcessRunner.check(busybox, ["--list-full"])
+        let list = try await ProcessRunner.check("/bin/busybox", ["--list-full"])
         for applet in list.stdout.split(separator: "\n").map(String.init) where applet.contains("/") && applet != "bin/busybox" {
             try t.symlink(applet, to: "/bin/busybox")
         }
