@@ -100,7 +100,8 @@ struct DependencyAllowListTests {
     @Test(arguments: allowed.keys.sorted())
     func importsStayWithinTheAllowList(folder: String) throws {
         let found = Self.imports(in: folder)
-        #expect(!found.isEmpty || folder == "Sources/Dockerfile" || folder == "Sources/PluginAPI", "no Swift files under \(folder)")
+        let files = FileManager.default.enumerator(atPath: Self.root + "/" + folder)?.allObjects as? [String] ?? []
+        #expect(files.contains { $0.hasSuffix(".swift") }, "no Swift files under \(folder)")
         let allowed = try #require(Self.allowed[folder])
         for (file, module) in found where !allowed.contains(module) {
             Issue.record("\(folder)/\(file) imports \(module), which the allow-list does not give \(folder)")
