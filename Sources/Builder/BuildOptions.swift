@@ -94,8 +94,20 @@ public struct ExecutionOptions: Sendable {
         case none
     }
 
+    /// `--cross`: how RUN runs binaries of another architecture than this machine's.
+    public enum CrossMode: String, Sendable, CaseIterable {
+        /// Emulate (QEMU user mode through the cross-build plugin) when a stage needs it.
+        case auto
+        /// As `auto`, but the emulator must be available for every foreign platform.
+        case qemu
+        /// Never emulate: a foreign RUN fails before anything is pulled.
+        case native
+    }
+
     /// How RUN executes (`--isolation`).
     public var isolation: Isolation = .chroot
+    /// How RUN runs foreign binaries (`--cross`).
+    public var cross: CrossMode = .auto
     /// `--kaniko-dir` / `--work-dir`: kiln's working directory (kept unless `cleanup`); nil
     /// makes a fresh one under `temporaryDirectory`, removed afterwards.
     public var workDirectory: String?

@@ -45,6 +45,20 @@ public struct ImageBuilder: Sendable {
         }
         let session = try prepare(workDirectory: workDirectory)
         try await pusher?.checkPermissions()
+        let cross = CrossBuildSessions(backend: components.crossBuild)
+        do {
+            try await cross.prepare(session, mode: options.execution.cross)
+            let result = try await build(session, outputs: outputs)
+            await cross.release(log: log)
+            return result
+        } catch {
+            await cross.release(log: log)
+            throw error
+        }
+    }
+
+    /// The stages in order, then the image and its outputs.
+    private func build(_ session: BuildSession, outputs: ImageOutputs) async throws -> BuildResult {
         let plan = session.plan
         var final: StageResult?
         for index in plan.stagesToBuild {
@@ -67,7 +81,7 @@ public struct ImageBuilder: Sendable {
         if !unused.isEmpty { log.warning("build args not consumed by any ARG: \(unused.joined(separator: ", "))") }
 
         guard var state = final?.state else { throw KilnError(.internal, "nothing to build") }
-        state.config.platform = options.platform
+        state.config.platform = session.platform(ofStage: plan.targetIndex)
         state.config.created = session.timestamp
         let image: Image
         do {

@@ -43,7 +43,7 @@ struct CLITests {
         #expect(r.exitCode == 1, "\(r)")
         let line = r.stderr.split(separator: "\n").last.map(String.init) ?? ""
         #expect(line.hasPrefix("kiln: error: Dockerfile:2:1: COPY dangling /x: stat "), "\(r)")
-        #expect(line.hasSuffix("/no-such-target: No such file or directory"), "\(r)")
+        #expect(line.hasSuffix("/no-such-target: ENOENT (No such file or directory)"), "\(r)")
     }
 
     @Test(

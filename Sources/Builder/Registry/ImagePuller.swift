@@ -55,17 +55,36 @@ struct ImagePuller {
         return out
     }
 
+    /// The image `reference` names for `platform`. An image that is not for `platform` (a
+    /// single-platform base of another architecture) is an error naming what it is for: its
+    /// content would otherwise be relabelled as `platform`.
     func pull(_ reference: ImageReference, platform: Platform, location: SourceLocation?) async throws -> PulledImage {
         let cache = options.cacheDirectory.map { BaseImageCache(directory: $0, ttl: options.cacheTTL, log: log) }
         do {
-            if let cache, let hit = try cache.lookup(reference, platform: platform, into: store) { return hit }
+            if let cache, let hit = try cache.lookup(reference, platform: platform, into: store) {
+                try Self.check(hit, for: platform, location: location)
+                return hit
+            }
+        } catch let error as KilnError {
+            throw error
         } catch {
             throw KilnError(
                 .failed, "reading \(reference) from the cache \(options.cacheDirectory ?? "")", at: location?.diagnostic, cause: error)
         }
         let pulled = try await pullFromRegistry(reference, platform: platform, location: location)
+        try Self.check(pulled, for: platform, location: location)
         if let cache { await cache.save(pulled, from: store) }
         return pulled
+    }
+
+    static func check(_ pulled: PulledImage, for platform: Platform, location: SourceLocation?) throws {
+        let own = pulled.config.platform
+        guard !own.os.isEmpty, !own.architecture.isEmpty, !own.matches(platform) else { return }
+        throw KilnError(
+            .notFound,
+            "\(pulled.reference.familiarDescription) has no image for \(platform): it is a single-platform image for \(own) "
+                + "(build for \(own), or use a base that offers \(platform))",
+            at: location?.diagnostic)
     }
 
     private func pullFromRegistry(_ reference: ImageReference, platform: Platform, location: SourceLocation?) async throws -> PulledImage {

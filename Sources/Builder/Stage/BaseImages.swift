@@ -36,7 +36,7 @@ struct BaseImages {
         var state: StageState
         switch session.bases[stage.index] ?? .scratch {
         case .scratch:
-            var config = ImageConfig(platform: session.options.platform)
+            var config = ImageConfig(platform: session.platform(ofStage: stage.index))
             var c = ContainerConfig()
             c.env = ["PATH=\(Self.defaultPath)"]
             config.config = c
@@ -61,7 +61,7 @@ struct BaseImages {
             state.snapshotStale = false
         case .image(let reference):
             let pulled = try await ImagePuller(session: session).pull(
-                reference, platform: session.options.platform, location: stage.from.location)
+                reference, platform: session.platform(ofStage: stage.index), location: stage.from.location)
             session.progress.recordPull(pulled.reference)
             try await extract(pulled, into: root)
             var config = pulled.config

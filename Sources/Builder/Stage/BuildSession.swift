@@ -40,6 +40,12 @@ struct BuildSession {
         self.progress = BuildProgress(layerDirectory: workDirectory + "/layers")
     }
 
+    /// The platform a stage builds for: its `FROM --platform` (validated by the planner), else
+    /// the target platform.
+    func platform(ofStage index: Int) -> Platform {
+        plan.platforms[index].flatMap { try? Platform(parsing: $0) } ?? options.platform
+    }
+
     /// `--isolation none` (kaniko's model): every stage's root is `/` itself.
     var inPlace: Bool { options.execution.isolation == .none }
 
@@ -94,6 +100,11 @@ final class BuildProgress {
     func finish(stage index: Int, _ result: StageResult) { finished[index] = result }
 
     func recordPull(_ reference: ImageReference) { pulledReferences.append(reference) }
+
+    /// Foreign platforms whose binaries run here (natively or emulated), as set up before the build.
+    private(set) var runnablePlatforms: [Platform] = []
+
+    func recordRunnable(_ platform: Platform) { runnablePlatforms.append(platform) }
 
     /// A fresh path for a layer being written.
     func newLayerPath() -> String {

@@ -69,14 +69,15 @@ extension StageExecutor {
         }
     }
 
-    /// RUN executes binaries of the target platform: natively, or (later) under QEMU. Until
-    /// the emulation backend is wired, a foreign target fails here with a clear message instead
-    /// of an "exec format error" from inside the step.
+    /// RUN executes binaries of the stage's platform: natively, or under the emulation the build
+    /// set up before it started (`CrossBuildSessions`). A foreign step that was not foreseen (an
+    /// ONBUILD trigger of the base) fails here with a clear message, never "exec format error".
     func checkPlatformRuns(_ run: RunInstruction) throws {
-        let target = session.options.platform.normalized
-        let host = Platform.host
-        guard target.os != host.os || target.architecture != host.architecture else { return }
-        throw KilnError.notAvailableYet(
-            "RUN for \(target) on this \(host) machine (QEMU emulation through the CrossQEMU plugin)", at: run.location.diagnostic)
+        let platform = session.platform(ofStage: stage.index)
+        guard CrossBuildSessions.isForeign(platform), !session.progress.runnablePlatforms.contains(where: { $0.matches(platform) })
+        else { return }
+        throw KilnError(
+            .notFound, "RUN for \(platform) on this \(Platform.host) machine: no emulation was set up for it (see --cross)",
+            at: run.location.diagnostic)
     }
 }

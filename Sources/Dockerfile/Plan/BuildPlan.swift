@@ -16,6 +16,9 @@ public struct BuildPlan: Sendable {
     public var bases: [Int: Base]
     /// Stages a later stage builds on or copies from (their roots must stay complete).
     public var stagesUsedLater: Set<Int> = []
+    /// `FROM --platform=…` of each planned stage that has one, expanded with the global ARGs
+    /// (`$BUILDPLATFORM`, `$TARGETPLATFORM`); other stages build for the target platform.
+    public var platforms: [Int: String] = [:]
 
     /// Where a stage starts.
     public enum Base: Sendable, Hashable {
@@ -91,12 +94,23 @@ public struct BuildPlan: Sendable {
                 : Array(0...targetIndex)
         }
         var bases: [Int: Base] = [:]
+        var platforms: [Int: String] = [:]
         for index in stagesToBuild {
             let stage = dockerfile.stages[index]
             let expanded = try Self.dockerfile {
                 try Instruction.from(stage.from).expanded(environment: global.environment, escape: dockerfile.escape)
             }
             guard case .from(let from) = expanded else { continue }
+            if let platform = from.platform, !platform.isEmpty {
+                _ = try Self.dockerfile {
+                    do { return try PredefinedArguments.platform(target: platform, build: input.buildPlatform) } catch let error
+                        as DockerfileError
+                    {
+                        throw DockerfileError(error.message, at: from.location)
+                    }
+                }
+                platforms[index] = platform
+            }
             switch dockerfile.resolveBase(from.image, inStage: index) {
             case .stage(let i): bases[index] = .stage(i)
             case .image(let name) where name.lowercased() == "scratch": bases[index] = .scratch
@@ -104,6 +118,7 @@ public struct BuildPlan: Sendable {
             }
         }
         self.bases = bases
+        self.platforms = platforms
         var usedLater: Set<Int> = []
         for index in stagesToBuild {
             usedLater.formUnion(try Self.dockerfile { try dockerfile.dependencies(ofStage: index, globalEnvironment: global.environment) })

@@ -23,6 +23,7 @@ struct Build: AsyncParsableCommand, KilnCommand {
         let plugins = try HostWiring.loadPlugins(global, registry: host.registry, log: log, extraPlugin: host.registryPlugin)
         let components = try ComponentResolver.resolve(
             plugins, snapshotMode: host.snapshotMode, registryName: host.registryPlugin, needsRegistry: options.outputs.pushes)
+        SignalCleanup.install(releasing: components.crossBuild)
         let builder = ImageBuilder(options: options, components: components, log: log)
         let result = try await builder.run()
         print(result.digest.description)

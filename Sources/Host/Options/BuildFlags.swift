@@ -62,6 +62,11 @@ struct BuildFlags: ParsableArguments {
     var isolation = "chroot"
 
     @Option(
+        name: .customLong("cross"),
+        help: "RUN for another architecture: auto (QEMU user mode when needed), qemu (require it), native (never emulate).")
+    var cross = "auto"
+
+    @Option(
         name: [.customLong("kaniko-dir"), .customLong("work-dir")],
         help: "kiln's working directory (build roots, blobs); default: a fresh directory under $TMPDIR.")
     var workDirectory: String?

@@ -89,6 +89,10 @@ enum BuildOptionsFactory {
             throw KilnError.usage("--isolation must be chroot or none, not '\(b.isolation)'")
         }
         execution.isolation = isolation
+        guard let cross = ExecutionOptions.CrossMode(rawValue: b.cross) else {
+            throw KilnError.usage("--cross must be auto, qemu or native, not '\(b.cross)'")
+        }
+        execution.cross = cross
         execution.workDirectory = b.workDirectory ?? env["KILN_DIR"] ?? env["KANIKO_DIR"]
         execution.temporaryDirectory = env["TMPDIR"]
         execution.cleanup = b.cleanup

@@ -1,0 +1,126 @@
+// Platform-aware builds on this amd64 machine: an arm64 build whose RUN steps run under QEMU user
+// mode (the CrossQEMU plugin registers it with binfmt_misc and undoes it), the predefined
+// platform ARGs, and a base that has no image for the requested platform refused by name.
+import Foundation
+import TestSupport
+import Testing
+
+extension EndToEnd {
+    @Suite(.serialized) struct MultiArch {
+        /// `REG/busybox-multi:latest`: a manifest list of the amd64 busybox base and an arm64 one
+        /// made from Debian's busybox-static:arm64, merged with `kiln manifest`.
+        static func pushMultiArchBase(to registry: RegistryFixture, work: FixtureDirectory) async throws -> String {
+            let amd64 = try await BaseImageFixture.shared.layout(.busybox)
+            try await ProcessRunner.check(
+                "skopeo",
+                ["copy", "--quiet", "--dest-tls-verify=false", "oci:\(amd64):latest", "docker://\(registry.host)/busybox-multi:amd64"])
+            let rootfs = work.url("arm64-rootfs")
+            try FileManager.default.createDirectory(atPath: rootfs, withIntermediateDirectories: true)
+            try await ForeignBusybox.populate(rootfs, architecture: "arm64")
+            chmod(rootfs, 0o755)
+            let layout = work.url("arm64-layout")
+            try await ProcessRunner.check("umoci", ["init", "--layout", layout])
+            try await ProcessRunner.check("umoci", ["new", "--image", "\(layout):latest"])
+            try await ProcessRunner.check("umoci", ["insert", "--image", "\(layout):latest", rootfs, "/"], timeout: 600)
+            try await ProcessRunner.check(
+                "umoci",
+                [
+                    "config", "--image", "\(layout):latest", "--architecture", "arm64", "--os", "linux",
+                    "--config.env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                ])
+            try await ProcessRunner.check(
+                "skopeo",
+                ["copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout):latest", "docker://\(registry.host)/busybox-multi:arm64"])
+            let merged = try await KilnCommand.run([
+                "manifest", "push", "from-args", "--platforms", "linux/amd64,linux/arm64",
+                "--template", "\(registry.host)/busybox-multi:ARCH", "--target", "\(registry.host)/busybox-multi:latest",
+            ])
+            try #require(merged.succeeded, "kiln manifest: \(merged)")
+            return "\(registry.host)/busybox-multi:latest"
+        }
+
+        /// binfmt_misc's mount and entries, to prove a build leaves them as it found them.
+        static func binfmtState() -> String {
+            let mounted = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(" binfmt_misc ")
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/sys/fs/binfmt_misc")) ?? []
+            return "mounted=\(mounted) entries=\(entries.sorted())"
+        }
+
+        /// Unpacks `reference` from the registry and returns its root file system and config.
+        static func unpack(_ reference: String, platform: String, into work: FixtureDirectory) async throws -> (
+            rootfs: String, config: String
+        ) {
+            let arch = String(platform.split(separator: "/")[1])
+            try await ProcessRunner.check(
+                "skopeo",
+                [
+                    "copy", "--quiet", "--src-tls-verify=false", "--override-arch", arch, "docker://\(reference)",
+                    "oci:\(work.url("out")):img",
+                ])
+            try await ProcessRunner.check("umoci", ["unpack", "--image", "\(work.url("out")):img", work.url("bundle")])
+            let config = try await ProcessRunner.check(
+                "skopeo", ["inspect", "--config", "--raw", "--tls-verify=false", "--override-arch", arch, "docker://\(reference)"])
+            return (work.url("bundle/rootfs"), config.stdout)
+        }
+
+        @Test("--custom-platform linux/arm64: RUN under QEMU says aarch64, TARGETARCH is arm64, the config says arm64")
+        func arm64BuildRunsUnderQEMU() async throws {
+            let before = Self.binfmtState()
+            let work = try FixtureDirectory(prefix: "kiln-multiarch")
+            defer { work.remove() }
+            try await withRegistry(.plain) { registry in
+                let base = try await Self.pushMultiArchBase(to: registry, work: work)
+                try work.makeDirectory("context")
+                try work.write(
+                    "context/Dockerfile",
+                    """
+                    FROM \(base)
+                    ARG TARGETARCH
+                    ARG TARGETPLATFORM
+                    ARG BUILDARCH
+                    RUN uname -m > /arch && echo "$TARGETARCH $TARGETPLATFORM $BUILDARCH" > /args
+                    """)
+                let reference = "\(registry.host)/team/app:arm64"
+                let r = try await KilnCommand.run([
+                    "--context", work.url("context"), "--custom-platform", "linux/arm64", "--destination", reference,
+                ])
+                #expect(r.succeeded, "\(r)")
+                #expect(r.stderr.contains("QEMU"), "the log names the emulation: \(r.stderr)")
+                #expect(Self.binfmtState() == before, "binfmt_misc was not left as found")
+                let image = try await Self.unpack(reference, platform: "linux/arm64", into: work)
+                #expect(try String(contentsOfFile: image.rootfs + "/arch", encoding: .utf8) == "aarch64\n")
+                #expect(try String(contentsOfFile: image.rootfs + "/args", encoding: .utf8) == "arm64 linux/arm64 amd64\n")
+                #expect(image.config.contains(#""architecture":"arm64""#), "\(image.config)")
+            }
+            #expect(Self.binfmtState() == before)
+        }
+
+        @Test("--cross=native refuses a foreign RUN before pulling; a base without the platform is named")
+        func refusals() async throws {
+            let work = try FixtureDirectory(prefix: "kiln-multiarch-refuse")
+            defer { work.remove() }
+            try await withRegistry(.plain) { registry in
+                let amd64Only = try await BaseImageFixture.shared.push(.busybox, to: registry)
+                try work.makeDirectory("context")
+                try work.write("context/Dockerfile", "FROM \(amd64Only)\nRUN true\n")
+                let relabel = try await KilnCommand.run([
+                    "--context", work.url("context"), "--custom-platform", "linux/arm64", "--destination", "\(registry.host)/x:1",
+                ])
+                #expect(relabel.exitCode == 1, "\(relabel)")
+                #expect(relabel.stderr.contains("has no image for linux/arm64"), "\(relabel.stderr)")
+                #expect(relabel.stderr.contains("linux/amd64"), "the base's own platform is named: \(relabel.stderr)")
+                let pushed = try await ProcessRunner.run(
+                    "skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/x:1"])
+                #expect(!pushed.succeeded, "nothing may be pushed: \(pushed)")
+
+                let native = try await KilnCommand.run([
+                    "--context", work.url("context"), "--custom-platform", "linux/arm64", "--cross", "native", "--no-push",
+                    "--oci-layout-path", work.url("out"),
+                ])
+                #expect(native.exitCode == 2, "\(native)")
+                #expect(native.stderr.contains("--cross=native"), "\(native.stderr)")
+                #expect(!native.stderr.contains("resolving"), "nothing is pulled before the refusal: \(native.stderr)")
+            }
+        }
+    }
+}
