@@ -93,7 +93,9 @@ let package = Package(
         .testTarget(name: "PluginHostTests", dependencies: [api, support, "ImageModel", "PluginHost", "TestSupport"]),
         .testTarget(
             name: "BuildTests",
-            dependencies: [api, support, "ImageModel", "Builder", "ImageStore", "Dockerfile", "PluginHost", "TestSupport"],
+            dependencies: [
+                api, support, "ImageModel", "Builder", "ImageStore", "Dockerfile", "PluginHost", "TestSupport", "CrossQEMUBackend",
+            ],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "EngineTests",

@@ -9,6 +9,9 @@ public struct BuildOptions: Sendable {
     public var source: SourceOptions
     /// The platform the image is built for (`--custom-platform`, else this machine's).
     public var platform: Platform
+    /// Several `--custom-platform`s: each is built (as if it were `platform`) and the result is
+    /// one image index. Empty or one entry: a single-platform build of `platform`.
+    public var platforms: [Platform] = []
     /// Compression, single snapshot, timestamps.
     public var layers: LayerOptions
     /// Isolation, working directory, ignored paths.

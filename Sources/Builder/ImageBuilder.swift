@@ -8,11 +8,13 @@ import SystemCalls
 
 /// What a build produced.
 public struct BuildResult: Sendable {
-    /// The manifest digest (as pushed, when pushed).
+    /// The manifest digest (as pushed, when pushed); the index digest for several platforms.
     public var digest: Digest
     /// The image in the build's blob store (valid until the working directory is removed: kept
     /// when `ExecutionOptions.workDirectory` is given and `cleanup` is off).
     public var image: Image
+    /// Every platform's image, in the order of `BuildOptions.platforms` (just `image` for one).
+    public var images: [Image]
 }
 
 /// Builds the Dockerfile the options name with the given components, and writes or pushes the
@@ -31,7 +33,8 @@ public struct ImageBuilder: Sendable {
         self.log = log
     }
 
-    /// Runs the build.
+    /// Runs the build: one image, or with several `platforms` one image per platform and an
+    /// index naming them.
     /// - Throws: `KilnError` (code, message, Dockerfile location, cause).
     public func run() async throws -> BuildResult {
         let outputs = ImageOutputs(options: options.outputs, log: log.pluginSink)
@@ -43,22 +46,50 @@ public struct ImageBuilder: Sendable {
         defer {
             if owned || options.execution.cleanup { try? removeTree(workDirectory) }
         }
-        let session = try prepare(workDirectory: workDirectory)
+        let platforms = options.platforms.count > 1 ? options.platforms : [options.platform]
+        var sessions: [BuildSession] = []
+        for platform in platforms {
+            var single = self
+            single.options.platform = platform
+            single.options.platforms = []
+            let directory = platforms.count > 1 ? workDirectory + "/" + Self.slug(platform) : workDirectory
+            if platforms.count > 1 {
+                do { try BuildRoot.makePrivateDirectory(directory + "/roots") } catch {
+                    throw KilnError.wrapping(error, "cannot create the working directory \(directory)")
+                }
+            }
+            sessions.append(try single.prepare(workDirectory: directory))
+        }
         try await pusher?.checkPermissions()
         let cross = CrossBuildSessions(backend: components.crossBuild)
+        var images: [Image] = []
         do {
-            try await cross.prepare(session, mode: options.execution.cross)
-            let result = try await build(session, outputs: outputs)
+            // Every platform's emulation is settled before the first pull.
+            for session in sessions { try await cross.prepare(session, mode: options.execution.cross) }
+            for session in sessions {
+                if platforms.count > 1 { log.info("building for \(session.options.platform)") }
+                images.append(try await build(session))
+            }
             await cross.release(log: log)
-            return result
         } catch {
             await cross.release(log: log)
             throw error
         }
+        let bases = sessions.flatMap { $0.progress.pulledReferences }
+        let digest =
+            platforms.count > 1
+            ? try await outputs.deliver(index: images, registry: { try components.registryClient() }, mountingFrom: bases)
+            : try await outputs.deliver(images[0], registry: { try components.registryClient() }, mountingFrom: bases)
+        log.info(
+            platforms.count > 1 ? "image index \(digest) (\(platforms.map(\.description).joined(separator: ", ")))" : "image \(digest)")
+        return BuildResult(digest: digest, image: images[0], images: images)
     }
 
-    /// The stages in order, then the image and its outputs.
-    private func build(_ session: BuildSession, outputs: ImageOutputs) async throws -> BuildResult {
+    /// `linux/arm/v7` → `linux-arm-v7`: a platform's working directory.
+    static func slug(_ platform: Platform) -> String { platform.description.replacingOccurrences(of: "/", with: "-") }
+
+    /// The stages in order, then the image (in the session's blob store).
+    private func build(_ session: BuildSession) async throws -> Image {
         let plan = session.plan
         var final: StageResult?
         for index in plan.stagesToBuild {
@@ -89,10 +120,7 @@ public struct ImageBuilder: Sendable {
         } catch {
             throw KilnError.wrapping(error, "assembling the image")
         }
-        let digest = try await outputs.deliver(
-            image, registry: { try components.registryClient() }, mountingFrom: session.progress.pulledReferences)
-        log.info("image \(digest)")
-        return BuildResult(digest: digest, image: image)
+        return image
     }
 
     /// Reads and parses the Dockerfile, opens the context, plans the stages.

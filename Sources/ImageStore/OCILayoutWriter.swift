@@ -51,6 +51,33 @@ public struct OCILayoutWriter: Sendable {
         return descriptor
     }
 
+    /// Writes a multi-platform image: every image's blobs, then `indexBytes` (an image index
+    /// naming them) as a blob, recorded in `index.json` under `refName` like `write(_:refName:)`.
+    @discardableResult
+    public func write(index indexBytes: [UInt8], mediaType: MediaType, images: [Image], refName: String? = nil) async throws -> Descriptor {
+        let store = try BlobStore(root: path)
+        for image in images {
+            try store.put(image.configBytes)
+            try store.put(image.manifestBytes)
+            for layer in image.manifest.layers { try await store.put(layer.digest, from: image.store) }
+        }
+        try store.put(indexBytes)
+        var descriptor = Descriptor(mediaType: mediaType, bytes: indexBytes)
+        if let refName { descriptor.annotations = [AnnotationKey.refName: refName] }
+        var entries = try existingEntries()
+        entries.removeAll { entry in
+            let name = entry.annotations?[AnnotationKey.refName]
+            return refName != nil ? name == refName : (name == nil && entry.digest == descriptor.digest)
+        }
+        entries.append(descriptor)
+        let index = ImageIndex(mediaType: .ociIndex, manifests: entries)
+        try await runBlocking { [path] in
+            try FileIO.writeAtomically(Self.layoutHeader, to: path + "/oci-layout")
+            try FileIO.writeAtomically(CanonicalJSON.encode(index), to: path + "/index.json")
+        }
+        return descriptor
+    }
+
     private func existingEntries() throws -> [Descriptor] {
         guard FileIO.exists(path + "/index.json") else { return [] }
         do {

@@ -1,7 +1,9 @@
 import Diagnostics
 import Foundation
+import ImageModel
 import ImageStore
 import PluginAPI
+import PluginSupport
 
 /// Pushes a built image to its destinations: blobs first (each once per repository, mounted
 /// from another destination repository on the same registry when possible), the manifest last.
@@ -32,7 +34,8 @@ public struct ImagePusher: Sendable {
     }
 
     /// Pushes `image` to every destination; returns the manifest digest the registries stored.
-    public func push(_ image: Image, mountingFrom bases: [ImageReference] = []) async throws -> Digest {
+    /// With `byDigest` the manifest is stored under its digest only (an image an index will name).
+    public func push(_ image: Image, mountingFrom bases: [ImageReference] = [], byDigest: Bool = false) async throws -> Digest {
         let client = client
         var pushedRepos: [ImageReference] = []
         var digest = image.digest
@@ -59,7 +62,9 @@ public struct ImagePusher: Sendable {
             }
             do {
                 let tagged =
-                    destination.tag == nil && destination.digest == nil ? destination.with(tag: ImageReference.defaultTag) : destination
+                    byDigest
+                    ? destination.with(tag: nil, digest: image.digest)
+                    : destination.tag == nil && destination.digest == nil ? destination.with(tag: ImageReference.defaultTag) : destination
                 digest = try await client.pushManifest(image.manifestBytes, mediaType: image.manifest.mediaType ?? .ociManifest, to: tagged)
             } catch {
                 if options.pushIgnoreImmutableTagErrors, (error as? any RegistryFailure)?.isImmutableTag == true {
@@ -70,6 +75,26 @@ public struct ImagePusher: Sendable {
             }
             pushedRepos.append(destination)
             log(.info, "pushed \(destination.with(tag: destination.tag, digest: digest))")
+        }
+        return digest
+    }
+
+    /// Pushes an image index (whose images were pushed by digest) under every destination's tag.
+    public func pushIndex(_ bytes: [UInt8], mediaType: MediaType) async throws -> Digest {
+        var digest = Digest.sha256(of: bytes)
+        for destination in options.destinations {
+            let tagged =
+                destination.tag == nil && destination.digest == nil ? destination.with(tag: ImageReference.defaultTag) : destination
+            do {
+                digest = try await client.pushManifest(bytes, mediaType: mediaType, to: tagged)
+            } catch {
+                if options.pushIgnoreImmutableTagErrors, (error as? any RegistryFailure)?.isImmutableTag == true {
+                    log(.warning, "\(destination): tag is immutable; ignored (--push-ignore-immutable-tag-errors)")
+                    continue
+                }
+                throw KilnError(.network, "pushing the index to \(destination)", cause: error)
+            }
+            log(.info, "pushed \(destination.with(tag: destination.tag, digest: digest)) (\(mediaType))")
         }
         return digest
     }

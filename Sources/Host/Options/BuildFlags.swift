@@ -28,9 +28,11 @@ struct BuildFlags: ParsableArguments {
     var skipUnusedStages = true
 
     @Option(
-        name: .customLong("custom-platform"),
-        help: ArgumentHelp("Target platform os/arch[/variant]; default: this machine's.", valueName: "platform"))
-    var customPlatform: String?
+        name: [.customLong("custom-platform"), .customLong("platform")],
+        help: ArgumentHelp(
+            "Target platform os/arch[/variant]; default: this machine's. Repeat it or give a comma list to build several "
+                + "platforms into one image index.", valueName: "platform"))
+    var customPlatforms: [String] = []
 
     @Option(
         name: .customLong("snapshot-mode"),

@@ -29,9 +29,14 @@ enum BuildOptionsFactory {
         default: throw KilnError.usage("--snapshot-mode must be full, time or redo, not '\(b.snapshotMode)'")
         }
         var options = BuildOptions(source: try source(b, environment: env))
-        if let p = b.customPlatform {
-            do { options.platform = try Platform(parsing: p) } catch { throw KilnError.usage("--custom-platform", cause: error) }
+        var platforms: [Platform] = []
+        for text in b.customPlatforms.flatMap({ $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }) {
+            let platform: Platform
+            do { platform = try Platform(parsing: text) } catch { throw KilnError.usage("--custom-platform \(text)", cause: error) }
+            if !platforms.contains(where: { $0.normalized == platform.normalized }) { platforms.append(platform) }
         }
+        if let first = platforms.first { options.platform = first }
+        options.platforms = platforms
         options.layers = try layers(b, environment: env)
         options.execution = try execution(b, environment: env)
         options.outputs = try outputs(o, environment: env)
