@@ -10,6 +10,9 @@ export KILN_TEST_CACHE=${KILN_TEST_CACHE:-/var/cache/kiln-tests}
 # SwiftPM and Foundation leave behind) goes under one directory removed at the end.
 TMPDIR="$(mktemp -d /tmp/kt.XXXXXX)"  # short: podman refuses a runroot path over 50 characters
 export TMPDIR
+# mktemp makes it 0700; tests that check what another local user can reach (a kept
+# --kaniko-dir) need its parents traversable, as /tmp itself is.
+chmod 755 "$TMPDIR"
 trap 'rm -rf "$TMPDIR"' EXIT
 mkdir -p "$KILN_TEST_CACHE"
 # House style (.swift-format): any finding fails the run.
