@@ -125,8 +125,13 @@ public struct ImageBuilder: Sendable {
         for path in candidates {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
-                do { return (try String(contentsOfFile: path, encoding: .utf8), path) } catch {
+                let bytes: Data
+                do { bytes = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
                     throw BuildError.failed("cannot read \(path): \(error.localizedDescription)")
+                }
+                do { return (try Dockerfile.decode([UInt8](bytes), fileName: BuildRoot.lastComponent(of: options.dockerfile)), path) } catch
+                {
+                    throw BuildError.failed("\(error)")
                 }
             }
         }
