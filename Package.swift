@@ -54,6 +54,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: [api], path: "Tests/TestSupport"),
         .testTarget(name: "PluginAPITests", dependencies: [api, "TestSupport"]),
         .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile", "TestSupport"], resources: [.copy("testfiles"), .copy("testfiles-negative")]),
+        // Seeded mutation fuzzing of the front end; corpora in Tests/Fuzz/<target>/.
+        .testTarget(name: "FuzzTests", dependencies: ["Dockerfile"]),
         .testTarget(name: "SnapshotTests", dependencies: [api, "PluginHost", "TestSupport"]),
         .testTarget(name: "ArchiveTests", dependencies: [api, "Archive", "TestSupport"]),
         .testTarget(name: "PluginHostTests", dependencies: [api, "PluginHost", "TestSupport"]),
