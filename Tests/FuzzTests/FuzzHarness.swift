@@ -5,7 +5,7 @@
 // crash-<what> with the fix. Inputs that break an invariant without crashing are saved into the
 // corpus (found-<hash>) by the test itself and reported.
 //
-// KILN_FUZZ_SEED (default 0x6B696C6E), KILN_FUZZ_SECONDS (default 20 per target) and
+// KILN_FUZZ_SEED (default 0x6B696C6E), KILN_FUZZ_SECONDS (default 15 per target) and
 // KILN_FUZZ_RUNS (default 20000 per target) tune a run; longer runs are for hunting.
 import Foundation
 import Glibc
@@ -92,7 +92,7 @@ enum FuzzPaths {
     }
 
     static var seconds: Double {
-        ProcessInfo.processInfo.environment["KILN_FUZZ_SECONDS"].flatMap { Double($0) } ?? 20
+        ProcessInfo.processInfo.environment["KILN_FUZZ_SECONDS"].flatMap { Double($0) } ?? 15
     }
 
     static var runs: Int {
@@ -142,8 +142,14 @@ func fuzz(target: String, tokens: [String], _ check: ([UInt8]) -> String?) -> (p
     mkdir(lastDir, 0o755)
     let last = lastDir + "/last-" + target
     var problems: [String] = []
+    var slowest: (seconds: Double, input: [UInt8]) = (0, [])
     func run(_ input: [UInt8]) {
         FuzzPaths.write(input, to: last)
+        let start = Date()
+        defer {
+            let seconds = Date().timeIntervalSince(start)
+            if seconds > slowest.seconds { slowest = (seconds, input) }
+        }
         if let problem = check(input) {
             let saved = "found-" + FuzzPaths.name(input)
             FuzzPaths.write(input, to: FuzzPaths.corpus(target) + "/" + saved)
@@ -166,5 +172,7 @@ func fuzz(target: String, tokens: [String], _ check: ([UInt8]) -> String?) -> (p
         count += 1
     }
     print("fuzz \(target): \(inputs.count) corpus inputs and \(count) mutations, seed \(FuzzPaths.seed); last input in \(last)")
+    print("fuzz \(target): slowest input took \(Int(slowest.seconds * 1000)) ms (\(slowest.input.count) bytes)")
+    FuzzPaths.write(slowest.input, to: lastDir + "/slowest-" + target)
     return (problems, inputs.count + count)
 }
