@@ -21,7 +21,8 @@ public enum PortSpec {
             guard !text.isEmpty, text.utf8.count <= 5, text.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(text),
                 number <= 65535
             else {
-                return "invalid port '\(text)' in '\(word)': ports are whole numbers from 0 to 65535"
+                let shown = text.isEmpty || range.count == 1 ? word : "\(text)' in '\(word)"
+                return "invalid port '\(shown)': ports are whole numbers from 0 to 65535"
             }
             numbers.append(number)
         }
