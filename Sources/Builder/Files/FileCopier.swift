@@ -131,13 +131,16 @@ final class FileCopier {
         switch kind {
         case S_IFDIR:
             if existing == nil { try Syscall.check("mkdir", dest) { mkdir(dest, 0o700) } }
+            let newlyRecorded = !writtenSet.contains(rel)
             record(rel)
             let mark = written.count
             try copyContents(ofDirectory: source, relative: relative, into: rel)
             if onlyIfNotEmpty && written.count == mark {
                 // An excluded directory walked for re-included paths, and none was there.
-                written.removeLast()
-                writtenSet.remove(rel)
+                if newlyRecorded {
+                    written.removeLast()
+                    writtenSet.remove(rel)
+                }
                 if existing == nil { try Syscall.check("rmdir", dest) { rmdir(dest) } }
                 return
             }
