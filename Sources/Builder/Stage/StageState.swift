@@ -36,7 +36,8 @@ struct StageState {
         for (index, entry) in (config.config?.env ?? []).enumerated() {
             guard let eq = entry.firstIndex(of: "=") else { continue }
             let key = String(entry[..<eq])
-            envIndex[key] = index
+            // A repeated key: ENV replaces the first entry, expansion sees the last (as before).
+            if envIndex[key] == nil { envIndex[key] = index }
             expansionEnvironment[key] = String(entry[entry.index(after: eq)...])
         }
     }
