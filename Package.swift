@@ -88,6 +88,8 @@ let package = Package(
         .testTarget(
             name: "DockerfileTests", dependencies: ["Dockerfile", "TestSupport"],
             resources: [.copy("testfiles"), .copy("testfiles-negative")]),
+        // Seeded mutation fuzzing of the front end; corpora in Tests/Fuzz/<target>/.
+        .testTarget(name: "FuzzTests", dependencies: ["Dockerfile"]),
         .testTarget(name: "SnapshotTests", dependencies: [api, support, "PluginHost", "TestSupport"]),
         .testTarget(name: "ArchiveTests", dependencies: [api, support, "Archive", "SystemCalls", "CKilnSys", "TestSupport"]),
         .testTarget(name: "PluginHostTests", dependencies: [api, support, "ImageModel", "PluginHost", "TestSupport"]),

@@ -227,8 +227,14 @@ public struct ImageBuilder: Sendable {
         for path in candidates {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
-                do { return (String(decoding: try readFile(path), as: UTF8.self), path) } catch {
+                let bytes: [UInt8]
+                do { bytes = try readFile(path) } catch {
                     throw KilnError.wrapping(error, "cannot read the Dockerfile")
+                }
+                do { return (try Dockerfile.decode(bytes, fileName: BuildRoot.lastComponent(of: options.source.dockerfile)), path) } catch
+                    let error as DockerfileError
+                {
+                    throw KilnError.dockerfile(error)
                 }
             }
         }

@@ -64,6 +64,45 @@ public struct Dockerfile: Sendable, Hashable {
         return Dockerfile(fileName: fileName, directives: scanner.directives, escape: scanner.escape, metaArgs: metaArgs, stages: stages)
     }
 
+    /// The text of a Dockerfile read as bytes. BuildKit reads bytes and passes invalid UTF-8
+    /// through, but kiln's instructions are Swift strings, which cannot carry it: rather than
+    /// silently turning such a byte into U+FFFD (changing a RUN command), kiln refuses the file.
+    /// - Throws: `DockerfileError` at `fileName:line:column` of the first byte that is not
+    ///   UTF-8 (the column counts characters before it, from 1).
+    public static func decode(_ bytes: [UInt8], fileName: String = "Dockerfile") throws -> String {
+        if let text = String(validating: bytes, as: UTF8.self) { return text }
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var line = 1
+        var column = 1
+        var offset = 0
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar):
+                offset += UTF8.width(scalar)
+                if scalar == "\n" {
+                    line += 1
+                    column = 1
+                } else {
+                    column += 1
+                }
+            case .emptyInput:
+                return String(decoding: bytes, as: UTF8.self)
+            case .error:
+                let byte = offset < bytes.count ? bytes[offset] : 0
+                let hex = String(byte, radix: 16, uppercase: true)
+                throw DockerfileError(
+                    "invalid UTF-8 (byte 0x\(hex.count == 1 ? "0" + hex : hex)): save the Dockerfile as UTF-8",
+                    at: SourceLocation(file: fileName, line: line, column: column))
+            }
+        }
+    }
+
+    /// `parse(decode(bytes))`: a Dockerfile as read from disk.
+    public static func parse(bytes: [UInt8], fileName: String = "Dockerfile") throws -> Dockerfile {
+        try parse(decode(bytes, fileName: fileName), fileName: fileName)
+    }
+
     private static func checkUniqueStageNames(_ stages: [Stage]) throws {
         var seen: [String: Stage] = [:]
         for stage in stages {

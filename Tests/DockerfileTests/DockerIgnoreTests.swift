@@ -68,6 +68,9 @@ import Testing
         (["docs/*", "!docs/README.md"], "docs/README.md", false),
         (["docs", "!docs/README.md"], "docs/other.md", true),
         (["*.go"], ".", false),
+        // BuildKit's walk (fsutil, MatchesUsingParentResults): `!foo` was skipped at `foo`
+        // (nothing excluded it yet), so it does not re-include `foo/bar` as a parent match.
+        (["foo/*", "!foo"], "foo/bar", true),
         ([], "any/path", false),
     ])
     func orderAndExceptions(patterns: [String], path: String, excluded: Bool) throws {

@@ -68,6 +68,27 @@ public struct BuildContext: Sendable {
         return ignore.excludes(relative, isDirectory: isDirectory)
     }
 
+    /// False when the directory `relative` is excluded and no `!` pattern can re-include
+    /// anything below it, so a walk may skip it.
+    public func mayReinclude(below relative: String) -> Bool {
+        guard let ignore else { return true }
+        return !ignore.canSkipDirectory(relative)
+    }
+
+    /// Whether the excluded directory `relative` holds a path `.dockerignore` re-includes.
+    func holdsIncludedPath(_ relative: String) -> Bool {
+        guard mayReinclude(below: relative),
+            let names = try? FileManager.default.contentsOfDirectory(atPath: directory + "/" + relative)
+        else { return false }
+        for name in names {
+            let child = relative + "/" + name
+            var st = stat()
+            let isDir = lstat(directory + "/" + child, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+            if !isExcluded(child, isDirectory: isDir) || (isDir && holdsIncludedPath(child)) { return true }
+        }
+        return false
+    }
+
     /// Expands a COPY/ADD source pattern (Go `filepath.Match` per component) to the relative
     /// paths it matches, sorted, minus what `.dockerignore` and `excludes` drop.
     public func match(_ pattern: String, excludes: [DockerIgnore] = [], location: SourceLocation) throws -> [String] {
@@ -109,7 +130,8 @@ public struct BuildContext: Sendable {
         let kept = found.filter { rel in
             var st = stat()
             let isDir = stat(directory + "/" + rel, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-            if isExcluded(rel, isDirectory: isDir) { return false }
+            // An excluded directory still names what `!` patterns re-include inside it.
+            if isExcluded(rel, isDirectory: isDir) && !(isDir && holdsIncludedPath(rel)) { return false }
             return !excludes.contains { $0.excludes(rel, isDirectory: isDir) }
         }
         guard !kept.isEmpty else { throw Error.notFound(pattern: pattern, location: location.description) }

@@ -104,7 +104,11 @@ public struct BuildRoot: Sendable {
         var created: [String] = []
         var current = ""
         for part in Self.components(imagePath) {
-            let next = try resolve(current.isEmpty ? part : current + "/" + part)
+            // `current` is resolved already: only a symlink at `part` needs a full resolve
+            // (resolving the whole prefix again for every component made deep paths cubic).
+            let candidate = current.isEmpty ? part : current + "/" + part
+            var next = candidate
+            if let st = lstatIfPresent(candidate), (st.st_mode & S_IFMT) == S_IFLNK { next = try resolve(candidate) }
             if let st = lstatIfPresent(next) {
                 guard (st.st_mode & S_IFMT) == S_IFDIR else { throw Error.notADirectory("/" + next) }
             } else {

@@ -23,6 +23,10 @@ final class FileCopier {
     /// Source-relative paths to leave out (`.dockerignore`, `--exclude`); takes the path
     /// relative to the source tree and whether it is a directory.
     var excludes: ((String, Bool) -> Bool)?
+    /// For a directory `excludes` drops: true when a later `!` pattern may re-include something
+    /// below it. The walk then goes in and keeps the directory only if something inside is
+    /// copied (BuildKit's fsutil walk emits such a parent lazily).
+    var mayReinclude: ((String) -> Bool)?
     /// When set, regular files are not copied into the root: they are recorded in `deferred`
     /// and the layer is written straight from their sources. Used for a COPY whose files no
     /// later instruction reads from the root (the root is thrown away after the build).
@@ -103,14 +107,19 @@ final class FileCopier {
             var st = stat()
             try sys("lstat", child) { lstat(child, &st) }
             let childRelative = relative.isEmpty ? name : relative + "/" + name
-            if let excludes, excludes(childRelative, (st.st_mode & S_IFMT) == S_IFDIR) { continue }
+            let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
+            var onlyIfNotEmpty = false
+            if let excludes, excludes(childRelative, isDirectory) {
+                guard isDirectory, mayReinclude?(childRelative) == true else { continue }
+                onlyIfNotEmpty = true
+            }
             let rel = dir.isEmpty ? name : dir + "/" + name
-            try copyEntry(source: child, relative: childRelative, st: st, to: rel)
+            try copyEntry(source: child, relative: childRelative, st: st, to: rel, onlyIfNotEmpty: onlyIfNotEmpty)
         }
     }
 
     /// Copies one entry (recursively for directories) to the resolved relative path `rel`.
-    private func copyEntry(source: String, relative: String, st: stat, to rel: String) throws {
+    private func copyEntry(source: String, relative: String, st: stat, to rel: String, onlyIfNotEmpty: Bool = false) throws {
         let dest = root.hostPath(rel)
         let kind = st.st_mode & S_IFMT
         let existing = root.lstatIfPresent(rel)
@@ -123,8 +132,19 @@ final class FileCopier {
         switch kind {
         case S_IFDIR:
             if existing == nil { try sys("mkdir", dest) { mkdir(dest, 0o700) } }
+            let newlyRecorded = !writtenSet.contains(rel)
             record(rel)
+            let mark = written.count
             try copyContents(ofDirectory: source, relative: relative, into: rel)
+            if onlyIfNotEmpty && written.count == mark {
+                // An excluded directory walked for re-included paths, and none was there.
+                if newlyRecorded {
+                    written.removeLast()
+                    writtenSet.remove(rel)
+                }
+                if existing == nil { try sys("rmdir", dest) { rmdir(dest) } }
+                return
+            }
             try sys("lchown", dest) { lchown(dest, uid, gid) }
             try sys("chmod", dest) { Glibc.chmod(dest, mode_t(perms)) }
             try setTimes(dest, st)

@@ -82,6 +82,12 @@ extension StageExecutor {
                 sourcePrefix.isEmpty ? rel : (rel.hasPrefix(sourcePrefix + "/") ? String(rel.dropFirst(sourcePrefix.count + 1)) : rel)
             return excludeMatchers.contains { $0.excludes(local, isDirectory: isDirectory) }
         }
+        copier.mayReinclude = { rel in
+            if !tree.mayReinclude(below: rel) { return false }
+            let local =
+                sourcePrefix.isEmpty ? rel : (rel.hasPrefix(sourcePrefix + "/") ? String(rel.dropFirst(sourcePrefix.count + 1)) : rel)
+            return !excludeMatchers.contains { $0.canSkipDirectory(local) }
+        }
         var matched: [(host: String, relative: String)] = []
         var heredocs: [Heredoc] = []
         for source in sources {
@@ -168,8 +174,12 @@ extension StageExecutor {
         state.snapshotStale = true
         let rootPath = root.path
         try await commitLayer(createdBy: workdir.original) { writer in
-            for rel in created {
-                try writer.addParents(of: rel, root: rootPath)
+            for (index, rel) in created.enumerated() {
+                // Each directory made is usually the parent of the next: only look up parents
+                // otherwise (per-directory lookups of every ancestor made deep paths cubic).
+                if index == 0 || BuildRoot.parent(of: rel) != created[index - 1] {
+                    try writer.addParents(of: rel, root: rootPath)
+                }
                 try writer.addPath(rootPath + "/" + rel, as: rel)
             }
         }

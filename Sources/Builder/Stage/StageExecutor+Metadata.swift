@@ -10,6 +10,7 @@ extension StageExecutor {
         switch instruction {
         case .env(let env):
             state.config.config = c
+            c = ContainerConfig()  // drop this copy's hold on the ENV array so setEnv appends in place
             for pair in env.pairs { state.setEnv(pair.key, pair.value) }
             c = state.containerConfig
         case .arg:
@@ -76,7 +77,7 @@ extension StageExecutor {
     /// with the stage's environment), then the global value of the same name.
     func declare(_ arg: ArgInstruction) throws {
         do {
-            _ = try state.arguments.declare(arg, environment: state.expansionEnvironment, escape: session.dockerfile.escape)
+            try state.declare(arg, escape: session.dockerfile.escape)
         } catch let error as DockerfileError {
             throw KilnError.dockerfile(error)
         } catch {

@@ -45,10 +45,12 @@ final class StageExecutor {
                 try await session.snapshotStrategy.capture(root: root.path, ignoring: snapshotIgnoreList)
             }
         }
+        // Scanning the rest of the stage at every step was quadratic in its length.
+        let lastFileChange = all.lastIndex(where: Self.changesFiles) ?? -1
         for (index, instruction) in all.enumerated() {
             nothingReadsRootAfterCurrentStep =
                 !singleSnapshot && !session.inPlace && !session.plan.stagesUsedLater.contains(stage.index)
-                && !all[(index + 1)...].contains(where: Self.changesFiles)
+                && lastFileChange <= index
             stepNumber += 1
             log.info("\(stageLabel) STEP \(stepNumber)/\(stepCount): \(instruction.original)")
             try await apply(instruction)
@@ -89,9 +91,10 @@ final class StageExecutor {
 
     /// Records a history entry for an instruction that made no layer.
     func addHistory(_ createdBy: String, emptyLayer: Bool = true) {
-        var history = state.config.history ?? []
-        history.append(History(created: session.timestamp, createdBy: createdBy, comment: "kiln", emptyLayer: emptyLayer ? true : nil))
-        state.config.history = history
+        // Appended in place: a copy per entry made long Dockerfiles quadratic.
+        if state.config.history == nil { state.config.history = [] }
+        state.config.history?.append(
+            History(created: session.timestamp, createdBy: createdBy, comment: "kiln", emptyLayer: emptyLayer ? true : nil))
     }
 
     var layerOptions: LayerWriter.Options {

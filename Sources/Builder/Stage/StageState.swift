@@ -20,44 +20,66 @@ struct StageState {
     /// Files changed outside a RUN (COPY, WORKDIR) since `snapshot` was taken.
     var snapshotStale = false
 
+    /// ENV keys → their index in `config.config.env`, and the expansion environment, kept up
+    /// to date by `setEnv` and `declare` so that neither costs time in the stage's length.
+    /// ENV entries change only through `setEnv`.
+    private var envIndex: [String: Int] = [:]
+    /// The environment instruction arguments expand with: ARG values overlaid by ENV (ENV wins,
+    /// as in Docker).
+    private(set) var expansionEnvironment: [String: String] = [:]
+
+    init(config: ImageConfig, layers: [Layer], format: ManifestFormat, arguments: StageArguments) {
+        self.config = config
+        self.layers = layers
+        self.format = format
+        self.arguments = arguments
+        expansionEnvironment = arguments.values
+        for (index, entry) in (config.config?.env ?? []).enumerated() {
+            guard let eq = entry.firstIndex(of: "=") else { continue }
+            let key = String(entry[..<eq])
+            // A repeated key: ENV replaces the first entry, expansion sees the last (as before).
+            if envIndex[key] == nil { envIndex[key] = index }
+            expansionEnvironment[key] = String(entry[entry.index(after: eq)...])
+        }
+    }
+
     var containerConfig: ContainerConfig {
         get { config.config ?? ContainerConfig() }
         set { config.config = newValue }
     }
 
-    /// The environment instruction arguments expand with: ARG values overlaid by ENV (ENV wins,
-    /// as in Docker).
-    var expansionEnvironment: [String: String] {
-        var env: [String: String] = [:]
-        for (name, value) in arguments.values { env[name] = value }
-        for entry in containerConfig.env ?? [] {
-            if let eq = entry.firstIndex(of: "=") { env[String(entry[..<eq])] = String(entry[entry.index(after: eq)...]) }
-        }
-        return env
-    }
-
     /// ENV entries followed by ARGs that ENV does not override: the environment RUN sees.
     var runEnvironment: [String] {
         var env = containerConfig.env ?? []
-        let names = Set(env.compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
         for (name, value) in arguments.values.merging(arguments.proxyEnvironment, uniquingKeysWith: { a, _ in a }).sorted(by: {
             $0.key < $1.key
         })
-        where !names.contains(name) {
+        where envIndex[name] == nil {
             env.append("\(name)=\(value)")
         }
         return env
     }
 
-    /// Sets (or replaces in place) an ENV entry.
+    /// Sets (or replaces in place) an ENV entry; the array is changed in place, not copied.
     mutating func setEnv(_ key: String, _ value: String) {
-        var env = containerConfig.env ?? []
-        if let i = env.firstIndex(where: { $0.hasPrefix(key + "=") }) {
-            env[i] = "\(key)=\(value)"
+        if config.config == nil { config.config = ContainerConfig() }
+        if config.config?.env == nil { config.config?.env = [] }
+        if let i = envIndex[key] {
+            config.config?.env?[i] = "\(key)=\(value)"
         } else {
-            env.append("\(key)=\(value)")
+            envIndex[key] = config.config?.env?.count ?? 0
+            config.config?.env?.append("\(key)=\(value)")
         }
-        containerConfig.env = env
+        expansionEnvironment[key] = value
+    }
+
+    /// Declares an ARG line in this stage (`StageArguments.declare` with the expansion
+    /// environment) and adds its values where no ENV of the same name wins.
+    mutating func declare(_ arg: ArgInstruction, escape: Character) throws {
+        let resolved = try arguments.declare(arg, environment: expansionEnvironment, escape: escape)
+        for argument in resolved where envIndex[argument.name] == nil {
+            expansionEnvironment[argument.name] = arguments.values[argument.name]
+        }
     }
 
     var workingDirectory: String { containerConfig.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/" }

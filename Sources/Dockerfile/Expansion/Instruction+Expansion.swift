@@ -20,7 +20,9 @@ extension Instruction {
             do {
                 return try lexer.expandWord(text, environment: environment)
             } catch let error as ShellLexer.Error {
-                throw DockerfileError("\(keyword): failed to expand \"\(text)\": \(error)", at: location)
+                // The word may be huge (that can be the problem); quote its start only.
+                let shown = text.count > 80 ? text.prefix(77) + "..." : text[...]
+                throw DockerfileError("\(keyword): failed to expand \"\(shown)\": \(error)", at: location)
             }
         }
         func optional(_ text: String?) throws -> String? { try text.map(word) }
@@ -68,9 +70,15 @@ extension Instruction {
             return .label(label)
         case .expose(var expose):
             expose.ports = try expose.ports.map(word)
+            for port in expose.ports {
+                if let problem = PortSpec.problem(with: port) { throw DockerfileError("EXPOSE: \(problem)", at: location) }
+            }
             return .expose(expose)
         case .stopSignal(var signal):
             signal.signal = try word(signal.signal)
+            if let problem = SignalName.problem(with: signal.signal) {
+                throw DockerfileError("STOPSIGNAL: \(problem)", at: location)
+            }
             return .stopSignal(signal)
         case .user(var user):
             user.user = try word(user.user)

@@ -43,6 +43,10 @@ extension WordProcessor {
             return lexer.skipUnsetEnvironment ? "$" + name : ""
         }
         pos += 1
+        // Each nested `${` recurses once through here.
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= ShellLexer.maximumNesting else { throw ShellLexer.Error.nestedTooDeep }
         guard let first = peek else { throw ShellLexer.Error.missingBrace }
         if first == "{" || first == "}" || first == ":" { throw ShellLexer.Error.badSubstitution }
         let name = processName()
@@ -124,6 +128,6 @@ extension WordProcessor {
         }
         let value = lookup(name)
         if value == nil && lexer.skipUnsetEnvironment { return "${\(name)/\(pattern)/\(replacement)}" }
-        return try ShellPattern(pattern).replacing(in: value ?? "", with: replacement, all: all)
+        return try ShellPattern(pattern).replacing(in: value ?? "", with: replacement, all: all, limit: limit)
     }
 }

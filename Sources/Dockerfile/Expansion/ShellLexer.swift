@@ -32,9 +32,28 @@ public struct ShellLexer: Sendable {
         return lexer
     }
 
+    /// How deeply `${…}` may nest inside a default, alternative, pattern or replacement word
+    /// (`${A:-${B:-…}}`). BuildKit has no limit (Go stacks grow); kiln refuses deeper nesting
+    /// with an error rather than exhausting the thread's stack.
+    public static let maximumNesting = 100
+
+    /// How many bytes (UTF-8) expansion may add to a word: an expanded word is at most this much
+    /// longer than the text it came from. Without a cap, `ENV A=$A$A` repeated doubles a value
+    /// per line; 1 MiB is eight times what Linux passes to a process as one argument or
+    /// environment string (`MAX_ARG_STRLEN`, 128 KiB), so no working build needs more.
+    public static let maximumGrowth = 1 << 20
+
     /// Expands `word` as a single word: whitespace, even unquoted, is kept.
     public func expandWord(_ word: String, environment: [String: String]) throws -> String {
         var processor = WordProcessor(lexer: self, text: word, environment: environment)
+        return try processor.process().result
+    }
+
+    /// `expandWord` where `overlay` shadows `environment`: the names an ARG line declared so
+    /// far, without copying the stage's whole environment for each of them.
+    func expandWord(_ word: String, environment: [String: String], overlay: [String: String]) throws -> String {
+        var processor = WordProcessor(lexer: self, text: word, environment: environment)
+        processor.overlay = overlay
         return try processor.process().result
     }
 
@@ -55,6 +74,10 @@ public struct ShellLexer: Sendable {
         case unsupportedModifier(String)
         case unsetVariable(name: String, message: String)
         case invalidPattern(String, reason: String)
+        /// `${…}` nested deeper than `ShellLexer.maximumNesting`.
+        case nestedTooDeep
+        /// The result would grow by more than `ShellLexer.maximumGrowth` bytes.
+        case resultTooLong
 
         public var description: String {
             switch self {
@@ -67,6 +90,9 @@ public struct ShellLexer: Sendable {
             case .unsupportedModifier(let modifier): return "unsupported modifier (\(modifier)) in substitution"
             case .unsetVariable(let name, let message): return "\(name): \(message)"
             case .invalidPattern(let pattern, let reason): return "invalid pattern (\(pattern)) in substitution: \(reason)"
+            case .nestedTooDeep: return "substitutions nested more than \(ShellLexer.maximumNesting) deep"
+            case .resultTooLong:
+                return "the expanded text would be more than \(ShellLexer.maximumGrowth) bytes (1 MiB) longer than the text written"
             }
         }
     }
@@ -114,14 +140,26 @@ struct WordProcessor {
     let lexer: ShellLexer
     let chars: [Character]
     let environment: [String: String]
+    /// Names that shadow `environment` (see `ShellLexer.expandWord(_:environment:overlay:)`).
+    var overlay: [String: String] = [:]
     var pos = 0
     var rawEscapes: Bool
+    /// Current `${…}` nesting.
+    var depth = 0
+    /// The longest result allowed, in UTF-8 bytes.
+    let limit: Int
 
     init(lexer: ShellLexer, text: String, environment: [String: String]) {
         self.lexer = lexer
         self.chars = Array(text)
         self.environment = environment
         self.rawEscapes = lexer.rawEscapes
+        self.limit = text.utf8.count + ShellLexer.maximumGrowth
+    }
+
+    /// Throws once a (partial) result passes the size cap.
+    func check(_ text: String) throws {
+        if text.utf8.count > limit { throw ShellLexer.Error.resultTooLong }
     }
 
     var atEnd: Bool { pos >= chars.count }
@@ -145,6 +183,7 @@ struct WordProcessor {
             if ch == "$" {
                 let value = try processDollar()
                 result += value
+                try check(result)
                 words.add(value)
             } else if ch == "<" {
                 let value = processPossibleHeredoc()
@@ -206,6 +245,7 @@ struct WordProcessor {
             }
             if ch == "$" {
                 result += try processDollar()
+                try check(result)
                 continue
             }
             pos += 1
@@ -234,5 +274,5 @@ struct WordProcessor {
         return result
     }
 
-    func lookup(_ name: String) -> String? { environment[name] }
+    func lookup(_ name: String) -> String? { overlay[name] ?? environment[name] }
 }

@@ -55,23 +55,45 @@ public struct DockerIgnore: Sendable, Hashable {
     }
 
     /// Whether `relativePath` (relative to the context root, `/`-separated) is excluded from
-    /// the context. A path is also excluded when one of its parent directories matches.
-    /// `isDirectory` does not change the answer (Docker's patterns do not distinguish files
-    /// from directories; a trailing `/` is cleaned away) but is taken so callers state it.
+    /// the context, as BuildKit's context walk decides it (fsutil's filter calling moby's
+    /// `MatchesUsingParentResults` from the root down): a pattern that matched a parent
+    /// directory counts as matching its children. `isDirectory` does not change the answer
+    /// (Docker's patterns do not distinguish files from directories; a trailing `/` is cleaned
+    /// away) but is taken so callers state it.
+    ///
+    /// An excluded directory can still hold paths a later `!` pattern re-includes (`*` then
+    /// `!dir/keep`): a walk must descend into it unless `canSkipDirectory` says otherwise.
     public func excludes(_ relativePath: String, isDirectory: Bool) -> Bool {
         var path = Self.clean(relativePath)
         // Context paths are relative; tolerate a leading slash from callers that root them.
         if path.hasPrefix("/") { path = Self.clean(String(path.dropFirst())) }
         if path == "." || compiled.isEmpty { return false }
-        let components = path.split(separator: "/").map(String.init)
-        let parents = (1..<max(components.count, 1)).map { components[0..<$0].joined(separator: "/") }
         var excluded = false
-        for pattern in compiled where pattern.isException == excluded {
-            if pattern.matches(path) || parents.contains(where: pattern.matches) {
-                excluded = !pattern.isException
-            }
+        var parentMatched: [Bool] = []
+        var prefix = ""
+        for component in path.split(separator: "/") {
+            prefix = prefix.isEmpty ? String(component) : prefix + "/" + component
+            (excluded, parentMatched) = step(prefix, parentMatched: parentMatched)
         }
         return excluded
+    }
+
+    /// One level of `MatchesUsingParentResults`: whether `path` is excluded, and which patterns
+    /// matched it (its children inherit those matches). `parentMatched` is empty at the top.
+    private func step(_ path: String, parentMatched: [Bool]) -> (Bool, [Bool]) {
+        var excluded = false
+        var matched = [Bool](repeating: false, count: compiled.count)
+        for (index, pattern) in compiled.enumerated() {
+            var match = parentMatched.isEmpty ? false : parentMatched[index]
+            if !match {
+                // An exclusion cannot change an included path, nor an inclusion an excluded one.
+                if pattern.isException != excluded { continue }
+                match = pattern.matches(path)
+            }
+            matched[index] = match
+            if match { excluded = !pattern.isException }
+        }
+        return (excluded, matched)
     }
 
     /// Whether a context walk may skip the directory `relativePath` without looking inside:

@@ -65,35 +65,80 @@ struct FlagSet {
     func optionalBool(_ name: String) -> Bool? { bools[name] }
 }
 
-/// Go's `time.ParseDuration`, in nanoseconds: `1h30m`, `1.5s`, `300ms`, `0`.
+/// Go's `time.ParseDuration`, in nanoseconds: `1h30m`, `1.5s`, `300ms`, `0`. Integer
+/// arithmetic with Go's overflow rules, so anything beyond ±2562047h47m16.854775807s is `nil`
+/// (an invalid duration, as in Go) rather than a trap.
 enum GoDuration {
+    private static let units: [String: UInt64] = [
+        "ns": 1, "us": 1_000, "\u{B5}s": 1_000, "\u{3BC}s": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
+        "m": 60_000_000_000, "h": 3_600_000_000_000,
+    ]
+    private static let limit: UInt64 = 1 << 63
+
     static func nanoseconds(_ text: String) -> Int64? {
-        var chars = Array(text)[...]
-        var sign: Double = 1
-        if let first = chars.first, first == "-" || first == "+" {
-            sign = first == "-" ? -1 : 1
-            chars = chars.dropFirst()
+        var bytes = Array(text.utf8)[...]
+        var negative = false
+        if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+            negative = first == UInt8(ascii: "-")
+            bytes = bytes.dropFirst()
         }
-        if chars == ["0"] { return 0 }
-        if chars.isEmpty { return nil }
-        let units: [String: Double] = ["ns": 1, "us": 1e3, "µs": 1e3, "μs": 1e3, "ms": 1e6, "s": 1e9, "m": 6e10, "h": 3.6e12]
-        var total: Double = 0
-        while !chars.isEmpty {
-            var number = ""
-            while let ch = chars.first, ch.isASCII, ch.isNumber || ch == "." {
-                number.append(ch)
-                chars = chars.dropFirst()
+        if bytes.elementsEqual([UInt8(ascii: "0")]) { return 0 }
+        if bytes.isEmpty { return nil }
+        func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+        var total: UInt64 = 0
+        while let first = bytes.first {
+            guard first == UInt8(ascii: ".") || isDigit(first) else { return nil }
+            // The integer part: at most 2^63, as Go's leadingInt.
+            var whole: UInt64 = 0
+            let wholeStart = bytes.count
+            while let b = bytes.first, isDigit(b) {
+                guard whole <= limit / 10 else { return nil }
+                whole = whole * 10 + UInt64(b - UInt8(ascii: "0"))
+                guard whole <= limit else { return nil }
+                bytes = bytes.dropFirst()
             }
-            var unit = ""
-            while let ch = chars.first, !(ch.isASCII && (ch.isNumber || ch == ".")) {
-                unit.append(ch)
-                chars = chars.dropFirst()
+            let hadWhole = bytes.count != wholeStart
+            // The fraction: digits past what fits are ignored, as Go's leadingFraction.
+            var fraction: UInt64 = 0
+            var scale: Double = 1
+            var hadFraction = false
+            if bytes.first == UInt8(ascii: ".") {
+                bytes = bytes.dropFirst()
+                var overflow = false
+                while let b = bytes.first, isDigit(b) {
+                    bytes = bytes.dropFirst()
+                    hadFraction = true
+                    if overflow { continue }
+                    guard fraction <= (limit - 1) / 10 else {
+                        overflow = true
+                        continue
+                    }
+                    let next = fraction * 10 + UInt64(b - UInt8(ascii: "0"))
+                    if next > limit {
+                        overflow = true
+                        continue
+                    }
+                    fraction = next
+                    scale *= 10
+                }
             }
-            guard number != ".", !number.isEmpty, let value = Double(number.hasPrefix(".") ? "0" + number : number),
-                let scale = units[unit]
-            else { return nil }
-            total += value * scale
+            guard hadWhole || hadFraction else { return nil }
+            let unitBytes = bytes.prefix(while: { !isDigit($0) && $0 != UInt8(ascii: ".") })
+            bytes = bytes.dropFirst(unitBytes.count)
+            guard !unitBytes.isEmpty, let unit = units[String(decoding: unitBytes, as: UTF8.self)] else { return nil }
+            guard whole <= limit / unit else { return nil }
+            var value = whole * unit
+            if fraction > 0 {
+                // At most 3.6e12 (an hour in nanoseconds): the Double is exact enough and fits.
+                value += UInt64(Double(fraction) * (Double(unit) / scale))
+                guard value <= limit else { return nil }
+            }
+            let (sum, overflow) = total.addingReportingOverflow(value)
+            guard !overflow, sum <= limit else { return nil }
+            total = sum
         }
-        return Int64(sign * total)
+        if negative { return total == limit ? Int64.min : -Int64(total) }
+        guard total < limit else { return nil }
+        return Int64(total)
     }
 }

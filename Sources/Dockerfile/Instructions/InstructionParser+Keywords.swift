@@ -71,12 +71,18 @@ extension InstructionParser {
             return .arg(ArgInstruction(location: loc, original: original, arguments: declarations))
         case "WORKDIR": return .workdir(WorkdirInstruction(location: loc, original: original, path: try single()))
         case "USER": return .user(UserInstruction(location: loc, original: original, user: try single()))
-        case "STOPSIGNAL": return .stopSignal(StopSignalInstruction(location: loc, original: original, signal: try single()))
+        case "STOPSIGNAL":
+            let signal = try single()
+            if isPlain(signal), let problem = SignalName.problem(with: signal) { throw c.error("STOPSIGNAL: \(problem)") }
+            return .stopSignal(StopSignalInstruction(location: loc, original: original, signal: signal))
         case "MAINTAINER": return .maintainer(MaintainerInstruction(location: loc, original: original, name: try single()))
         case "EXPOSE":
             _ = try flags([])
             let ports = Words.whitespaceSeparated(args)
             guard !ports.isEmpty else { throw c.error("EXPOSE requires at least one argument") }
+            for port in ports where isPlain(port) {
+                if let problem = PortSpec.problem(with: port) { throw c.error("EXPOSE: \(problem)") }
+            }
             return .expose(ExposeInstruction(location: loc, original: original, ports: ports))
         case "VOLUME":
             _ = try flags([])
@@ -105,6 +111,12 @@ extension InstructionParser {
         }
     }
 
+    /// True when expansion cannot change `word` (no variable, quote or escape), so it can be
+    /// checked now rather than when the builder expands it.
+    func isPlain(_ word: String) -> Bool {
+        !word.contains { $0 == "$" || $0 == "'" || $0 == "\"" || $0 == escape }
+    }
+
     static func isValidStageName(_ name: String) -> Bool {
         guard let first = name.first, first.isASCII, first.isLowercase else { return false }
         return name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || "-_.".contains($0)) }
@@ -117,7 +129,14 @@ extension InstructionParser {
         case .array(let words): return .exec(words)
         case .notStrings: throw c.error("when using JSON array syntax, arrays must be comprised of strings only")
         case .notJSON: return .shell(text)
+        case .tooDeep: throw Self.tooDeep(c)
         }
+    }
+
+    /// BuildKit reads such a line as shell form (Go's decoder gives up); a command nested
+    /// that deep is a mistake, so kiln says where instead of running `/bin/sh -c '[[[…'`.
+    static func tooDeep(_ c: Context) -> DockerfileError {
+        c.error("\(c.keyword): JSON array nested deeper than \(JSONArray.maximumDepth) levels")
     }
 
     /// A JSON array or whitespace-separated words (COPY, ADD, VOLUME).
@@ -126,6 +145,7 @@ extension InstructionParser {
         case .array(let words): return words
         case .notStrings: throw c.error("when using JSON array syntax, arrays must be comprised of strings only")
         case .notJSON: return Words.whitespaceSeparated(c.arguments)
+        case .tooDeep: throw Self.tooDeep(c)
         }
     }
 
@@ -155,11 +175,11 @@ extension InstructionParser {
         guard let destination = words.last else { throw c.error("\(c.keyword) requires a destination") }
         let isJSON: Bool
         if case .array = Words.jsonArray(c.arguments) { isJSON = true } else { isJSON = false }
-        if !isJSON, try Self.heredocMarker(destination) != nil {
+        if !isJSON, try Self.heredocMarker(destination, at: c.location) != nil {
             throw c.error("\(c.keyword) cannot accept a heredoc as a destination")
         }
         let sources = try words.dropLast().map { word -> CopySource in
-            if !isJSON, let marker = try Self.heredocMarker(word) {
+            if !isJSON, let marker = try Self.heredocMarker(word, at: c.location) {
                 guard let body = heredocs.first(where: { $0.name == marker.name }) else {
                     throw c.error("unterminated heredoc '\(marker.name)'")
                 }

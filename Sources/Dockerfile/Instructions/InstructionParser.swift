@@ -106,7 +106,7 @@ struct InstructionParser {
         let words = (try? lexer.expandWords(context.arguments, environment: [:])) ?? []
         var heredocs: [Heredoc] = []
         for word in words {
-            guard var heredoc = try Self.heredocMarker(word) else { continue }
+            guard var heredoc = try Self.heredocMarker(word, at: context.location) else { continue }
             guard let body = scanner.readHeredocBody(terminator: heredoc.name, stripTabs: heredoc.stripsTabs) else {
                 throw DockerfileError(
                     "unterminated heredoc: no line '\(heredoc.name)' ends the heredoc started here", at: context.location)
@@ -118,7 +118,15 @@ struct InstructionParser {
     }
 
     /// Reads a heredoc marker word (`<<EOF`, `<<-"EOF"`, `3<<EOF`); `nil` when the word is not one.
-    static func heredocMarker(_ word: String) throws -> Heredoc? {
+    static func heredocMarker(_ word: String, at location: SourceLocation) throws -> Heredoc? {
+        do {
+            return try heredocMarker(word)
+        } catch let error as ShellLexer.Error {
+            throw DockerfileError("invalid heredoc marker '\(word.prefix(80))': \(error)", at: location)
+        }
+    }
+
+    private static func heredocMarker(_ word: String) throws -> Heredoc? {
         var chars = word[...]
         let digits = chars.prefix(while: { $0.isASCII && $0.isNumber })
         chars = chars.dropFirst(digits.count)

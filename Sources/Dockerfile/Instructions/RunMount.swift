@@ -179,7 +179,7 @@ struct MountError: Error {
 }
 
 /// Sizes like `64m`, `1g`, `512k`, `100` (bytes), with 1024 multiples as docker's
-/// `units.RAMInBytes`.
+/// `units.RAMInBytes`; `nil` for a size that does not fit in an `Int64`.
 enum ByteSize {
     static func parse(_ text: String) -> Int64? {
         let lower = text.lowercased().trimmingWhitespace()
@@ -195,6 +195,9 @@ enum ByteSize {
             "": 1, "k": 1024, "m": 1_048_576, "g": 1_073_741_824, "t": 1_099_511_627_776, "p": 1_125_899_906_842_624,
         ]
         guard let multiplier = multipliers[unit] else { return nil }
-        return Int64(number * multiplier)
+        // Beyond Int64 the conversion would trap; no tmpfs is that large.
+        let bytes = number * multiplier
+        guard bytes.isFinite, bytes < 9_223_372_036_854_775_807 else { return nil }
+        return Int64(bytes)
     }
 }

@@ -51,16 +51,23 @@ public struct ResolvedArgument: Sendable, Hashable {
 ///
 /// Docker keeps ENV and ARG in one environment where the later assignment wins; the builder
 /// should add each resolved value to the stage's expansion environment as it dispatches ARG.
+/// Declaring costs O(names declared), whatever the number of earlier ARGs.
 public struct StageArguments: Sendable, Hashable {
     public let global: GlobalArguments
     public let buildArgs: [String: String]
-    /// Declared arguments in declaration order (a re-declaration replaces the earlier one).
-    public private(set) var declared: [ResolvedArgument] = []
+    /// Declarations in order; a re-declaration empties the earlier slot and appends.
+    private var slots: [ResolvedArgument?] = []
+    private var slotOfName: [String: Int] = [:]
+    /// Declared arguments that have a value.
+    public private(set) var values: [String: String] = [:]
 
     public init(global: GlobalArguments, buildArgs: [String: String]) {
         self.global = global
         self.buildArgs = buildArgs
     }
+
+    /// Declared arguments in declaration order (a re-declaration replaces the earlier one).
+    public var declared: [ResolvedArgument] { slots.compactMap { $0 } }
 
     /// Declares the names of an ARG instruction. A `--build-arg` wins; otherwise a default is
     /// expanded with `environment` (the stage's ENV and earlier ARGs); otherwise the global
@@ -71,14 +78,15 @@ public struct StageArguments: Sendable, Hashable {
         -> [ResolvedArgument]
     {
         var resolved: [ResolvedArgument] = []
-        var scope = environment
+        // Names declared earlier on this line; `environment` itself is never copied.
+        var scope: [String: String] = [:]
         for declaration in arg.arguments {
             var value: String?
             if let override = buildArgs[declaration.name] {
                 value = override
             } else if let defaultValue = declaration.defaultValue {
                 do {
-                    value = try ShellLexer(escape: escape).expandWord(defaultValue, environment: scope)
+                    value = try ShellLexer(escape: escape).expandWord(defaultValue, environment: environment, overlay: scope)
                 } catch let error as ShellLexer.Error {
                     throw DockerfileError("ARG \(declaration.name): \(error)", at: arg.location)
                 }
@@ -87,25 +95,29 @@ public struct StageArguments: Sendable, Hashable {
             }
             if let value { scope[declaration.name] = value }
             let argument = ResolvedArgument(name: declaration.name, value: value)
-            declared.removeAll { $0.name == declaration.name }
-            declared.append(argument)
+            if let earlier = slotOfName[declaration.name] { slots[earlier] = nil }
+            slotOfName[declaration.name] = slots.count
+            slots.append(argument)
+            values[declaration.name] = value
             resolved.append(argument)
         }
         return resolved
     }
 
-    /// Declared arguments that have a value.
-    public var values: [String: String] {
-        var values: [String: String] = [:]
-        for argument in declared { if let value = argument.value { values[argument.name] = value } }
-        return values
-    }
-
     /// Proxy `--build-arg`s this stage did not declare: RUN gets them in its environment, but
     /// they are not recorded in history or config.
     public var proxyEnvironment: [String: String] {
-        let names = Set(declared.map(\.name))
-        return buildArgs.filter { PredefinedArguments.isProxy($0.key) && !names.contains($0.key) }
+        buildArgs.filter { PredefinedArguments.isProxy($0.key) && slotOfName[$0.key] == nil }
+    }
+
+    public static func == (lhs: StageArguments, rhs: StageArguments) -> Bool {
+        lhs.global == rhs.global && lhs.buildArgs == rhs.buildArgs && lhs.declared == rhs.declared
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(global)
+        hasher.combine(buildArgs)
+        hasher.combine(declared)
     }
 }
 

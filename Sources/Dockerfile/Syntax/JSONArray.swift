@@ -2,34 +2,55 @@
 // value is accepted by the grammar, but only an array of strings is an exec form.
 
 enum JSONArray {
-    enum Result {
+    /// Go's `encoding/json` refuses values nested deeper than this (its `maxNestingDepth`).
+    static let maximumDepth = 10_000
+
+    enum Result: Equatable {
         case strings([String])
         /// Valid JSON array holding something other than strings.
         case notStrings
         /// Not a JSON array at all (the line is shell form).
         case invalid
+        /// Arrays or objects nested deeper than `maximumDepth`.
+        case tooDeep
     }
 
+    /// Reads `text` without recursion (nesting costs heap, never stack) and without building
+    /// a tree of the nested values.
     static func parse(_ text: String) -> Result {
         var reader = Reader(Array(text.unicodeScalars))
         reader.skipWhitespace()
         guard reader.peek == "[" else { return .invalid }
-        guard let value = reader.value() else { return .invalid }
+        reader.pos += 1
+        var strings: [String] = []
+        var onlyStrings = true
+        reader.skipWhitespace()
+        if reader.peek == "]" {
+            reader.pos += 1
+        } else {
+            while true {
+                reader.skipWhitespace()
+                if reader.peek == "\"" {
+                    guard let string = reader.string() else { return .invalid }
+                    strings.append(string)
+                } else {
+                    onlyStrings = false
+                    switch reader.skipValue(depth: 1) {
+                    case .valid: break
+                    case .invalid: return .invalid
+                    case .tooDeep: return .tooDeep
+                    }
+                }
+                reader.skipWhitespace()
+                guard let next = reader.peek else { return .invalid }
+                reader.pos += 1
+                if next == "]" { break }
+                guard next == "," else { return .invalid }
+            }
+        }
         reader.skipWhitespace()
         guard reader.atEnd else { return .invalid }
-        guard case .array(let elements) = value else { return .invalid }
-        var strings: [String] = []
-        for element in elements {
-            guard case .string(let string) = element else { return .notStrings }
-            strings.append(string)
-        }
-        return .strings(strings)
-    }
-
-    indirect enum Value {
-        case string(String)
-        case array([Value])
-        case other
+        return onlyStrings ? .strings(strings) : .notStrings
     }
 
     struct Reader {
@@ -45,67 +66,75 @@ enum JSONArray {
             while let s = peek, s == " " || s == "\t" || s == "\n" || s == "\r" { pos += 1 }
         }
 
-        mutating func value() -> Value? {
-            skipWhitespace()
-            guard let s = peek else { return nil }
-            switch s {
-            case "\"": return string().map(Value.string)
-            case "[":
-                pos += 1
-                var elements: [Value] = []
+        enum Skip { case valid, invalid, tooDeep }
+
+        /// Skips one JSON value inside containers `depth` deep, keeping the open arrays and
+        /// objects on an explicit stack.
+        mutating func skipValue(depth: Int) -> Skip {
+            var open: [Unicode.Scalar] = []
+            // Reads `"key" :` inside an object; false when malformed.
+            func key(_ reader: inout Reader) -> Bool {
+                reader.skipWhitespace()
+                guard reader.peek == "\"", reader.string() != nil else { return false }
+                reader.skipWhitespace()
+                guard reader.peek == ":" else { return false }
+                reader.pos += 1
+                return true
+            }
+            while true {
+                // A value is expected here.
                 skipWhitespace()
-                if peek == "]" {
+                guard let s = peek else { return .invalid }
+                var closed = false
+                switch s {
+                case "[", "{":
                     pos += 1
-                    return .array(elements)
+                    open.append(s)
+                    if depth + open.count > JSONArray.maximumDepth { return .tooDeep }
+                    skipWhitespace()
+                    if peek == (s == "[" ? "]" : "}") {
+                        pos += 1
+                        open.removeLast()
+                        closed = true
+                    } else if s == "{" {
+                        guard key(&self) else { return .invalid }
+                    }
+                case "\"": guard string() != nil else { return .invalid }
+                case "t": guard literal("true") else { return .invalid }
+                case "f": guard literal("false") else { return .invalid }
+                case "n": guard literal("null") else { return .invalid }
+                default: guard number() else { return .invalid }
                 }
+                if !closed && (s == "[" || s == "{") { continue }
+                // After a complete value: close containers or move to the next element.
                 while true {
-                    guard let element = value() else { return nil }
-                    elements.append(element)
+                    guard let container = open.last else { return .valid }
                     skipWhitespace()
-                    guard let next = peek else { return nil }
+                    guard let next = peek else { return .invalid }
                     pos += 1
-                    if next == "]" { return .array(elements) }
-                    guard next == "," else { return nil }
+                    if next == (container == "[" ? "]" : "}") {
+                        open.removeLast()
+                        continue
+                    }
+                    guard next == "," else { return .invalid }
+                    if container == "{" { guard key(&self) else { return .invalid } }
+                    break
                 }
-            case "{":
-                pos += 1
-                skipWhitespace()
-                if peek == "}" {
-                    pos += 1
-                    return .other
-                }
-                while true {
-                    skipWhitespace()
-                    guard peek == "\"", string() != nil else { return nil }
-                    skipWhitespace()
-                    guard peek == ":" else { return nil }
-                    pos += 1
-                    guard value() != nil else { return nil }
-                    skipWhitespace()
-                    guard let next = peek else { return nil }
-                    pos += 1
-                    if next == "}" { return .other }
-                    guard next == "," else { return nil }
-                }
-            case "t": return literal("true")
-            case "f": return literal("false")
-            case "n": return literal("null")
-            default: return number()
             }
         }
 
-        mutating func literal(_ word: String) -> Value? {
+        mutating func literal(_ word: String) -> Bool {
             for expected in word.unicodeScalars {
-                guard peek == expected else { return nil }
+                guard peek == expected else { return false }
                 pos += 1
             }
-            return .other
+            return true
         }
 
-        mutating func number() -> Value? {
+        mutating func number() -> Bool {
             let start = pos
             if peek == "-" { pos += 1 }
-            guard let first = peek, ("0"..."9").contains(first) else { return nil }
+            guard let first = peek, ("0"..."9").contains(first) else { return false }
             if first == "0" {
                 pos += 1
             } else {
@@ -113,16 +142,16 @@ enum JSONArray {
             }
             if peek == "." {
                 pos += 1
-                guard let d = peek, ("0"..."9").contains(d) else { return nil }
+                guard let d = peek, ("0"..."9").contains(d) else { return false }
                 while let d = peek, ("0"..."9").contains(d) { pos += 1 }
             }
             if peek == "e" || peek == "E" {
                 pos += 1
                 if peek == "+" || peek == "-" { pos += 1 }
-                guard let d = peek, ("0"..."9").contains(d) else { return nil }
+                guard let d = peek, ("0"..."9").contains(d) else { return false }
                 while let d = peek, ("0"..."9").contains(d) { pos += 1 }
             }
-            return pos > start ? .other : nil
+            return pos > start
         }
 
         mutating func string() -> String? {

@@ -49,6 +49,8 @@ public struct DockerfileError: Error, Sendable, Hashable, CustomStringConvertibl
 /// Levenshtein distance below 3, ties going to the first candidate.
 enum Suggestion {
     static func nearest(to word: String, in candidates: [String], caseSensitive: Bool = false) -> String? {
+        // No keyword is this long; comparing a huge word would cost length × keyword time.
+        guard word.utf8.count <= 64 else { return nil }
         let needle = caseSensitive ? word : word.lowercased()
         var best: String?
         var bestDistance = 3

@@ -141,6 +141,8 @@ enum Words {
         case array([String])
         case notJSON
         case notStrings
+        /// Nested deeper than Go's `encoding/json` reads (`JSONArray.maximumDepth`).
+        case tooDeep
     }
 
     /// Reads `text` as a JSON array of strings. `notJSON` (the caller falls back to shell
@@ -150,6 +152,7 @@ enum Words {
         case .strings(let strings): return .array(strings)
         case .notStrings: return .notStrings
         case .invalid: return .notJSON
+        case .tooDeep: return .tooDeep
         }
     }
 }
