@@ -29,6 +29,9 @@ rules.json is a list of objects:
   after, status, retry_after, seconds: as above; times: how many matching requests (default 1);
   skip: let this many matching requests pass before the rule applies (default 0), e.g. to
   break the second chunk of an upload rather than the first
+  every: instead of `times`, apply to every N-th matching request, forever (N, 2N, 3N...);
+  each such rule counts its matching requests on its own, so "503 to every third request" and
+  "reset every other upload" can be combined
 """
 
 import argparse
@@ -62,7 +65,17 @@ class Rules:
     def take(self, method, path):
         """The first rule still armed for this request, disarming it once more; else None."""
         with self.lock:
+            chosen = None
+            for r in self.rules:  # periodic rules count every match, whichever rule fires
+                if r.get("every") and r["_method"].fullmatch(method) and r["_path"].search(path):
+                    r["_seen"] = r.get("_seen", 0) + 1
+                    if chosen is None and r["_seen"] % r["every"] == 0:
+                        chosen = r
+            if chosen is not None:
+                return chosen
             for r in self.rules:
+                if r.get("every"):
+                    continue
                 if r["times"] > 0 and r["_method"].fullmatch(method) and r["_path"].search(path):
                     if r["skip"] > 0:
                         r["skip"] -= 1

@@ -12,7 +12,7 @@ extension OCIRegistryClient {
         let repository = reference.repository
         let url = "\(endpoint.base)/v2/\(repository)/manifests/\(reference.manifestReference)"
         let types = accept.isEmpty ? MediaType.manifestAccept : accept
-        return try await retrying(options.downloadRetry, "GET manifest \(reference)") { _ in
+        return try await retrying(retries(push: false), "GET manifest \(reference)") { _ in
             var request = HTTPRequest(method: .get, url: url)
             request.headers = ["Accept: " + types.map(\.rawValue).joined(separator: ", ")]
             request.sink = .memory(limit: Self.manifestLimit)
@@ -64,25 +64,51 @@ extension OCIRegistryClient {
         return object["manifests"] != nil ? .ociIndex : .ociManifest
     }
 
+    /// Downloads a blob to `path`, verifying size and digest. A cut transfer is retried with
+    /// `Range: bytes=N-` from the N bytes already on disk (a registry that ignores Range sends
+    /// it all again); a digest mismatch is retried once from scratch, then refused.
     func fetchBlob(_ descriptor: Descriptor, from repository: ImageReference, to path: String) async throws {
         let endpoint = await self.endpoint(repository.registry, push: false)
         let repo = repository.repository
         let url = "\(endpoint.base)/v2/\(repo)/blobs/\(descriptor.digest)"
+        var mismatches = 0
         do {
-            try await retrying(options.downloadRetry, "GET blob \(descriptor.digest)") { _ in
+            try await retrying(retries(push: false), "GET blob \(descriptor.digest)") { attempt in
                 var request = HTTPRequest(method: .get, url: url)
-                request.sink = .file(path: path, limit: descriptor.size >= 0 ? descriptor.size : nil)
+                let have = attempt > 0 ? Self.partialSize(path, of: descriptor) : 0
+                if have > 0 {
+                    request.headers = ["Range: bytes=\(have)-"]
+                    log(.info, "oci: resuming the download of blob \(descriptor.digest) at byte \(have) of \(descriptor.size)")
+                }
+                request.sink = .file(path: path, limit: descriptor.size >= 0 ? descriptor.size : nil, resumeFrom: have)
                 let (response, finalURL) = try await exchange(
                     request, endpoint: endpoint, repository: repo, scopes: Self.scopes(repo, push: false), push: false, lane: .blob)
-                guard response.status == 200 else {
+                guard response.status == 200 || (response.status == 206 && have > 0) else {
                     throw RegistryError.status(response, method: .get, url: finalURL, context: await context(endpoint, repo, push: false))
                 }
-                try verify(response, descriptor, url: finalURL, endpoint: endpoint, repository: repo)
+                do {
+                    try verify(response, descriptor, url: finalURL, endpoint: endpoint, repository: repo)
+                } catch var e as RegistryError where !e.isTemporary && e.isDigestMismatch && mismatches == 0 {
+                    // Once, a mismatch may be a flipped bit on the way: fetch it all again.
+                    mismatches += 1
+                    unlink(path)
+                    e.isTemporary = true
+                    throw e
+                }
             }
         } catch {
             unlink(path)
             throw error
         }
+    }
+
+    /// Bytes of `descriptor`'s blob an interrupted download left at `path` (0 for none, or
+    /// when the file is not a proper prefix).
+    static func partialSize(_ path: String, of descriptor: Descriptor) -> Int64 {
+        var info = stat()
+        guard descriptor.size > 0, stat(path, &info) == 0 else { return 0 }
+        let size = Int64(info.st_size)
+        return size > 0 && size < descriptor.size ? size : 0
     }
 
     private func verify(_ r: HTTPResponse, _ d: Descriptor, url: String, endpoint: Endpoint, repository: String) throws {
