@@ -83,6 +83,13 @@ extension OCIRegistryClient {
                 request.sink = .file(path: path, limit: descriptor.size >= 0 ? descriptor.size : nil, resumeFrom: have)
                 let (response, finalURL) = try await exchange(
                     request, endpoint: endpoint, repository: repo, scopes: Self.scopes(repo, push: false), push: false, lane: .blob)
+                if response.status == 416 && have > 0 {
+                    // Nothing after byte `have`: the registry's blob is shorter than its descriptor says.
+                    throw RegistryError(
+                        kind: .verification("blob \(descriptor.digest) is \(have) bytes, expected \(descriptor.size)"),
+                        statusCode: 416, method: "GET", url: URLRedaction.redact(finalURL), registry: endpoint.host, repository: repo,
+                        isTemporary: false)
+                }
                 guard response.status == 200 || (response.status == 206 && have > 0) else {
                     throw RegistryError.status(response, method: .get, url: finalURL, context: await context(endpoint, repo, push: false))
                 }
@@ -117,9 +124,12 @@ extension OCIRegistryClient {
                 kind: .verification(message), statusCode: r.status, method: "GET", url: URLRedaction.redact(url),
                 registry: endpoint.host, repository: repository, isTemporary: temporary)
         }
-        // A short body is a cut transfer (worth a retry); a long one or a wrong hash is not.
+        // A body of unknown length that ends short may be a cut transfer (worth a retry). One that
+        // came whole with its Content-Length is what the registry holds: the descriptor is wrong
+        // (a cut with a Content-Length is a transport error, retried before we get here).
         if d.size >= 0, r.fileSize != d.size {
-            throw fail("blob \(d.digest) is \(r.fileSize) bytes, expected \(d.size)", temporary: r.fileSize < d.size)
+            let cut = r.fileSize < d.size && r.headers["Content-Length"] == nil
+            throw fail("blob \(d.digest) is \(r.fileSize) bytes, expected \(d.size)", temporary: cut)
         }
         guard d.digest.algorithm == .sha256 else {
             throw fail("cannot verify \(d.digest.algorithm.rawValue) digests: only sha256 blobs can be pulled", temporary: false)
