@@ -146,6 +146,7 @@ extension RegistryIntegration {
                 #expect(scenario.evidence.contains { failure.text.contains($0) }, "\(failure.text)")
                 #expect(!FileManager.default.fileExists(atPath: path), "a refused download must leave no file")
                 // Retried once (a bit may flip on the way), then refused: never retried forever.
+                try await Task.sleep(for: .milliseconds(300))  // the proxy logs a request after answering it
                 let gets = proxy.requests().filter { $0.method == "GET" && $0.path.contains(layer.digest.description) }
                 #expect(gets.map(\.action) == ["corrupt-response", "corrupt-response"], "\(gets)")
             }

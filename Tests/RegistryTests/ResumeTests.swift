@@ -66,6 +66,7 @@ extension RegistryIntegration {
                 let reference = ImageReference(registry: proxy.host, repository: "kiln/resume", tag: "v1")
                 try await image.push(with: client, to: reference)
                 let layer = try #require(image.layers.first)
+                try await Task.sleep(for: .milliseconds(300))  // the proxy logs a request after answering it
                 let seen = proxy.requests()
                 let reset = try #require(seen.firstIndex { $0.action == "reset-request" }, "the fault was never triggered: \(seen)")
                 let patched = seen.filter { $0.method == "PATCH" && $0.action == "pass" }.compactMap(\.requestBytes).reduce(0, +)
@@ -97,11 +98,49 @@ extension RegistryIntegration {
                 let path = scratch.file("layer")
                 try await client.fetchBlob(layer, from: reference, to: path)
                 #expect(Digest.sha256(of: try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))) == layer.digest)
+                try await Task.sleep(for: .milliseconds(300))  // the proxy logs a request after answering it
                 let gets = proxy.requests().filter { $0.method == "GET" && $0.path.contains(layer.digest.description) }
                 #expect(gets.map(\.action) == ["reset-response", "pass"], "\(gets)")
                 #expect(log.text.contains("resuming the download of blob \(layer.digest) at byte"), "\(log.text)")
                 let second = gets.last?.responseBytes ?? 0
                 #expect(second > 0 && second < Int(layer.size) - 50_000, "the retry fetched \(second) of \(layer.size) bytes: it restarted")
+            }
+        }
+        /// Five 503s in a row outlast the default three retries; `--push-retry 5` outlasts them.
+        @Test func pushRetryRaisesTheDefaultCount() async throws {
+            let scratch = try FixtureDirectory(prefix: "kiln-resume")
+            defer { scratch.remove() }
+            let scenario = FaultScenario(name: "five 503s", rules: [.status(503, "PUT", path: "/manifests/", times: 5)])
+            try await FaultInjectionTests.withProxy(scenario) { registry, proxy in
+                let image = try await PushableImage.make(layerSizes: [20_000], in: scratch)
+                let reference = ImageReference(registry: proxy.host, repository: "kiln/raised", tag: "v1")
+                let byDefault = try RegistryPlugin.client(FaultInjectionTests.proxyOptions(proxy))
+                let caught = await CaughtFailure.of { try await image.push(with: byDefault, to: reference) }
+                #expect(caught?.status == 503, "three retries cannot outlast five 503s: \(caught?.text ?? "it succeeded")")
+                try await Task.sleep(for: .milliseconds(300))  // the proxy logs a request after answering it
+                let puts = proxy.requests().filter { $0.method == "PUT" && $0.path.contains("/manifests/") }
+                #expect(puts.count == 4, "1 attempt + 3 retries: \(puts)")
+                let raised = try RegistryPlugin.client(FaultInjectionTests.proxyOptions(proxy, pushRetry: 5))
+                #expect(try await image.push(with: raised, to: reference) == image.manifestDigest)
+            }
+        }
+
+        /// 401/403/404 are answers, not accidents: one request, no retry.
+        @Test(arguments: [401, 403, 404])
+        func permanentErrorsAreNotRetried(_ status: Int) async throws {
+            let scratch = try FixtureDirectory(prefix: "kiln-resume")
+            defer { scratch.remove() }
+            let scenario = FaultScenario(
+                name: "\(status) on upload start", rules: [.status(status, "POST", path: FaultScenario.uploads, times: 10)])
+            try await FaultInjectionTests.withProxy(scenario) { registry, proxy in
+                let image = try await PushableImage.make(layerSizes: [20_000], in: scratch)
+                let reference = ImageReference(registry: proxy.host, repository: "kiln/denied", tag: "v1")
+                let client = try RegistryPlugin.client(FaultInjectionTests.proxyOptions(proxy, pushRetry: 3))
+                let caught = await CaughtFailure.of { try await image.push(with: client, to: reference) }
+                #expect(caught?.status == status, "\(caught?.text ?? "it succeeded")")
+                try await Task.sleep(for: .milliseconds(300))  // the proxy logs a request after answering it
+                let posts = proxy.requests().filter { $0.method == "POST" }
+                #expect(posts.count == 1, "a \(status) must not be retried: \(posts)")
             }
         }
     }
