@@ -35,7 +35,7 @@ extension RegistryIntegration {
                     upstream: registry.host,
                     rules: [
                         .status(503, ".*", path: ".*").everyNth(3),
-                        .resetRequest("PATCH|PUT", path: FaultScenario.uploads, afterBytes: 1 << 20).everyNth(2),
+                        .resetRequest("PATCH|PUT", path: FaultScenario.uploads, afterBytes: 1 << 20).carryingABody().everyNth(2),
                     ])
                 defer { proxy.stop() }
                 func push(_ host: String, _ repository: String) async throws -> (ProcessResult, String) {

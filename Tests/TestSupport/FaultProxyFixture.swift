@@ -75,6 +75,15 @@ public struct FaultRule: Sendable, Encodable {
     public var skip: Int = 0
     /// When set, the rule applies to every `every`-th matching request, forever (not `times`).
     public var every: Int?
+    /// When true, only requests that carry a body match (snake case: the rule file's key).
+    public var with_body: Bool?
+
+    /// The same rule, matching only requests that carry a body.
+    public func carryingABody() -> FaultRule {
+        var r = self
+        r.with_body = true
+        return r
+    }
 
     /// The same rule, applied to every `n`-th matching request (n, 2n, 3n...) instead of the
     /// first `times`.

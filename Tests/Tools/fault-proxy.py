@@ -32,6 +32,7 @@ rules.json is a list of objects:
   every: instead of `times`, apply to every N-th matching request, forever (N, 2N, 3N...);
   each such rule counts its matching requests on its own, so "503 to every third request" and
   "reset every other upload" can be combined
+  with_body: when true, only requests that carry a body match (an upload "dropped mid-body")
 """
 
 import argparse
@@ -62,12 +63,18 @@ class Rules:
             r["_path"] = re.compile(r.get("path", ".*"))
         self.lock = threading.Lock()
 
-    def take(self, method, path):
+    @staticmethod
+    def matches(r, method, path, has_body):
+        if r.get("with_body") and not has_body:
+            return False
+        return r["_method"].fullmatch(method) and r["_path"].search(path)
+
+    def take(self, method, path, has_body=False):
         """The first rule still armed for this request, disarming it once more; else None."""
         with self.lock:
             chosen = None
             for r in self.rules:  # periodic rules count every match, whichever rule fires
-                if r.get("every") and r["_method"].fullmatch(method) and r["_path"].search(path):
+                if r.get("every") and self.matches(r, method, path, has_body):
                     r["_seen"] = r.get("_seen", 0) + 1
                     if chosen is None and r["_seen"] % r["every"] == 0:
                         chosen = r
@@ -76,7 +83,7 @@ class Rules:
             for r in self.rules:
                 if r.get("every"):
                     continue
-                if r["times"] > 0 and r["_method"].fullmatch(method) and r["_path"].search(path):
+                if r["times"] > 0 and self.matches(r, method, path, has_body):
                     if r["skip"] > 0:
                         r["skip"] -= 1
                         return None
@@ -131,7 +138,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def handle_any(self):
-        rule = self.rules.take(self.command, self.path)
+        has_body = self.headers.get("Transfer-Encoding", "").lower() == "chunked" or \
+            int(self.headers.get("Content-Length", "0") or "0") > 0
+        rule = self.rules.take(self.command, self.path, has_body)
         action = rule["action"] if rule else "pass"
         if action == "reset-request":
             got = self.read_body(limit=rule.get("after", 0))

@@ -31,25 +31,32 @@ extension OCIRegistryClient {
         return location
     }
 
-    /// Uploads `d` into the session at `session`. A transient failure costs one of `retries`
-    /// (reset whenever the registry acknowledged more bytes than before), then the upload goes
-    /// on from the offset the registry reports, or in a fresh session when it lost this one.
-    /// Returns false when the blob turned out to be in the repository already (an earlier
-    /// attempt finished although its answer was lost).
+    /// Uploads `d` into the session at `session`; after a transient failure it asks the registry
+    /// where the session stands and goes on from there (or in a fresh session when it lost
+    /// this one). The budget is for a registry that stops answering or refuses this upload
+    /// for ever, not for a flaky path that loses some requests: a failure whose status request
+    /// the registry answers costs one of `4 × (retries + 1)` attempts for the blob, and the
+    /// back-off grows with failures since the last acknowledged progress (1, 2, 4 s… capped at
+    /// the `retries`-th step). When the status request itself fails after its own retries,
+    /// the upload fails. Returns false when the blob turned out to be in the repository already
+    /// (an earlier attempt finished although its answer was lost).
     func resumableUpload(
         _ d: Descriptor, from path: String, session: String, endpoint: Endpoint, repository: String, retries: Int
     ) async throws -> Bool {
         let what = "upload of blob \(d.digest) to \(endpoint.host)/\(repository)"
         var position = UploadPosition(location: session)
-        var failures = 0
+        let budget = 4 * (retries + 1)
+        var attempts = 0
+        var stuck = 0
         var acknowledged: Int64 = 0
         while true {
             do {
                 try await upload(d, from: path, position: &position, endpoint: endpoint, repository: repository)
                 return true
-            } catch let e as RegistryError where e.isTemporary && failures < retries {
-                failures += 1
-                try await backoff(after: e, attempt: failures, of: retries, what)
+            } catch let e as RegistryError where e.isTemporary && attempts < budget && retries > 0 {
+                attempts += 1
+                stuck += 1
+                try await backoff(after: e, attempt: attempts, of: budget, what, step: min(stuck, retries))
             } catch {
                 // Not worth a retry: abandon the session (DELETE, best effort).
                 await cancelUpload(position.location, endpoint: endpoint, repository: repository)
@@ -73,9 +80,9 @@ extension OCIRegistryClient {
                     location: try await openSession(endpoint: endpoint, repository: repository, retries: retries, what: what))
             }
             if position.offset > acknowledged {
-                // Progress: the failures so far were survived; the budget is for being stuck.
+                // Progress: the back-off starts again from its first step.
                 acknowledged = position.offset
-                failures = 0
+                stuck = 0
             }
         }
     }

@@ -158,11 +158,11 @@ final class OCIRegistryClient: RegistryClient {
         }
     }
 
-    /// Logs a retry (what failed, attempt k of n, the wait) and waits `retryDelay · 2^(k-1)`
-    /// seconds or the registry's Retry-After, whichever is longer, never more than
-    /// `maxRetryDelay`.
-    func backoff(after e: RegistryError, attempt: Int, of retries: Int, _ what: String) async throws {
-        let backoff = tuning.retryDelay * pow(2, Double(attempt - 1))
+    /// Logs a retry (what failed, attempt k of n, the wait) and waits `retryDelay · 2^(step-1)`
+    /// seconds (`step` is k unless given) or the registry's Retry-After, whichever is longer,
+    /// never more than `maxRetryDelay`.
+    func backoff(after e: RegistryError, attempt: Int, of retries: Int, _ what: String, step: Int? = nil) async throws {
+        let backoff = tuning.retryDelay * pow(2, Double((step ?? attempt) - 1))
         let delay = min(tuning.maxRetryDelay, max(backoff, e.retryAfter ?? 0))
         let request = e.method.map { " (\($0) \(e.url ?? ""))" } ?? ""
         log(
