@@ -30,8 +30,8 @@ rules.json is a list of objects:
   skip: let this many matching requests pass before the rule applies (default 0), e.g. to
   break the second chunk of an upload rather than the first
   every: instead of `times`, apply to every N-th matching request, forever (N, 2N, 3N...);
-  each such rule counts its matching requests on its own, so "503 to every third request" and
-  "reset every other upload" can be combined
+  such a rule counts the matching requests that earlier rules let pass, so "503 to every third
+  request" then "reset every other upload" resets every other upload that got through
   with_body: when true, only requests that carry a body match (an upload "dropped mid-body")
 """
 
@@ -72,14 +72,11 @@ class Rules:
     def take(self, method, path, has_body=False):
         """The first rule still armed for this request, disarming it once more; else None."""
         with self.lock:
-            chosen = None
-            for r in self.rules:  # periodic rules count every match, whichever rule fires
+            for r in self.rules:  # a periodic rule counts the matches that earlier rules let pass
                 if r.get("every") and self.matches(r, method, path, has_body):
                     r["_seen"] = r.get("_seen", 0) + 1
-                    if chosen is None and r["_seen"] % r["every"] == 0:
-                        chosen = r
-            if chosen is not None:
-                return chosen
+                    if r["_seen"] % r["every"] == 0:
+                        return r
             for r in self.rules:
                 if r.get("every"):
                     continue
