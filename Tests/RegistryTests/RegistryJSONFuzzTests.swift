@@ -169,7 +169,7 @@ struct RegistryJSONFuzzTests {
             let input = mutator.mutate(pool[mutator.index(pool.count)], donors: pool)
             stage(input)
             // A mutant that still decodes is worth mutating further (a poor man's coverage).
-            if RegistryJSONDecoders.decodeAll(input), pool.count < 2000 { pool.append(input) }
+            if RegistryJSONDecoders.decodeAll(input), pool.count < 500 { pool.append(input) }
             runs += 1
         }
         close(fd)
