@@ -18,6 +18,12 @@ final class ArchiveReader {
         try checkArchive(archive_read_open_filename(a, path, 1 << 20), a, "open")
     }
 
+    /// Takes ownership of an opened read handle.
+    init(handle: OpaquePointer, path: String) {
+        self.handle = handle
+        self.path = path
+    }
+
     deinit { archive_read_free(handle) }
 
     /// The next header, nil at the end.

@@ -28,12 +28,43 @@ final class ExtractionSession {
         self.archiveName = archiveName
     }
 
-    func run(archive path: String, requireArchive: Bool = false) throws(Failure) -> ExtractionSummary {
+    /// Extracts the archive at `path`. With `expected`, the blob's compression must be the one
+    /// declared and its decompressed stream must hash to the diff ID (checked at the end: the
+    /// caller discards the root when this throws).
+    func run(archive path: String, requireArchive: Bool = false, expected: LayerExpectation? = nil) throws(Failure)
+        -> ExtractionSummary
+    {
         if requireArchive && !ArchiveReader.sniff(path) { throw .notAnArchive(path: path) }
         let reader: ArchiveReader
-        do { reader = try ArchiveReader(path: path) } catch {
-            throw .unreadableArchive(archive: archiveName, reason: error.message)
+        var stream: DecompressedStream?
+        do {
+            if let expected {
+                let s = try DecompressedStream(path: path)
+                if let declared = expected.compression, s.compression != declared {
+                    throw Failure.wrongCompression(archive: archiveName, declared: declared.rawValue, found: s.filterName)
+                }
+                stream = s
+                reader = try ArchiveReader(stream: s, path: path)
+            } else {
+                reader = try ArchiveReader(path: path)
+            }
+        } catch let e as Failure {
+            throw e
+        } catch let e as LibArchiveError {
+            throw .unreadableArchive(archive: archiveName, reason: e.message)
+        } catch {
+            throw .unreadableArchive(archive: archiveName, reason: "\(error)")
         }
+        let summary = try extractEntries(reader)
+        if let stream, let expected {
+            let actual: Digest
+            do { actual = try stream.finish() } catch { throw .unreadableArchive(archive: archiveName, reason: error.message) }
+            if actual != expected.diffID { throw .diffIDMismatch(archive: archiveName, expected: expected.diffID, actual: actual) }
+        }
+        return summary
+    }
+
+    private func extractEntries(_ reader: ArchiveReader) throws(Failure) -> ExtractionSummary {
         var last = "(first entry)"
         while true {
             let entry: OpaquePointer

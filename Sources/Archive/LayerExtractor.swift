@@ -71,6 +71,10 @@ public struct LayerExtractor: Sendable {
         case limitExceeded(archive: String, entry: String, reason: String)
         case notAnArchive(path: String)
         case kernelTooOld
+        /// The decompressed layer does not hash to the diff ID the image config lists.
+        case diffIDMismatch(archive: String, expected: Digest, actual: Digest)
+        /// The media type declares one compression, the bytes are another.
+        case wrongCompression(archive: String, declared: String, found: String)
 
         public var description: String {
             switch self {
@@ -88,6 +92,12 @@ public struct LayerExtractor: Sendable {
                 return "\(p) is not a tar archive (plain, gzip, bzip2, xz or zstd); copy it as a file instead"
             case .kernelTooOld:
                 return "safe extraction needs openat2(2) (Linux 5.6 or later); this kernel does not have it"
+            case .diffIDMismatch(let a, let expected, let actual):
+                return
+                    "\(a) does not match its diff ID: the image config lists \(expected) but the uncompressed layer is \(actual); the image is corrupt or was altered"
+            case .wrongCompression(let a, let declared, let found):
+                return
+                    "\(a) is mislabelled: its media type declares \(declared == "none" ? "an uncompressed tar" : declared + " compression") but its bytes are \(found == "none" ? "not compressed" : found + "-compressed")"
             }
         }
     }
@@ -104,8 +114,16 @@ public struct LayerExtractor: Sendable {
     /// `name` (a digest, say) is used in errors; the path otherwise.
     @discardableResult
     public func apply(layer path: String, name: String? = nil) throws -> ExtractionSummary {
+        try apply(layer: path, name: name, expecting: nil)
+    }
+
+    /// Applies one layer blob and, with `expected`, proves it in the same pass: the compression
+    /// its media type declares and the diff ID its config lists (`Error.wrongCompression`,
+    /// `Error.diffIDMismatch`; the root then holds a partial layer and must be discarded).
+    @discardableResult
+    public func apply(layer path: String, name: String? = nil, expecting expected: LayerExpectation?) throws -> ExtractionSummary {
         let session = try ExtractionSession(root: root, destination: "", options: options, archiveName: name ?? path)
-        return try session.run(archive: path)
+        return try session.run(archive: path, expected: expected)
     }
 
     /// Applies `layers` in order.
@@ -124,8 +142,10 @@ public struct LayerExtractor: Sendable {
 
     /// `apply(layer:name:)` on a thread outside the cooperative pool.
     @discardableResult
-    public func apply(layer path: String, name: String? = nil) async throws -> ExtractionSummary {
-        try await runBlocking { try self.apply(layer: path, name: name) }
+    public func apply(layer path: String, name: String? = nil, expecting expected: LayerExpectation? = nil) async throws
+        -> ExtractionSummary
+    {
+        try await runBlocking { try self.apply(layer: path, name: name, expecting: expected) }
     }
 
     /// ADD of a local archive: extracts the tar at `archive` into `destination` (a directory

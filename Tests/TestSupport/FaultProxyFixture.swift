@@ -12,6 +12,15 @@ public struct HTTPRequestRecord: Sendable, Decodable, Equatable, CustomStringCon
     public var action: String?
     /// For the proxy: when the request finished (seconds since 1970).
     public var time: Double?
+    /// For the proxy: request body bytes it read, and response body bytes it sent.
+    public var requestBytes: Int?
+    public var responseBytes: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case method, path, status, action, time
+        case requestBytes = "request_bytes"
+        case responseBytes = "response_bytes"
+    }
 
     public init(method: String, path: String, status: Int, action: String? = nil) {
         self.method = method
@@ -64,6 +73,25 @@ public struct FaultRule: Sendable, Encodable {
     public var times: Int
     /// Matching requests let through before the rule applies.
     public var skip: Int = 0
+    /// When set, the rule applies to every `every`-th matching request, forever (not `times`).
+    public var every: Int?
+    /// When true, only requests that carry a body match (snake case: the rule file's key).
+    public var with_body: Bool?
+
+    /// The same rule, matching only requests that carry a body.
+    public func carryingABody() -> FaultRule {
+        var r = self
+        r.with_body = true
+        return r
+    }
+
+    /// The same rule, applied to every `n`-th matching request (n, 2n, 3n...) instead of the
+    /// first `times`.
+    public func everyNth(_ n: Int) -> FaultRule {
+        var r = self
+        r.every = n
+        return r
+    }
 
     /// Reset the connection after `afterBytes` of the request body.
     public static func resetRequest(_ method: String = "PATCH|PUT", path: String, afterBytes: Int, times: Int = 1) -> FaultRule {

@@ -29,6 +29,10 @@ rules.json is a list of objects:
   after, status, retry_after, seconds: as above; times: how many matching requests (default 1);
   skip: let this many matching requests pass before the rule applies (default 0), e.g. to
   break the second chunk of an upload rather than the first
+  every: instead of `times`, apply to every N-th matching request, forever (N, 2N, 3N...);
+  such a rule counts the matching requests that earlier rules let pass, so "503 to every third
+  request" then "reset every other upload" resets every other upload that got through
+  with_body: when true, only requests that carry a body match (an upload "dropped mid-body")
 """
 
 import argparse
@@ -59,11 +63,24 @@ class Rules:
             r["_path"] = re.compile(r.get("path", ".*"))
         self.lock = threading.Lock()
 
-    def take(self, method, path):
+    @staticmethod
+    def matches(r, method, path, has_body):
+        if r.get("with_body") and not has_body:
+            return False
+        return r["_method"].fullmatch(method) and r["_path"].search(path)
+
+    def take(self, method, path, has_body=False):
         """The first rule still armed for this request, disarming it once more; else None."""
         with self.lock:
+            for r in self.rules:  # a periodic rule counts the matches that earlier rules let pass
+                if r.get("every") and self.matches(r, method, path, has_body):
+                    r["_seen"] = r.get("_seen", 0) + 1
+                    if r["_seen"] % r["every"] == 0:
+                        return r
             for r in self.rules:
-                if r["times"] > 0 and r["_method"].fullmatch(method) and r["_path"].search(path):
+                if r.get("every"):
+                    continue
+                if r["times"] > 0 and self.matches(r, method, path, has_body):
                     if r["skip"] > 0:
                         r["skip"] -= 1
                         return None
@@ -118,7 +135,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def handle_any(self):
-        rule = self.rules.take(self.command, self.path)
+        has_body = self.headers.get("Transfer-Encoding", "").lower() == "chunked" or \
+            int(self.headers.get("Content-Length", "0") or "0") > 0
+        rule = self.rules.take(self.command, self.path, has_body)
         action = rule["action"] if rule else "pass"
         if action == "reset-request":
             got = self.read_body(limit=rule.get("after", 0))

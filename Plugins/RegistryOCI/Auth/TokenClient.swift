@@ -95,18 +95,27 @@ struct TokenClient: Sendable {
         guard response.isSuccess else {
             throw RegistryError.status(response, method: .get, url: realm, context: context)
         }
-        guard let json = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-            let token = (json["token"] as? String) ?? (json["access_token"] as? String), !token.isEmpty
-        else {
+        guard let body = Self.decodeBody(response.body) else {
             throw RegistryError(
                 kind: .protocolViolation("the token service at \(URLRedaction.redact(realm)) returned no token"),
                 registry: context.endpoint.host, isTemporary: false)
         }
-        SecretScrubber.shared.register(token)
-        if let refresh = json["refresh_token"] as? String { SecretScrubber.shared.register(refresh) }
+        SecretScrubber.shared.register(body.token)
+        if let refresh = body.refreshToken { SecretScrubber.shared.register(refresh) }
+        return FetchedToken(value: Redacted(body.token), lifetime: body.lifetime)
+    }
+
+    /// The fields of a token response body (`token` or `access_token`, `refresh_token`,
+    /// `expires_in`); nil when it holds no token. Pure, so the fuzz tests can feed it anything.
+    static func decodeBody(_ bytes: [UInt8]) -> (token: String, refreshToken: String?, lifetime: Int)? {
+        guard let json = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+            let token = (json["token"] as? String) ?? (json["access_token"] as? String), !token.isEmpty
+        else { return nil }
         // The spec's default is 60 s when the field is missing; a shorter lifetime the service
         // states is respected, so a long build asks again instead of meeting a 401 mid-upload.
-        let expires = (json["expires_in"] as? NSNumber)?.intValue ?? 0
-        return FetchedToken(value: Redacted(token), lifetime: expires > 0 ? expires : 60)
+        // A number beyond Int (1e300) or not finite counts as missing rather than trapping.
+        let seconds = (json["expires_in"] as? NSNumber)?.doubleValue ?? 0
+        let expires = seconds.isFinite && seconds >= 1 && seconds < Double(Int32.max) ? Int(seconds) : 0
+        return (token, json["refresh_token"] as? String, expires > 0 ? expires : 60)
     }
 }

@@ -13,7 +13,7 @@ extension OCIRegistryClient {
         let repository = reference.repository
         let url = "\(endpoint.base)/v2/\(repository)/manifests/\(reference.manifestReference)"
         let types = accept.isEmpty ? MediaType.manifestAccept : accept
-        return try await retrying(options.downloadRetry, "GET manifest \(reference)") { _ in
+        return try await retrying(retries(push: false), "GET manifest \(reference)") { _ in
             var request = HTTPRequest(method: .get, url: url)
             request.headers = ["Accept: " + types.map(\.rawValue).joined(separator: ", ")]
             request.sink = .memory(limit: Self.manifestLimit)
@@ -65,25 +65,81 @@ extension OCIRegistryClient {
         return object["manifests"] != nil ? .ociIndex : .ociManifest
     }
 
+    /// Downloads a blob to `path`, verifying size and digest. A cut transfer is retried with
+    /// `Range: bytes=N-` from the N bytes already on disk (a registry that ignores Range sends
+    /// it all again). The download fails after `retries` failures in a row that brought no new
+    /// byte (or 4 × (retries + 1) failures in all); a digest mismatch is retried once from
+    /// scratch, then refused.
     func fetchBlob(_ descriptor: Descriptor, from repository: ImageReference, to path: String) async throws {
         let endpoint = await self.endpoint(repository.registry, push: false)
-        let repo = repository.repository
-        let url = "\(endpoint.base)/v2/\(repo)/blobs/\(descriptor.digest)"
+        let url = "\(endpoint.base)/v2/\(repository.repository)/blobs/\(descriptor.digest)"
+        let retries = retries(push: false)
+        let budget = 4 * (retries + 1)
+        var attempts = 0
+        var stuck = 0
+        var mismatches = 0
+        var had: Int64 = 0
         do {
-            try await retrying(options.downloadRetry, "GET blob \(descriptor.digest)") { _ in
-                var request = HTTPRequest(method: .get, url: url)
-                request.sink = .file(path: path, limit: descriptor.size >= 0 ? descriptor.size : nil)
-                let (response, finalURL) = try await exchange(
-                    request, endpoint: endpoint, repository: repo, scopes: Self.scopes(repo, push: false), push: false, lane: .blob)
-                guard response.status == 200 else {
-                    throw RegistryError.status(response, method: .get, url: finalURL, context: await context(endpoint, repo, push: false))
+            while true {
+                let have = attempts > 0 ? Self.partialSize(path, of: descriptor) : 0
+                if have > had { stuck = 0 }  // the last attempt brought bytes: not stuck
+                had = have
+                do {
+                    try await fetchOnce(
+                        descriptor, url: url, resumeFrom: have, to: path, endpoint: endpoint, repository: repository.repository)
+                    return
+                } catch var e as RegistryError {
+                    if !e.isTemporary && e.isDigestMismatch && mismatches == 0 {
+                        // Once, a mismatch may be a flipped bit on the way: fetch it all again.
+                        mismatches += 1
+                        unlink(path)
+                        had = 0
+                        e.isTemporary = true
+                    }
+                    guard e.isTemporary, stuck < retries, attempts < budget else { throw e }
+                    attempts += 1
+                    stuck += 1
+                    try await backoff(after: e, attempt: stuck, of: retries, "GET blob \(descriptor.digest)")
                 }
-                try verify(response, descriptor, url: finalURL, endpoint: endpoint, repository: repo)
             }
         } catch {
             unlink(path)
             throw error
         }
+    }
+
+    /// One GET of a blob into `path`, from byte `resumeFrom` on when it is > 0.
+    private func fetchOnce(
+        _ descriptor: Descriptor, url: String, resumeFrom have: Int64, to path: String, endpoint: Endpoint, repository repo: String
+    ) async throws {
+        var request = HTTPRequest(method: .get, url: url)
+        if have > 0 {
+            request.headers = ["Range: bytes=\(have)-"]
+            log(.info, "oci: resuming the download of blob \(descriptor.digest) at byte \(have) of \(descriptor.size)")
+        }
+        request.sink = .file(path: path, limit: descriptor.size >= 0 ? descriptor.size : nil, resumeFrom: have)
+        let (response, finalURL) = try await exchange(
+            request, endpoint: endpoint, repository: repo, scopes: Self.scopes(repo, push: false), push: false, lane: .blob)
+        if response.status == 416 && have > 0 {
+            // Nothing after byte `have`: the registry's blob is shorter than its descriptor says.
+            throw RegistryError(
+                kind: .verification("blob \(descriptor.digest) is \(have) bytes, expected \(descriptor.size)"),
+                statusCode: 416, method: "GET", url: URLRedaction.redact(finalURL), registry: endpoint.host, repository: repo,
+                isTemporary: false)
+        }
+        guard response.status == 200 || (response.status == 206 && have > 0) else {
+            throw RegistryError.status(response, method: .get, url: finalURL, context: await context(endpoint, repo, push: false))
+        }
+        try verify(response, descriptor, url: finalURL, endpoint: endpoint, repository: repo)
+    }
+
+    /// Bytes of `descriptor`'s blob an interrupted download left at `path` (0 for none, or
+    /// when the file is not a proper prefix).
+    static func partialSize(_ path: String, of descriptor: Descriptor) -> Int64 {
+        var info = stat()
+        guard descriptor.size > 0, stat(path, &info) == 0 else { return 0 }
+        let size = Int64(info.st_size)
+        return size > 0 && size < descriptor.size ? size : 0
     }
 
     private func verify(_ r: HTTPResponse, _ d: Descriptor, url: String, endpoint: Endpoint, repository: String) throws {
@@ -92,9 +148,12 @@ extension OCIRegistryClient {
                 kind: .verification(message), statusCode: r.status, method: "GET", url: URLRedaction.redact(url),
                 registry: endpoint.host, repository: repository, isTemporary: temporary)
         }
-        // A short body is a cut transfer (worth a retry); a long one or a wrong hash is not.
+        // A body of unknown length that ends short may be a cut transfer (worth a retry). One that
+        // came whole with its Content-Length is what the registry holds: the descriptor is wrong
+        // (a cut with a Content-Length is a transport error, retried before we get here).
         if d.size >= 0, r.fileSize != d.size {
-            throw fail("blob \(d.digest) is \(r.fileSize) bytes, expected \(d.size)", temporary: r.fileSize < d.size)
+            let cut = r.fileSize < d.size && r.headers["Content-Length"] == nil
+            throw fail("blob \(d.digest) is \(r.fileSize) bytes, expected \(d.size)", temporary: cut)
         }
         guard d.digest.algorithm == .sha256 else {
             throw fail("cannot verify \(d.digest.algorithm.rawValue) digests: only sha256 blobs can be pulled", temporary: false)

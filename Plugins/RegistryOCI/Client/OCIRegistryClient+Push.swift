@@ -28,7 +28,7 @@ final class PushLedger: Sendable {
 extension OCIRegistryClient {
     func blobExists(_ digest: Digest, in repository: ImageReference) async throws -> Bool {
         let endpoint = await self.endpoint(repository.registry, push: true)
-        return try await retrying(options.pushRetry, "HEAD blob \(digest)") { _ in
+        return try await retrying(retries(push: true), "HEAD blob \(digest)") { _ in
             try await head(digest, endpoint: endpoint, repository: repository.repository)
         }
     }
@@ -64,48 +64,57 @@ extension OCIRegistryClient {
         }
     }
 
+    /// HEAD, then a mount from one of `mountFrom`, else an upload session; each request has
+    /// its own retries, and the upload resumes where the registry says it stands.
     private func uploadBlob(_ descriptor: Descriptor, from path: String, to repository: ImageReference, mountFrom: [ImageReference])
         async throws
     {
         let endpoint = await self.endpoint(repository.registry, push: true)
         let repo = repository.repository
         let key = repository.name
+        let retries = retries(push: true)
+        let digest = descriptor.digest
+        if try await retrying(
+            retries, "HEAD blob \(digest) in \(key)", { _ in try await head(digest, endpoint: endpoint, repository: repo) })
+        {
+            ledger.record(key) { $0.skipped += 1 }
+            log(.debug, "oci: blob \(digest) already in \(key), skipped")
+            return
+        }
         // Mounts only work within one registry, and never from the repository itself.
         let sources = mountFrom.filter { $0.registry == repository.registry && $0.repository != repo }.map(\.repository)
-        try await retrying(options.pushRetry, "push of blob \(descriptor.digest) to \(key)") { attempt in
-            if try await head(descriptor.digest, endpoint: endpoint, repository: repo) {
-                ledger.record(key) { $0.skipped += 1 }
-                log(.debug, "oci: blob \(descriptor.digest) already in \(key), skipped")
+        var session: String?
+        for source in sources {
+            if let open = session { await cancelUpload(open, endpoint: endpoint, repository: repo) }
+            let start = try await retrying(retries, "mount of blob \(digest) from \(source) into \(key)") { _ in
+                try await startUpload(endpoint: endpoint, repository: repo, mount: (digest, source))
+            }
+            switch start {
+            case .mounted:
+                ledger.record(key) { $0.mounted += 1 }
+                log(.debug, "oci: blob \(digest) mounted from \(repository.registry)/\(source) into \(key)")
                 return
+            case .session(let location): session = location
             }
-            var session: String?
-            for source in sources {
-                if let open = session { await cancelUpload(open, endpoint: endpoint, repository: repo) }
-                switch try await startUpload(endpoint: endpoint, repository: repo, mount: (descriptor.digest, source)) {
-                case .mounted:
-                    ledger.record(key) { $0.mounted += 1 }
-                    log(.debug, "oci: blob \(descriptor.digest) mounted from \(repository.registry)/\(source) into \(key)")
-                    return
-                case .session(let location): session = location
-                }
-            }
-            if session == nil, case .session(let location) = try await startUpload(endpoint: endpoint, repository: repo, mount: nil) {
-                session = location
-            }
-            guard let location = session else { return }
-            do {
-                try await upload(descriptor, from: path, to: location, endpoint: endpoint, repository: repo)
-            } catch {
-                // A fresh session on the next attempt; this one is abandoned (DELETE, best effort).
-                await cancelUpload(location, endpoint: endpoint, repository: repo)
-                throw error
-            }
-            ledger.record(key) {
-                $0.pushed += 1
-                $0.bytes += descriptor.size
-            }
-            log(.debug, "oci: blob \(descriptor.digest) uploaded to \(key) (\(descriptor.size) bytes)")
         }
+        let location: String
+        if let session {
+            location = session
+        } else {
+            location = try await openSession(
+                endpoint: endpoint, repository: repo, retries: retries, what: "upload of blob \(digest) to \(key)")
+        }
+        let pushed = try await resumableUpload(
+            descriptor, from: path, session: location, endpoint: endpoint, repository: repo, retries: retries)
+        guard pushed else {
+            ledger.record(key) { $0.skipped += 1 }
+            return
+        }
+        ledger.record(key) {
+            $0.pushed += 1
+            $0.bytes += descriptor.size
+        }
+        log(.debug, "oci: blob \(digest) uploaded to \(key) (\(descriptor.size) bytes)")
     }
 
     func pushManifest(_ bytes: [UInt8], mediaType: MediaType, to reference: ImageReference) async throws -> Digest {
@@ -114,7 +123,7 @@ extension OCIRegistryClient {
         let computed = Digest.sha256(of: bytes)
         let tagOrDigest = reference.tag ?? reference.digest?.description ?? computed.description
         let url = "\(endpoint.base)/v2/\(repo)/manifests/\(tagOrDigest)"
-        let digest = try await retrying(options.pushRetry, "PUT manifest \(reference.name):\(tagOrDigest)") { _ in
+        let digest = try await retrying(retries(push: true), "PUT manifest \(reference.name):\(tagOrDigest)") { _ in
             var request = HTTPRequest(method: .put, url: url)
             request.headers = ["Content-Type: \(mediaType.rawValue)"]
             request.body = .bytes(bytes)
@@ -145,7 +154,7 @@ extension OCIRegistryClient {
     func checkPushPermission(_ repository: ImageReference) async throws {
         let endpoint = await self.endpoint(repository.registry, push: true)
         let repo = repository.repository
-        try await retrying(options.pushRetry, "push permission check for \(repository.name)") { _ in
+        try await retrying(retries(push: true), "push permission check for \(repository.name)") { _ in
             if case .session(let location) = try await startUpload(endpoint: endpoint, repository: repo, mount: nil) {
                 await cancelUpload(location, endpoint: endpoint, repository: repo)
             }

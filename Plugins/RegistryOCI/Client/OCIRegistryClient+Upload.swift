@@ -40,9 +40,10 @@ extension OCIRegistryClient {
         return resolved
     }
 
-    /// Sends the blob into an open session and finalises it with `PUT ?digest=`.
-    func upload(_ d: Descriptor, from path: String, to session: String, endpoint: Endpoint, repository: String) async throws {
-        var location = session
+    /// Sends the blob into an open session from `position.offset` on and finalises it with
+    /// `PUT ?digest=`. `position` follows every chunk the registry acknowledged, so a caller
+    /// can resume from there when a request fails.
+    func upload(_ d: Descriptor, from path: String, position: inout UploadPosition, endpoint: Endpoint, repository: String) async throws {
         let size = d.size
         var info = stat()
         guard stat(path, &info) == 0, Int64(info.st_size) == size else {
@@ -52,29 +53,30 @@ extension OCIRegistryClient {
                 registry: endpoint.host, repository: repository, isTemporary: false)
         }
         var finalBody = RequestBody.none
-        if size <= tuning.monolithicLimit {
+        if size <= tuning.monolithicLimit && position.offset == 0 {
             finalBody = .file(path: path, offset: 0, length: size)
         } else {
             let chunk = tuning.chunkSize > 0 ? tuning.chunkSize : size
-            var offset: Int64 = 0
-            while offset < size {
+            while position.offset < size {
+                let offset = position.offset
                 let length = min(chunk, size - offset)
-                var request = HTTPRequest(method: .patch, url: location, body: .file(path: path, offset: offset, length: length))
+                var request = HTTPRequest(method: .patch, url: position.location, body: .file(path: path, offset: offset, length: length))
                 request.headers = ["Content-Type: application/octet-stream"]
-                if tuning.chunkSize > 0 { request.headers.append("Content-Range: \(offset)-\(offset + length - 1)") }
+                // A resumed stream says where it starts (distribution-spec "Resuming an upload").
+                if tuning.chunkSize > 0 || offset > 0 { request.headers.append("Content-Range: \(offset)-\(offset + length - 1)") }
                 request.forceHTTP11 = true
-                location = try await send(request, expecting: 202, endpoint: endpoint, repository: repository)
-                offset += length
+                position.location = try await send(request, expecting: 202, endpoint: endpoint, repository: repository)
+                position.offset = offset + length
             }
         }
-        var put = HTTPRequest(method: .put, url: URLs.appending(location, "digest", d.digest.description), body: finalBody)
+        var put = HTTPRequest(method: .put, url: URLs.appending(position.location, "digest", d.digest.description), body: finalBody)
         put.headers = ["Content-Type: application/octet-stream"]
         put.forceHTTP11 = true
         _ = try await send(put, expecting: 201, endpoint: endpoint, repository: repository)
     }
 
     /// Sends one upload request; returns the next Location (the request's URL when absent).
-    private func send(_ request: HTTPRequest, expecting status: Int, endpoint: Endpoint, repository: String) async throws -> String {
+    func send(_ request: HTTPRequest, expecting status: Int, endpoint: Endpoint, repository: String) async throws -> String {
         let (response, finalURL) = try await exchange(
             request, endpoint: endpoint, repository: repository, scopes: Self.scopes(repository, push: true), push: true, lane: .blob)
         guard response.status == status || (status == 201 && response.status == 204) else {

@@ -140,26 +140,45 @@ final class OCIRegistryClient: RegistryClient {
         }
     }
 
-    /// Runs `body` up to `retries + 1` times while it fails with a temporary error, waiting
-    /// `retryDelay · 2^attempt` seconds or the registry's Retry-After, whichever is longer.
+    /// Retries a failing push (or pull) request gets: the default (`Tuning.retries`), or the
+    /// kaniko flag's count when that is higher.
+    func retries(push: Bool) -> Int { max(tuning.retries, push ? options.pushRetry : options.downloadRetry) }
+
+    /// Runs `body` up to `retries + 1` times while it fails with a temporary error, waiting as
+    /// `backoff` says between attempts.
     func retrying<T: Sendable>(_ retries: Int, _ what: String, _ body: (Int) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             do {
                 return try await body(attempt)
             } catch let e as RegistryError where e.isTemporary && attempt < retries {
-                let backoff = tuning.retryDelay * pow(2, Double(attempt))
-                let delay = min(tuning.maxRetryDelay, max(backoff, e.retryAfter ?? 0))
-                let reason = e.statusCode.map { "HTTP \($0)" } ?? e.kindSummary
-                log(.info, "oci: \(what) failed (\(reason)); retry \(attempt + 1) of \(retries) in \(String(format: "%.1f", delay)) s")
-                try await Task.sleep(for: .seconds(delay))
                 attempt += 1
+                try await backoff(after: e, attempt: attempt, of: retries, what)
             }
         }
+    }
+
+    /// Logs a retry (what failed, attempt k of n, the wait) and waits `retryDelay · 2^(step-1)`
+    /// seconds (`step` is k unless given) or the registry's Retry-After, whichever is longer,
+    /// never more than `maxRetryDelay`.
+    func backoff(after e: RegistryError, attempt: Int, of retries: Int, _ what: String, step: Int? = nil) async throws {
+        let backoff = tuning.retryDelay * pow(2, Double((step ?? attempt) - 1))
+        let delay = min(tuning.maxRetryDelay, max(backoff, e.retryAfter ?? 0))
+        let request = e.method.map { " (\($0) \(e.url ?? ""))" } ?? ""
+        log(
+            .warning,
+            "oci: \(what) failed: \(e.kindSummary)\(request); retry \(attempt) of \(retries) in \(String(format: "%.1f", delay)) s")
+        try await Task.sleep(for: .seconds(delay))
     }
 }
 
 extension RegistryError {
+    /// True for a download whose bytes hash to another digest than asked for.
+    var isDigestMismatch: Bool {
+        if case .verification(let m) = kind { return m.hasPrefix("blob digest mismatch") }
+        return false
+    }
+
     /// A short reason for a retry line.
     var kindSummary: String {
         switch kind {

@@ -9,6 +9,10 @@ struct Tuning: Sendable, Equatable {
     /// When > 0, PATCH in chunks of this many bytes with Content-Range (registries behind
     /// proxies that cap request bodies); 0 streams the whole blob in one PATCH.
     var chunkSize: Int64 = 0
+    /// Retries of a transient failure (connection reset, 408/429/5xx, a cut transfer) that
+    /// every request gets without any flag, as go-containerregistry's transport gives kaniko:
+    /// waits of 1 s, 2 s, 4 s. `--push-retry N` / `--image-download-retry N` raise it to N.
+    var retries = 3
     /// First retry delay in seconds; doubles per attempt (kaniko: 1 s, 2 s, 4 s…).
     var retryDelay: Double = 1
     /// Upper bound for one back-off wait, including a registry's Retry-After.
@@ -26,6 +30,7 @@ struct Tuning: Sendable, Equatable {
         }
         if let v = value("monolithic-limit").flatMap(Int64.init), v >= 0 { monolithicLimit = v }
         if let v = value("chunk-size").flatMap(Int64.init), v >= 0 { chunkSize = v }
+        if let v = value("retries").flatMap(Int.init), v >= 0 { retries = v }
         if let v = value("retry-delay").flatMap(Double.init), v >= 0 { retryDelay = v }
         if let v = value("max-retry-delay").flatMap(Double.init), v >= 0 { maxRetryDelay = v }
         if let v = value("stall-timeout").flatMap(Int.init), v > 0 { stallSeconds = v }

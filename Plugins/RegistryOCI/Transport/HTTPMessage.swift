@@ -31,7 +31,9 @@ enum ResponseSink: Sendable {
     case memory(limit: Int)
     /// Written to `path` (created or truncated) while being hashed with SHA-256; a body longer
     /// than `limit` bytes is cut off (a server cannot fill the disk past the descriptor's size).
-    case file(path: String, limit: Int64?)
+    /// With `resumeFrom` > 0 and a 206 answer, the body is appended after the first `resumeFrom`
+    /// bytes already in `path`, which are hashed first (a 200 answer starts the file over).
+    case file(path: String, limit: Int64?, resumeFrom: Int64 = 0)
 }
 
 /// TLS and protocol settings for one host, resolved from `RegistryOptions`.

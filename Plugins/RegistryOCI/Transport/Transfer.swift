@@ -154,7 +154,8 @@ private let readCallback: kiln_curl_io_fn = { data, size, count, user in
 
 // libcurl rewinds a body to re-send it on a fresh connection when a reused one died. For blob
 // bodies (files) that is refused: the upload session may hold part of the data, so the client
-// restarts from a new session instead (CURLE_SEND_FAIL_REWIND, a temporary error).
+// asks the registry where the session stands and resumes from there (CURLE_SEND_FAIL_REWIND, a
+// temporary error).
 private let seekCallback: kiln_curl_seek_fn = { user, offset, origin in
     guard let user, origin == SEEK_SET else { return 2 }  // CURL_SEEKFUNC_CANTSEEK
     let state = Unmanaged<TransferState>.fromOpaque(user).takeUnretainedValue()

@@ -13,6 +13,7 @@ final class TransferState {
     let memoryLimit: Int
     let sinkPath: String?
     let fileLimit: Int64?
+    let resumeFrom: Int64
     var sinkFD: Int32 = -1
     var hasher: SHA256Hasher? = SHA256Hasher()
     var fileSize: Int64 = 0
@@ -39,8 +40,8 @@ final class TransferState {
     init(request: HTTPRequest, cancelled: CancelFlag, stallSeconds: Int) {
         self.stallSeconds = Double(stallSeconds)
         switch request.sink {
-        case .memory(let limit): (memoryLimit, sinkPath, fileLimit) = (limit, nil, nil)
-        case .file(let path, let limit): (memoryLimit, sinkPath, fileLimit) = (64 << 10, path, limit)
+        case .memory(let limit): (memoryLimit, sinkPath, fileLimit, resumeFrom) = (limit, nil, nil, 0)
+        case .file(let path, let limit, let from): (memoryLimit, sinkPath, fileLimit, resumeFrom) = (64 << 10, path, limit, from)
         }
         switch request.body {
         case .none: (uploadBytes, uploadOffset, uploadLength) = ([], 0, 0)
@@ -121,9 +122,36 @@ final class TransferState {
     }
 
     func openSink(_ path: String) -> Bool {
+        if status == 206, resumeFrom > 0 { return appendToPrefix(path) }
         sinkFD = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if sinkFD < 0 { localFailure = "cannot create \(path): \(String(cString: strerror(errno)))" }
         return sinkFD >= 0
+    }
+
+    /// Opens `path` after its first `resumeFrom` bytes (what an interrupted download left) and
+    /// hashes those, so the digest at the end covers the whole blob.
+    private func appendToPrefix(_ path: String) -> Bool {
+        sinkFD = open(path, O_RDWR | O_CLOEXEC)
+        guard sinkFD >= 0, ftruncate(sinkFD, off_t(resumeFrom)) == 0, lseek(sinkFD, off_t(resumeFrom), SEEK_SET) == off_t(resumeFrom)
+        else {
+            localFailure = "cannot resume \(path): \(String(cString: strerror(errno)))"
+            return false
+        }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var at: Int64 = 0
+        while at < resumeFrom {
+            let want = Int(min(Int64(buffer.count), resumeFrom - at))
+            let n = buffer.withUnsafeMutableBytes { pread(sinkFD, $0.baseAddress, want, off_t(at)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                localFailure = "cannot read back \(path) to resume it"
+                return false
+            }
+            buffer.withUnsafeBytes { hasher?.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            at += Int64(n)
+        }
+        fileSize = resumeFrom
+        return true
     }
 
     /// Fills `buffer` with the next request body bytes; nil means a read error (abort).

@@ -125,6 +125,7 @@ struct ImagePuller {
         }
         try store.put(fetched.bytes)
         let manifest = try CanonicalJSON.decode(Manifest.self, from: fetched.bytes)
+        try Self.checkDescriptors(manifest, of: original)
         try await Self.fetch(manifest.config, from: reference, client: client, store: store, workDirectory: workDirectory)
         let configBytes = try store.read(manifest.config.digest)
         let config = try CanonicalJSON.decode(ImageConfig.self, from: configBytes)
@@ -152,6 +153,27 @@ struct ImagePuller {
         return PulledImage(
             reference: original, manifestDigest: fetched.digest, config: config, layers: layers,
             format: ManifestFormat(manifestMediaType: fetched.mediaType))
+    }
+
+    /// Refuses descriptors no valid image has, before anything is downloaded: a negative size
+    /// (which would also lift the download's size cap) or a layer whose media type is not a
+    /// layer type (a config, a manifest, or an unknown type kiln would misread).
+    static func checkDescriptors(_ manifest: Manifest, of image: ImageReference) throws {
+        if manifest.config.size < 0 {
+            throw BuildError.failed("\(image): the manifest gives its config \(manifest.config.digest) the size \(manifest.config.size)")
+        }
+        for (i, layer) in manifest.layers.enumerated() {
+            if layer.size < 0 {
+                throw BuildError.failed(
+                    "\(image) layer \(i + 1) (\(layer.digest)): the manifest gives it the size \(layer.size); a blob size cannot be negative"
+                )
+            }
+            if layer.mediaType.layerCompression == nil {
+                throw BuildError.failed(
+                    "\(image) layer \(i + 1) (\(layer.digest)): media type \(layer.mediaType) is not a layer type (expected a tar, tar+gzip or tar+zstd layer)"
+                )
+            }
+        }
     }
 
     /// Downloads a blob into the store unless it is there already.

@@ -125,7 +125,10 @@ struct BaseImages {
         while true {
             do {
                 for (i, path) in paths.enumerated() {
-                    _ = try await extractor.apply(layer: path, name: "\(name) layer \(i + 1)")
+                    // The diff ID and declared compression are proven in the extraction pass.
+                    let layer = layers[i]
+                    let expected = LayerExpectation(diffID: layer.diffID, compression: layer.descriptor.mediaType.layerCompression)
+                    _ = try await extractor.apply(layer: path, name: "\(name) layer \(i + 1)", expecting: expected)
                 }
                 return
             } catch {
