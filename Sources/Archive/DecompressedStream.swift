@@ -3,6 +3,7 @@
 // declares, without a second pass over the blob.
 import CArchive
 import PluginAPI
+import PluginSupport
 
 /// What a layer blob must turn out to be: the diff ID its image config lists and, when known,
 /// the compression its media type declares.
@@ -73,7 +74,7 @@ final class DecompressedStream {
             ended = true
             return 0
         }
-        buffer.withUnsafeBytes { hasher?.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        hasher?.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         return n
     }
 

@@ -231,9 +231,9 @@ public struct ImageBuilder: Sendable {
                 do { bytes = try readFile(path) } catch {
                     throw KilnError.wrapping(error, "cannot read the Dockerfile")
                 }
-                do { return (try Dockerfile.decode(bytes, fileName: BuildRoot.lastComponent(of: options.source.dockerfile)), path) } catch
-                    let error as DockerfileError
-                {
+                do {
+                    return (try Dockerfile.decode(bytes, fileName: BuildRoot.lastComponent(of: options.source.dockerfile)), path)
+                } catch let error as DockerfileError {
                     throw KilnError.dockerfile(error)
                 }
             }

@@ -56,7 +56,8 @@ struct ErrorTests {
         #expect(error?.message == "COPY dangling /x")
         let text = error?.description ?? ""
         #expect(
-            text.hasPrefix("Dockerfile:2:1: COPY dangling /x: stat ") && text.hasSuffix("no-such-target: ENOENT (No such file or directory)"),
+            text.hasPrefix("Dockerfile:2:1: COPY dangling /x: stat ")
+                && text.hasSuffix("no-such-target: ENOENT (No such file or directory)"),
             "\(text)")
     }
 

@@ -4,6 +4,7 @@
 // layer and what disagrees, and write no image.
 import Foundation
 import PluginAPI
+import PluginSupport
 import TestSupport
 import Testing
 

@@ -9,7 +9,9 @@
 // KILN_FUZZ_ITERATIONS.
 import Foundation
 import Glibc
+import ImageModel
 import PluginAPI
+import PluginSupport
 import Testing
 
 @testable import RegistryOCI

@@ -3,6 +3,7 @@
 // "Resuming an upload"), a download with a Range request.
 import Foundation
 import PluginAPI
+import PluginSupport
 import TestSupport
 import Testing
 

@@ -4,6 +4,7 @@
 import Foundation
 import Glibc
 import PluginAPI
+import PluginSupport
 import TestSupport
 import Testing
 

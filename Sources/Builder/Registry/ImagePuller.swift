@@ -160,16 +160,19 @@ struct ImagePuller {
     /// layer type (a config, a manifest, or an unknown type kiln would misread).
     static func checkDescriptors(_ manifest: Manifest, of image: ImageReference) throws {
         if manifest.config.size < 0 {
-            throw BuildError.failed("\(image): the manifest gives its config \(manifest.config.digest) the size \(manifest.config.size)")
+            throw KilnError(
+                .invalidInput, "\(image): the manifest gives its config \(manifest.config.digest) the size \(manifest.config.size)")
         }
         for (i, layer) in manifest.layers.enumerated() {
             if layer.size < 0 {
-                throw BuildError.failed(
+                throw KilnError(
+                    .invalidInput,
                     "\(image) layer \(i + 1) (\(layer.digest)): the manifest gives it the size \(layer.size); a blob size cannot be negative"
                 )
             }
             if layer.mediaType.layerCompression == nil {
-                throw BuildError.failed(
+                throw KilnError(
+                    .invalidInput,
                     "\(image) layer \(i + 1) (\(layer.digest)): media type \(layer.mediaType) is not a layer type (expected a tar, tar+gzip or tar+zstd layer)"
                 )
             }
