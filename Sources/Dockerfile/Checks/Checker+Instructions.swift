@@ -33,17 +33,19 @@ extension Checker {
                 scope.declaredArguments.insert(declaration.name)
             }
         case .copy(let copy):
-            words([copy.chown, copy.chmod].compactMap { $0})
+            words([copy.chown, copy.chmod].compactMap { $0 })
             sources(copy.sources, scope: scope, at: location)
             words([copy.destination])
         case .add(let add):
-            words([add.chown, add.chmod, add.checksum].compactMap { $0})
+            words([add.chown, add.chmod, add.checksum].compactMap { $0 })
             sources(add.sources, scope: scope, at: location)
             words([add.destination])
         case .workdir(let workdir):
             let path = expand(workdir.path, scope: scope, at: location) ?? workdir.path
             if !scope.workdirSet && !path.hasPrefix("/") {
-                warn(.workdirRelativePath, "Relative workdir \"\(path)\" can have unexpected results if the base image changes", at: location)
+                warn(
+                    .workdirRelativePath, "Relative workdir \"\(path)\" can have unexpected results if the base image changes", at: location
+                )
             }
             scope.workdirSet = true
         case .run(let run):
@@ -105,7 +107,9 @@ extension Checker {
     private mutating func checkLegacyKeyValue(_ original: String, at location: SourceLocation) {
         guard let first = Words.quoted(writtenArguments(original), escape: file.escape).first, !first.contains("=") else { return }
         let keyword = Self.writtenKeyword(original)
-        warn(.legacyKeyValueFormat, "\"\(keyword) key=value\" should be used instead of legacy \"\(keyword) key value\" format", at: location)
+        warn(
+            .legacyKeyValueFormat, "\"\(keyword) key=value\" should be used instead of legacy \"\(keyword) key value\" format", at: location
+        )
     }
 
     /// SecretsUsedInArgOrEnv, BuildKit's test: one `_`-separated part of the name is a secret

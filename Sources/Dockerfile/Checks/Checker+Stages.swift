@@ -48,9 +48,13 @@ extension Checker {
         let majorityLower = lower > upper
         for (word, location) in keywords {
             if majorityLower && word != word.lowercased() {
-                warn(.consistentInstructionCasing, "Command '\(word)' should match the case of the command majority (lowercase)", at: location)
+                warn(
+                    .consistentInstructionCasing, "Command '\(word)' should match the case of the command majority (lowercase)",
+                    at: location)
             } else if !majorityLower && word != word.uppercased() {
-                warn(.consistentInstructionCasing, "Command '\(word)' should match the case of the command majority (uppercase)", at: location)
+                warn(
+                    .consistentInstructionCasing, "Command '\(word)' should match the case of the command majority (uppercase)",
+                    at: location)
             }
         }
     }
@@ -72,7 +76,7 @@ extension Checker {
     mutating func checkDefaultArgsInFrom() {
         guard let defaults = globalEnvironment(withBuildArgs: false) else { return }
         for stage in file.stages {
-            guard let base = try? lexer.expandWord(stage.from.image, environment: defaults) else { return }
+            guard let base = try? lexer.expandWord(stage.from.image, environment: defaults) else { continue }
             if !ImageName.isValid(base) {
                 warn(
                     .invalidDefaultArgInFrom, "Default value for ARG \(stage.from.image) results in empty or invalid base image name",
