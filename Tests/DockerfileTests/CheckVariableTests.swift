@@ -128,3 +128,24 @@ import Testing
         #expect(try file.check().warnings.isEmpty)
     }
 }
+
+/// Every parser golden file (testfiles/*/Dockerfile) goes through the checks: no crash, known
+/// rules only, each warning on a line of the file, nothing under `skip=all`.
+@Suite struct CheckGoldenFileTests {
+    @Test(arguments: Golden.cases("testfiles"))
+    func checksRunOverGoldenFile(name: String) throws {
+        let text = try Golden.bundled("testfiles", name, "Dockerfile")
+        let file = try Dockerfile.parse(text)
+        let lineCount = text.split(separator: "\n", omittingEmptySubsequences: false).count
+        let known = Set(CheckRule.all.map(\.name))
+        guard let report = try? file.check(source: text) else {
+            #expect(file.directive("check") != nil, "only an invalid # check= directive may stop the checks")
+            return
+        }
+        for warning in report.warnings {
+            #expect(known.contains(warning.rule))
+            #expect((1...lineCount).contains(warning.location.line), "\(warning)")
+        }
+        #expect(try file.check(policy: CheckPolicy(skipsAll: true), source: text).warnings.isEmpty)
+    }
+}
