@@ -115,13 +115,17 @@ struct Checker {
         guard scope.environmentKnown else { return result }
         let options = scope.environment.keys.sorted()
         var reported: Set<String> = []
-        for name in processor.unmatched where !scope.declaredArguments.contains(name) && reported.insert(name).inserted {
+        for name in processor.unmatched
+        where !scope.declaredArguments.contains(name) && !Self.notEnvironment.contains(name) && reported.insert(name).inserted {
             var message = "Usage of undefined variable '$\(name)'"
             if let match = Suggestion.nearest(to: name, in: options, caseSensitive: true) { message += " (did you mean $\(match)?)" }
             warn(.undefinedVar, message, at: location)
         }
         return result
     }
+
+    /// BuildKit's arguments that never enter the environment, so never count as undefined.
+    static let notEnvironment: Set<String> = ["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"]
 
     /// The keyword as written in the file (`From`, `copy`).
     static func writtenKeyword(_ original: String) -> String {
