@@ -57,7 +57,7 @@ struct StageScope {
     var declaredArguments: Set<String> = []
     /// A SHELL instruction ran: shell-form CMD/ENTRYPOINT are then deliberate.
     var shellSet = false
-    /// An absolute WORKDIR was set by this file.
+    /// A WORKDIR ran here or in the base stage: only the first relative one is reported.
     var workdirSet = false
 }
 
