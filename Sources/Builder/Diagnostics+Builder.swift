@@ -21,7 +21,7 @@ extension KilnError {
 
     /// A Dockerfile error (parse, expansion, ARG scope) as a failure of the build: the
     /// Dockerfile error is the cause and carries its own location.
-    static func dockerfile(_ error: DockerfileError) -> KilnError {
+    public static func dockerfile(_ error: DockerfileError) -> KilnError {
         KilnError(.invalidInput, "", cause: error)
     }
 

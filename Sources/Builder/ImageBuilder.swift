@@ -46,6 +46,9 @@ public struct ImageBuilder: Sendable {
         defer {
             if owned || options.execution.cleanup { try? removeTree(workDirectory) }
         }
+        let report = try check()
+        for warning in report.warnings { log.warning(warning.description) }
+        if let error = report.error { throw KilnError.dockerfile(error) }
         let platforms = options.platforms.count > 1 ? options.platforms : [options.platform]
         var sessions: [BuildSession] = []
         for platform in platforms {
@@ -121,6 +124,22 @@ public struct ImageBuilder: Sendable {
             throw KilnError.wrapping(error, "assembling the image")
         }
         return image
+    }
+
+    /// BuildKit's build checks over the Dockerfile (its `# check=` directive, or the
+    /// `BUILDKIT_DOCKERFILE_CHECK` build arg): warnings located at `Dockerfile:LINE`.
+    /// - Throws: `KilnError` when the Dockerfile cannot be read or parsed, or the policy is invalid.
+    public func check() throws -> CheckReport {
+        let (text, _) = try readDockerfile()
+        let fileName = BuildRoot.lastComponent(of: options.source.dockerfile)
+        var buildArgs: [String: String] = [:]
+        for (k, v) in options.source.buildArgs { if let v { buildArgs[k] = v } }
+        do {
+            let dockerfile = try Dockerfile.parse(text, fileName: fileName)
+            return try dockerfile.check(buildArgs: buildArgs, source: text)
+        } catch let error as DockerfileError {
+            throw KilnError.dockerfile(error)
+        }
     }
 
     /// Reads and parses the Dockerfile, opens the context, plans the stages.

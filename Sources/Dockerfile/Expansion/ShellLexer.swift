@@ -274,5 +274,13 @@ struct WordProcessor {
         return result
     }
 
-    func lookup(_ name: String) -> String? { overlay[name] ?? environment[name] }
+    /// Names looked up that were set / unset, in order (read by the build checks).
+    var matched: [String] = []
+    var unmatched: [String] = []
+
+    mutating func lookup(_ name: String) -> String? {
+        let value = overlay[name] ?? environment[name]
+        if value == nil { unmatched.append(name) } else { matched.append(name) }
+        return value
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Builder
+import Diagnostics
 import Foundation
 import PluginAPI
 import PluginHost
@@ -25,6 +26,15 @@ struct Build: AsyncParsableCommand, KilnCommand {
             plugins, snapshotMode: host.snapshotMode, registryName: host.registryPlugin, needsRegistry: options.outputs.pushes)
         SignalCleanup.install(releasing: components.crossBuild)
         let builder = ImageBuilder(options: options, components: components, log: log)
+        if build.checkOnly {
+            // `--check`: BuildKit's `docker build --check`: the warnings, and a failure exit when any.
+            let report = try builder.check()
+            for warning in report.warnings { FileHandle.standardError.write(Data("\(warning.description)\n".utf8)) }
+            if report.warnings.isEmpty { FileHandle.standardError.write(Data("kiln: check complete, no warnings found\n".utf8)) }
+            if let error = report.error { throw KilnError.dockerfile(error) }
+            if !report.warnings.isEmpty { throw ExitCode(1) }
+            return
+        }
         let result = try await builder.run()
         print(result.digest.description)
     }

@@ -63,6 +63,11 @@ struct BuildFlags: ParsableArguments {
         name: .customLong("isolation"), help: "How RUN executes: chroot (namespaces, chroot, seccomp) or none (in place, kaniko's model).")
     var isolation = "chroot"
 
+    @Flag(
+        name: .customLong("check"),
+        help: "Only run the Dockerfile's build checks (BuildKit's lint rules) and print their warnings; build nothing.")
+    var checkOnly = false
+
     @Option(
         name: .customLong("cross"),
         help: "RUN for another architecture: auto (QEMU user mode when needed), qemu (require it), native (never emulate).")
