@@ -151,3 +151,46 @@ public func errnoText(_ code: Int32) -> String {
     let name = kiln_errno_symbol(code).map { String(cString: $0) } ?? "errno \(code)"
     return "\(name) (\(String(cString: strerror(code))))"
 }
+
+extension RootedDirectory {
+    /// Resolves `path` inside the root the way the kernel would inside a chroot: every symlink
+    /// among the components is followed (the last one too when `followLast`), absolute targets
+    /// and `..` are taken relative to the root and never climb above it (the securejoin rule).
+    /// Returns the relative path of what `path` names, which may not exist yet.
+    ///
+    /// Each component is examined with `fstatat`/`readlinkat` relative to the root's descriptor,
+    /// below components already resolved to real directories, so no symlink is ever followed by
+    /// the host. The result is a path: act on it while nothing else writes to the root (the
+    /// builder, between RUN steps); where an untrusted process may be writing, use `open`.
+    /// - Throws: `SystemCallError` with ELOOP after 40 symlinks, or the errno of a failed stat.
+    public func resolve(_ path: String, followLast: Bool = true) throws(SystemCallError) -> String {
+        var pending = Array(pathComponents(path).reversed())
+        var resolved: [String] = []
+        var hops = 0
+        while let part = pending.popLast() {
+            if part == ".." {
+                if !resolved.isEmpty { resolved.removeLast() }
+                continue
+            }
+            let candidate = (resolved + [part]).joined(separator: "/")
+            let isLast = pending.isEmpty
+            var st = Glibc.stat()
+            // Absent (ENOENT) or below a non-directory (ENOTDIR): the rest is taken as written;
+            // whoever acts on the result gets the precise error.
+            let present = fstatat(fd, candidate, &st, AT_SYMLINK_NOFOLLOW) == 0
+            if !present, errno != ENOENT, errno != ENOTDIR {
+                throw SystemCallError(call: "fstatat", subject: candidate, code: errno)
+            }
+            if present, st.st_mode & ModeBits.mask == ModeBits.symlink, !isLast || followLast {
+                hops += 1
+                guard hops <= 40 else { throw SystemCallError(call: "resolve", subject: path, code: ELOOP) }
+                let target = try readLinkAt(fd, candidate, subject: candidate)
+                if target.hasPrefix("/") { resolved = [] }
+                pending.append(contentsOf: pathComponents(target).filter { !$0.isEmpty }.reversed())
+                continue
+            }
+            resolved.append(part)
+        }
+        return resolved.joined(separator: "/")
+    }
+}

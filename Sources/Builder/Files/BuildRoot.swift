@@ -53,34 +53,15 @@ public struct BuildRoot: Sendable {
     /// The clean relative form of an image path (`usr/bin/x`; empty for the root).
     public static func relative(_ imagePath: String) -> String { components(imagePath).joined(separator: "/") }
 
-    /// Resolves `imagePath` inside the root. Every symlink among the components is followed
-    /// (the last one too when `followLast`); returns the relative path of what it names, which
-    /// may not exist yet.
+    /// Resolves `imagePath` inside the root with the one in-root resolver
+    /// (`RootedDirectory.resolve`): every symlink among the components is followed (the last one
+    /// too when `followLast`); returns the relative path of what it names, which may not exist yet.
     public func resolve(_ imagePath: String, followLast: Bool = true) throws -> String {
-        var pending = Self.components(imagePath)
-        pending.reverse()
-        var resolved: [String] = []
-        var hops = 0
-        while let part = pending.popLast() {
-            if part == ".." {
-                if !resolved.isEmpty { resolved.removeLast() }
-                continue
-            }
-            let candidate = (resolved + [part]).joined(separator: "/")
-            var st = stat()
-            let isLast = pending.isEmpty
-            if lstat(hostPath(candidate), &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK, !isLast || followLast {
-                hops += 1
-                guard hops <= 40 else { throw Error.symlinkLoop(imagePath) }
-                let target = try readLink(hostPath(candidate))
-                if target.hasPrefix("/") { resolved = [] }
-                let parts = target.split(separator: "/").map(String.init).filter { $0 != "." && !$0.isEmpty }
-                pending.append(contentsOf: parts.reversed())
-                continue
-            }
-            resolved.append(part)
+        do {
+            return try RootedDirectory(path: path).resolve(imagePath, followLast: followLast)
+        } catch  where error.code == ELOOP {
+            throw Error.symlinkLoop(imagePath)
         }
-        return resolved.joined(separator: "/")
     }
 
     /// Host path for a path relative to the root (no resolution: pass resolved paths).

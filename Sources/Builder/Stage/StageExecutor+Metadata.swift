@@ -88,7 +88,7 @@ extension StageExecutor {
 
     /// `80`, `80/udp`, `8000-8002/tcp` → `["80/tcp"]`, `["80/udp"]`, one entry per port.
     static func exposedPorts(_ text: String, location: SourceLocation) throws -> [String] {
-        let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+        let parts = PortSpec.containerPart(of: text).split(separator: "/", maxSplits: 1).map(String.init)
         let proto = parts.count > 1 ? parts[1].lowercased() : "tcp"
         guard ["tcp", "udp", "sctp"].contains(proto) else {
             throw KilnError.at(location, .invalidInput, "EXPOSE \(text): protocol must be tcp, udp or sctp")

@@ -9,7 +9,7 @@ public enum PortSpec {
     /// `strconv.ParseUint(s, 10, 16)`: digits only, no sign); a range must not run backwards;
     /// the protocol is tcp, udp or sctp in any case, tcp when absent.
     public static func problem(with word: String) -> String? {
-        let parts = word.split(separator: "/", omittingEmptySubsequences: false)
+        let parts = containerPart(of: word).split(separator: "/", omittingEmptySubsequences: false)
         guard let ports = parts.first, !ports.isEmpty else { return "invalid port '\(word)': no port number" }
         if parts.count > 1, !parts[1].isEmpty, !["tcp", "udp", "sctp"].contains(parts[1].lowercased()) {
             return "invalid protocol '\(parts[1])' in '\(word)': use tcp, udp or sctp"
@@ -30,6 +30,15 @@ public enum PortSpec {
             return "invalid port range '\(ports)': \(numbers[1]) is below \(numbers[0])"
         }
         return nil
+    }
+}
+
+extension PortSpec {
+    /// `ip:hostPort:containerPort/proto` and `hostPort:containerPort/proto` expose the container
+    /// port, as `nat.ParsePortSpecs` does for BuildKit (which also warns: ExposeInvalidFormat).
+    public static func containerPart(of word: String) -> Substring {
+        guard let colon = word.lastIndex(of: ":") else { return Substring(word) }
+        return word[word.index(after: colon)...]
     }
 }
 
