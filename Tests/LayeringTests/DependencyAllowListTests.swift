@@ -27,7 +27,7 @@ struct DependencyAllowListTests {
         "Sources/ImageStore": ["PluginAPI", "PluginSupport", "ImageModel", "Archive", "SystemCalls", "CArchive", "Glibc", "Foundation"],
         "Sources/Runner": ["SystemCalls", "CKilnSys", "CRunner", "CSeccomp", "Foundation", "Glibc", "Synchronization"],
         "Sources/PluginHost": ["PluginAPI", "Foundation", "Glibc"],
-        "Sources/Outputs": ["PluginAPI", "ImageModel", "ImageStore", "Diagnostics", "Foundation"],
+        "Sources/Outputs": ["PluginAPI", "PluginSupport", "ImageModel", "ImageStore", "Diagnostics", "Foundation"],
         // The engine: never the plugin loader (it is handed resolved components).
         "Sources/Builder": [
             "PluginAPI", "PluginSupport", "ImageModel", "Diagnostics", "Dockerfile", "Archive", "ImageStore", "Runner", "Outputs",
