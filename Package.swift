@@ -39,6 +39,9 @@ let package = Package(
         .target(name: "ImageModel", dependencies: [api]),
         // I/O: the one system-call seam (EINTR, errno text) and in-root path resolver (openat2).
         .target(name: "SystemCalls", dependencies: ["Diagnostics", "CKilnSys"]),
+        // I/O: HTTP over libcurl (pooled handles, lanes per host, streaming bodies, secret
+        // redaction): the registry plugin's transport and the builder's `ADD <url>`.
+        .target(name: "HTTPTransport", dependencies: [api, support, "CCurl"]),
         // I/O: tar layers (write, read, safe extraction) over libarchive.
         .target(
             name: "Archive", dependencies: [api, support, "SystemCalls", "CArchive", "CKilnSys"], linkerSettings: [.linkedLibrary("z")]),
@@ -57,8 +60,7 @@ let package = Package(
             name: "Builder",
             dependencies: [
                 api, support, "ImageModel", "Diagnostics", "Dockerfile", "Archive", "ImageStore", "Runner", "Outputs", "SystemCalls",
-                "CCurl",
-                "CKilnSys",
+                "HTTPTransport", "CKilnSys",
             ]),
         // Multi-arch images from per-architecture ones (manifest-tool's job) through a RegistryClient.
         .target(name: "ManifestTool", dependencies: [api, "ImageModel", yams]),
@@ -75,7 +77,7 @@ let package = Package(
         // Plugins: each depends on PluginAPI, PluginSupport (and C system libraries) only.
         .target(name: "SnapshotTime", dependencies: [api, support], path: "Plugins/SnapshotTime"),
         .target(name: "SnapshotFull", dependencies: [api, support], path: "Plugins/SnapshotFull"),
-        .target(name: "RegistryOCI", dependencies: [api, support, "CCurl"], path: "Plugins/RegistryOCI"),
+        .target(name: "RegistryOCI", dependencies: [api, support, "HTTPTransport", "CCurl"], path: "Plugins/RegistryOCI"),
         // CrossQEMU's entry points apart from its backend, so tests link the backend without a
         // second copy of the exported `kiln_plugin_*` symbols (RegistryTests links RegistryOCI's).
         .target(name: "CrossQEMU", dependencies: [api, "CrossQEMUBackend"], path: "Plugins/CrossQEMU/Plugin"),
@@ -107,7 +109,9 @@ let package = Package(
             ]),
         .testTarget(
             name: "RegistryTests",
-            dependencies: [api, support, "ImageModel", "Builder", "PluginHost", "ImageStore", "TestSupport", "RegistryOCI"]),
+            dependencies: [
+                api, support, "ImageModel", "Builder", "PluginHost", "ImageStore", "TestSupport", "RegistryOCI", "HTTPTransport",
+            ]),
         .testTarget(name: "RunTests", dependencies: [api, "Runner", "Builder", "TestSupport"]),
         .testTarget(name: "ImageStoreTests", dependencies: [api, support, "ImageModel", "ImageStore", "CArchive", "TestSupport"]),
         .testTarget(name: "ManifestToolTests", dependencies: [api, support, "ImageModel", "ManifestTool", "TestSupport", yams]),

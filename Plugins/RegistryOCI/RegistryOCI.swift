@@ -28,6 +28,7 @@
 // (bytes, default 16 MiB), chunk-size (bytes, default 0 = one streamed PATCH), retry-delay
 // (s, default 1), max-retry-delay (s, 60), stall-timeout (s, 60), connect-timeout (s, 30).
 import Foundation
+import HTTPTransport
 import PluginAPI
 
 /// The plugin API version this plugin was compiled against (checked before anything else).

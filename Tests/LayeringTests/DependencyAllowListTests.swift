@@ -27,11 +27,13 @@ struct DependencyAllowListTests {
         "Sources/ImageStore": ["PluginAPI", "PluginSupport", "ImageModel", "Archive", "SystemCalls", "CArchive", "Glibc", "Foundation"],
         "Sources/Runner": ["SystemCalls", "CKilnSys", "CRunner", "CSeccomp", "Foundation", "Glibc", "Synchronization"],
         "Sources/PluginHost": ["PluginAPI", "Foundation", "Glibc"],
+        // HTTP over libcurl: the registry plugin's transport and ADD <url>'s.
+        "Sources/HTTPTransport": ["PluginAPI", "PluginSupport", "CCurl", "Foundation", "Glibc", "Synchronization", "Dispatch"],
         "Sources/Outputs": ["PluginAPI", "PluginSupport", "ImageModel", "ImageStore", "Diagnostics", "Foundation"],
         // The engine: never the plugin loader (it is handed resolved components).
         "Sources/Builder": [
             "PluginAPI", "PluginSupport", "ImageModel", "Diagnostics", "Dockerfile", "Archive", "ImageStore", "Runner", "Outputs",
-            "SystemCalls", "CCurl", "CKilnSys", "Foundation", "Glibc",
+            "SystemCalls", "HTTPTransport", "CKilnSys", "Foundation", "Glibc",
         ],
         // Merging per-architecture images into an index, through the registry contract only.
         "Sources/ManifestTool": ["PluginAPI", "ImageModel", "Foundation", "Yams"],
@@ -44,7 +46,9 @@ struct DependencyAllowListTests {
         // Plugins: the contract, its support library, C libraries and the system.
         "Plugins/SnapshotTime": ["PluginAPI", "PluginSupport", "Glibc", "Dispatch", "Synchronization"],
         "Plugins/SnapshotFull": ["PluginAPI", "PluginSupport", "Glibc", "Dispatch", "Synchronization"],
-        "Plugins/RegistryOCI": ["PluginAPI", "PluginSupport", "CCurl", "Foundation", "Glibc", "Dispatch", "Synchronization"],
+        "Plugins/RegistryOCI": [
+            "PluginAPI", "PluginSupport", "HTTPTransport", "CCurl", "Foundation", "Glibc", "Dispatch", "Synchronization",
+        ],
         // Its entry points (Plugin/) and backend (Backend/, a target of its own for the tests).
         "Plugins/CrossQEMU": ["PluginAPI", "PluginSupport", "CrossQEMUBackend", "Foundation", "Glibc", "Synchronization"],
     ]

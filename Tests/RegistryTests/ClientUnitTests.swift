@@ -6,6 +6,7 @@ import PluginAPI
 import TestSupport
 import Testing
 
+@testable import HTTPTransport
 @testable import RegistryOCI
 
 struct WWWAuthenticateParsing {

@@ -1,5 +1,6 @@
 // Decides the Authorization header for each request: learns each host's challenge once
 // (`GET /v2/`), then sends Basic or a cached Bearer token for the request's scopes.
+import HTTPTransport
 import PluginAPI
 
 /// Where a registry lives and how it is reached, for one direction (push or pull).

@@ -1,5 +1,6 @@
 // Registry credentials and where they came from.
 import Foundation
+import HTTPTransport
 
 /// A credential for one registry host. The secret parts are `Redacted`; `source` says where
 /// it was found (a path, a helper name or an environment variable — never the secret).

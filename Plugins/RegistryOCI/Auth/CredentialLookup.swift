@@ -8,6 +8,7 @@
 //   3. GitLab CI's CI_REGISTRY / CI_REGISTRY_USER / CI_REGISTRY_PASSWORD (as kaniko does).
 // None found means anonymous access.
 import Foundation
+import HTTPTransport
 
 struct CredentialLookup: Sendable {
     /// Directory holding config.json.

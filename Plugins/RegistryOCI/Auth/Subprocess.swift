@@ -1,5 +1,6 @@
 // Runs a docker credential helper: posix_spawnp, input on stdin, both outputs collected.
 import Glibc
+import HTTPTransport
 
 struct SubprocessResult: Sendable {
     var exitStatus: Int32

@@ -1,6 +1,7 @@
 // Token requests of the Docker token spec: GET with Basic or anonymous, and the OAuth2 POST
 // (grant_type=refresh_token for identity tokens, grant_type=password as a fallback).
 import Foundation
+import HTTPTransport
 import PluginAPI
 
 struct FetchedToken: Sendable {

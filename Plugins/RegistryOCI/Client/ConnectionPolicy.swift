@@ -1,4 +1,5 @@
 // Per-host connection choices from RegistryOptions: scheme, TLS verification, CA, client cert.
+import HTTPTransport
 import PluginAPI
 
 struct ConnectionPolicy: Sendable {

@@ -1,4 +1,5 @@
 // A cross-repository mount on its own (`kiln manifest` merging images of other repositories).
+import HTTPTransport
 import PluginAPI
 
 extension OCIRegistryClient {

@@ -1,6 +1,7 @@
 // Pull: manifests (digest-checked against the body, Docker-Content-Digest and the reference)
 // and blobs (streamed to a file, hashed on the way, removed on any failure).
 import Foundation
+import HTTPTransport
 import PluginAPI
 import PluginSupport
 

@@ -1,6 +1,7 @@
 // Resuming an interrupted blob upload (distribution-spec "Resuming an upload"): after a
 // transient failure, ask the session where it stands (GET → 204, `Range: 0-N`) and go on with
 // PATCH from N+1, instead of sending the whole blob again.
+import HTTPTransport
 import PluginAPI
 
 /// Where an upload session stands: its latest Location and the bytes the registry holds.

@@ -2,6 +2,7 @@
 // PUT, or chunked PATCHes + PUT. Every Location is resolved against the URL that sent it and
 // keeps its query; bodies stream from the file.
 import Glibc
+import HTTPTransport
 import PluginAPI
 
 extension OCIRegistryClient {

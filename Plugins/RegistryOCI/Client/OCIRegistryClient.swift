@@ -1,6 +1,7 @@
 // The RegistryClient over libcurl: one exchange (auth, re-auth on 401, redirects without
 // credentials across hosts) and the retry loop; pull and push live in their own files.
 import Foundation
+import HTTPTransport
 import PluginAPI
 import Synchronization
 

@@ -1,6 +1,7 @@
 // Turning a failed exchange into a RegistryError with a hint the user can act on.
 import CCurl
 import Foundation
+import HTTPTransport
 import PluginAPI
 
 /// What a request was about, for error messages.

@@ -1,5 +1,6 @@
 // Registry failures a user can act on: what was asked, what the registry said, what to try.
 import Foundation
+import HTTPTransport
 import PluginAPI
 
 /// One entry of a registry's `{"errors":[{code, message, detail}]}` body.

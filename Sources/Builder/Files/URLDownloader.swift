@@ -1,10 +1,10 @@
-import CCurl
 import Foundation
+import HTTPTransport
 import PluginAPI
-import PluginSupport
 
-/// Downloads `ADD <url>` sources with libcurl: redirects followed, an HTTP error status fails,
-/// the content is hashed while it streams to disk, and `Last-Modified` is reported.
+/// Downloads `ADD <url>` sources through the shared HTTP transport (the registry plugin's
+/// libcurl client): redirects followed, an HTTP error status fails, the content is hashed
+/// while it streams to disk, and `Last-Modified` is reported.
 enum URLDownloader {
     struct Download {
         var path: String
@@ -27,63 +27,68 @@ enum URLDownloader {
         }
     }
 
-    private static let globalInit: Bool = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK }()
-
-    /// State the C write callback reaches through its user pointer.
-    private final class Sink {
-        let fd: Int32
-        var hasher: SHA256Hasher? = SHA256Hasher()
-        var failed = false
-        init(fd: Int32) { self.fd = fd }
-    }
-
-    /// Downloads `url` to `path`. Blocking: call off the cooperative pool.
-    static func fetch(_ url: String, to path: String, userAgent: String) throws -> Download {
-        _ = globalInit
-        guard let curl = curl_easy_init() else { throw Error.transfer(url: url, reason: "curl_easy_init failed") }
-        defer { curl_easy_cleanup(curl) }
+    /// Downloads `url` to `path` (created 0600 or truncated), following up to 10 redirects.
+    static func fetch(_ url: String, to path: String, userAgent: String, log: @escaping @Sendable (LogLevel, String) -> Void)
+        async throws -> Download
+    {
+        let transport = CurlTransport(limits: TransferLimits(userAgent: userAgent), blobLimit: 1, label: "add", log: log)
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Error.transfer(url: url, reason: "cannot create \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let sink = Sink(fd: fd)
-        kiln_curl_setopt_str(curl, CURLOPT_URL, url)
-        kiln_curl_setopt_long(curl, CURLOPT_FOLLOWLOCATION, 1)
-        kiln_curl_setopt_long(curl, CURLOPT_MAXREDIRS, 10)
-        kiln_curl_setopt_long(curl, CURLOPT_FILETIME, 1)
-        kiln_curl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT, 30)
-        kiln_curl_setopt_long(curl, CURLOPT_LOW_SPEED_LIMIT, 1)
-        kiln_curl_setopt_long(curl, CURLOPT_LOW_SPEED_TIME, 60)
-        kiln_curl_setopt_str(curl, CURLOPT_USERAGENT, userAgent)
-        kiln_curl_setopt_fn(curl, CURLOPT_WRITEFUNCTION) { buffer, size, count, context in
-            guard let buffer, let context else { return 0 }
-            let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
-            let total = size * count
-            let bytes = UnsafeRawBufferPointer(start: buffer, count: total)
-            sink.hasher?.update(bytes)
-            var offset = 0
-            while offset < total {
-                let n = write(sink.fd, buffer + offset, total - offset)
-                if n <= 0 {
-                    sink.failed = true
-                    return 0
-                }
-                offset += n
+        close(fd)
+        var current = url
+        for _ in 0...10 {
+            let response: HTTPResponse
+            do {
+                response = try await transport.send(
+                    HTTPRequest(method: .get, url: current, sink: .file(path: path, limit: nil)), host: host(of: current), lane: .blob)
+            } catch let failure as TransferFailure {
+                throw Error.transfer(url: url, reason: failure.message)
             }
-            return total
+            if response.isRedirect, let location = response.headers["Location"] {
+                current = resolve(location, against: current)
+                continue
+            }
+            guard response.isSuccess else { throw Error.http(url: url, status: response.status) }
+            guard let digest = response.fileDigest else { throw Error.transfer(url: url, reason: "the body was not hashed") }
+            return Download(path: path, digest: digest, lastModified: response.headers["Last-Modified"].flatMap(httpDate))
         }
-        let code: CURLcode = withExtendedLifetime(sink) {
-            kiln_curl_setopt_ptr(curl, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque())
-            return curl_easy_perform(curl)
-        }
-        var status = 0
-        kiln_curl_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &status)
-        if code != CURLE_OK {
-            throw Error.transfer(url: url, reason: String(cString: curl_easy_strerror(code)))
-        }
-        if status >= 400 { throw Error.http(url: url, status: status) }
-        var filetime: curl_off_t = -1
-        kiln_curl_getinfo_off(curl, CURLINFO_FILETIME_T, &filetime)
-        guard let digest = sink.hasher.take()?.finalize() else { throw Error.transfer(url: url, reason: "hash state lost") }
-        return Download(path: path, digest: digest, lastModified: filetime >= 0 ? Int64(filetime) : nil)
+        throw Error.transfer(url: url, reason: "more than 10 redirects")
+    }
+
+    /// `https://host:port/path` → `host:port` (the transport's pool and lane key).
+    static func host(of url: String) -> String {
+        guard let start = url.range(of: "://")?.upperBound else { return url }
+        let rest = url[start...]
+        return String(rest[..<(rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex)])
+    }
+
+    /// A `Location` header resolved against the URL that answered with it.
+    static func resolve(_ location: String, against base: String) -> String {
+        if location.contains("://") { return location }
+        guard let start = base.range(of: "://")?.upperBound else { return location }
+        let authorityEnd = base[start...].firstIndex(of: "/") ?? base.endIndex
+        if location.hasPrefix("/") { return String(base[..<authorityEnd]) + location }
+        let directory = base[..<(base.lastIndex(of: "/").map { $0 > authorityEnd ? $0 : authorityEnd } ?? base.endIndex)]
+        return directory + "/" + location
+    }
+
+    /// An HTTP date in its preferred form (`Wed, 21 Oct 2015 07:28:00 GMT`, RFC 9110 § 5.6.7)
+    /// as seconds since the epoch; nil for anything else.
+    static func httpDate(_ text: String) -> Int64? {
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let words = text.split(separator: " ")
+        guard words.count == 6, words[5] == "GMT", let day = Int32(words[1]), let month = months.firstIndex(of: String(words[2])),
+            let year = Int32(words[3])
+        else { return nil }
+        let clock = words[4].split(separator: ":").compactMap { Int32($0) }
+        guard clock.count == 3 else { return nil }
+        var parts = tm()
+        parts.tm_year = year - 1900
+        parts.tm_mon = Int32(month)
+        parts.tm_mday = day
+        parts.tm_hour = clock[0]
+        parts.tm_min = clock[1]
+        parts.tm_sec = clock[2]
+        return Int64(timegm(&parts))
     }
 }

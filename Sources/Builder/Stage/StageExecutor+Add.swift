@@ -82,7 +82,7 @@ extension StageExecutor {
         log.info("downloading \(url)")
         let result: URLDownloader.Download
         do {
-            result = try await runBlocking { try URLDownloader.fetch(url, to: temp, userAgent: agent) }
+            result = try await URLDownloader.fetch(url, to: temp, userAgent: agent, log: log.pluginSink)
         } catch {
             unlink(temp)
             throw KilnError.at(add.location, "", cause: error, fallback: .network)

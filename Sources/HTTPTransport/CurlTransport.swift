@@ -6,16 +6,16 @@ import Synchronization
 
 /// Which lane a request waits in: blob transfers are bounded per host; manifests, HEADs and
 /// token requests also get one spare lane, so a host busy with four layers still answers them.
-enum Lane: Sendable { case blob, metadata }
+public enum Lane: Sendable { case blob, metadata }
 
 /// Per-host admission: at most `blobLimit` blob transfers and `blobLimit + 1` requests in flight.
-actor TransferLanes {
+public actor TransferLanes {
     private let blobLimit: Int
     private var blobs = 0
     private var total = 0
     private var waiting: [(lane: Lane, resume: CheckedContinuation<Void, Never>)] = []
 
-    init(blobLimit: Int) { self.blobLimit = max(1, blobLimit) }
+    public init(blobLimit: Int) { self.blobLimit = max(1, blobLimit) }
 
     private func admits(_ lane: Lane) -> Bool {
         total < blobLimit + 1 && (lane == .metadata || blobs < blobLimit)
@@ -26,13 +26,13 @@ actor TransferLanes {
         if lane == .blob { blobs += 1 }
     }
 
-    func acquire(_ lane: Lane) async {
+    public func acquire(_ lane: Lane) async {
         // FIFO within a lane only: a manifest does not queue behind blobs waiting for a blob lane.
         if admits(lane) && !waiting.contains(where: { $0.lane == lane }) { return start(lane) }
         await withCheckedContinuation { waiting.append((lane, $0)) }
     }
 
-    func release(_ lane: Lane) {
+    public func release(_ lane: Lane) {
         total -= 1
         if lane == .blob { blobs -= 1 }
         // FIFO, but a metadata request may pass blob requests that cannot start yet.
@@ -50,7 +50,7 @@ actor TransferLanes {
 }
 
 /// Counters for the summary lines (requests by method, bytes each way).
-final class TransferStats: Sendable {
+public final class TransferStats: Sendable {
     private struct Counts {
         var requests: [String: Int] = [:]
         var sent: Int64 = 0
@@ -58,7 +58,7 @@ final class TransferStats: Sendable {
     }
     private let counts = Mutex(Counts())
 
-    func record(_ method: HTTPMethod, sent: Int64, received: Int64) {
+    public func record(_ method: HTTPMethod, sent: Int64, received: Int64) {
         counts.withLock {
             $0.requests[method.rawValue, default: 0] += 1
             $0.sent += sent
@@ -67,7 +67,7 @@ final class TransferStats: Sendable {
     }
 
     /// `requests: GET=3 HEAD=2 …; sent N B; received M B`.
-    var summary: String {
+    public var summary: String {
         counts.withLock { c in
             let requests = c.requests.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             return "requests: \(requests.isEmpty ? "none" : requests); sent \(c.sent) B; received \(c.received) B"
@@ -75,15 +75,18 @@ final class TransferStats: Sendable {
     }
 }
 
-final class CurlTransport: Sendable {
-    let limits: TransferLimits
-    let stats = TransferStats()
+public final class CurlTransport: Sendable {
+    public let limits: TransferLimits
+    private let label: String
+    public let stats = TransferStats()
     private let pool: HandlePool
     private let blobLimit: Int
     private let lanes = Mutex<[String: TransferLanes]>([:])
     private let log: @Sendable (LogLevel, String) -> Void
 
-    init(limits: TransferLimits, blobLimit: Int, log: @escaping @Sendable (LogLevel, String) -> Void) {
+    /// - Parameter label: the first word of each log line (`oci` for the registry client).
+    public init(limits: TransferLimits, blobLimit: Int, label: String = "oci", log: @escaping @Sendable (LogLevel, String) -> Void) {
+        self.label = label
         self.limits = limits
         self.blobLimit = blobLimit
         self.pool = HandlePool(maxIdlePerHost: blobLimit + 2)
@@ -101,7 +104,7 @@ final class CurlTransport: Sendable {
 
     /// Sends one request (no retries, no redirects, no auth decisions). `host` keys the lanes
     /// and the handle pool. Logs `oci: METHOD URL -> STATUS (…)` or `oci: METHOD URL -> failed: …`.
-    func send(_ request: HTTPRequest, host: String, lane: Lane) async throws -> HTTPResponse {
+    public func send(_ request: HTTPRequest, host: String, lane: Lane) async throws -> HTTPResponse {
         let laneGate = lanes(for: host)
         await laneGate.acquire(lane)
         let cancel = CancelFlag()
@@ -137,14 +140,14 @@ final class CurlTransport: Sendable {
             let seconds = String(format: "%.3f", r.seconds)
             log(
                 .debug,
-                "oci: \(request.method.rawValue) \(shown) -> \(r.status) (sent \(r.bytesSent) B, received \(r.bytesReceived) B, \(seconds) s)"
+                "\(label): \(request.method.rawValue) \(shown) -> \(r.status) (sent \(r.bytesSent) B, received \(r.bytesReceived) B, \(seconds) s)"
             )
             return r
         case .failure(let f):
             stats.record(request.method, sent: 0, received: 0)
             log(
                 .debug,
-                "oci: \(request.method.rawValue) \(shown) -> failed: \(SecretScrubber.shared.scrub(f.message)) (curl error \(f.code.rawValue))"
+                "\(label): \(request.method.rawValue) \(shown) -> failed: \(SecretScrubber.shared.scrub(f.message)) (curl error \(f.code.rawValue))"
             )
             throw f
         }

@@ -4,17 +4,17 @@ import Foundation
 
 /// A small pool of dedicated threads. Workers are made on demand and leave after a minute idle,
 /// so a process that stops using the registry keeps no threads.
-final class BlockingThreads: @unchecked Sendable {
+public final class BlockingThreads: @unchecked Sendable {
     // @unchecked: every mutable field is guarded by `condition`.
     private let condition = NSCondition()
     private var jobs: [@Sendable () -> Void] = []
     private var idleWorkers = 0
     private var workers = 0
 
-    static let shared = BlockingThreads()
+    public static let shared = BlockingThreads()
 
     /// Runs `body` on a dedicated thread and returns its result to the caller's task.
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Swift.Error>) in
             submit { continuation.resume(with: Result { try body() }) }
         }

@@ -3,31 +3,31 @@ import Synchronization
 
 /// A secret value. Printing, interpolating or dumping it shows `<redacted>`; only `.value`
 /// reaches the secret, and only the transport and the token client read it.
-struct Redacted<Value: Sendable>: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-    var description: String { "<redacted>" }
-    var debugDescription: String { "<redacted>" }
-    var customMirror: Mirror { Mirror(self, children: []) }
+public struct Redacted<Value: Sendable>: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public let value: Value
+    public init(_ value: Value) { self.value = value }
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+    public var customMirror: Mirror { Mirror(self, children: []) }
 }
 
 /// Removes secrets from text bound for a log line or an error message. Every credential and
 /// token the plugin learns is registered here, so even a registry that echoes a token back in
 /// an error body cannot make it reach the user's log.
-final class SecretScrubber: Sendable {
-    static let shared = SecretScrubber()
+public final class SecretScrubber: Sendable {
+    public static let shared = SecretScrubber()
     private let secrets = Mutex<Set<String>>([])
 
     /// Secrets shorter than this are not scrubbed: replacing every "ab" would garble messages,
     /// and such values are never logged in the first place.
-    static let minimumLength = 4
+    public static let minimumLength = 4
 
-    func register(_ secret: String) {
+    public func register(_ secret: String) {
         guard secret.count >= Self.minimumLength else { return }
         secrets.withLock { _ = $0.insert(secret) }
     }
 
-    func scrub(_ text: String) -> String {
+    public func scrub(_ text: String) -> String {
         let known = secrets.withLock { $0 }
         guard !known.isEmpty else { return text }
         var out = text
@@ -39,13 +39,13 @@ final class SecretScrubber: Sendable {
     }
 }
 
-enum URLRedaction {
+public enum URLRedaction {
     /// Query parameters whose values are safe and useful in a log line. Every other value
     /// (upload `_state`, signed storage URLs' `X-Amz-Signature`, tokens) becomes `REDACTED`.
-    static let visibleParameters: Set<String> = ["digest", "mount", "from", "n", "last", "service", "scope", "tag"]
+    public static let visibleParameters: Set<String> = ["digest", "mount", "from", "n", "last", "service", "scope", "tag"]
 
     /// The URL without user-info and without secret query values.
-    static func redact(_ url: String) -> String {
+    public static func redact(_ url: String) -> String {
         var text = Substring(url)
         var prefix = ""
         if let schemeEnd = text.range(of: "://") {

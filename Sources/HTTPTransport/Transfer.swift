@@ -5,15 +5,22 @@ import Glibc
 
 /// Limits that replace a total time-out: a long blob upload may take an hour, a stalled one
 /// should fail within `stallSeconds`.
-struct TransferLimits: Sendable {
-    var connectTimeoutSeconds = 30
-    var stallSeconds = 60
-    var stallBytesPerSecond = 1
-    var userAgent = "kiln"
+public struct TransferLimits: Sendable {
+    public var connectTimeoutSeconds = 30
+    public var stallSeconds = 60
+    public var stallBytesPerSecond = 1
+    public var userAgent = "kiln"
+
+    public init(connectTimeoutSeconds: Int = 30, stallSeconds: Int = 60, stallBytesPerSecond: Int = 1, userAgent: String = "kiln") {
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.stallSeconds = stallSeconds
+        self.stallBytesPerSecond = stallBytesPerSecond
+        self.userAgent = userAgent
+    }
 }
 
-enum Transfer {
-    static func perform(
+public enum Transfer {
+    public static func perform(
         _ request: HTTPRequest, on handle: EasyHandle, limits: TransferLimits, cancelled: CancelFlag
     ) throws(TransferFailure) -> HTTPResponse {
         let h = handle

@@ -5,39 +5,39 @@ import PluginAPI
 import PluginSupport
 import Synchronization
 
-final class TransferState {
+public final class TransferState {
     // Response side.
-    var status = 0
-    var headers = HeaderFields()
-    var body: [UInt8] = []
-    let memoryLimit: Int
-    let sinkPath: String?
-    let fileLimit: Int64?
-    let resumeFrom: Int64
-    var sinkFD: Int32 = -1
-    var hasher: SHA256Hasher? = SHA256Hasher()
-    var fileSize: Int64 = 0
+    public var status = 0
+    public var headers = HeaderFields()
+    public var body: [UInt8] = []
+    public let memoryLimit: Int
+    public let sinkPath: String?
+    public let fileLimit: Int64?
+    public let resumeFrom: Int64
+    public var sinkFD: Int32 = -1
+    public var hasher: SHA256Hasher? = SHA256Hasher()
+    public var fileSize: Int64 = 0
     /// Why a callback stopped the transfer (local I/O, size limit).
-    var localFailure: String?
-    var oversize = false
+    public var localFailure: String?
+    public var oversize = false
 
     // Request side.
-    let uploadBytes: [UInt8]
-    var uploadFD: Int32 = -1
-    let uploadOffset: Int64
-    let uploadLength: Int64
-    var uploadPosition: Int64 = 0
+    public let uploadBytes: [UInt8]
+    public var uploadFD: Int32 = -1
+    public let uploadOffset: Int64
+    public let uploadLength: Int64
+    public var uploadPosition: Int64 = 0
 
-    let cancelled: CancelFlag
+    public let cancelled: CancelFlag
 
     // Stall detection: libcurl's low-speed check averages over a window of several seconds, so
     // a burst followed by silence is noticed late; this counts seconds with no byte moved.
-    let stallSeconds: Double
+    public let stallSeconds: Double
     private var lastProgress: Int64 = -1
     private var lastProgressAt = ContinuousClock.now
     private(set) var stalled = false
 
-    init(request: HTTPRequest, cancelled: CancelFlag, stallSeconds: Int) {
+    public init(request: HTTPRequest, cancelled: CancelFlag, stallSeconds: Int) {
         self.stallSeconds = Double(stallSeconds)
         switch request.sink {
         case .memory(let limit): (memoryLimit, sinkPath, fileLimit, resumeFrom) = (limit, nil, nil, 0)
@@ -56,10 +56,10 @@ final class TransferState {
         if uploadFD >= 0 { close(uploadFD) }
     }
 
-    var isSuccess: Bool { (200..<300).contains(status) }
+    public var isSuccess: Bool { (200..<300).contains(status) }
 
     /// Progress report from libcurl (about once a second). Returns false to abort.
-    func progress(transferred: Int64) -> Bool {
+    public func progress(transferred: Int64) -> Bool {
         if cancelled.isCancelled { return false }
         let now = ContinuousClock.now
         if transferred != lastProgress {
@@ -76,7 +76,7 @@ final class TransferState {
 
     /// A header line from libcurl. A status line starts a new response (100 Continue, redirects
     /// and proxy CONNECT answers each bring one), so the fields collected so far are dropped.
-    func header(_ line: String) {
+    public func header(_ line: String) {
         if line.hasPrefix("HTTP/") {
             let parts = line.split(separator: " ", maxSplits: 2)
             status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
@@ -90,7 +90,7 @@ final class TransferState {
     }
 
     /// Response body bytes. Returns false to make libcurl abort the transfer.
-    func receive(_ chunk: UnsafeRawBufferPointer) -> Bool {
+    public func receive(_ chunk: UnsafeRawBufferPointer) -> Bool {
         guard isSuccess, let sinkPath else {
             guard body.count + chunk.count <= memoryLimit else {
                 localFailure = "response body larger than \(memoryLimit) bytes"
@@ -121,7 +121,7 @@ final class TransferState {
         return true
     }
 
-    func openSink(_ path: String) -> Bool {
+    public func openSink(_ path: String) -> Bool {
         if status == 206, resumeFrom > 0 { return appendToPrefix(path) }
         sinkFD = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if sinkFD < 0 { localFailure = "cannot create \(path): \(String(cString: strerror(errno)))" }
@@ -155,7 +155,7 @@ final class TransferState {
     }
 
     /// Fills `buffer` with the next request body bytes; nil means a read error (abort).
-    func send(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+    public func send(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
         let want = Int(min(Int64(buffer.count), uploadLength - uploadPosition))
         guard want > 0, let target = buffer.baseAddress else { return 0 }
         if uploadFD < 0 {
@@ -180,14 +180,14 @@ final class TransferState {
 }
 
 /// Set from a task's cancellation handler, read by the transfer's progress callback.
-final class CancelFlag: Sendable {
+public final class CancelFlag: Sendable {
     private let value = Atomic<Bool>(false)
-    func cancel() { value.store(true, ordering: .relaxed) }
-    var isCancelled: Bool { value.load(ordering: .relaxed) }
+    public func cancel() { value.store(true, ordering: .relaxed) }
+    public var isCancelled: Bool { value.load(ordering: .relaxed) }
 }
 
 extension Substring {
-    func trimmed(_ set: String) -> String {
+    public func trimmed(_ set: String) -> String {
         var s = self[...]
         while let f = s.first, set.contains(f) { s.removeFirst() }
         while let l = s.last, set.contains(l) { s.removeLast() }
