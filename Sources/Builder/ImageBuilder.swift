@@ -71,7 +71,8 @@ public struct ImageBuilder: Sendable {
             for session in sessions { try await cross.prepare(session, mode: options.execution.cross) }
             for session in sessions {
                 if platforms.count > 1 { log.info("building for \(session.options.platform)") }
-                images.append(try await build(session))
+                images.append(
+                    try await build(session, reusing: session.options.platform == sessions[0].options.platform ? nil : sessions[0]))
             }
             await cross.release(log: log)
         } catch {
@@ -91,12 +92,27 @@ public struct ImageBuilder: Sendable {
     /// `linux/arm/v7` → `linux-arm-v7`: a platform's working directory.
     static func slug(_ platform: Platform) -> String { platform.description.replacingOccurrences(of: "/", with: "-") }
 
-    /// The stages in order, then the image (in the session's blob store).
-    private func build(_ session: BuildSession) async throws -> Image {
+    /// The stages in order, then the image (in the session's blob store). With `first` (the
+    /// first platform's finished session), stages that do not depend on the target platform are
+    /// taken from it instead of being built again.
+    private func build(_ session: BuildSession, reusing first: BuildSession? = nil) async throws -> Image {
         let plan = session.plan
+        let shared = first.map { session.platformIndependentStages(comparedWith: $0) } ?? []
         var final: StageResult?
         for index in plan.stagesToBuild {
             let stage = session.dockerfile.stages[index]
+            if let first, shared.contains(index), let result = first.progress.finished[index] {
+                for layer in result.state.layers {
+                    do { try await session.store.put(layer.descriptor.digest, from: first.store) } catch {
+                        throw KilnError.wrapping(error, "sharing stage \(index)'s layers between platforms")
+                    }
+                }
+                log.info(
+                    "\(stageLabel(index, plan)) FROM \(stage.from.image): built once for every platform (its FROM --platform is fixed)")
+                session.progress.finish(stage: index, result)
+                final = result
+                continue
+            }
             log.info("\(stageLabel(index, plan)) FROM \(stage.from.image)\(stage.name.map { " AS \($0)" } ?? "")")
             let (initial, root, triggers) = try await BaseImages(session: session).start(stage)
             var state = initial

@@ -1,7 +1,9 @@
 // Platform-aware builds on this amd64 machine: an arm64 build whose RUN steps run under QEMU user
 // mode (the CrossQEMU plugin registers it with binfmt_misc and undoes it), the predefined
 // platform ARGs, and a base that has no image for the requested platform refused by name.
+import CrossQEMUBackend
 import Foundation
+import PluginAPI
 import TestSupport
 import Testing
 
@@ -122,5 +124,99 @@ extension EndToEnd {
                 #expect(!native.stderr.contains("resolving"), "nothing is pulled before the refusal: \(native.stderr)")
             }
         }
+
+        @Test("one invocation, two platforms: an index that skopeo and podman read, each entry built for its platform")
+        func twoPlatformsInOneInvocation() async throws {
+            let before = Self.binfmtState()
+            let work = try FixtureDirectory(prefix: "kiln-multiarch-two")
+            defer { work.remove() }
+            try await withRegistry(.plain) { registry in
+                let base = try await Self.pushMultiArchBase(to: registry, work: work)
+                try work.makeDirectory("context")
+                try work.write(
+                    "context/Dockerfile", "FROM \(base)\nARG TARGETARCH\nRUN uname -m > /arch && echo $TARGETARCH > /targetarch\n")
+                let reference = "\(registry.host)/team/app:multi"
+                let r = try await KilnCommand.run([
+                    "--context", work.url("context"), "--custom-platform", "linux/amd64,linux/arm64", "--destination", reference,
+                    "--oci-layout-path", work.url("layout"),
+                ])
+                try #require(r.succeeded, "\(r)")
+                #expect(Self.binfmtState() == before, "binfmt_misc was not left as found")
+                let raw = try await ProcessRunner.check("skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(reference)"])
+                let index = try JSONDecoder().decode(RawIndex.self, from: Data(raw.stdout.utf8))
+                #expect(
+                    index.manifests.map { "\($0.platform.os)/\($0.platform.architecture)" } == ["linux/amd64", "linux/arm64"],
+                    "\(raw.stdout)")
+                #expect(
+                    r.stdout.contains(Digest.sha256(of: Array(raw.stdout.utf8)).description), "kiln prints the index digest: \(r.stdout)")
+                for (platform, machine, arch) in [("linux/amd64", "x86_64", "amd64"), ("linux/arm64", "aarch64", "arm64")] {
+                    let unpacked = try FixtureDirectory(prefix: "kiln-multiarch-\(arch)")
+                    defer { unpacked.remove() }
+                    let image = try await Self.unpack(reference, platform: platform, into: unpacked)
+                    #expect(try String(contentsOfFile: image.rootfs + "/arch", encoding: .utf8) == machine + "\n")
+                    #expect(try String(contentsOfFile: image.rootfs + "/targetarch", encoding: .utf8) == arch + "\n")
+                    #expect(image.config.contains("\"architecture\":\"\(arch)\""), "\(image.config)")
+                }
+                let layoutIndex = try String(contentsOfFile: work.url("layout/index.json"), encoding: .utf8)
+                #expect(layoutIndex.contains("application/vnd.oci.image.index.v1+json"), "the OCI layout holds the index: \(layoutIndex)")
+
+                // podman pulls the arm64 entry and runs it (under QEMU, registered for the run only).
+                let podman = try await Podman.make()
+                let backend = QEMUUserBackend(log: { _, _ in })
+                let session = try await backend.prepare(for: Platform(os: "linux", architecture: "arm64"))
+                let run = try await podman.run(reference, ["uname", "-m"], options: ["--platform", "linux/arm64"])
+                try await backend.release(session)
+                await podman.remove()
+                #expect(run.succeeded && run.stdout == "aarch64\n", "\(run)")
+            }
+            #expect(Self.binfmtState() == before)
+        }
+
+        @Test("a stage on FROM --platform=$BUILDPLATFORM is built once and shared by every platform's image")
+        func buildPlatformStagesAreBuiltOnce() async throws {
+            let work = try FixtureDirectory(prefix: "kiln-multiarch-once")
+            defer { work.remove() }
+            try await withRegistry(.plain) { registry in
+                let base = try await Self.pushMultiArchBase(to: registry, work: work)
+                try work.makeDirectory("context")
+                try work.write(
+                    "context/Dockerfile",
+                    """
+                    FROM --platform=$BUILDPLATFORM \(base) AS tools
+                    RUN uname -m > /built-on && cat /proc/sys/kernel/random/uuid > /stamp
+                    FROM \(base)
+                    COPY --from=tools /built-on /stamp /
+                    """)
+                let reference = "\(registry.host)/team/once:1"
+                let r = try await KilnCommand.run([
+                    "--context", work.url("context"), "--custom-platform", "linux/amd64,linux/arm64", "--destination", reference,
+                ])
+                try #require(r.succeeded, "\(r)")
+                #expect(r.stderr.components(separatedBy: "built once for every platform").count == 2, "shared once, for arm64: \(r.stderr)")
+                var stamps: [String] = []
+                for platform in ["linux/amd64", "linux/arm64"] {
+                    let unpacked = try FixtureDirectory(prefix: "kiln-multiarch-once-x")
+                    defer { unpacked.remove() }
+                    let image = try await Self.unpack(reference, platform: platform, into: unpacked)
+                    #expect(
+                        try String(contentsOfFile: image.rootfs + "/built-on", encoding: .utf8) == "x86_64\n", "built on the build platform"
+                    )
+                    stamps.append(try String(contentsOfFile: image.rootfs + "/stamp", encoding: .utf8))
+                }
+                #expect(stamps.count == 2 && stamps[0] == stamps[1], "one build of the stage, not two: \(stamps)")
+            }
+        }
     }
+}
+
+/// The parts of an image index the test reads.
+private struct RawIndex: Decodable {
+    struct Entry: Decodable {
+        struct Platform: Decodable {
+            var os: String
+            var architecture: String
+        }
+        var platform: Platform
+    }
+    var manifests: [Entry]
 }

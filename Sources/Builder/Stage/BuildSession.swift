@@ -46,6 +46,29 @@ struct BuildSession {
         plan.platforms[index].flatMap { try? Platform(parsing: $0) } ?? options.platform
     }
 
+    /// Stages whose result is the same whichever platform the build targets, so a build for
+    /// several platforms makes them once: a fixed `FROM --platform` (the same here as in `other`,
+    /// e.g. `$BUILDPLATFORM`), no `TARGET*` ARG declared, and a base and dependencies that are
+    /// such stages themselves. The target stage never is (its image is per platform).
+    func platformIndependentStages(comparedWith other: BuildSession) -> Set<Int> {
+        var shared: Set<Int> = []
+        for index in plan.stagesToBuild where index != plan.targetIndex {
+            guard let platform = plan.platforms[index], platform == other.plan.platforms[index] else { continue }
+            let stage = dockerfile.stages[index]
+            let declaresTarget = stage.instructions.contains { instruction in
+                guard case .arg(let arg) = instruction else { return false }
+                return arg.arguments.contains { $0.name.hasPrefix("TARGET") }
+            }
+            guard !declaresTarget else { continue }
+            if case .stage(let base) = plan.bases[index], !shared.contains(base) { continue }
+            guard let uses = try? dockerfile.dependencies(ofStage: index, globalEnvironment: plan.global.environment),
+                uses.allSatisfy(shared.contains)
+            else { continue }
+            shared.insert(index)
+        }
+        return shared
+    }
+
     /// `--isolation none` (kaniko's model): every stage's root is `/` itself.
     var inPlace: Bool { options.execution.isolation == .none }
 
