@@ -178,8 +178,17 @@ extension LayerWriter {
     /// A relative name without empty, `.` or trailing components; throws on `..` or empty.
     static func normalize(_ name: String) throws -> String {
         let parts = name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
-        if parts.isEmpty { throw Error.invalidName(name, reason: "the name is empty or names the root") }
-        if parts.contains("..") { throw Error.invalidName(name, reason: "it contains a '..' component") }
+        if parts.isEmpty { throw Error.invalidName(name, reason: "the name is empty or names the root; use a relative path") }
+        if parts.contains("..") {
+            throw Error.invalidName(name, reason: "it contains a '..' component; use a relative path without '..' components")
+        }
+        // A file of that name would delete files when the image is unpacked (image-spec
+        // layer.md § Whiteouts); BuildKit refuses it too. kiln writes whiteouts with addMarker.
+        if let reserved = parts.first(where: { $0.hasPrefix(whiteoutPrefix) }) {
+            throw Error.invalidName(
+                name,
+                reason: "'\(reserved)' begins with '\(whiteoutPrefix)', which image layers reserve for whiteouts (deletions); rename it")
+        }
         return parts.joined(separator: "/")
     }
 

@@ -82,7 +82,7 @@ public final class LayerWriter {
         public var description: String {
             switch self {
             case .invalidName(let n, let r):
-                return "cannot write layer entry '\(n)': \(r); use a relative path without '..' components"
+                return "cannot write layer entry '\(n)': \(r)"
             case .unreadableSource(let p, let r):
                 return "cannot read '\(p)' for the layer: \(r); check that the file exists and is readable"
             case .writeFailed(let l, let e, let r):

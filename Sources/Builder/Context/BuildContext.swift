@@ -15,6 +15,15 @@ public struct BuildContext: Sendable {
         case notFound(pattern: String, location: String)
         case outside(pattern: String, location: String)
         case unsupported(String)
+
+        /// True when the message already names the Dockerfile line.
+        var isLocated: Bool {
+            switch self {
+            case .notFound, .outside: return true
+            case .missing, .unsupported: return false
+            }
+        }
+
         public var description: String {
             switch self {
             case .missing(let p): return "build context \(p) does not exist or is not a directory"

@@ -53,10 +53,22 @@ final class StageExecutor {
                 && lastFileChange <= index
             stepNumber += 1
             log.info("\(stageLabel) STEP \(stepNumber)/\(stepCount): \(instruction.original)")
-            try await apply(instruction)
+            do { try await apply(instruction) } catch let error as KilnError where !Self.isLocated(error) {
+                // Every failure of a step names the Dockerfile line that caused it.
+                throw KilnError(error.code, instruction.original, at: instruction.location.diagnostic, cause: error)
+            }
         }
         if singleSnapshot, let previous = state.snapshot, all.contains(where: Self.changesFiles) {
             try await snapshotLayer(since: previous, createdBy: all.last?.original ?? "")
+        }
+    }
+
+    /// True when some error in the chain already names a Dockerfile line.
+    static func isLocated(_ error: KilnError) -> Bool {
+        error.chain.contains { link in
+            if let kiln = link as? KilnError { return kiln.location != nil }
+            if let context = link as? BuildContext.Error { return context.isLocated }
+            return (link as? DockerfileError)?.location != nil
         }
     }
 
