@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "Host",
             dependencies: [
-                api, "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag", "SystemCalls",
+                api, "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag", "SystemCalls", "Runner",
                 argumentParser,
             ]),
 

@@ -34,6 +34,8 @@ struct InPlaceBuildTests {
         _ = try tree.write("container/workspace/ctx/a.txt", "from stage one\n")
         _ = try tree.write("container/workspace/ctx/b.txt", "b\n")
         _ = try tree.write("container/etc/passwd", "root:x:0:0:root:/root:/busybox/sh\n")
+        // What marks a Docker container; without it kiln refuses to build in place (kaniko's rule).
+        _ = try tree.write("container/.dockerenv", "")
         _ = try tree.write(
             "container/workspace/ctx/Dockerfile",
             """

@@ -59,6 +59,25 @@ extension EndToEnd {
                 #expect(plugins.stdout.contains("/kaniko/plugins/libKilnPlugin\(name).so"), "\(plugins)")
             }
             #expect(FileManager.default.fileExists(atPath: rootfs + "/kaniko/ssl/certs/ca-certificates.crt"))
+
+            // The image's root is a jail that is no container (no /.dockerenv, a cgroup namespace of
+            // its own): building in place there is refused unless --force, and nothing is written.
+            try FileManager.default.createDirectory(atPath: rootfs + "/ctx", withIntermediateDirectories: true)
+            try "FROM scratch\nCOPY a /a\n".write(toFile: rootfs + "/ctx/Dockerfile", atomically: false, encoding: .utf8)
+            try "a\n".write(toFile: rootfs + "/ctx/a", atomically: false, encoding: .utf8)
+            let before = try FileManager.default.subpathsOfDirectory(atPath: rootfs).sorted()
+            let jail = ["--mount", "--pid", "--cgroup", "--fork", "--mount-proc=\(rootfs)/proc"]
+            let build = ["/kaniko/executor", "-c", "/ctx", "--no-push", "--oci-layout-path", "/ctx/out"]
+            let env = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"]
+            let inPlace = try await ProcessRunner.run(
+                "unshare", jail + ["chroot", rootfs] + build + ["--isolation", "none"], environment: env)
+            #expect(inPlace.exitCode == 2, "\(inPlace)")
+            #expect(inPlace.stderr.contains("nothing says this is a container") && inPlace.stderr.contains("--force"), "\(inPlace.stderr)")
+            let noNamespaces = try await ProcessRunner.run(
+                "unshare", jail + ["setpriv", "--bounding-set=-sys_admin", "chroot", rootfs] + build, environment: env)
+            #expect(noNamespaces.exitCode == 2, "\(noNamespaces)")
+            #expect(noNamespaces.stderr.contains("this is not a container"), "\(noNamespaces.stderr)")
+            #expect(try FileManager.default.subpathsOfDirectory(atPath: rootfs).sorted() == before, "the jail's / was touched")
             #expect(FileManager.default.fileExists(atPath: rootfs + "/busybox/sh"))
         }
 
@@ -80,7 +99,7 @@ extension EndToEnd {
                 let script = """
                     mkdir -p /kaniko/.docker
                     echo '{"auths":{"\(registry.host)":{"auth":"dXNlcjpwYXNz"}}}' > /kaniko/.docker/config.json
-                    /kaniko/executor --context /workspace --dockerfile /workspace/Dockerfile --destination \(destination) --isolation none
+                    /kaniko/executor --context /workspace --dockerfile /workspace/Dockerfile --destination \(destination)
                     """
                 let version = try await podman.run("docker-archive:\(tar)", ["version"])
                 #expect(version.succeeded && version.stdout.contains("plugin API 3."), "the image's entrypoint: \(version)")
@@ -88,6 +107,7 @@ extension EndToEnd {
                     "docker-archive:\(tar)", ["/busybox/sh", "-c", script],
                     options: ["--entrypoint", "", "-v", "\(work.url("context")):/workspace"])
                 #expect(job.succeeded, "the job failed: \(job)")
+                #expect(job.stderr.contains("RUN runs in place"), "the default isolation says it chose in place: \(job.stderr)")
                 let unpacked = try FixtureDirectory(prefix: "kiln-image-pushed")
                 defer { unpacked.remove() }
                 try await ProcessRunner.check(

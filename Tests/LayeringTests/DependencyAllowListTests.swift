@@ -40,8 +40,7 @@ struct DependencyAllowListTests {
         // The executable.
         "Sources/Host": [
             "PluginAPI", "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag",
-            "SystemCalls",
-            "ArgumentParser", "Foundation", "Glibc",
+            "SystemCalls", "Runner", "ArgumentParser", "Foundation", "Glibc",
         ],
         // Plugins: the contract, its support library, C libraries and the system.
         "Plugins/SnapshotTime": ["PluginAPI", "PluginSupport", "Glibc", "Dispatch", "Synchronization"],

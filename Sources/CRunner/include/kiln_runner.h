@@ -69,6 +69,8 @@ int kiln_spawn(const struct kiln_run_spec *spec, struct kiln_spawned *out);
 /// _GNU_SOURCE and does not export it.
 static const int KILN_O_PATH = 010000000;
 
-/// "EPERM" for EPERM; NULL when unknown.
+/// 1 when this process may give RUN its own mount, PID, IPC and UTS namespaces (a forked child
+/// tries unshare(2) and a private remount of /), 0 when the kernel or a container refuses.
+int kiln_can_isolate(void);
 
 #endif

@@ -20,10 +20,11 @@ struct Build: AsyncParsableCommand, KilnCommand {
     func execute() async throws {
         let environment = ProcessInfo.processInfo.environment
         let log = try HostWiring.log(global)
-        let (options, host) = try BuildOptionsFactory.make(build: build, output: output, registry: registry, environment: environment)
+        var (options, host) = try BuildOptionsFactory.make(build: build, output: output, registry: registry, environment: environment)
         let plugins = try HostWiring.loadPlugins(global, registry: host.registry, log: log, extraPlugin: host.registryPlugin)
         let components = try ComponentResolver.resolve(
             plugins, snapshotMode: host.snapshotMode, registryName: host.registryPlugin, needsRegistry: options.outputs.pushes)
+        if !build.checkOnly { options.execution.isolation = try IsolationChoice.resolve(flag: host.isolation, force: host.force, log: log) }
         SignalCleanup.install(releasing: components.crossBuild)
         let builder = ImageBuilder(options: options, components: components, log: log)
         if build.checkOnly {

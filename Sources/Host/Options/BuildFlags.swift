@@ -60,8 +60,11 @@ struct BuildFlags: ParsableArguments {
     var ignoreVarRun = true
 
     @Option(
-        name: .customLong("isolation"), help: "How RUN executes: chroot (namespaces, chroot, seccomp) or none (in place, kaniko's model).")
-    var isolation = "chroot"
+        name: .customLong("isolation"),
+        help: ArgumentHelp(
+            "How RUN executes: chroot (namespaces, chroot, seccomp), none (in place, kaniko's model; only in a container "
+                + "unless --force) or auto (chroot where the kernel allows it, else in place inside a container)."))
+    var isolation = "auto"
 
     @Flag(
         name: .customLong("check"),
@@ -93,7 +96,7 @@ struct BuildFlags: ParsableArguments {
 
     @Flag(
         name: .customLong("force"), inversion: .prefixedNo,
-        help: "Accepted for kaniko compatibility: kiln does not require running inside a container.")
+        help: "Build in place (--isolation none) even where nothing says this is a container (kaniko's --force).")
     var force = false
 
     @Option(name: .customLong("git"), help: "Options for git:// contexts (branch=…,single-branch=…); repeatable.")

@@ -14,6 +14,9 @@ struct HostSettings {
     var registryPlugin = "oci"
     /// Registry settings handed to plugins (`--insecure…`, `--registry-certificate`…).
     var registry = RegistryOptions()
+    /// `--isolation` as given (`auto` is settled by `IsolationChoice` before a build) and `--force`.
+    var isolation = "auto"
+    var force = false
 }
 
 /// Maps kaniko's flags (and its environment fallbacks) onto the engine's option groups,
@@ -44,6 +47,8 @@ enum BuildOptionsFactory {
         host.registry = try registryOptions(r, output: o, environment: env)
         options.execution.userAgent = host.registry.userAgent
         host.registryPlugin = r.registryPlugin
+        host.isolation = b.isolation
+        host.force = b.force
         return (options, host)
     }
 
@@ -90,10 +95,11 @@ enum BuildOptionsFactory {
 
     static func execution(_ b: BuildFlags, environment env: [String: String]) throws -> ExecutionOptions {
         var execution = ExecutionOptions()
-        guard let isolation = ExecutionOptions.Isolation(rawValue: b.isolation) else {
-            throw KilnError.usage("--isolation must be chroot or none, not '\(b.isolation)'")
+        // `auto` is settled by the Build command (IsolationChoice), which probes the machine.
+        guard b.isolation == "auto" || ExecutionOptions.Isolation(rawValue: b.isolation) != nil else {
+            throw KilnError.usage("--isolation must be auto, chroot or none, not '\(b.isolation)'")
         }
-        execution.isolation = isolation
+        execution.isolation = ExecutionOptions.Isolation(rawValue: b.isolation) ?? .chroot
         guard let cross = ExecutionOptions.CrossMode(rawValue: b.cross) else {
             throw KilnError.usage("--cross must be auto, qemu or native, not '\(b.cross)'")
         }
