@@ -17,6 +17,11 @@ static inline CURLcode kiln_curl_getinfo_str(CURL *c, CURLINFO i, char **v) { re
 // RegistryOCI: rewinding an upload body (curl re-sends it after a redirect or auth retry).
 typedef int (*kiln_curl_seek_fn)(void *, curl_off_t, int);
 static inline CURLcode kiln_curl_setopt_seekfn(CURL *c, kiln_curl_seek_fn f) { return curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, f); }
+// CA certificates from memory (libcurl 7.77+): libcurl copies the blob.
+static inline CURLcode kiln_curl_setopt_cainfo_blob(CURL *c, const void *data, size_t len) {
+    struct curl_blob blob = { (void *)data, len, CURL_BLOB_COPY };
+    return curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+}
 static const long KILN_CURL_GLOBAL_DEFAULT = CURL_GLOBAL_DEFAULT;
 static const size_t KILN_CURL_READFUNC_ABORT = CURL_READFUNC_ABORT;
 #endif

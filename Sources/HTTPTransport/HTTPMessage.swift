@@ -40,6 +40,9 @@ public enum ResponseSink: Sendable {
 public struct ConnectionSettings: Sendable, Equatable {
     public var verifyTLS = true
     public var caFile: String?
+    /// PEM certificates trusted instead of the system bundle file (the system bundle plus
+    /// `SSL_CERT_FILE`, `SSL_CERT_DIR`…: see `TrustStore`); `caFile` wins when both are set.
+    public var caBundle: [UInt8]?
     public var clientCertificate: ClientCertificate?
 
     public init(verifyTLS: Bool = true, caFile: String? = nil, clientCertificate: ClientCertificate? = nil) {

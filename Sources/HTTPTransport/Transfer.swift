@@ -126,7 +126,11 @@ public enum Transfer {
         }
         // CAINFO names this host's CA; the system CA directory (CAPATH) still applies, so the CA
         // is added for this host only, as kaniko's per-registry pool does, never process-wide.
-        if let ca = settings.caFile { try h.set(CURLOPT_CAINFO, ca) }
+        if let ca = settings.caFile {
+            try h.set(CURLOPT_CAINFO, ca)
+        } else if let bundle = settings.caBundle {
+            try h.check(bundle.withUnsafeBytes { kiln_curl_setopt_cainfo_blob(h.raw, $0.baseAddress, $0.count) }, "setting the CA bundle")
+        }
         if let client = settings.clientCertificate {
             try h.set(CURLOPT_SSLCERT, client.certificatePath)
             try h.set(CURLOPT_SSLKEY, client.keyPath)

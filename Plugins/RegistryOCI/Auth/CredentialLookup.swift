@@ -3,7 +3,7 @@
 //      (comma-separated). Without KILN_REGISTRY they are ignored: a password meant for one
 //      registry must never be offered to every registry (mirrors, base-image hosts).
 //   2. docker's config.json (RegistryOptions.dockerConfigDirectory, else $DOCKER_CONFIG, else
-//      ~/.docker): `credHelpers[host]`, then an `auths` entry with credentials, then
+//      /kaniko/.docker when it holds one, as kaniko, else ~/.docker): `credHelpers[host]`, then an `auths` entry with credentials, then
 //      `credsStore`. Helpers are `docker-credential-<name> get` with the server URL on stdin.
 //   3. GitLab CI's CI_REGISTRY / CI_REGISTRY_USER / CI_REGISTRY_PASSWORD (as kaniko does).
 // None found means anonymous access.
@@ -21,10 +21,15 @@ struct CredentialLookup: Sendable {
         self.environment = environment
         if let dir = configDirectory ?? environment["DOCKER_CONFIG"], !dir.isEmpty {
             self.configDirectory = dir
+        } else if FileManager.default.fileExists(atPath: Self.kanikoDirectory + "/config.json") {
+            // Where kaniko's users' jobs write it (kaniko's default when DOCKER_CONFIG is unset).
+            self.configDirectory = Self.kanikoDirectory
         } else {
             self.configDirectory = (environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "/root") + "/.docker"
         }
     }
+
+    static let kanikoDirectory = "/kaniko/.docker"
 
     var configPath: String { configDirectory + "/config.json" }
 

@@ -4,6 +4,9 @@ import PluginAPI
 
 struct ConnectionPolicy: Sendable {
     var options: RegistryOptions
+    /// The system CAs plus `SSL_CERT_FILE`/`SSL_CERT_DIR`/`/kaniko/ssl/certs`, when the
+    /// environment adds any (`TrustStore`); nil leaves libcurl's default.
+    var trustedBundle: [UInt8]? = nil
 
     /// The endpoint for `host` in one direction (`--insecure` applies to push, `--insecure-pull`
     /// to pull, `--insecure-registry` to both).
@@ -18,6 +21,7 @@ struct ConnectionPolicy: Sendable {
         var s = ConnectionSettings()
         s.verifyTLS = !(options.skipsTLSVerification(host, push: push) || options.skipsTLSVerification(name, push: push))
         s.caFile = options.certificates[host] ?? options.certificates[name]
+        s.caBundle = trustedBundle
         s.clientCertificate = options.clientCertificates[host] ?? options.clientCertificates[name]
         return s
     }

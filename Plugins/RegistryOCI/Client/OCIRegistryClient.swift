@@ -26,7 +26,7 @@ final class OCIRegistryClient: RegistryClient {
         self.options = options
         self.tuning = tuning
         self.log = safeLog
-        self.policy = ConnectionPolicy(options: options)
+        self.policy = ConnectionPolicy(options: options, trustedBundle: TrustStore.bundle(environment: environment))
         var limits = TransferLimits()
         limits.userAgent = options.userAgent
         limits.stallSeconds = tuning.stallSeconds
