@@ -65,11 +65,25 @@ public struct BuildLog: Sendable {
             return "\(stamp)\u{1B}[\(colour)m\(name)\u{1B}[0m \(message)"
         case .json:
             let names = ["trace", "debug", "info", "warning", "error"]
-            var object: [String: String] = ["level": names[level.rawValue], "msg": message]
-            if timestamps { object["time"] = Self.preciseNow() }
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-            return String(decoding: data, as: UTF8.self)
+            return Self.jsonLine(level: names[level.rawValue], message: message)
         }
+    }
+
+    /// One JSON object per line with the fields a log system indexes: `level`, `time`, `msg`,
+    /// and `stage` (`1/2`) and `step` (`3/5`) when the message is a stage's or a step's, plus
+    /// any `extra` fields (`error`).
+    public static func jsonLine(level: String, message: String, extra: [String: String] = [:]) -> String {
+        var object: [String: String] = ["level": level, "msg": message, "time": preciseNow()]
+        if message.hasPrefix("["), let close = message.firstIndex(of: "]") {
+            object["stage"] = String(message[message.index(after: message.startIndex)..<close])
+            let rest = message[message.index(after: close)...]
+            if let step = rest.range(of: "STEP ") {
+                object["step"] = String(rest[step.upperBound...].prefix { $0.isNumber || $0 == "/" })
+            }
+        }
+        object.merge(extra) { $1 }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// RFC 3339 with milliseconds, so step timings can be read off the log.

@@ -64,6 +64,14 @@ public struct ImageBuilder: Sendable {
             sessions.append(try single.prepare(workDirectory: directory))
         }
         try await pusher?.checkPermissions()
+        if let plan = sessions.first?.plan {
+            let skipped = (0...plan.targetIndex).filter { !plan.stagesToBuild.contains($0) }
+            if !skipped.isEmpty, let dockerfile = sessions.first?.dockerfile {
+                let names = skipped.map { i in dockerfile.stages[i].name.map { "\(i) (\($0))" } ?? "\(i)" }
+                log.info(
+                    "skipping stages the target does not need: \(names.joined(separator: ", ")) (--skip-unused-stages=false builds them)")
+            }
+        }
         let cross = CrossBuildSessions(backend: components.crossBuild)
         var images: [Image] = []
         do {

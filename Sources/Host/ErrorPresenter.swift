@@ -1,3 +1,4 @@
+import Builder
 import Diagnostics
 import Foundation
 
@@ -13,10 +14,18 @@ enum ErrorPresenter {
         return ("kiln: error: \(KilnError.describe(error))", 1)
     }
 
+    /// `--log-format json`: the final error is a JSON line like every other line.
+    nonisolated(unsafe) static var json = false
+
     /// Prints `error` on standard error and returns the exit status.
     static func report(_ error: any Error) -> Int32 {
         let (message, code) = present(error)
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        let line =
+            json
+            ? BuildLog.jsonLine(
+                level: "error", message: message, extra: ["error": KilnError.describe(error), "exit_code": String(code)])
+            : message
+        FileHandle.standardError.write(Data((line + "\n").utf8))
         return code
     }
 }

@@ -12,6 +12,10 @@ protocol KilnCommand {
 // else: a usage error exits 2, a build failure 1, a failing RUN with its own status.
 
 let arguments = ManifestArguments.rewrite(KanikoCompatibility.rewrite(Array(CommandLine.arguments.dropFirst())))
+// The final error follows --log-format too, even when the flags themselves do not parse.
+ErrorPresenter.json =
+    zip(arguments, arguments.dropFirst()).contains { $0 == "--log-format" && $1 == "json" }
+    || arguments.contains("--log-format=json")
 do {
     var command = try Kiln.parseAsRoot(arguments)
     // Calling `run()` through `any AsyncParsableCommand` picks the synchronous requirement (which

@@ -25,6 +25,9 @@ struct Build: AsyncParsableCommand, KilnCommand {
         let components = try ComponentResolver.resolve(
             plugins, snapshotMode: host.snapshotMode, registryName: host.registryPlugin, needsRegistry: options.outputs.pushes)
         if !build.checkOnly { options.execution.isolation = try IsolationChoice.resolve(flag: host.isolation, force: host.force, log: log) }
+        if output.ociLayoutPath == nil && output.tarPath == nil && options.outputs.destinations.isEmpty && !build.checkOnly {
+            log.warning("no --destination, --tar-path or --oci-layout-path: the image is written to the OCI layout ./kiln-out")
+        }
         SignalCleanup.install(releasing: components.crossBuild)
         let builder = ImageBuilder(options: options, components: components, log: log)
         if build.checkOnly {

@@ -1,0 +1,39 @@
+// What a CI log shows: every line JSON under --log-format json (the final error included),
+// a line for stages skipped as unused, and a warning when the image goes to ./kiln-out.
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("Log output")
+struct LogOutputTests {
+    @Test func everyLineOfAFailingBuildIsJSON() async throws {
+        let tree = try TemporaryTree(prefix: "kiln-json")
+        defer { tree.remove() }
+        let ctx = try makeContext(["a": "x"], dockerfile: "FROM scratch AS one\nCOPY a /a\nFROM scratch\nCOPY missing /m\n", in: tree)
+        let r = try await KilnCommand.run(["-c", ctx, "--log-format", "json", "--oci-layout-path", tree.url("out")])
+        #expect(r.exitCode == 1, "\(r)")
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count >= 3, "\(r.stderr)")
+        var last: [String: String] = [:]
+        for line in lines {
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
+            #expect(object != nil, "not a JSON object: \(line)")
+            #expect(object?["level"] != nil && object?["time"] != nil && object?["msg"] != nil, "\(line)")
+            last = object ?? [:]
+        }
+        #expect(last["level"] == "error" && last["exit_code"] == "1", "\(last)")
+        #expect(last["error"]?.contains("Dockerfile:4:1") == true && last["error"]?.contains("missing") == true, "\(last)")
+        #expect(r.stderr.contains(#""stage":"1/1""#) && r.stderr.contains(#""step":"1/1""#), "step lines carry stage and step: \(r.stderr)")
+    }
+
+    @Test func skippedStagesAndTheDefaultOutputAreSaid() async throws {
+        let tree = try TemporaryTree(prefix: "kiln-logs")
+        defer { tree.remove() }
+        let ctx = try makeContext(["a": "x"], dockerfile: "FROM scratch AS unused\nCOPY a /u\nFROM scratch\nCOPY a /a\n", in: tree)
+        let r = try await KilnCommand.run(["-c", ctx], currentDirectory: tree.path)
+        #expect(r.exitCode == 0, "\(r)")
+        #expect(r.stderr.contains("skipping stages the target does not need: 0 (unused)"), "\(r.stderr)")
+        #expect(r.stderr.contains("the image is written to the OCI layout ./kiln-out"), "\(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: tree.url("kiln-out/index.json")))
+    }
+}
