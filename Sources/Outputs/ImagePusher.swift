@@ -28,7 +28,13 @@ public struct ImagePusher: Sendable {
         var seen = Set<String>()
         for d in options.destinations where seen.insert(d.name).inserted {
             do { try await client.checkPushPermission(d) } catch {
-                throw KilnError(.permission, "no permission to push to \(d.name)", cause: error)
+                // Only the registry's own refusal is about permission; a connection refused, a
+                // name that does not resolve, a TLS failure or a time-out is the network's.
+                let status = (error as? any RegistryFailure)?.statusCode
+                if status == 401 || status == 403 {
+                    throw KilnError(.permission, "no permission to push to \(d.name)", cause: error)
+                }
+                throw KilnError(.network, "cannot check that \(d.name) accepts pushes", cause: error)
             }
         }
     }

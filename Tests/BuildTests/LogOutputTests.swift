@@ -37,3 +37,19 @@ struct LogOutputTests {
         #expect(FileManager.default.fileExists(atPath: tree.url("kiln-out/index.json")))
     }
 }
+
+@Suite("Push errors name the network")
+struct PushNetworkErrorTests {
+    @Test func aRefusedConnectionIsNotCalledAPermissionProblem() async throws {
+        let tree = try TemporaryTree(prefix: "kiln-refused")
+        defer { tree.remove() }
+        let ctx = try makeContext(["a": "x"], dockerfile: "FROM scratch\nCOPY a /a\n", in: tree)
+        let port = try LoopbackPort.free()
+        let r = try await KilnCommand.run(
+            ["-c", ctx, "-d", "127.0.0.1:\(port)/app:1", "--insecure-registry", "127.0.0.1:\(port)"],
+            environment: ["KILN_REGISTRY_RETRIES": "0"])
+        #expect(r.exitCode == 1, "\(r)")
+        #expect(!r.stderr.contains("no permission"), "\(r.stderr)")
+        #expect(r.stderr.lowercased().contains("connect"), "the cause names the refused connection: \(r.stderr)")
+    }
+}
