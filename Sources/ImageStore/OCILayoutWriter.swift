@@ -34,21 +34,7 @@ public struct OCILayoutWriter: Sendable {
         var descriptor = image.manifestDescriptor
         descriptor.platform = Platform(
             os: image.config.os, architecture: image.config.architecture, variant: image.config.variant)
-        if let refName { descriptor.annotations = [AnnotationKey.refName: refName] }
-
-        var entries = try existingEntries()
-        entries.removeAll { entry in
-            let name = entry.annotations?[AnnotationKey.refName]
-            // Same ref name: replaced. Untagged: dropped when it is this very manifest.
-            return refName != nil ? name == refName : (name == nil && entry.digest == descriptor.digest)
-        }
-        entries.append(descriptor)
-        let index = ImageIndex(mediaType: .ociIndex, manifests: entries)
-        try await runBlocking { [path] in
-            try FileIO.writeAtomically(Self.layoutHeader, to: path + "/oci-layout")
-            try FileIO.writeAtomically(CanonicalJSON.encode(index), to: path + "/index.json")
-        }
-        return descriptor
+        return try await record(descriptor, refName: refName)
     }
 
     /// Writes a multi-platform image: every image's blobs, then `indexBytes` (an image index
@@ -62,12 +48,19 @@ public struct OCILayoutWriter: Sendable {
             for layer in image.manifest.layers { try await store.put(layer.digest, from: image.store) }
         }
         try store.put(indexBytes)
-        var descriptor = Descriptor(mediaType: mediaType, bytes: indexBytes)
+        return try await record(Descriptor(mediaType: mediaType, bytes: indexBytes), refName: refName)
+    }
+
+    /// Records `descriptor` in `index.json` (annotated with `refName`): an entry with the same
+    /// ref name is replaced; an untagged one is dropped when it names the same content.
+    private func record(_ descriptor: Descriptor, refName: String?) async throws -> Descriptor {
+        var descriptor = descriptor
         if let refName { descriptor.annotations = [AnnotationKey.refName: refName] }
         var entries = try existingEntries()
+        let digest = descriptor.digest
         entries.removeAll { entry in
             let name = entry.annotations?[AnnotationKey.refName]
-            return refName != nil ? name == refName : (name == nil && entry.digest == descriptor.digest)
+            return refName != nil ? name == refName : (name == nil && entry.digest == digest)
         }
         entries.append(descriptor)
         let index = ImageIndex(mediaType: .ociIndex, manifests: entries)
