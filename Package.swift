@@ -70,7 +70,8 @@ let package = Package(
         .executableTarget(
             name: "Host",
             dependencies: [
-                api, "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag", "SystemCalls", "Runner",
+                api, "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag", "SystemCalls",
+                "Runner",
                 argumentParser,
             ]),
 
@@ -91,7 +92,7 @@ let package = Package(
             name: "DockerfileTests", dependencies: ["Dockerfile", "TestSupport"],
             resources: [.copy("testfiles"), .copy("testfiles-negative")]),
         // Seeded mutation fuzzing of the front end; corpora in Tests/Fuzz/<target>/.
-        .testTarget(name: "FuzzTests", dependencies: ["Dockerfile"]),
+        .testTarget(name: "FuzzTests", dependencies: ["Dockerfile", "TestSupport"]),
         .testTarget(name: "SnapshotTests", dependencies: [api, support, "PluginHost", "TestSupport"]),
         .testTarget(name: "ArchiveTests", dependencies: [api, support, "Archive", "SystemCalls", "CKilnSys", "TestSupport"]),
         .testTarget(name: "PluginHostTests", dependencies: [api, support, "ImageModel", "PluginHost", "TestSupport"]),

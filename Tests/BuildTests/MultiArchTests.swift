@@ -65,31 +65,38 @@ extension EndToEnd {
             return (work.url("bundle/rootfs"), config.stdout)
         }
 
-        @Test("--custom-platform linux/arm64: RUN under QEMU says aarch64, TARGETARCH is arm64, the config says arm64")
-        func arm64BuildRunsUnderQEMU() async throws {
-            let before = Self.binfmtState()
-            let work = try FixtureDirectory(prefix: "kiln-multiarch")
+        /// In a fresh registry holding the multi-arch base: writes `dockerfile(base)` as the
+        /// context's Dockerfile, runs kiln with the context and `arguments(registry)`, and hands the
+        /// result to `check`.
+        static func build(
+            _ prefix: String, dockerfile: (String) -> String, _ arguments: (RegistryFixture, FixtureDirectory) -> [String],
+            check: (RegistryFixture, ProcessResult, FixtureDirectory) async throws -> Void
+        ) async throws {
+            let work = try FixtureDirectory(prefix: prefix)
             defer { work.remove() }
             try await withRegistry(.plain) { registry in
                 let base = try await Self.pushMultiArchBase(to: registry, work: work)
                 try work.makeDirectory("context")
-                try work.write(
-                    "context/Dockerfile",
-                    """
-                    FROM \(base)
-                    ARG TARGETARCH
-                    ARG TARGETPLATFORM
-                    ARG BUILDARCH
-                    RUN uname -m > /arch && echo "$TARGETARCH $TARGETPLATFORM $BUILDARCH" > /args
-                    """)
-                let reference = "\(registry.host)/team/app:arm64"
-                let r = try await KilnCommand.run([
-                    "--context", work.url("context"), "--custom-platform", "linux/arm64", "--destination", reference,
-                ])
+                try work.write("context/Dockerfile", dockerfile(base))
+                let r = try await KilnCommand.run(["--context", work.url("context")] + arguments(registry, work))
+                try await check(registry, r, work)
+            }
+        }
+
+        @Test("--custom-platform linux/arm64: RUN under QEMU says aarch64, TARGETARCH is arm64, the config says arm64")
+        func arm64BuildRunsUnderQEMU() async throws {
+            let before = Self.binfmtState()
+            try await Self.build(
+                "kiln-multiarch",
+                dockerfile: { base in
+                    "FROM \(base)\nARG TARGETARCH\nARG TARGETPLATFORM\nARG BUILDARCH\n"
+                        + "RUN uname -m > /arch && echo \"$TARGETARCH $TARGETPLATFORM $BUILDARCH\" > /args\n"
+                }, { registry, _ in ["--custom-platform", "linux/arm64", "--destination", "\(registry.host)/team/app:arm64"] }
+            ) { registry, r, work in
                 #expect(r.succeeded, "\(r)")
                 #expect(r.stderr.contains("QEMU"), "the log names the emulation: \(r.stderr)")
                 #expect(Self.binfmtState() == before, "binfmt_misc was not left as found")
-                let image = try await Self.unpack(reference, platform: "linux/arm64", into: work)
+                let image = try await Self.unpack("\(registry.host)/team/app:arm64", platform: "linux/arm64", into: work)
                 #expect(try String(contentsOfFile: image.rootfs + "/arch", encoding: .utf8) == "aarch64\n")
                 #expect(try String(contentsOfFile: image.rootfs + "/args", encoding: .utf8) == "arm64 linux/arm64 amd64\n")
                 #expect(image.config.contains(#""architecture":"arm64""#), "\(image.config)")
@@ -128,18 +135,17 @@ extension EndToEnd {
         @Test("one invocation, two platforms: an index that skopeo and podman read, each entry built for its platform")
         func twoPlatformsInOneInvocation() async throws {
             let before = Self.binfmtState()
-            let work = try FixtureDirectory(prefix: "kiln-multiarch-two")
-            defer { work.remove() }
-            try await withRegistry(.plain) { registry in
-                let base = try await Self.pushMultiArchBase(to: registry, work: work)
-                try work.makeDirectory("context")
-                try work.write(
-                    "context/Dockerfile", "FROM \(base)\nARG TARGETARCH\nRUN uname -m > /arch && echo $TARGETARCH > /targetarch\n")
+            try await Self.build(
+                "kiln-multiarch-two",
+                dockerfile: { "FROM \($0)\nARG TARGETARCH\nRUN uname -m > /arch && echo $TARGETARCH > /targetarch\n" },
+                { registry, work in
+                    [
+                        "--custom-platform", "linux/amd64,linux/arm64", "--destination", "\(registry.host)/team/app:multi",
+                        "--oci-layout-path", work.url("layout"),
+                    ]
+                }
+            ) { registry, r, work in
                 let reference = "\(registry.host)/team/app:multi"
-                let r = try await KilnCommand.run([
-                    "--context", work.url("context"), "--custom-platform", "linux/amd64,linux/arm64", "--destination", reference,
-                    "--oci-layout-path", work.url("layout"),
-                ])
                 try #require(r.succeeded, "\(r)")
                 #expect(Self.binfmtState() == before, "binfmt_misc was not left as found")
                 let raw = try await ProcessRunner.check("skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(reference)"])
@@ -174,23 +180,15 @@ extension EndToEnd {
 
         @Test("a stage on FROM --platform=$BUILDPLATFORM is built once and shared by every platform's image")
         func buildPlatformStagesAreBuiltOnce() async throws {
-            let work = try FixtureDirectory(prefix: "kiln-multiarch-once")
-            defer { work.remove() }
-            try await withRegistry(.plain) { registry in
-                let base = try await Self.pushMultiArchBase(to: registry, work: work)
-                try work.makeDirectory("context")
-                try work.write(
-                    "context/Dockerfile",
-                    """
-                    FROM --platform=$BUILDPLATFORM \(base) AS tools
-                    RUN uname -m > /built-on && cat /proc/sys/kernel/random/uuid > /stamp
-                    FROM \(base)
-                    COPY --from=tools /built-on /stamp /
-                    """)
+            try await Self.build(
+                "kiln-multiarch-once",
+                dockerfile: { base in
+                    "FROM --platform=$BUILDPLATFORM \(base) AS tools\n"
+                        + "RUN uname -m > /built-on && cat /proc/sys/kernel/random/uuid > /stamp\n"
+                        + "FROM \(base)\nCOPY --from=tools /built-on /stamp /\n"
+                }, { registry, _ in ["--custom-platform", "linux/amd64,linux/arm64", "--destination", "\(registry.host)/team/once:1"] }
+            ) { registry, r, _ in
                 let reference = "\(registry.host)/team/once:1"
-                let r = try await KilnCommand.run([
-                    "--context", work.url("context"), "--custom-platform", "linux/amd64,linux/arm64", "--destination", reference,
-                ])
                 try #require(r.succeeded, "\(r)")
                 #expect(r.stderr.components(separatedBy: "built once for every platform").count == 2, "shared once, for arm64: \(r.stderr)")
                 var stamps: [String] = []

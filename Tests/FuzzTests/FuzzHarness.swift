@@ -9,21 +9,7 @@
 // KILN_FUZZ_RUNS (default 20000 per target) tune a run; longer runs are for hunting.
 import Foundation
 import Glibc
-
-/// SplitMix64: small, fast, and the same sequence on every machine.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
-}
+import TestSupport
 
 /// Byte-level mutations plus the tokens the front end cares about (substitutions, JSON,
 /// continuations, heredocs, flags, huge numbers), and occasional long repetitions of one token

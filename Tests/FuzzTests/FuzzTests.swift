@@ -2,6 +2,7 @@
 // substitution patterns checked against a brute-force reference. No input may crash; every
 // refusal must be the module's own error with a location (FuzzHarness.swift runs them).
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Dockerfile

@@ -12,21 +12,10 @@ import Glibc
 import ImageModel
 import PluginAPI
 import PluginSupport
+import TestSupport
 import Testing
 
 @testable import RegistryOCI
-
-/// SplitMix64: small, fast and the same on every machine.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 enum RegistryJSONDecoders {
     /// Every decoder of registry JSON, fed `bytes`; each may refuse them, none may crash.
@@ -61,7 +50,7 @@ enum RegistryJSONDecoders {
 
 /// JSON-aware mutations of byte strings.
 struct JSONMutator {
-    var random: SeededGenerator
+    var random: SplitMix64
     static let tokens: [String] = [
         "-1", "-0", "0", "1e999", "-1e999", "1e300", "9223372036854775808", "18446744073709551616", "0.5", "null", "true",
         "false", "\"\"", "{}", "[]", "\"\\u0000\"", "\"\\ud800\"", "\"\\uDFFF\\uD800\"", "\"sha256:\"", "\"sha256:zz\"",
@@ -164,7 +153,7 @@ struct RegistryJSONFuzzTests {
             stage(bytes)
             RegistryJSONDecoders.decodeAll(bytes)
         }
-        var mutator = JSONMutator(random: SeededGenerator(state: seed))
+        var mutator = JSONMutator(random: SplitMix64(state: seed))
         let deadline = ContinuousClock.now + .seconds(seconds)
         var runs = 0
         while runs < limit, ContinuousClock.now < deadline {
