@@ -65,11 +65,12 @@ extension EndToEnd {
             return (work.url("bundle/rootfs"), config.stdout)
         }
 
-        /// In a fresh registry holding the multi-arch base: writes `dockerfile(base)` as the
-        /// context's Dockerfile, runs kiln with the context and `arguments(registry)`, and hands the
-        /// result to `check`.
+        /// In a fresh registry holding the multi-arch base: writes `dockerfile` as the context's
+        /// Dockerfile and runs kiln with the context and `arguments`, `{base}`, `{registry}` and
+        /// `{work}` replaced by the base's reference, the registry's host and the work directory;
+        /// hands the result to `check`.
         static func build(
-            _ prefix: String, dockerfile: (String) -> String, _ arguments: (RegistryFixture, FixtureDirectory) -> [String],
+            _ prefix: String, dockerfile: String, arguments: [String],
             check: (RegistryFixture, ProcessResult, FixtureDirectory) async throws -> Void
         ) async throws {
             let work = try FixtureDirectory(prefix: prefix)
@@ -77,8 +78,11 @@ extension EndToEnd {
             try await withRegistry(.plain) { registry in
                 let base = try await Self.pushMultiArchBase(to: registry, work: work)
                 try work.makeDirectory("context")
-                try work.write("context/Dockerfile", dockerfile(base))
-                let r = try await KilnCommand.run(["--context", work.url("context")] + arguments(registry, work))
+                func fill(_ text: String) -> String {
+                    text.replacing("{base}", with: base).replacing("{registry}", with: registry.host).replacing("{work}", with: work.path)
+                }
+                try work.write("context/Dockerfile", fill(dockerfile))
+                let r = try await KilnCommand.run(["--context", work.url("context")] + arguments.map(fill))
                 try await check(registry, r, work)
             }
         }
@@ -88,10 +92,9 @@ extension EndToEnd {
             let before = Self.binfmtState()
             try await Self.build(
                 "kiln-multiarch",
-                dockerfile: { base in
-                    "FROM \(base)\nARG TARGETARCH\nARG TARGETPLATFORM\nARG BUILDARCH\n"
-                        + "RUN uname -m > /arch && echo \"$TARGETARCH $TARGETPLATFORM $BUILDARCH\" > /args\n"
-                }, { registry, _ in ["--custom-platform", "linux/arm64", "--destination", "\(registry.host)/team/app:arm64"] }
+                dockerfile: "FROM {base}\nARG TARGETARCH\nARG TARGETPLATFORM\nARG BUILDARCH\n"
+                    + "RUN uname -m > /arch && echo \"$TARGETARCH $TARGETPLATFORM $BUILDARCH\" > /args\n",
+                arguments: ["--custom-platform", "linux/arm64", "--destination", "{registry}/team/app:arm64"]
             ) { registry, r, work in
                 #expect(r.succeeded, "\(r)")
                 #expect(r.stderr.contains("QEMU"), "the log names the emulation: \(r.stderr)")
@@ -137,13 +140,11 @@ extension EndToEnd {
             let before = Self.binfmtState()
             try await Self.build(
                 "kiln-multiarch-two",
-                dockerfile: { "FROM \($0)\nARG TARGETARCH\nRUN uname -m > /arch && echo $TARGETARCH > /targetarch\n" },
-                { registry, work in
-                    [
-                        "--custom-platform", "linux/amd64,linux/arm64", "--destination", "\(registry.host)/team/app:multi",
-                        "--oci-layout-path", work.url("layout"),
-                    ]
-                }
+                dockerfile: "FROM {base}\nARG TARGETARCH\nRUN uname -m > /arch && echo $TARGETARCH > /targetarch\n",
+                arguments: [
+                    "--custom-platform", "linux/amd64,linux/arm64", "--destination", "{registry}/team/app:multi",
+                    "--oci-layout-path", "{work}/layout",
+                ]
             ) { registry, r, work in
                 let reference = "\(registry.host)/team/app:multi"
                 try #require(r.succeeded, "\(r)")
@@ -182,11 +183,10 @@ extension EndToEnd {
         func buildPlatformStagesAreBuiltOnce() async throws {
             try await Self.build(
                 "kiln-multiarch-once",
-                dockerfile: { base in
-                    "FROM --platform=$BUILDPLATFORM \(base) AS tools\n"
-                        + "RUN uname -m > /built-on && cat /proc/sys/kernel/random/uuid > /stamp\n"
-                        + "FROM \(base)\nCOPY --from=tools /built-on /stamp /\n"
-                }, { registry, _ in ["--custom-platform", "linux/amd64,linux/arm64", "--destination", "\(registry.host)/team/once:1"] }
+                dockerfile: "FROM --platform=$BUILDPLATFORM {base} AS tools\n"
+                    + "RUN uname -m > /built-on && cat /proc/sys/kernel/random/uuid > /stamp\n"
+                    + "FROM {base}\nCOPY --from=tools /built-on /stamp /\n",
+                arguments: ["--custom-platform", "linux/amd64,linux/arm64", "--destination", "{registry}/team/once:1"]
             ) { registry, r, _ in
                 let reference = "\(registry.host)/team/once:1"
                 try #require(r.succeeded, "\(r)")
