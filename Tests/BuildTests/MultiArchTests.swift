@@ -93,7 +93,10 @@ extension EndToEnd {
             try await Self.build(
                 "kiln-multiarch",
                 dockerfile: "FROM {base}\nARG TARGETARCH\nARG TARGETPLATFORM\nARG BUILDARCH\n"
-                    + "RUN uname -m > /arch && echo \"$TARGETARCH $TARGETPLATFORM $BUILDARCH\" > /args\n",
+                    + "RUN uname -m > /arch && echo \"$TARGETARCH $TARGETPLATFORM $BUILDARCH\" > /args\n"
+                    // busybox's shell runs an applet by executing /proc/self/exe with the
+                    // applet's name as argv[0]: QEMU must be given argv[0] (binfmt's P flag).
+                    + "RUN sleep 0 && echo abc | tr a-c x-z > /tr\n",
                 arguments: ["--custom-platform", "linux/arm64", "--destination", "{registry}/team/app:arm64"]
             ) { registry, r, work in
                 #expect(r.succeeded, "\(r)")
@@ -102,6 +105,7 @@ extension EndToEnd {
                 let image = try await Self.unpack("\(registry.host)/team/app:arm64", platform: "linux/arm64", into: work)
                 #expect(try String(contentsOfFile: image.rootfs + "/arch", encoding: .utf8) == "aarch64\n")
                 #expect(try String(contentsOfFile: image.rootfs + "/args", encoding: .utf8) == "arm64 linux/arm64 amd64\n")
+                #expect(try String(contentsOfFile: image.rootfs + "/tr", encoding: .utf8) == "xyz\n")
                 #expect(image.config.contains(#""architecture":"arm64""#), "\(image.config)")
             }
             #expect(Self.binfmtState() == before)

@@ -68,12 +68,12 @@ struct ArchitectureTableTests {
         }
     }
 
-    @Test func registrationLineIsKilnsNameMagicMaskInterpreterAndF() {
+    @Test func registrationLineIsKilnsNameMagicMaskInterpreterAndFP() {
         let line = QEMUArchitecture.aarch64.registrationLine(interpreter: "/usr/bin/qemu-aarch64-static")
         #expect(
             line
                 == #":kiln-qemu-aarch64:M::\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:"#
-                + #"\xff\xff\xff\xff\xff\xff\xff\x00\x00\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-aarch64-static:F"#)
+                + #"\xff\xff\xff\xff\xff\xff\xff\x00\x00\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-aarch64-static:FP"#)
     }
 
     @Test func entryFileIsParsed() throws {

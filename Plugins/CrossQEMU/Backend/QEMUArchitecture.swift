@@ -130,12 +130,15 @@ enum QEMUArchitecture: Int, CaseIterable, Sendable {
 
     /// The line written to `/proc/sys/fs/binfmt_misc/register`: match by magic at offset 0,
     /// and the F (fix-binary) flag, so the kernel opens the interpreter now and RUN steps find
-    /// it inside any root file system, chroot or mount namespace.
+    /// it inside any root file system, chroot or mount namespace; and the P flag (preserve
+    /// argv[0], which QEMU 6.1 and later read from AT_FLAGS), as Debian's own registration has
+    /// it: busybox's shell runs an applet by executing /proc/self/exe with the applet's name as
+    /// argv[0], and without P the emulated busybox runs its shell instead.
     func registrationLine(interpreter: String) -> String {
         func escaped(_ bytes: [UInt8]) -> String {
             bytes.map { "\\x" + String($0, radix: 16).leftPadded(to: 2) }.joined()
         }
-        return ":\(entryName):M::\(escaped(magic)):\(escaped(mask)):\(interpreter):F"
+        return ":\(entryName):M::\(escaped(magic)):\(escaped(mask)):\(interpreter):FP"
     }
 }
 

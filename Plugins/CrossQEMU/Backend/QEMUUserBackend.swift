@@ -59,7 +59,10 @@ package struct QEMUUserBackend: CrossBuildBackend {
             let known = QEMUArchitecture.allCases.map { "linux/\($0.ociName)" }.joined(separator: ", ")
             return .unavailable("QEMU user mode has no emulator kiln knows for it (kiln can emulate \(known))")
         }
-        if s.enabled, let entry = s.entries.first(where: { $0.handles(arch) }) { return .useExisting(entry) }
+        // An entry that preserves argv[0] (P) first: without it busybox's shell, which runs an
+        // applet by executing /proc/self/exe under the applet's name, runs the wrong applet.
+        let usable = s.entries.filter { $0.handles(arch) }
+        if s.enabled, let entry = usable.first(where: { $0.flags.contains("P") }) ?? usable.first { return .useExisting(entry) }
         let interpreter = interpreter(for: arch)
         if s.mayRegister, let interpreter { return .register(arch, interpreter: interpreter) }
         if !s.mounted, !s.mayRegister, probe(arch) { return .useInvisible }
