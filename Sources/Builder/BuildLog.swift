@@ -12,6 +12,9 @@ public struct BuildLog: Sendable {
     public var timestamps: Bool
     /// Where lines are written; standard error unless a test captures them.
     public var sink: @Sendable (String) -> Void
+    /// The platform a line is about, when several build at once: `[linux/arm64]` before the
+    /// message, or a `platform` field in JSON.
+    public var platform: String?
 
     public init(
         level: LogLevel = .info, format: Format = .text, timestamps: Bool = false,
@@ -57,15 +60,16 @@ public struct BuildLog: Sendable {
     func render(_ level: LogLevel, _ message: String) -> String {
         let name = ["TRAC", "DEBU", "INFO", "WARN", "ERRO"][level.rawValue]
         let stamp = timestamps ? Self.preciseNow() + " " : ""
+        let tag = platform.map { "[\($0)] " } ?? ""
         switch format {
         case .text:
-            return "\(stamp)\(name) \(message)"
+            return "\(stamp)\(name) \(tag)\(message)"
         case .color:
             let colour = ["37", "37", "36", "33", "31"][level.rawValue]
-            return "\(stamp)\u{1B}[\(colour)m\(name)\u{1B}[0m \(message)"
+            return "\(stamp)\u{1B}[\(colour)m\(name)\u{1B}[0m \(tag)\(message)"
         case .json:
             let names = ["trace", "debug", "info", "warning", "error"]
-            return Self.jsonLine(level: names[level.rawValue], message: message)
+            return Self.jsonLine(level: names[level.rawValue], message: message, extra: platform.map { ["platform": $0] } ?? [:])
         }
     }
 

@@ -111,6 +111,8 @@ public struct ExecutionOptions: Sendable {
     public var isolation: Isolation = .chroot
     /// How RUN runs foreign binaries (`--cross`).
     public var cross: CrossMode = .auto
+    /// `--jobs`: how many platforms build at once; nil is one per core.
+    public var jobs: Int?
     /// `--kaniko-dir` / `--work-dir`: kiln's working directory (kept unless `cleanup`); nil
     /// makes a fresh one under `temporaryDirectory`, removed afterwards.
     public var workDirectory: String?

@@ -55,6 +55,7 @@ public struct ImageBuilder: Sendable {
             var single = self
             single.options.platform = platform
             single.options.platforms = []
+            if platforms.count > 1 { single.log.platform = platform.description }
             let directory = platforms.count > 1 ? workDirectory + "/" + Self.slug(platform) : workDirectory
             if platforms.count > 1 {
                 do { try BuildRoot.makePrivateDirectory(directory + "/roots") } catch {
@@ -73,15 +74,11 @@ public struct ImageBuilder: Sendable {
             }
         }
         let cross = CrossBuildSessions(backend: components.crossBuild)
-        var images: [Image] = []
+        let images: [Image]
         do {
             // Every platform's emulation is settled before the first pull.
             for session in sessions { try await cross.prepare(session, mode: options.execution.cross) }
-            for session in sessions {
-                if platforms.count > 1 { log.info("building for \(session.options.platform)") }
-                images.append(
-                    try await build(session, reusing: session.options.platform == sessions[0].options.platform ? nil : sessions[0]))
-            }
+            images = try await buildPlatforms(sessions)
             await cross.release(log: log)
         } catch {
             await cross.release(log: log)
@@ -100,16 +97,69 @@ public struct ImageBuilder: Sendable {
     /// `linux/arm/v7` → `linux-arm-v7`: a platform's working directory.
     static func slug(_ platform: Platform) -> String { platform.description.replacingOccurrences(of: "/", with: "-") }
 
-    /// The stages in order, then the image (in the session's blob store). With `first` (the
-    /// first platform's finished session), stages that do not depend on the target platform are
-    /// taken from it instead of being built again.
+    /// One image per session. With several platforms, the stages that do not depend on the
+    /// target platform are built first, once, in the first session; then the platforms build the
+    /// rest, `--jobs` at a time (one per core by default), each reusing those shared stages.
+    private func buildPlatforms(_ sessions: [BuildSession]) async throws -> [Image] {
+        guard let first = sessions.first else { throw KilnError(.internal, "no platform to build") }
+        guard sessions.count > 1 else { return [try await build(first)] }
+        let others = sessions.dropFirst().filter { $0.options.platform != first.options.platform }
+        let shared = others.reduce(into: Set<Int>()) { $0.formUnion($1.platformIndependentStages(comparedWith: first)) }
+        if !shared.isEmpty { _ = try await buildStages(first, only: shared) }
+        let jobs = max(1, min(sessions.count, options.execution.jobs ?? ProcessInfo.processInfo.activeProcessorCount))
+        log.info("building \(sessions.count) platforms, \(jobs) at a time (--jobs)")
+        return try await withThrowingTaskGroup(of: (Int, Image).self) { group in
+            var images = [Image?](repeating: nil, count: sessions.count)
+            var started = 0
+            func startNext() {
+                let i = started
+                started += 1
+                let session = sessions[i]
+                let reusing = session.options.platform == first.options.platform ? nil : first
+                group.addTask {
+                    session.log.info("building for \(session.options.platform)")
+                    do { return (i, try await build(session, reusing: reusing)) } catch let error as CancellationError {
+                        throw error
+                    } catch {
+                        throw KilnError.wrapping(error, "building for \(session.options.platform)")
+                    }
+                }
+            }
+            while started < jobs { startNext() }
+            while let (i, image) = try await group.next() {
+                images[i] = image
+                if started < sessions.count { startNext() }
+            }
+            return images.compactMap { $0 }
+        }
+    }
+
+    /// The stages in order, then the image (in the session's blob store).
     private func build(_ session: BuildSession, reusing first: BuildSession? = nil) async throws -> Image {
+        let final = try await buildStages(session, reusing: first)
+        return try assemble(session, final)
+    }
+
+    /// Builds the session's planned stages (those in `only`, if given) that it has not built yet.
+    /// With `first` (another platform's session that has built the stages they share), stages
+    /// that do not depend on the target platform are taken from it instead of being built again.
+    /// Returns the last stage's result.
+    private func buildStages(_ session: BuildSession, only: Set<Int>? = nil, reusing first: BuildSession? = nil) async throws
+        -> StageResult?
+    {
         let plan = session.plan
+        let log = session.log
         let shared = first.map { session.platformIndependentStages(comparedWith: $0) } ?? []
+        let firstFinished = first?.progress.finished ?? [:]
         var final: StageResult?
-        for index in plan.stagesToBuild {
+        for index in plan.stagesToBuild where only?.contains(index) ?? true {
+            try Task.checkCancellation()
             let stage = session.dockerfile.stages[index]
-            if let first, shared.contains(index), let result = first.progress.finished[index] {
+            if let done = session.progress.finished[index] {
+                final = done
+                continue
+            }
+            if let first, shared.contains(index), let result = firstFinished[index] {
                 for layer in result.state.layers {
                     do { try await session.store.put(layer.descriptor.digest, from: first.store) } catch {
                         throw KilnError.wrapping(error, "sharing stage \(index)'s layers between platforms")
@@ -135,6 +185,13 @@ public struct ImageBuilder: Sendable {
             session.progress.finish(stage: index, result)
             final = result
         }
+        return final
+    }
+
+    /// The image of the session's target stage, in its blob store.
+    private func assemble(_ session: BuildSession, _ final: StageResult?) throws -> Image {
+        let plan = session.plan
+        let log = session.log
         let unused = session.dockerfile.unconsumedBuildArguments(plan.buildArgs)
         if !unused.isEmpty { log.warning("build args not consumed by any ARG: \(unused.joined(separator: ", "))") }
 

@@ -183,6 +183,59 @@ extension EndToEnd {
             #expect(Self.binfmtState() == before)
         }
 
+        @Test("--jobs 2 builds the platforms at once (their RUN steps meet at a barrier); --jobs 1 one after the other")
+        func platformsBuildAtTheSameTime() async throws {
+            let barrier = try await BarrierFixture(parties: 2, timeout: 60)
+            defer { barrier.stop() }
+            let lonely = try await BarrierFixture(parties: 2, timeout: 2)
+            defer { lonely.stop() }
+            try await Self.build(
+                "kiln-multiarch-jobs",
+                dockerfile: "FROM {base}\nARG BARRIER\nRUN wget -q -O /met \"$BARRIER\" && uname -m > /arch\n",
+                arguments: [
+                    "--custom-platform", "linux/amd64,linux/arm64", "--jobs", "2", "--build-arg", "BARRIER=\(barrier.url)",
+                    "--destination", "{registry}/team/jobs:together",
+                ]
+            ) { registry, r, work in
+                try #require(r.succeeded, "\(r)")
+                #expect(r.stderr.contains("building 2 platforms, 2 at a time"), "\(r.stderr)")
+                #expect(
+                    r.stderr.contains("INFO [linux/arm64] ") && r.stderr.contains("INFO [linux/amd64] "),
+                    "lines name their platform: \(r.stderr)")
+                let serial = try await KilnCommand.run([
+                    "--context", work.url("context"), "--custom-platform", "linux/amd64,linux/arm64", "--jobs", "1",
+                    "--build-arg", "BARRIER=\(lonely.url)", "--destination", "\(registry.host)/team/jobs:serial",
+                ])
+                try #require(serial.succeeded, "\(serial)")
+                for (tag, met) in [("together", "together\n"), ("serial", "alone\n")] {
+                    for (platform, machine) in [("linux/amd64", "x86_64"), ("linux/arm64", "aarch64")] {
+                        let unpacked = try FixtureDirectory(prefix: "kiln-multiarch-jobs-x")
+                        defer { unpacked.remove() }
+                        let image = try await Self.unpack("\(registry.host)/team/jobs:\(tag)", platform: platform, into: unpacked)
+                        #expect(try String(contentsOfFile: image.rootfs + "/met", encoding: .utf8) == met, "\(tag) \(platform)")
+                        #expect(try String(contentsOfFile: image.rootfs + "/arch", encoding: .utf8) == machine + "\n")
+                    }
+                }
+            }
+        }
+
+        @Test("one platform's failing RUN fails the build with its status, names the platform and stops the others")
+        func onePlatformFailsTheBuild() async throws {
+            try await Self.build(
+                "kiln-multiarch-fail",
+                dockerfile: "FROM {base}\nARG TARGETARCH\nRUN if [ $TARGETARCH = arm64 ]; then exit 7; else sleep 120; fi\n",
+                arguments: ["--custom-platform", "linux/amd64,linux/arm64", "--jobs", "2", "--destination", "{registry}/team/fail:1"]
+            ) { registry, r, _ in
+                #expect(r.exitCode == 7, "a failing RUN's own status: \(r)")
+                #expect(r.stderr.contains("building for linux/arm64: Dockerfile:3:1: RUN"), "\(r.stderr)")
+                let sleepers = try await ProcessRunner.run("pgrep", ["-f", "sleep 120"])
+                #expect(sleepers.stdout.isEmpty, "the amd64 step was stopped: \(sleepers.stdout)")
+                let tags = try await ProcessRunner.run(
+                    "skopeo", ["list-tags", "--tls-verify=false", "docker://\(registry.host)/team/fail"])
+                #expect(!tags.stdout.contains("\"1\""), "nothing was pushed: \(tags.stdout)")
+            }
+        }
+
         @Test("a stage on FROM --platform=$BUILDPLATFORM is built once and shared by every platform's image")
         func buildPlatformStagesAreBuiltOnce() async throws {
             try await Self.build(

@@ -3,11 +3,12 @@ import Foundation
 import ImageModel
 import ImageStore
 import PluginAPI
+import Synchronization
 
 /// What every stage of one build shares and nothing changes once the build starts: options,
 /// components, the blob store, the working directory, the context, the Dockerfile and its plan.
 /// What does change as stages finish lives in `progress`, owned by this session alone.
-struct BuildSession {
+struct BuildSession: Sendable {
     let options: BuildOptions
     let components: BuildComponents
     let log: BuildLog
@@ -106,38 +107,51 @@ enum StageBase: Equatable {
 }
 
 /// What changes while a build runs: the stages finished so far, the images pulled, the layer
-/// counter. Owned by one `BuildSession`; the build's stages run one after another on one task,
-/// so nothing here is touched concurrently.
-final class BuildProgress {
-    /// Finished stages by index.
-    private(set) var finished: [Int: StageResult] = [:]
-    /// Images pulled for this build: pushes try cross-repository mounts from them first.
-    private(set) var pulledReferences: [ImageReference] = []
+/// counter. Owned by one `BuildSession`, whose stages run one after another on one task; the
+/// lock is for the other platforms of a multi-platform build, which read the stages they share
+/// with the first platform while it goes on.
+final class BuildProgress: Sendable {
+    private struct State {
+        var finished: [Int: StageResult] = [:]
+        var pulledReferences: [ImageReference] = []
+        var runnablePlatforms: [Platform] = []
+        var layerCounter = 0
+    }
+
+    private let state = Mutex(State())
     private let layerDirectory: String
-    private var layerCounter = 0
 
     init(layerDirectory: String) {
         self.layerDirectory = layerDirectory
     }
 
-    func finish(stage index: Int, _ result: StageResult) { finished[index] = result }
+    /// Finished stages by index.
+    var finished: [Int: StageResult] { state.withLock { $0.finished } }
 
-    func recordPull(_ reference: ImageReference) { pulledReferences.append(reference) }
+    /// Images pulled for this build: pushes try cross-repository mounts from them first.
+    var pulledReferences: [ImageReference] { state.withLock { $0.pulledReferences } }
 
     /// Foreign platforms whose binaries run here (natively or emulated), as set up before the build.
-    private(set) var runnablePlatforms: [Platform] = []
+    var runnablePlatforms: [Platform] { state.withLock { $0.runnablePlatforms } }
 
-    func recordRunnable(_ platform: Platform) { runnablePlatforms.append(platform) }
+    func finish(stage index: Int, _ result: StageResult) { state.withLock { $0.finished[index] = result } }
+
+    func recordPull(_ reference: ImageReference) { state.withLock { $0.pulledReferences.append(reference) } }
+
+    func recordRunnable(_ platform: Platform) { state.withLock { $0.runnablePlatforms.append(platform) } }
 
     /// A fresh path for a layer being written.
     func newLayerPath() -> String {
-        layerCounter += 1
-        return layerDirectory + "/layer-\(layerCounter).tar"
+        let n = state.withLock { s in
+            s.layerCounter += 1
+            return s.layerCounter
+        }
+        return layerDirectory + "/layer-\(n).tar"
     }
 }
 
 /// A finished stage: its image and its root on disk (for `COPY --from` and `FROM <stage>`).
-struct StageResult {
+struct StageResult: Sendable {
     var state: StageState
     var root: BuildRoot
 }

@@ -77,6 +77,13 @@ struct BuildFlags: ParsableArguments {
     var cross = "auto"
 
     @Option(
+        name: .customLong("jobs"),
+        help: ArgumentHelp(
+            "How many platforms build at once (several --custom-platform values); default: one per core. "
+                + "1 builds them one after the other."))
+    var jobs: Int?
+
+    @Option(
         name: [.customLong("kaniko-dir"), .customLong("work-dir")],
         help: "kiln's working directory (build roots, blobs); default: a fresh directory under $TMPDIR.")
     var workDirectory: String?

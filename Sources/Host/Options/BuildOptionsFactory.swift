@@ -104,6 +104,10 @@ enum BuildOptionsFactory {
             throw KilnError.usage("--cross must be auto, qemu or native, not '\(b.cross)'")
         }
         execution.cross = cross
+        if let jobs = b.jobs {
+            guard jobs >= 1 else { throw KilnError.usage("--jobs must be 1 or more, not \(jobs)") }
+            execution.jobs = jobs
+        }
         execution.workDirectory = b.workDirectory ?? env["KILN_DIR"] ?? env["KANIKO_DIR"]
         execution.temporaryDirectory = env["TMPDIR"]
         execution.cleanup = b.cleanup
