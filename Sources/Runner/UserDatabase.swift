@@ -74,6 +74,17 @@ public struct UserDatabase: Sendable {
         }
     }
 
+    /// The owner `COPY --chown`, `ADD --chown` and WORKDIR (under a USER) give files, by
+    /// BuildKit's rule: a bare number is never looked up, so `1234` is `1234:1234`; a name
+    /// without a group takes the user's primary group from the image's passwd; a group part is
+    /// a number or a name from the image's group file.
+    public func resolveOwner(_ spec: String) throws(Error) -> (uid: UInt32, gid: UInt32) {
+        let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        if parts.count == 1, let number = UInt32(parts[0]) { return (number, number) }
+        let identity = try resolve(spec)
+        return (identity.uid, identity.gid)
+    }
+
     /// Resolves a Dockerfile USER value: `name`, `uid`, `name:group`, `uid:gid` (either side may
     /// be numeric); empty means root. Without an explicit group the user's primary group and
     /// every group listing the user as a member are the supplementary groups.

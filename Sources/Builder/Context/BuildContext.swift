@@ -14,12 +14,13 @@ public struct BuildContext: Sendable {
         case missing(String)
         case notFound(pattern: String, location: String)
         case outside(pattern: String, location: String)
+        case emptySource(location: String)
         case unsupported(String)
 
         /// True when the message already names the Dockerfile line.
         var isLocated: Bool {
             switch self {
-            case .notFound, .outside: return true
+            case .notFound, .outside, .emptySource: return true
             case .missing, .unsupported: return false
             }
         }
@@ -30,6 +31,7 @@ public struct BuildContext: Sendable {
             case .notFound(let p, let loc):
                 return "\(loc): COPY/ADD source '\(p)' not found in the build context (or excluded by .dockerignore)"
             case .outside(let p, let loc): return "\(loc): COPY/ADD source '\(p)' is outside the build context"
+            case .emptySource(let loc): return "\(loc): a COPY/ADD source is empty (did a variable expand to nothing?)"
             case .unsupported(let what): return what
             }
         }
@@ -101,6 +103,8 @@ public struct BuildContext: Sendable {
     /// Expands a COPY/ADD source pattern (Go `filepath.Match` per component) to the relative
     /// paths it matches, sorted, minus what `.dockerignore` and `excludes` drop.
     public func match(_ pattern: String, excludes: [DockerIgnore] = [], location: SourceLocation) throws -> [String] {
+        // `COPY "$UNSET" /d/` must not copy the whole context.
+        guard !pattern.trimmingCharacters(in: .whitespaces).isEmpty else { throw Error.emptySource(location: location.description) }
         let components = pattern.split(separator: "/").map(String.init).filter { $0 != "." && !$0.isEmpty }
         if components.contains("..") {
             let clean = BuildRoot.components(pattern)
@@ -143,6 +147,9 @@ public struct BuildContext: Sendable {
             if isExcluded(rel, isDirectory: isDir) && !(isDir && holdsIncludedPath(rel)) { return false }
             return !excludes.contains { $0.excludes(rel, isDirectory: isDir) }
         }
+        // A wildcard that matches nothing copies nothing (BuildKit allows empty wildcards); a
+        // plain path that does not exist is an error.
+        if kept.isEmpty && clean.contains(where: PathPattern.hasWildcards) { return [] }
         guard !kept.isEmpty else { throw Error.notFound(pattern: pattern, location: location.description) }
         return kept
     }
@@ -159,7 +166,7 @@ extension BuildContext.Error: DiagnosticCoded {
     public var diagnosticCode: KilnError.Code {
         switch self {
         case .missing, .notFound: return .notFound
-        case .outside: return .invalidInput
+        case .outside, .emptySource: return .invalidInput
         case .unsupported(let what): return what.contains("not available yet") ? .notAvailableYet : .invalidInput
         }
     }

@@ -63,9 +63,12 @@ final class FileCopier {
     }
 
     /// Creates the destination directory (and missing parents, owned by the owner as BuildKit
-    /// does with --chown) and returns its resolved relative path.
+    /// does with --chown, with --chmod's mode for directories) and returns its resolved
+    /// relative path.
     func prepareDirectory(_ imagePath: String) throws -> String {
-        let (path, created) = try root.makeDirectories(imagePath, permissions: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0)
+        // --chmod applies to the directories the copy creates too (current BuildKit).
+        let permissions = mode_t(chmod?.apply(to: 0o755, isDirectory: true) ?? 0o755)
+        let (path, created) = try root.makeDirectories(imagePath, permissions: permissions, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0)
         for c in created { record(c) }
         return path
     }
@@ -88,7 +91,10 @@ final class FileCopier {
         var target = destination
         let existing = try root.resolve(destination)
         if intoDirectory || (root.lstatIfPresent(existing).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false) {
-            target = (destination.hasSuffix("/") ? destination : destination + "/") + BuildRoot.lastComponent(of: source)
+            // The source's own name, also when it is a symlink whose target was copied
+            // (`COPY --from=s /a/link /d/` gives /d/link, as BuildKit does).
+            let name = BuildRoot.lastComponent(of: relative.isEmpty ? source : relative)
+            target = (destination.hasSuffix("/") ? destination : destination + "/") + name
             _ = try prepareDirectory(destination)
         } else {
             let parent = BuildRoot.parent(of: "/" + BuildRoot.relative(destination))

@@ -73,12 +73,15 @@ struct BuildSession: Sendable {
     /// `--isolation none` (kaniko's model): every stage's root is `/` itself.
     var inPlace: Bool { options.execution.isolation == .none }
 
-    /// Kernel file systems and the files the runner mounts; `--ignore-path`s; and in place also
+    /// `--ignore-path`s; in place also the kernel file systems, the files the runner mounts,
     /// /var/run, kiln's working directory, its own files and every mount point.
     static func makeIgnoreList(_ execution: ExecutionOptions, workDirectory: String) -> IgnoreList {
+        // An isolated step's kernel file systems and generated files are mounted inside its own
+        // mount namespace, and mount points kiln had to create are removed after it: what
+        // layers, COPY and ADD put under /proc, /sys, /dev or /run is image content (BuildKit).
+        guard execution.isolation == .none else { return IgnoreList(execution.ignorePaths) }
         var list = IgnoreList(["/proc", "/sys", "/dev", "/etc/hosts", "/etc/resolv.conf", "/etc/hostname"])
         for p in execution.ignorePaths { list.add(p) }
-        guard execution.isolation == .none else { return list }
         if execution.ignoreVarRun { list.add("/var/run") }
         list.add(workDirectory)
         for p in execution.protectedPaths { list.add(p) }

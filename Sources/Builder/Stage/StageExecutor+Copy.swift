@@ -18,7 +18,7 @@ extension StageExecutor {
     func owner(_ chown: String?, default fallback: FileCopier.Owner?, location: SourceLocation) throws -> FileCopier.Owner? {
         guard let chown, !chown.isEmpty else { return fallback }
         do {
-            let id = try UserDatabase(root: root.path).resolve(chown)
+            let id = try UserDatabase(root: root.path).resolveOwner(chown)
             return FileCopier.Owner(uid: id.uid, gid: id.gid)
         } catch {
             throw KilnError.at(location, "--chown=\(chown)", cause: error, fallback: .invalidInput)
@@ -88,17 +88,20 @@ extension StageExecutor {
                 sourcePrefix.isEmpty ? rel : (rel.hasPrefix(sourcePrefix + "/") ? String(rel.dropFirst(sourcePrefix.count + 1)) : rel)
             return !excludeMatchers.contains { $0.canSkipDirectory(local) }
         }
-        var matched: [(host: String, relative: String)] = []
+        // `kept`: what --parents keeps of the source path (after a `/./` pivot, if any).
+        var matched: [(host: String, relative: String, kept: String)] = []
         var heredocs: [Heredoc] = []
         for source in sources {
             switch source {
             case .heredoc(let h): heredocs.append(h)
             case .path(let pattern):
                 let sourceRoot = BuildRoot(path: tree.directory)
+                let pivot = parents ? Self.parentsPivot(pattern) : ""
                 for rel in try tree.match(pattern, excludes: excludeMatchers, location: location) {
                     // Resolve inside the source tree: a symlink never leads out of it.
                     let resolved = try sourceRoot.resolve(rel)
-                    matched.append((sourceRoot.hostPath(resolved), rel))
+                    let kept = !pivot.isEmpty && rel.hasPrefix(pivot + "/") ? String(rel.dropFirst(pivot.count + 1)) : rel
+                    matched.append((sourceRoot.hostPath(resolved), rel, kept))
                 }
             }
         }
@@ -114,19 +117,29 @@ extension StageExecutor {
             let target = intoDirectory ? dest + h.name : dest
             try copier.write(.bytes(Array(h.content.utf8)), to: target, permissions: 0o644, mtime: now)
         }
-        for (host, rel) in matched {
+        for (host, rel, kept) in matched {
             if let unpack, try unpack(host, dest) { continue }
             sourcePrefix = rel
             if parents {
-                let sub = BuildRoot.parent(of: rel)
+                let sub = BuildRoot.parent(of: kept)
                 var st = stat()
                 let isDir = stat(host, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-                let target = (dest.hasSuffix("/") ? dest : dest + "/") + (isDir ? rel : sub)
+                let target = (dest.hasSuffix("/") ? dest : dest + "/") + (isDir ? kept : sub)
                 try copier.copy(source: host, relative: rel, to: isDir ? target : target + "/", intoDirectory: !isDir)
             } else {
                 try copier.copy(source: host, relative: rel, to: dest, intoDirectory: intoDirectory)
             }
         }
+    }
+
+    /// `COPY --parents ./x/./y/*.txt /d/` keeps only what follows the `/./` (rsync's
+    /// `--relative` rule, BuildKit's pivot): returns the part before it, normalised (`x`), or
+    /// "" when the source has no pivot.
+    static func parentsPivot(_ pattern: String) -> String {
+        var rest = Substring(pattern)
+        while rest.hasPrefix("./") || rest.hasPrefix("/") { rest = rest.dropFirst(rest.hasPrefix("/") ? 1 : 2) }
+        guard let range = rest.range(of: "/./") else { return "" }
+        return BuildRoot.components(String(rest[..<range.lowerBound])).joined(separator: "/")
     }
 
     static func now() -> timespec {
@@ -190,7 +203,7 @@ extension StageExecutor {
     func makeWorkingDirectory() throws -> [String] {
         var uid: uid_t = 0
         var gid: gid_t = 0
-        if !state.user.isEmpty, let id = try? UserDatabase(root: root.path).resolve(state.user) {
+        if !state.user.isEmpty, let id = try? UserDatabase(root: root.path).resolveOwner(state.user) {
             uid = id.uid
             gid = id.gid
         }

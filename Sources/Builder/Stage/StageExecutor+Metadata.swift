@@ -27,7 +27,19 @@ extension StageExecutor {
             c.exposedPorts = ports
         case .volume(let volume):
             var volumes = c.volumes ?? [:]
-            for path in volume.paths where !path.isEmpty { volumes[path] = EmptyObject() }
+            for path in volume.paths where !path.isEmpty {
+                volumes[path] = EmptyObject()
+                // The directory exists for later steps (0755, root, as BuildKit makes it); what
+                // they write there is kept in the image. No layer of its own: an empty volume
+                // directory is made by the runtime.
+                do {
+                    if try !root.makeDirectories(imagePath(path), permissions: 0o755, uid: 0, gid: 0).created.isEmpty {
+                        state.snapshotStale = true
+                    }
+                } catch {
+                    throw KilnError.at(volume.location, "VOLUME \(path)", cause: error, fallback: .invalidInput)
+                }
+            }
             c.volumes = volumes
         case .cmd(let cmd):
             switch cmd.command {

@@ -18,13 +18,14 @@ public struct GlobalArguments: Sendable, Hashable {
         let lexer = ShellLexer(escape: dockerfile.escape)
         for arg in dockerfile.metaArgs {
             for declaration in arg.arguments {
-                if let value = buildArgs[declaration.name] {
-                    environment[declaration.name] = value
+                let name = try expandArgumentName(declaration.name, lexer: lexer, environment: environment, at: arg.location)
+                if let value = buildArgs[name] {
+                    environment[name] = value
                 } else if let value = declaration.defaultValue {
                     do {
-                        environment[declaration.name] = try lexer.expandWord(value, environment: environment)
+                        environment[name] = try lexer.expandWord(value, environment: environment)
                     } catch let error as ShellLexer.Error {
-                        throw DockerfileError("ARG \(declaration.name): \(error)", at: arg.location)
+                        throw DockerfileError("ARG \(name): \(error)", at: arg.location)
                     }
                 }
             }
@@ -80,25 +81,28 @@ public struct StageArguments: Sendable, Hashable {
         var resolved: [ResolvedArgument] = []
         // Names declared earlier on this line; `environment` itself is never copied.
         var scope: [String: String] = [:]
+        let lexer = ShellLexer(escape: escape)
         for declaration in arg.arguments {
+            let name = try expandArgumentName(
+                declaration.name, lexer: lexer, environment: environment, overlay: scope, at: arg.location)
             var value: String?
-            if let override = buildArgs[declaration.name] {
+            if let override = buildArgs[name] {
                 value = override
             } else if let defaultValue = declaration.defaultValue {
                 do {
-                    value = try ShellLexer(escape: escape).expandWord(defaultValue, environment: environment, overlay: scope)
+                    value = try lexer.expandWord(defaultValue, environment: environment, overlay: scope)
                 } catch let error as ShellLexer.Error {
-                    throw DockerfileError("ARG \(declaration.name): \(error)", at: arg.location)
+                    throw DockerfileError("ARG \(name): \(error)", at: arg.location)
                 }
             } else {
-                value = global.environment[declaration.name]
+                value = global.environment[name]
             }
-            if let value { scope[declaration.name] = value }
-            let argument = ResolvedArgument(name: declaration.name, value: value)
-            if let earlier = slotOfName[declaration.name] { slots[earlier] = nil }
-            slotOfName[declaration.name] = slots.count
+            if let value { scope[name] = value }
+            let argument = ResolvedArgument(name: name, value: value)
+            if let earlier = slotOfName[name] { slots[earlier] = nil }
+            slotOfName[name] = slots.count
             slots.append(argument)
-            values[declaration.name] = value
+            values[name] = value
             resolved.append(argument)
         }
         return resolved
@@ -119,6 +123,20 @@ public struct StageArguments: Sendable, Hashable {
         hasher.combine(buildArgs)
         hasher.combine(declared)
     }
+}
+
+/// An ARG's name is expanded too (`ARG ${prefix}_VERSION=1`, BuildKit); a name that expands to
+/// nothing is an error at the ARG line.
+func expandArgumentName(
+    _ name: String, lexer: ShellLexer, environment: [String: String], overlay: [String: String] = [:], at location: SourceLocation
+) throws -> String {
+    guard name.contains("$") else { return name }
+    let expanded: String
+    do { expanded = try lexer.expandWord(name, environment: environment, overlay: overlay) } catch let error as ShellLexer.Error {
+        throw DockerfileError("ARG \(name): \(error)", at: location)
+    }
+    guard !expanded.isEmpty else { throw DockerfileError("ARG \(name): the name expands to nothing", at: location) }
+    return expanded
 }
 
 extension Dockerfile {
