@@ -46,6 +46,10 @@ public struct ImageBuilder: Sendable {
         defer {
             if owned || options.execution.cleanup { try? removeTree(workDirectory) }
         }
+        // Runs before the removal above: the overlay roots must be unmounted first, also when
+        // the working directory is kept.
+        let overlays = OverlayRoots()
+        defer { overlays.unmountAll() }
         let report = try check()
         for warning in report.warnings { log.warning(warning.description) }
         if let error = report.error { throw KilnError.dockerfile(error) }
@@ -62,7 +66,7 @@ public struct ImageBuilder: Sendable {
                     throw KilnError.wrapping(error, "cannot create the working directory \(directory)")
                 }
             }
-            sessions.append(try single.prepare(workDirectory: directory))
+            sessions.append(try single.prepare(workDirectory: directory, overlays: overlays))
         }
         try await pusher?.checkPermissions()
         if let plan = sessions.first?.plan {
@@ -224,7 +228,7 @@ public struct ImageBuilder: Sendable {
     }
 
     /// Reads and parses the Dockerfile, opens the context, plans the stages.
-    func prepare(workDirectory: String) throws -> BuildSession {
+    func prepare(workDirectory: String, overlays: OverlayRoots) throws -> BuildSession {
         let (text, dockerfilePath) = try readDockerfile()
         let dockerfile: Dockerfile
         do {
@@ -248,7 +252,7 @@ public struct ImageBuilder: Sendable {
         }
         return BuildSession(
             options: options, components: components, log: log, workDirectory: workDirectory, store: store,
-            context: context, dockerfile: dockerfile, plan: plan, bases: bases)
+            context: context, dockerfile: dockerfile, plan: plan, bases: bases, overlays: overlays)
     }
 
     /// The pure planner's plan, with base image names parsed as references.

@@ -47,6 +47,10 @@ struct BaseImages {
             }
             if session.inPlace {
                 try await extract(layers: base.state.layers, named: "stage \(i)", into: root)
+            } else if overlaysAvailable,
+                session.overlays.mount(lowers: session.overlays.stack(of: base.root.path) ?? [base.root.path], at: root.path)
+            {
+                session.log.debug("stage \(stage.index)'s root: an overlay over stage \(i)'s files (no copy)")
             } else {
                 let source = base.root.path
                 do {
@@ -63,7 +67,16 @@ struct BaseImages {
             let pulled = try await ImagePuller(session: session).pull(
                 reference, platform: session.platform(ofStage: stage.index), location: stage.from.location)
             session.progress.recordPull(pulled.reference)
-            try await extract(pulled, into: root)
+            if !session.inPlace, overlaysAvailable {
+                let base = try await extractedOnce(pulled)
+                if session.overlays.mount(lowers: [base.path], at: root.path) {
+                    session.log.info("stage \(stage.index)'s root: an overlay over \(pulled.reference)'s files, extracted once per build")
+                } else {
+                    try await extract(pulled, into: root)
+                }
+            } else {
+                try await extract(pulled, into: root)
+            }
             var config = pulled.config
             var container = config.config ?? ContainerConfig()
             if !(container.env ?? []).contains(where: { $0.hasPrefix("PATH=") }) {
@@ -151,6 +164,23 @@ struct BaseImages {
             throw KilnError.at(location, "COPY --from=\(name) names neither a stage nor an image", cause: error, fallback: .invalidInput)
         }
         let pulled = try await ImagePuller(session: session).pull(reference, platform: session.options.platform, location: location)
+        return try await extractedOnce(pulled)
+    }
+
+    /// Overlay roots work here (not in place: `/` is the root there). Logged once when not.
+    var overlaysAvailable: Bool {
+        guard !session.inPlace else { return false }
+        let known = session.overlays.unavailableReason != nil
+        let available = session.overlays.available(under: session.workDirectory + "/roots")
+        if !available, !known, let reason = session.overlays.unavailableReason {
+            session.log.info("stage roots are extracted or copied for each stage (no overlayfs here: \(reason))")
+        }
+        return available
+    }
+
+    /// An image's files extracted into a directory of their own, once per build: the lower
+    /// layer of overlay roots and the source of `COPY --from=<image>`.
+    func extractedOnce(_ pulled: PulledImage) async throws -> BuildRoot {
         let root = BuildRoot(path: session.workDirectory + "/roots/image-\(pulled.manifestDigest.encoded)")
         if FileManager.default.fileExists(atPath: root.path + ".complete") { return root }
         try? removeTree(root.path)

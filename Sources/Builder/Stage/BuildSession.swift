@@ -23,11 +23,14 @@ struct BuildSession: Sendable {
     let ignoreList: IgnoreList
     /// The build's mutable record.
     let progress: BuildProgress
+    /// Stage roots mounted as overlays over base files extracted once (unmounted at the end).
+    let overlays: OverlayRoots
 
     init(
         options: BuildOptions, components: BuildComponents, log: BuildLog, workDirectory: String, store: BlobStore,
-        context: BuildContext, dockerfile: Dockerfile, plan: BuildPlan, bases: [Int: StageBase]
+        context: BuildContext, dockerfile: Dockerfile, plan: BuildPlan, bases: [Int: StageBase], overlays: OverlayRoots
     ) {
+        self.overlays = overlays
         self.options = options
         self.components = components
         self.log = log

@@ -1,0 +1,90 @@
+// Stage roots as overlay mounts over base files extracted once per build: every stage that
+// starts from the same image (or from an earlier stage) gets its root without a second
+// extraction or a copy, and dropping a root is unmounting it and removing its upper directory.
+// Where overlayfs is not available (no CAP_SYS_ADMIN, a work directory on overlayfs itself),
+// `mount` says so and the caller extracts or copies as before.
+import Foundation
+import Glibc
+import Synchronization
+
+/// The overlay mounts of one build.
+final class OverlayRoots: Sendable {
+    private struct Mounted {
+        var merged: String
+        /// The layers a stage built on this root sees, top first: its upper, then its lowers.
+        var stack: [String]
+    }
+
+    private struct State {
+        var mounted: [Mounted] = []
+        var unavailable: String?
+        var probed = false
+    }
+
+    private let state = Mutex(State())
+
+    /// Why overlay roots are off, once a mount has failed (nil while they work or were not tried).
+    var unavailableReason: String? { state.withLock { $0.unavailable } }
+
+    /// Whether overlay roots work under `directory` (same file system as the roots): a trial
+    /// mount, once per build. The first failure's reason is kept.
+    func available(under directory: String) -> Bool {
+        if let known = state.withLock({ s in s.unavailable != nil ? false : (s.probed ? true : nil) }) { return known }
+        let probe = directory + "/.overlay-probe"
+        let lower = probe + ".lower"
+        defer {
+            _ = umount2(probe, Int32(MNT_DETACH))
+            for dir in [probe + ".upper/", probe + ".work/work", probe + ".work", probe, lower] { rmdir(dir) }
+        }
+        guard mkdir(lower, 0o755) == 0, mkdir(probe, 0o755) == 0 else { return fail("mkdir \(probe): \(String(cString: strerror(errno)))") }
+        guard mount(lowers: [lower], at: probe) else { return false }
+        state.withLock { s in
+            s.probed = true
+            s.mounted.removeAll { $0.merged == probe }
+        }
+        return true
+    }
+
+    /// Mounts an overlay at `merged` (an empty directory) whose lower layers are `lowers` (top
+    /// first), with a fresh upper and work directory beside it. False when overlayfs cannot be
+    /// used here; the reason is kept and later calls fail fast.
+    func mount(lowers: [String], at merged: String) -> Bool {
+        if state.withLock({ $0.unavailable != nil }) { return false }
+        // Overlay options separate with ',' and ':' and cannot escape them.
+        guard !lowers.isEmpty, !(lowers + [merged]).contains(where: { $0.contains(",") || $0.contains(":") }) else { return false }
+        let upper = merged + ".upper"
+        let work = merged + ".work"
+        for dir in [upper, work] {
+            guard mkdir(dir, 0o755) == 0 || errno == EEXIST else { return fail("mkdir \(dir): \(String(cString: strerror(errno)))") }
+        }
+        let options = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(upper),workdir=\(work)"
+        guard Glibc.mount("overlay", merged, "overlay", 0, options) == 0 else {
+            let reason = "overlayfs mount: \(String(cString: strerror(errno)))"
+            rmdir(upper)
+            rmdir(work)
+            return fail(reason)
+        }
+        state.withLock { $0.mounted.append(Mounted(merged: merged, stack: [upper] + lowers)) }
+        return true
+    }
+
+    /// The lower layers a root built on `merged` uses: its upper and its own lowers, so that
+    /// overlays never stack on overlays (the kernel allows only two levels).
+    func stack(of merged: String) -> [String]? {
+        state.withLock { s in s.mounted.first { $0.merged == merged }?.stack }
+    }
+
+    /// Unmounts every overlay, newest first (lazily: a process still inside lets go later).
+    func unmountAll() {
+        let mounted = state.withLock { s in
+            defer { s.mounted.removeAll() }
+            return s.mounted
+        }
+        for m in mounted.reversed() { _ = umount2(m.merged, Int32(MNT_DETACH)) }
+    }
+
+    private func fail(_ reason: String) -> Bool {
+        state.withLock { $0.unavailable = reason }
+        return false
+    }
+}
