@@ -223,12 +223,12 @@ extension EndToEnd {
         func onePlatformFailsTheBuild() async throws {
             try await Self.build(
                 "kiln-multiarch-fail",
-                dockerfile: "FROM {base}\nARG TARGETARCH\nRUN if [ $TARGETARCH = arm64 ]; then exit 7; else sleep 120; fi\n",
+                dockerfile: "FROM {base}\nARG TARGETARCH\nRUN if [ $TARGETARCH = arm64 ]; then exit 7; else sleep 1171; fi\n",
                 arguments: ["--custom-platform", "linux/amd64,linux/arm64", "--jobs", "2", "--destination", "{registry}/team/fail:1"]
             ) { registry, r, _ in
                 #expect(r.exitCode == 7, "a failing RUN's own status: \(r)")
                 #expect(r.stderr.contains("building for linux/arm64: Dockerfile:3:1: RUN"), "\(r.stderr)")
-                let sleepers = try await ProcessRunner.run("pgrep", ["-f", "sleep 120"])
+                let sleepers = try await ProcessRunner.run("pgrep", ["-f", "sleep 1171"])
                 #expect(sleepers.stdout.isEmpty, "the amd64 step was stopped: \(sleepers.stdout)")
                 let tags = try await ProcessRunner.run(
                     "skopeo", ["list-tags", "--tls-verify=false", "docker://\(registry.host)/team/fail"])

@@ -13,12 +13,15 @@ final class OverlayRoots: Sendable {
         var merged: String
         /// The layers a stage built on this root sees, top first: its upper, then its lowers.
         var stack: [String]
+        /// Remounted read-only (see `freeze`).
+        var frozen = false
     }
 
     private struct State {
         var mounted: [Mounted] = []
         var unavailable: String?
         var probed = false
+        var lastError: String?
     }
 
     private let state = Mutex(State())
@@ -37,7 +40,7 @@ final class OverlayRoots: Sendable {
             for dir in [probe + ".upper/", probe + ".work/work", probe + ".work", probe, lower] { rmdir(dir) }
         }
         guard mkdir(lower, 0o755) == 0, mkdir(probe, 0o755) == 0 else { return fail("mkdir \(probe): \(String(cString: strerror(errno)))") }
-        guard mount(lowers: [lower], at: probe) else { return false }
+        guard mount(lowers: [lower], at: probe) else { return fail(lastError ?? "overlayfs mount failed") }
         state.withLock { s in
             s.probed = true
             s.mounted.removeAll { $0.merged == probe }
@@ -46,8 +49,8 @@ final class OverlayRoots: Sendable {
     }
 
     /// Mounts an overlay at `merged` (an empty directory) whose lower layers are `lowers` (top
-    /// first), with a fresh upper and work directory beside it. False when overlayfs cannot be
-    /// used here; the reason is kept and later calls fail fast.
+    /// first), with a fresh upper and work directory beside it. False when that fails (the
+    /// caller extracts or copies instead); `available(under:)` decides whether to try at all.
     func mount(lowers: [String], at merged: String) -> Bool {
         if state.withLock({ $0.unavailable != nil }) { return false }
         // Overlay options separate with ',' and ':' and cannot escape them.
@@ -57,15 +60,42 @@ final class OverlayRoots: Sendable {
         for dir in [upper, work] {
             guard mkdir(dir, 0o755) == 0 || errno == EEXIST else { return fail("mkdir \(dir): \(String(cString: strerror(errno)))") }
         }
-        let options = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(upper),workdir=\(work)"
+        // index=on: a copy-up keeps a lower file's hard links one file (without it, `chown h1`
+        // would leave h1's other names with the old owner).
+        let options = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(upper),workdir=\(work),index=on"
         guard Glibc.mount("overlay", merged, "overlay", 0, options) == 0 else {
-            let reason = "overlayfs mount: \(String(cString: strerror(errno)))"
+            lastError = "overlayfs mount: \(String(cString: strerror(errno)))"
             rmdir(upper)
             rmdir(work)
-            return fail(reason)
+            return false
         }
         state.withLock { $0.mounted.append(Mounted(merged: merged, stack: [upper] + lowers)) }
         return true
+    }
+
+    /// The layers for a root built on the finished root `merged` (its upper, then its lowers),
+    /// after turning `merged` into a read-only overlay of the same layers: with index=on the
+    /// kernel refuses a lower directory that is another mount's upper, and nothing writes to a
+    /// finished stage. Nil when `merged` is no overlay root or the remount fails.
+    func freeze(_ merged: String) -> [String]? {
+        guard let entry = state.withLock({ s in s.mounted.first { $0.merged == merged } }) else { return nil }
+        if entry.frozen { return entry.stack }
+        let stack = entry.stack
+        guard umount2(merged, 0) == 0 else { return nil }
+        state.withLock { s in s.mounted.removeAll { $0.merged == merged } }
+        guard Glibc.mount("overlay", merged, "overlay", UInt(MS_RDONLY), "lowerdir=\(stack.joined(separator: ":"))") == 0 else {
+            lastError = "overlayfs read-only remount: \(String(cString: strerror(errno)))"
+            return nil
+        }
+        // Read-only now: its stack is what a root on it stacks on, and it is unmounted at the end.
+        state.withLock { $0.mounted.append(Mounted(merged: merged, stack: stack, frozen: true)) }
+        return stack
+    }
+
+    /// The last mount failure, for the log.
+    private(set) var lastError: String? {
+        get { state.withLock { $0.lastError } }
+        set { state.withLock { $0.lastError = newValue } }
     }
 
     /// The lower layers a root built on `merged` uses: its upper and its own lowers, so that

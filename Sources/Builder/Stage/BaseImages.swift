@@ -48,7 +48,7 @@ struct BaseImages {
             if session.inPlace {
                 try await extract(layers: base.state.layers, named: "stage \(i)", into: root)
             } else if overlaysAvailable,
-                session.overlays.mount(lowers: session.overlays.stack(of: base.root.path) ?? [base.root.path], at: root.path)
+                session.overlays.mount(lowers: session.overlays.freeze(base.root.path) ?? [base.root.path], at: root.path)
             {
                 session.log.debug("stage \(stage.index)'s root: an overlay over stage \(i)'s files (no copy)")
             } else {
@@ -72,6 +72,7 @@ struct BaseImages {
                 if session.overlays.mount(lowers: [base.path], at: root.path) {
                     session.log.info("stage \(stage.index)'s root: an overlay over \(pulled.reference)'s files, extracted once per build")
                 } else {
+                    session.log.debug("stage \(stage.index)'s root: extracted (\(session.overlays.lastError ?? "no overlay"))")
                     try await extract(pulled, into: root)
                 }
             } else {
