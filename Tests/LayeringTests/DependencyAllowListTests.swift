@@ -22,7 +22,7 @@ struct DependencyAllowListTests {
         "Sources/ImageModel": ["PluginAPI", "Foundation"],
         "Sources/CITag": ["Foundation"],
         // I/O modules of the engine. SystemCalls is the one system-call seam and in-root resolver.
-        "Sources/SystemCalls": ["Diagnostics", "CKilnSys", "Glibc"],
+        "Sources/SystemCalls": ["PluginAPI", "Diagnostics", "CKilnSys", "Glibc"],
         "Sources/Archive": ["PluginAPI", "PluginSupport", "SystemCalls", "CArchive", "CKilnSys", "Glibc", "Dispatch"],
         "Sources/ImageStore": ["PluginAPI", "PluginSupport", "ImageModel", "Archive", "SystemCalls", "CArchive", "Glibc", "Foundation"],
         "Sources/Runner": ["SystemCalls", "CKilnSys", "CRunner", "CSeccomp", "Foundation", "Glibc", "Synchronization"],

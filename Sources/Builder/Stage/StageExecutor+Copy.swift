@@ -3,6 +3,7 @@ import Diagnostics
 import Dockerfile
 import Foundation
 import Glibc
+import PluginAPI
 import Runner
 
 extension StageExecutor {
@@ -154,7 +155,7 @@ extension StageExecutor {
                 if let (source, overrides) = deferred[rel] {
                     try writer.addPath(source, as: rel, overrides: overrides)
                 } else {
-                    try writer.addPath(rootPath + "/" + rel, as: rel)
+                    try writer.addPath(BytePath(rootPath).appending(rel), as: rel)
                 }
             }
         }
