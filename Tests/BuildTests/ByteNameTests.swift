@@ -66,6 +66,26 @@ struct ByteNameTests {
         }
     }
 
+    @Test("RUN creates names that differ only in Unicode normalisation: both reach the layer", arguments: ["time", "full"])
+    func normalisationVariants(mode: String) async throws {
+        try await withRegistry(.plain) { registry in
+            let tree = try TemporaryTree(prefix: "kiln-bytes-nfc")
+            defer { tree.remove() }
+            let base = try await BaseImageFixture.shared.push(.busybox, to: registry)
+            // NFC `é` (C3 A9) and NFD `é` (65 CC 81): valid UTF-8, equal as Swift strings.
+            let ctx = try makeContext(
+                [:], dockerfile: "FROM \(base)\nRUN echo c > \"$(printf '/n\\303\\251')\" && echo d > \"$(printf '/ne\\314\\201')\"\n",
+                in: tree)
+            let build = try await LayoutBuild.run(
+                context: ctx, in: tree, ["--insecure-registry", registry.host, "--snapshot-mode", mode])
+            #expect(build.result.exitCode == 0, "\(build.result)")
+            guard build.result.exitCode == 0, let last = try build.image().layers.last else { return }
+            let entries = try Self.entries(of: [Self.blob(build.layout, last.descriptor.digest)])
+            #expect(entries[Self.path("n", [0xC3, 0xA9])]?.data == Array("c\n".utf8), "\(entries.keys.map(\.description))")
+            #expect(entries[Self.path("n", [0x65, 0xCC, 0x81])]?.data == Array("d\n".utf8), "\(entries.keys.map(\.description))")
+        }
+    }
+
     @Test("COPY . copies context names that are not UTF-8 exactly, and .dockerignore still applies")
     func contextNames() async throws {
         let tree = try TemporaryTree(prefix: "kiln-bytes-ctx")
