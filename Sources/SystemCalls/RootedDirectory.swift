@@ -170,33 +170,41 @@ extension RootedDirectory {
     /// builder, between RUN steps); where an untrusted process may be writing, use `open`.
     /// - Throws: `SystemCallError` with ELOOP after 40 symlinks, or the errno of a failed stat.
     public func resolve(_ path: String, followLast: Bool = true) throws(SystemCallError) -> String {
-        var pending = Array(pathComponents(path).reversed())
-        var resolved: [String] = []
+        // Names met on the way (symlink targets) are resolved as bytes; only the result is text.
+        try resolve(BytePath(path), followLast: followLast).lossyString
+    }
+
+    /// `resolve` for a path of the kernel's bytes: components and symlink targets that are not
+    /// UTF-8 are followed exactly.
+    public func resolve(_ path: BytePath, followLast: Bool = true) throws(SystemCallError) -> BytePath {
+        var pending = Array(path.components.filter { $0 != "." }.reversed())
+        var resolved: [BytePath] = []
         var hops = 0
         while let part = pending.popLast() {
             if part == ".." {
                 if !resolved.isEmpty { resolved.removeLast() }
                 continue
             }
-            let candidate = (resolved + [part]).joined(separator: "/")
+            let candidate = BytePath(joining: resolved + [part])
             let isLast = pending.isEmpty
             var st = Glibc.stat()
             // Absent (ENOENT) or below a non-directory (ENOTDIR): the rest is taken as written;
             // whoever acts on the result gets the precise error.
-            let present = fstatat(fd, candidate, &st, AT_SYMLINK_NOFOLLOW) == 0
-            if !present, errno != ENOENT, errno != ENOTDIR {
-                throw SystemCallError(call: "fstatat", subject: candidate, code: errno)
+            let present = candidate.withCString { fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) } == 0
+            if !present {
+                let e = errno
+                if e != ENOENT, e != ENOTDIR { throw SystemCallError(call: "fstatat", subject: candidate.description, code: e) }
             }
             if present, st.st_mode & ModeBits.mask == ModeBits.symlink, !isLast || followLast {
                 hops += 1
-                guard hops <= 40 else { throw SystemCallError(call: "resolve", subject: path, code: ELOOP) }
-                let target = try readLinkAt(fd, candidate, subject: candidate)
+                guard hops <= 40 else { throw SystemCallError(call: "resolve", subject: path.description, code: ELOOP) }
+                let target = try readLinkAt(fd, candidate, subject: candidate.description)
                 if target.hasPrefix("/") { resolved = [] }
-                pending.append(contentsOf: pathComponents(target).filter { !$0.isEmpty }.reversed())
+                pending.append(contentsOf: target.components.filter { $0 != "." }.reversed())
                 continue
             }
             resolved.append(part)
         }
-        return resolved.joined(separator: "/")
+        return BytePath(joining: resolved)
     }
 }

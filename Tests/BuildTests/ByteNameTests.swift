@@ -86,11 +86,12 @@ struct ByteNameTests {
         }
     }
 
-    @Test("COPY . copies context names that are not UTF-8 exactly, and .dockerignore still applies")
+    @Test("COPY . and globs copy context names that are not UTF-8 exactly, and .dockerignore still applies")
     func contextNames() async throws {
         let tree = try TemporaryTree(prefix: "kiln-bytes-ctx")
         defer { tree.remove() }
-        let ctx = try makeContext([".dockerignore": "skip*\n"], dockerfile: "FROM scratch\nCOPY . /dst/\n", in: tree)
+        let ctx = try makeContext(
+            [".dockerignore": "skip*\n"], dockerfile: "FROM scratch\nCOPY . /dst/\nCOPY caf* /glob/\nCOPY sub* /globdir/\n", in: tree)
         try Self.write(ctx, Self.e9, "E9")
         try Self.write(ctx, Self.e8, "E8")
         try Self.write(ctx, Array("skip".utf8) + [0xFF], "no")
@@ -105,6 +106,10 @@ struct ByteNameTests {
         #expect(entries[Self.path("dst/", Self.e8)]?.data == Array("E8".utf8))
         #expect(entries[Self.path("dst/sub", [0xFE, 0x2F, 0x78])]?.data == Array("x".utf8))
         #expect(!entries.keys.contains { $0.hasPrefix("dst/skip") }, "\(entries.keys.map(\.description))")
+        // Globs match such names too (each bad byte reads as U+FFFD, as in Go) and copy them exactly.
+        #expect(entries[Self.path("glob/", Self.e9)]?.data == Array("E9".utf8))
+        #expect(entries[Self.path("glob/", Self.e8)]?.data == Array("E8".utf8))
+        #expect(entries[Self.path("globdir/x")]?.data == Array("x".utf8))
     }
 
     // MARK: - Helpers

@@ -68,14 +68,14 @@ final class FileCopier {
 
     private func record(_ rel: String) { record(BytePath(rel)) }
 
-    /// The host path of `rel` (resolved, relative to the root).
-    private func hostPath(_ rel: BytePath) -> BytePath {
-        rel.isEmpty ? BytePath(root.path) : (root.path == "/" ? "/" + rel : BytePath(root.path).appending(rel))
-    }
-
     /// Creates the destination directory (and missing parents, owned by the owner as BuildKit
     /// does with --chown) and returns its resolved relative path.
     func prepareDirectory(_ imagePath: String) throws -> String {
+        try prepareDirectory(BytePath(imagePath)).lossyString
+    }
+
+    /// `prepareDirectory` for an image path of the kernel's bytes (`COPY --parents` of listed names).
+    func prepareDirectory(_ imagePath: BytePath) throws -> BytePath {
         let (path, created) = try root.makeDirectories(imagePath, permissions: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0)
         for c in created { record(c) }
         return path
@@ -85,31 +85,35 @@ final class FileCopier {
     /// source goes *inside* `destination` under its own name; a source directory always has its
     /// contents copied into `destination`.
     func copy(source: String, relative: String = "", to destination: String, intoDirectory: Bool) throws {
+        try copy(source: BytePath(source), relative: BytePath(relative), to: BytePath(destination), intoDirectory: intoDirectory)
+    }
+
+    /// `copy` for paths of the kernel's bytes (sources matched in a directory listing).
+    func copy(source: BytePath, relative: BytePath, to destination: BytePath, intoDirectory: Bool) throws {
         // Hardlinks are kept within one source (BuildKit copies each source on its own).
         linkedInodes = [:]
         var st = stat()
         // The top-level source is followed: `COPY link /x` copies what the link points to.
-        try sys("stat", source) { stat(source, &st) }
+        try sys("stat", source) { stat($0, &st) }
         if (st.st_mode & S_IFMT) == S_IFDIR {
             let dir = try prepareDirectory(destination)
-            try applyDirectoryMetadata(of: st, to: dir, createdNow: written.last == BytePath(dir))
-            try copyContents(ofDirectory: BytePath(source), relative: BytePath(relative), into: BytePath(dir))
+            try applyDirectoryMetadata(of: st, to: dir, createdNow: written.last == dir)
+            try copyContents(ofDirectory: source, relative: relative, into: dir)
             return
         }
         var target = destination
         let existing = try root.resolve(destination)
-        if intoDirectory || (root.lstatIfPresent(existing).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false) {
-            target = (destination.hasSuffix("/") ? destination : destination + "/") + BuildRoot.lastComponent(of: source)
+        let existingIsDirectory = ((try? lstatIfPresent(root.hostPath(existing))) ?? nil).map { ($0.st_mode & S_IFMT) == S_IFDIR }
+        if intoDirectory || existingIsDirectory == true {
+            let slash = destination.bytes.last == UInt8(ascii: "/")
+            target = (slash ? destination : destination + "/") + (source.components.last ?? .empty)
             _ = try prepareDirectory(destination)
         } else {
-            let parent = BuildRoot.parent(of: "/" + BuildRoot.relative(destination))
-            _ = try prepareDirectory(parent)
+            _ = try prepareDirectory("/" + BytePath(joining: BuildRoot.components(destination)).parent)
         }
-        let parentRel = try root.resolve(BuildRoot.parent(of: "/" + BuildRoot.relative(target)))
-        let name = BuildRoot.lastComponent(of: target)
-        try copyEntry(
-            source: BytePath(source), relative: BytePath(relative), st: st,
-            to: parentRel.isEmpty ? BytePath(name) : BytePath(parentRel + "/" + name))
+        let targetParts = BuildRoot.components(target)
+        let parentRel = try root.resolve("/" + BytePath(joining: targetParts.dropLast()))
+        try copyEntry(source: source, relative: relative, st: st, to: parentRel.appending(targetParts.last ?? .empty))
     }
 
     /// Copies what is inside `source` into the resolved directory `dir`.
@@ -142,7 +146,7 @@ final class FileCopier {
 
     /// Copies one entry (recursively for directories) to the resolved relative path `rel`.
     private func copyEntry(source: BytePath, relative: BytePath, st: stat, to rel: BytePath, onlyIfNotEmpty: Bool = false) throws {
-        let dest = hostPath(rel)
+        let dest = root.hostPath(rel)
         let kind = st.st_mode & S_IFMT
         let existing = (try? lstatIfPresent(dest)) ?? nil
         if let existing, !(kind == S_IFDIR && (existing.st_mode & S_IFMT) == S_IFDIR) {
@@ -180,7 +184,7 @@ final class FileCopier {
             }
             let key = InodeKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
             if st.st_nlink > 1, let first = linkedInodes[key] {
-                try sys("link", dest) { d in hostPath(first).withCString { link($0, d) } }
+                try sys("link", dest) { d in root.hostPath(first).withCString { link($0, d) } }
                 record(rel)
                 return
             }
@@ -241,12 +245,12 @@ final class FileCopier {
         record(rel)
     }
 
-    private func applyDirectoryMetadata(of st: stat, to rel: String, createdNow: Bool) throws {
+    private func applyDirectoryMetadata(of st: stat, to rel: BytePath, createdNow: Bool) throws {
         guard createdNow, !rel.isEmpty else { return }
         let dest = root.hostPath(rel)
         let perms = chmod?.apply(to: UInt32(st.st_mode & 0o7777), isDirectory: true) ?? UInt32(st.st_mode & 0o7777)
-        try sys("lchown", dest) { lchown(dest, owner?.uid ?? st.st_uid, owner?.gid ?? st.st_gid) }
-        try sys("chmod", dest) { Glibc.chmod(dest, mode_t(perms)) }
+        try sys("lchown", dest) { lchown($0, owner?.uid ?? st.st_uid, owner?.gid ?? st.st_gid) }
+        try sys("chmod", dest) { Glibc.chmod($0, mode_t(perms)) }
     }
 
     private func copyRegularFile(_ source: BytePath, to dest: BytePath, size: Int) throws {

@@ -89,7 +89,7 @@ extension StageExecutor {
                 sourcePrefix.isEmpty ? rel : (rel.hasPrefix(sourcePrefix + "/") ? String(rel.dropFirst(sourcePrefix.count + 1)) : rel)
             return !excludeMatchers.contains { $0.canSkipDirectory(local) }
         }
-        var matched: [(host: String, relative: String)] = []
+        var matched: [(host: BytePath, relative: BytePath)] = []
         var heredocs: [Heredoc] = []
         for source in sources {
             switch source {
@@ -116,16 +116,16 @@ extension StageExecutor {
             try copier.write(.bytes(Array(h.content.utf8)), to: target, permissions: 0o644, mtime: now)
         }
         for (host, rel) in matched {
-            if let unpack, try unpack(host, dest) { continue }
-            sourcePrefix = rel
+            // ADD unpacks archives named in text only; one whose name is not UTF-8 is copied.
+            if let unpack, let hostText = host.string, try unpack(hostText, dest) { continue }
+            sourcePrefix = rel.lossyString
             if parents {
-                let sub = BuildRoot.parent(of: rel)
                 var st = stat()
-                let isDir = stat(host, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-                let target = (dest.hasSuffix("/") ? dest : dest + "/") + (isDir ? rel : sub)
+                let isDir = host.withCString { stat($0, &st) } == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+                let target = BytePath(dest.hasSuffix("/") ? dest : dest + "/") + (isDir ? rel : rel.parent)
                 try copier.copy(source: host, relative: rel, to: isDir ? target : target + "/", intoDirectory: !isDir)
             } else {
-                try copier.copy(source: host, relative: rel, to: dest, intoDirectory: intoDirectory)
+                try copier.copy(source: host, relative: rel, to: BytePath(dest), intoDirectory: intoDirectory)
             }
         }
     }

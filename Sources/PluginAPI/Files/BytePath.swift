@@ -120,10 +120,37 @@ public struct BytePath: Hashable, Comparable, Sendable, ExpressibleByStringLiter
     public static func + (lhs: BytePath, rhs: String) -> BytePath { BytePath(storage: lhs.bytes + Array(rhs.utf8)) }
     public static func + (lhs: String, rhs: BytePath) -> BytePath { BytePath(storage: Array(lhs.utf8) + rhs.bytes) }
 
-    public static func == (a: BytePath, b: BytePath) -> Bool { a.bytes == b.bytes }
+    public static func == (a: BytePath, b: BytePath) -> Bool {
+        a.bytes.count == b.bytes.count && compare(a, b) == 0
+    }
 
     /// Bytewise order; a proper prefix comes first.
-    public static func < (a: BytePath, b: BytePath) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+    public static func < (a: BytePath, b: BytePath) -> Bool { compare(a, b) < 0 }
+
+    /// Negative, zero or positive as `a` sorts before, with or after `b` (memcmp's contract,
+    /// over raw buffers: sorting and probing 100k paths stays a tight loop).
+    private static func compare(_ a: BytePath, _ b: BytePath) -> Int {
+        a.bytes.withUnsafeBufferPointer { x in
+            b.bytes.withUnsafeBufferPointer { y in
+                let n = Swift.min(x.count, y.count)
+                var i = 0
+                // Eight bytes at a time; big-endian words order as their bytes do.
+                if let xb = x.baseAddress, let yb = y.baseAddress {
+                    while i + 8 <= n {
+                        let u = UnsafeRawPointer(xb + i).loadUnaligned(as: UInt64.self).bigEndian
+                        let v = UnsafeRawPointer(yb + i).loadUnaligned(as: UInt64.self).bigEndian
+                        if u != v { return u < v ? -1 : 1 }
+                        i += 8
+                    }
+                }
+                while i < n {
+                    if x[i] != y[i] { return Int(x[i]) - Int(y[i]) }
+                    i += 1
+                }
+                return x.count - y.count
+            }
+        }
+    }
 
     public func hash(into hasher: inout Hasher) {
         // One bulk feed rather than Array's element-by-element hashing; the length keeps
