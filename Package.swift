@@ -38,7 +38,7 @@ let package = Package(
         // Pure: the host's image model (config, manifest, index, canonical JSON); not plugin contract.
         .target(name: "ImageModel", dependencies: [api]),
         // I/O: the one system-call seam (EINTR, errno text) and in-root path resolver (openat2).
-        .target(name: "SystemCalls", dependencies: ["Diagnostics", "CKilnSys"]),
+        .target(name: "SystemCalls", dependencies: [api, "Diagnostics", "CKilnSys"]),
         // I/O: HTTP over libcurl (pooled handles, lanes per host, streaming bodies, secret
         // redaction): the registry plugin's transport and the builder's `ADD <url>`.
         .target(name: "HTTPTransport", dependencies: [api, support, "CCurl"]),

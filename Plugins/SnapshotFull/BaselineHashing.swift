@@ -19,7 +19,7 @@ struct BaselineHashing {
     }
 
     /// One path per inode, in walk order.
-    private(set) var paths: [String] = []
+    private(set) var paths: [BytePath] = []
     private var seen = Set<InodeKey>()
 
     /// A `SnapshotWalk` refine step that only collects work.
@@ -30,8 +30,8 @@ struct BaselineHashing {
 
     /// Hashes the collected files and stores each digest in every record of its inode. Records
     /// whose file vanished or stopped being a regular file are dropped.
-    func hash(into records: inout [String: FileRecord], root: String, statistics: inout SnapshotStatistics) throws {
-        let prefix = root.hasSuffix("/") ? root : root + "/"
+    func hash(into records: inout [BytePath: FileRecord], root: String, statistics: inout SnapshotStatistics) throws {
+        let prefix = BytePath(root.hasSuffix("/") ? root : root + "/")
         let results = Slots(count: paths.count)
         let next = Atomic<Int>(0)
         let paths = self.paths

@@ -20,8 +20,8 @@ final class ContentHasher {
     }
 
     enum Error: Swift.Error, CustomStringConvertible {
-        case cannotOpen(path: String, errno: Int32)
-        case cannotRead(path: String, errno: Int32)
+        case cannotOpen(path: BytePath, errno: Int32)
+        case cannotRead(path: BytePath, errno: Int32)
 
         var description: String {
             switch self {
@@ -36,10 +36,10 @@ final class ContentHasher {
 
     /// The digest and length of the regular file at `path`; nil when it vanished or stopped
     /// being a regular file since the walk saw it (the next snapshot will see what it became).
-    func sha256(path: String) throws -> (Digest, Int64)? {
+    func sha256(path: BytePath) throws -> (Digest, Int64)? {
         // O_NOFOLLOW: never hash a symlink's target. O_NONBLOCK: a FIFO swapped in after the
         // lstat must not block the open (it is then refused by the fstat check below).
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        let fd = path.withCString { open($0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
         guard fd >= 0 else {
             let e = errno
             if e == ENOENT || e == ELOOP || e == ENOTDIR { return nil }
@@ -75,7 +75,7 @@ final class ContentHasher {
     static let seekData: Int32 = 3
     static let seekHole: Int32 = 4
 
-    private func hashSparse(_ fd: Int32, size: Int64, path: String, _ hasher: inout SHA256Hasher) throws -> Int64? {
+    private func hashSparse(_ fd: Int32, size: Int64, path: BytePath, _ hasher: inout SHA256Hasher) throws -> Int64? {
         var position: Int64 = 0
         while position < size {
             var data = Int64(lseek(fd, off_t(position), Self.seekData))

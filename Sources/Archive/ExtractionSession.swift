@@ -14,9 +14,9 @@ final class ExtractionSession {
     let archiveName: String
     var summary = ExtractionSummary()
     /// Paths this archive wrote, and their ancestors: opaque markers and whiteouts spare them.
-    var writtenHere = Set<String>()
+    var writtenHere = Set<BytePath>()
     /// Directory mtimes, set once their contents are in place.
-    var directoryTimes: [(rel: String, times: [timespec])] = []
+    var directoryTimes: [(rel: BytePath, times: [timespec])] = []
     var declaredBytes: Int64 = 0
 
     init(root: String, destination: String, options: ExtractionOptions, archiveName: String) throws(Failure) {
@@ -74,17 +74,20 @@ final class ExtractionSession {
             } catch {
                 throw .unreadableArchive(archive: archiveName, reason: "after '\(last)': \(error.message)")
             }
-            let name = Self.string(archive_entry_pathname(entry)) ?? Self.string(archive_entry_pathname_utf8(entry)) ?? ""
-            last = name
+            // The header's bytes as they are: `archive_entry_pathname` gives them unconverted
+            // (ustar and GNU names, pax `hdrcharset=BINARY`; a pax UTF-8 name that the C locale
+            // cannot convert falls back to its raw bytes too), never a replacement character.
+            let name = Self.bytes(archive_entry_pathname(entry)) ?? Self.bytes(archive_entry_pathname_utf8(entry)) ?? .empty
+            last = name.description
             summary.entries += 1
             if summary.entries > options.maxEntries {
-                throw .limitExceeded(archive: archiveName, entry: name, reason: "more than \(options.maxEntries) entries")
+                throw .limitExceeded(archive: archiveName, entry: last, reason: "more than \(options.maxEntries) entries")
             }
             let size = archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : 0
             declaredBytes += max(0, size)
             if declaredBytes > options.maxUncompressedBytes {
                 throw .limitExceeded(
-                    archive: archiveName, entry: name,
+                    archive: archiveName, entry: last,
                     reason: "the archive expands to more than \(options.maxUncompressedBytes) bytes")
             }
             do {
@@ -92,7 +95,7 @@ final class ExtractionSession {
             } catch let e as Failure {
                 throw e
             } catch {
-                throw .entryFailed(archive: archiveName, entry: name, reason: "\(error)")
+                throw .entryFailed(archive: archiveName, entry: last, reason: "\(error)")
             }
         }
         restoreDirectoryTimes()
@@ -101,41 +104,46 @@ final class ExtractionSession {
 
     /// The components of an entry name below the destination; `..` is refused (a lexical
     /// clean would change its meaning when a component is a symlink), `/` and `.` dropped.
-    func components(_ name: String, entry: String) throws(Failure) -> [String] {
-        var parts = destination.isEmpty ? [] : destination.split(separator: "/").map(String.init)
-        for p in name.split(separator: "/", omittingEmptySubsequences: true) where p != "." {
-            if p == ".." { throw .unsafeEntry(archive: archiveName, entry: entry, reason: "the name contains '..'") }
-            parts.append(String(p))
+    func components(_ name: BytePath, entry: BytePath) throws(Failure) -> [BytePath] {
+        var parts = BytePath(destination).components
+        for p in name.components where p != "." {
+            if p == ".." { throw .unsafeEntry(archive: archiveName, entry: entry.description, reason: "the name contains '..'") }
+            parts.append(p)
         }
         return parts
     }
 
-    func markWritten(_ parts: [String]) {
-        var prefix = ""
+    func markWritten(_ parts: [BytePath]) {
+        var prefix = BytePath.empty
         for p in parts {
-            prefix = prefix.isEmpty ? p : prefix + "/" + p
+            prefix = prefix.appending(p)
             writtenHere.insert(prefix)
         }
     }
 
     private func restoreDirectoryTimes() {
         // Deepest first; a directory's own time is not disturbed by setting its children's.
-        for (rel, times) in directoryTimes.sorted(by: { $0.rel.count > $1.rel.count }) {
+        for (rel, times) in directoryTimes.sorted(by: { $0.rel.bytes.count > $1.rel.bytes.count }) {
             if rel.isEmpty {
                 _ = times.withUnsafeBufferPointer { futimens(root.fd, $0.baseAddress) }
                 continue
             }
-            let (dir, base) = LayerWriter.split(rel)
+            let (dir, base) = (rel.parent, rel.lastComponent)
             guard let parent = try? root.openDirectory(dir, create: false) else { continue }
             defer { close(parent) }
-            guard let st = try? fstatatIfPresent(parent, base, subject: rel), ModeBits.isDirectory(st.st_mode) else { continue }
-            if times.withUnsafeBufferPointer({ utimensat(parent, base, $0.baseAddress, AT_SYMLINK_NOFOLLOW) }) != 0 {
-                summary.warnings.append("cannot restore the mtime of \(rel): \(String(cString: strerror(errno)))")
+            guard let st = try? fstatatIfPresent(parent, base, subject: rel.description), ModeBits.isDirectory(st.st_mode) else { continue }
+            let set = base.withCString { name in
+                times.withUnsafeBufferPointer { utimensat(parent, name, $0.baseAddress, AT_SYMLINK_NOFOLLOW) }
+            }
+            if set != 0 {
+                let e = errno
+                summary.warnings.append("cannot restore the mtime of \(rel): \(String(cString: strerror(e)))")
             }
         }
     }
 
-    static func string(_ p: UnsafePointer<CChar>?) -> String? {
-        p.map { String(cString: $0) }
+    /// The bytes of a C string from libarchive, never decoded.
+    static func bytes(_ p: UnsafePointer<CChar>?) -> BytePath? {
+        p.map { BytePath(bytes: UnsafeRawBufferPointer(start: $0, count: strlen($0))) }
     }
 }

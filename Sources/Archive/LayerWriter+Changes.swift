@@ -14,26 +14,26 @@ extension LayerWriter {
     /// - A directory that was deleted and recreated (it is a directory in both states but its
     ///   inode changed) gets `dir/.wh..wh..opq` followed by all its current contents, which are
     ///   read from disk (skipping `ignoring`).
-    /// - Added and modified paths follow in bytewise path order.
+    /// - Added and modified paths follow in bytewise path order (paths are the kernel's bytes).
     /// `previous` is the state the change set was computed against.
     public func addChanges(root: String, changes: ChangeSet, previous: SnapshotState, ignoring: IgnoreList = IgnoreList()) throws {
         let upserted = changes.upserted
-        var current: [String: FileRecord] = [:]
+        var current: [BytePath: FileRecord] = [:]
         for r in upserted { current[r.path] = r }
         let deleted = Set(changes.deleted).subtracting(current.keys)
 
-        var opaque = Set<String>()
+        var opaque = Set<BytePath>()
         for r in upserted where r.type == .directory {
             if let old = previous.records[r.path], old.type == .directory, old.inode != 0, r.inode != 0, old.inode != r.inode {
                 opaque.insert(r.path)
             }
         }
 
-        func hasAncestor(_ path: String, where test: (String) -> Bool) -> Bool {
-            var p = Substring(path)
-            while let slash = p.lastIndex(of: "/") {
+        func hasAncestor(_ path: BytePath, where test: (BytePath) -> Bool) -> Bool {
+            var p = path.bytes[...]
+            while let slash = p.lastIndex(of: UInt8(ascii: "/")) {
                 p = p[..<slash]
-                if test(String(p)) { return true }
+                if test(BytePath(bytes: p)) { return true }
             }
             return false
         }
@@ -44,12 +44,12 @@ extension LayerWriter {
                     deleted.contains(a) || opaque.contains(a) || (current[a].map { $0.type != .directory } ?? false)
                 }
         }
-        for path in whiteouts.sorted(by: Self.pathOrder) {
+        for path in whiteouts.sorted() {
             try addParents(of: path, root: root)
             try addWhiteout(for: path)
         }
 
-        for r in upserted.sorted(by: { Self.pathOrder($0.path, $1.path) }) where !writtenNames.contains(r.path) {
+        for r in upserted where !writtenNames.contains(r.path) {
             if ignoring.contains(r.path) { continue }
             try addParents(of: r.path, root: root)
             if !writtenNames.contains(r.path) {
@@ -86,11 +86,16 @@ extension LayerWriter {
 
     /// Writes the ancestors of `path` that are not in the layer yet, outermost first.
     public func addParents(of path: String, root: String) throws {
-        let parts = path.split(separator: "/")
+        try addParents(of: BytePath(path), root: root)
+    }
+
+    /// Writes the ancestors of `path` (the kernel's bytes) that are not in the layer yet, outermost first.
+    public func addParents(of path: BytePath, root: String) throws {
+        let parts = path.components
         guard parts.count > 1 else { return }
-        var prefix = ""
+        var prefix = BytePath.empty
         for part in parts.dropLast() {
-            prefix = prefix.isEmpty ? String(part) : prefix + "/" + part
+            prefix = prefix.appending(part)
             if !writtenNames.contains(prefix) {
                 try addPath(Self.join(root, prefix), as: prefix)
             }
@@ -98,35 +103,30 @@ extension LayerWriter {
     }
 
     /// Writes everything under `directory` (relative to `root`) in sorted order, depth first.
-    public func addTree(root: String, directory: String, ignoring: IgnoreList = IgnoreList()) throws {
+    public func addTree(root: String, directory: BytePath, ignoring: IgnoreList = IgnoreList()) throws {
         let abs = Self.join(root, directory)
         let fd: Int32
-        do { fd = try sys("open", abs) { open(abs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) } } catch {
-            throw Error.unreadableSource(path: abs, reason: "\(error)")
+        do { fd = try sys("open", abs) { open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) } } catch {
+            throw Error.unreadableSource(path: abs.description, reason: "\(error)")
         }
-        let names: [String]
+        let names: [BytePath]
         do {
             defer { close(fd) }
-            names = try directoryNames(fd, subject: abs)
+            names = try directoryNames(fd, subject: abs.description)
         } catch {
-            throw Error.unreadableSource(path: abs, reason: "\(error)")
+            throw Error.unreadableSource(path: abs.description, reason: "\(error)")
         }
         for name in names {
-            let rel = directory.isEmpty ? name : directory + "/" + name
+            let rel = directory.appending(name)
             if ignoring.contains(rel) || writtenNames.contains(rel) { continue }
-            try addPath(abs + "/" + name, as: rel)
-            if let st = (try? lstatIfPresent(abs + "/" + name)) ?? nil, ModeBits.isDirectory(st.st_mode) {
+            try addPath(abs.appending(name), as: rel)
+            if let st = (try? lstatIfPresent(abs.appending(name))) ?? nil, ModeBits.isDirectory(st.st_mode) {
                 try addTree(root: root, directory: rel, ignoring: ignoring)
             }
         }
     }
 
-    static func join(_ root: String, _ rel: String) -> String {
-        root.hasSuffix("/") ? root + rel : root + "/" + rel
-    }
-
-    /// Bytewise (UTF-8) order of paths: the same on every machine, whatever the locale.
-    static func pathOrder(_ a: String, _ b: String) -> Bool {
-        a.utf8.lexicographicallyPrecedes(b.utf8)
+    static func join(_ root: String, _ rel: BytePath) -> BytePath {
+        root.hasSuffix("/") ? root + rel : BytePath(root).appending(rel)
     }
 }

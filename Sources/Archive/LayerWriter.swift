@@ -23,7 +23,12 @@ public struct LayerBlob: Sendable, Hashable {
 /// The tar is PAX (libarchive's pax interchange writer: an extended header only where an
 /// entry needs one — sub-second mtimes, long names, xattrs, large ids), names relative without
 /// a leading `/`, directories ending in `/`, numeric uid/gid with empty uname/gname, no
-/// atime/ctime. Not thread-safe; all calls block, so run them off the cooperative pool.
+/// atime/ctime. Names and link targets are written as the bytes they are on disk (`BytePath`,
+/// set with `archive_entry_set_pathname`, never a wide-character or UTF-8 setter): a name the
+/// locale cannot convert to UTF-8 (in kiln's C locale, any name that is not ASCII) gets a pax
+/// `path` record with `hdrcharset=BINARY` holding the raw bytes, which Go's archive/tar, GNU tar
+/// and libarchive read back byte for byte. Not thread-safe; all calls block, so run them off
+/// the cooperative pool.
 public final class LayerWriter {
     /// How the layer is encoded.
     public struct Options: Sendable, Hashable {
@@ -99,9 +104,9 @@ public final class LayerWriter {
     private var tar: OpaquePointer?
     let entry: OpaquePointer
     /// First in-layer name of each multiply-linked inode, for hardlink entries.
-    var firstNameOfInode: [InodeKey: String] = [:]
-    /// Names written so far (normalised, without trailing `/`).
-    public private(set) var writtenNames: Set<String> = []
+    var firstNameOfInode: [InodeKey: BytePath] = [:]
+    /// Names written so far (normalised, without trailing `/`), as the bytes written.
+    public private(set) var writtenNames: Set<BytePath> = []
     public private(set) var entryCount = 0
     var readBuffer: UnsafeMutableRawBufferPointer
 
@@ -172,7 +177,7 @@ public final class LayerWriter {
     }
 
     /// Writes the header prepared in `entry`, then `body` (which writes the data, if any).
-    func emit(name: String, body: () throws -> Void = {}) throws {
+    func emit(name: BytePath, body: () throws -> Void = {}) throws {
         guard let t = tar else { throw Error.alreadyFinished(layer: path) }
         do {
             try checkArchive(archive_write_header(t, entry), t, "archive_write_header")
@@ -181,21 +186,21 @@ public final class LayerWriter {
         } catch let e as Error {
             throw e
         } catch {
-            throw Error.writeFailed(layer: path, entry: name, reason: "\(stream.failure ?? error)")
+            throw Error.writeFailed(layer: path, entry: name.description, reason: "\(stream.failure ?? error)")
         }
         writtenNames.insert(name)
         entryCount += 1
     }
 
     /// Writes `bytes` as data of the current entry.
-    func writeData(_ bytes: UnsafeRawBufferPointer, name: String) throws {
+    func writeData(_ bytes: UnsafeRawBufferPointer, name: BytePath) throws {
         guard let t = tar, let base = bytes.baseAddress else { return }
         var offset = 0
         while offset < bytes.count {
             let n = archive_write_data(t, base + offset, bytes.count - offset)
             if n <= 0 {
                 throw Error.writeFailed(
-                    layer: path, entry: name,
+                    layer: path, entry: name.description,
                     reason: "\(stream.failure ?? LibArchiveError(call: "archive_write_data", message: archiveMessage(t)))")
             }
             offset += n

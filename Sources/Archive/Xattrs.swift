@@ -2,23 +2,31 @@
 import CArchive
 import CKilnSys
 import Glibc
+import PluginAPI
 import SystemCalls
 
 /// Names never carried into a layer: `security.selinux` is the host's label, not content.
 let skippedXattrs: Set<String> = ["security.selinux"]
 
 /// The xattrs of `path` (not following a final symlink), sorted by name for determinism.
-func readXattrs(_ path: String) throws(SystemCallError) -> [(String, [UInt8])] {
+func readXattrs(_ bytes: BytePath) throws(SystemCallError) -> [(String, [UInt8])] {
+    try bytes.withCString { (path: UnsafePointer<CChar>) throws(SystemCallError) in try readXattrs(path, subject: bytes.description) }
+}
+
+private func readXattrs(_ path: UnsafePointer<CChar>, subject: @autoclosure () -> String) throws(SystemCallError) -> [(String, [UInt8])] {
     var size = llistxattr(path, nil, 0)
     if size < 0 {
         let e = errno
         if e == ENOTSUP || e == ENODATA { return [] }
-        throw SystemCallError(call: "llistxattr", subject: path, code: e)
+        throw SystemCallError(call: "llistxattr", subject: subject(), code: e)
     }
     if size == 0 { return [] }
     var names = [CChar](repeating: 0, count: size)
     size = llistxattr(path, &names, size)
-    if size < 0 { throw SystemCallError(call: "llistxattr", subject: path, code: errno) }
+    if size < 0 {
+        let e = errno
+        throw SystemCallError(call: "llistxattr", subject: subject(), code: e)
+    }
     var result: [(String, [UInt8])] = []
     var start = 0
     for i in 0..<size where names[i] == 0 {
@@ -28,11 +36,15 @@ func readXattrs(_ path: String) throws(SystemCallError) -> [(String, [UInt8])] {
         let len = lgetxattr(path, name, nil, 0)
         if len < 0 {
             if errno == ENODATA { continue }
-            throw SystemCallError(call: "lgetxattr", subject: "\(path) \(name)", code: errno)
+            let e = errno
+            throw SystemCallError(call: "lgetxattr", subject: "\(subject()) \(name)", code: e)
         }
         var value = [UInt8](repeating: 0, count: len)
         let got = lgetxattr(path, name, &value, len)
-        if got < 0 { throw SystemCallError(call: "lgetxattr", subject: "\(path) \(name)", code: errno) }
+        if got < 0 {
+            let e = errno
+            throw SystemCallError(call: "lgetxattr", subject: "\(subject()) \(name)", code: e)
+        }
         result.append((name, Array(value[0..<got])))
     }
     return result.sorted { $0.0 < $1.0 }

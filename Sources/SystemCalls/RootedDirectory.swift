@@ -4,6 +4,7 @@
 // Extraction, RUN set-up and the builder's file operations all go through it.
 import CKilnSys
 import Glibc
+import PluginAPI
 
 /// An open root directory and the operations that stay inside it.
 public final class RootedDirectory: @unchecked Sendable {
@@ -11,7 +12,7 @@ public final class RootedDirectory: @unchecked Sendable {
     public let fd: Int32
 
     /// The root as the kernel names it (symlinks resolved), to map descriptors back to paths.
-    private let realPath: String?
+    private let realPath: BytePath?
 
     private static let resolve = kiln_resolve_in_root() | kiln_resolve_no_magiclinks()
 
@@ -19,7 +20,7 @@ public final class RootedDirectory: @unchecked Sendable {
         self.path = path
         let fd = try sys("open", path) { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         self.fd = fd
-        realPath = try? readLink("/proc/self/fd/\(fd)")
+        realPath = try? readLink(BytePath("/proc/self/fd/\(fd)"))
     }
 
     deinit { close(fd) }
@@ -69,11 +70,11 @@ public final class RootedDirectory: @unchecked Sendable {
     /// Where the directory open at `dirfd` really is, relative to the root ("" for the root),
     /// or nil when /proc is not mounted. A symlink planted by a layer can make a name resolve
     /// into another directory; callers judging paths (an ignore list) must use the resolved one.
-    public func relativePath(of dirfd: Int32) -> String? {
-        guard let realPath, let real = try? readLink("/proc/self/fd/\(dirfd)") else { return nil }
-        if real == realPath { return "" }
-        let prefix = realPath == "/" ? "/" : realPath + "/"
-        return real.hasPrefix(prefix) ? String(real.dropFirst(prefix.count)) : nil
+    public func relativePath(of dirfd: Int32) -> BytePath? {
+        guard let realPath, let real = try? readLink(BytePath("/proc/self/fd/\(dirfd)")) else { return nil }
+        if real == realPath { return .empty }
+        let prefix = realPath == "/" ? realPath : realPath + "/"
+        return real.hasPrefix(prefix) ? BytePath(bytes: real.bytes.dropFirst(prefix.bytes.count)) : nil
     }
 
     /// Opens the directory at `rel` (components joined by `/`, empty for the root) inside the
@@ -81,37 +82,42 @@ public final class RootedDirectory: @unchecked Sendable {
     /// dangling symlink on the way is followed the way the kernel would inside the root (its
     /// target is created), at most 40 times. The caller closes the result.
     public func openDirectory(_ rel: String, create: Bool) throws(SystemCallError) -> Int32 {
+        try openDirectory(BytePath(rel), create: create)
+    }
+
+    /// `openDirectory` for a path of the kernel's bytes (names read from disk or a tar).
+    public func openDirectory(_ rel: BytePath, create: Bool) throws(SystemCallError) -> Int32 {
         if rel.isEmpty { return try sys("dup", path) { dup(fd) } }
         do {
             return try openat2Retrying(rel)
         } catch  where error.code == ENOENT && create {
-            return try createDirectories(rel.split(separator: "/").map(String.init), hops: 0)
+            return try createDirectories(rel.components, hops: 0)
         }
     }
 
-    private func createDirectories(_ parts: [String], hops: Int) throws(SystemCallError) -> Int32 {
+    private func createDirectories(_ parts: [BytePath], hops: Int) throws(SystemCallError) -> Int32 {
         var parent = try sys("dup", path) { dup(fd) }
         defer { close(parent) }
-        var prefix: [String] = []
+        var prefix: [BytePath] = []
         for (i, part) in parts.enumerated() where !part.isEmpty && part != "." {
-            let here = (prefix + [part]).joined(separator: "/")
+            let here = BytePath(joining: prefix + [part])
             let next: Int32
             do {
                 next = try openat2Retrying(here)
             } catch  where error.code == ENOENT {
                 // mkdirat on a single name never follows anything, and `parent` was itself
                 // resolved inside the root: the new directory lands inside the root.
-                if mkdirat(parent, part, 0o755) != 0 && errno != EEXIST {
-                    throw SystemCallError(call: "mkdirat", subject: here, code: errno)
+                if part.withCString({ mkdirat(parent, $0, 0o755) }) != 0 && errno != EEXIST {
+                    throw SystemCallError(call: "mkdirat", subject: here.description, code: errno)
                 }
                 do {
                     next = try openat2Retrying(here)
                 } catch  where error.code == ENOENT {
                     // `part` is a dangling symlink: continue from its target, inside the root.
-                    guard hops < 40 else { throw SystemCallError(call: "openat2", subject: here, code: ELOOP) }
-                    let target = try readLinkAt(parent, part, subject: here)
+                    guard hops < 40 else { throw SystemCallError(call: "openat2", subject: here.description, code: ELOOP) }
+                    let target = try readLinkAt(parent, part, subject: here.description)
                     let base = target.hasPrefix("/") ? [] : prefix
-                    let rest = base + target.split(separator: "/").map(String.init) + parts[(i + 1)...]
+                    let rest = base + target.components + parts[(i + 1)...]
                     return try createDirectories(rest, hops: hops + 1)
                 }
             }
@@ -119,21 +125,21 @@ public final class RootedDirectory: @unchecked Sendable {
             parent = next
             prefix.append(part)
         }
-        return try sys("dup", parts.joined(separator: "/")) { dup(parent) }
+        return try sys("dup", BytePath(joining: parts).description) { dup(parent) }
     }
 
     /// openat2 of a directory inside the root; EAGAIN (a concurrent rename) is retried.
-    private func openat2Retrying(_ rel: String) throws(SystemCallError) -> Int32 {
+    private func openat2Retrying(_ rel: BytePath) throws(SystemCallError) -> Int32 {
         var attempts = 0
         while true {
-            let r = kiln_openat2(fd, rel, UInt64(O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0, Self.resolve)
+            let r = rel.withCString { kiln_openat2(fd, $0, UInt64(O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0, Self.resolve) }
             if r >= 0 { return r }
             let e = kiln_errno()
             if (e == EAGAIN || e == EINTR) && attempts < 16 {
                 attempts += 1
                 continue
             }
-            throw SystemCallError(call: "openat2", subject: rel, code: e)
+            throw SystemCallError(call: "openat2", subject: rel.description, code: e)
         }
     }
 
@@ -164,33 +170,41 @@ extension RootedDirectory {
     /// builder, between RUN steps); where an untrusted process may be writing, use `open`.
     /// - Throws: `SystemCallError` with ELOOP after 40 symlinks, or the errno of a failed stat.
     public func resolve(_ path: String, followLast: Bool = true) throws(SystemCallError) -> String {
-        var pending = Array(pathComponents(path).reversed())
-        var resolved: [String] = []
+        // Names met on the way (symlink targets) are resolved as bytes; only the result is text.
+        try resolve(BytePath(path), followLast: followLast).lossyString
+    }
+
+    /// `resolve` for a path of the kernel's bytes: components and symlink targets that are not
+    /// UTF-8 are followed exactly.
+    public func resolve(_ path: BytePath, followLast: Bool = true) throws(SystemCallError) -> BytePath {
+        var pending = Array(path.components.filter { $0 != "." }.reversed())
+        var resolved: [BytePath] = []
         var hops = 0
         while let part = pending.popLast() {
             if part == ".." {
                 if !resolved.isEmpty { resolved.removeLast() }
                 continue
             }
-            let candidate = (resolved + [part]).joined(separator: "/")
+            let candidate = BytePath(joining: resolved + [part])
             let isLast = pending.isEmpty
             var st = Glibc.stat()
             // Absent (ENOENT) or below a non-directory (ENOTDIR): the rest is taken as written;
             // whoever acts on the result gets the precise error.
-            let present = fstatat(fd, candidate, &st, AT_SYMLINK_NOFOLLOW) == 0
-            if !present, errno != ENOENT, errno != ENOTDIR {
-                throw SystemCallError(call: "fstatat", subject: candidate, code: errno)
+            let present = candidate.withCString { fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) } == 0
+            if !present {
+                let e = errno
+                if e != ENOENT, e != ENOTDIR { throw SystemCallError(call: "fstatat", subject: candidate.description, code: e) }
             }
             if present, st.st_mode & ModeBits.mask == ModeBits.symlink, !isLast || followLast {
                 hops += 1
-                guard hops <= 40 else { throw SystemCallError(call: "resolve", subject: path, code: ELOOP) }
-                let target = try readLinkAt(fd, candidate, subject: candidate)
+                guard hops <= 40 else { throw SystemCallError(call: "resolve", subject: path.description, code: ELOOP) }
+                let target = try readLinkAt(fd, candidate, subject: candidate.description)
                 if target.hasPrefix("/") { resolved = [] }
-                pending.append(contentsOf: pathComponents(target).filter { !$0.isEmpty }.reversed())
+                pending.append(contentsOf: target.components.filter { $0 != "." }.reversed())
                 continue
             }
             resolved.append(part)
         }
-        return resolved.joined(separator: "/")
+        return BytePath(joining: resolved)
     }
 }

@@ -3,6 +3,7 @@
 // call, what it was applied to and errno. EINTR is retried here and nowhere else.
 import Diagnostics
 import Glibc
+import PluginAPI
 
 /// A failed system call: which call, on what, and the errno it returned.
 public struct SystemCallError: Error, CustomStringConvertible, Equatable, Hashable, Sendable {
@@ -60,9 +61,10 @@ public func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, subject: @au
     }
 }
 
-/// The names in the directory open at `fd` (without `.` and `..`), sorted bytewise so that
-/// every walk is deterministic. `fd` stays open; the listing uses a duplicate.
-public func directoryNames(_ fd: Int32, subject: @autoclosure () -> String) throws(SystemCallError) -> [String] {
+/// The names in the directory open at `fd` (without `.` and `..`), as the kernel's bytes (a
+/// name that is not UTF-8 stays exact), sorted bytewise so that every walk is deterministic.
+/// `fd` stays open; the listing uses a duplicate.
+public func directoryNames(_ fd: Int32, subject: @autoclosure () -> String) throws(SystemCallError) -> [BytePath] {
     let dup = try sys("dup", subject()) { Glibc.dup(fd) }
     guard let dir = fdopendir(dup) else {
         let e = errno
@@ -70,15 +72,13 @@ public func directoryNames(_ fd: Int32, subject: @autoclosure () -> String) thro
         throw SystemCallError(call: "fdopendir", subject: subject(), code: e)
     }
     defer { closedir(dir) }
-    var names: [String] = []
+    var names: [BytePath] = []
     while let ent = readdir(dir) {
         // d_name is a fixed-size C array imported as a tuple; it is NUL-terminated.
-        let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
+        let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in BytePath(bytes: raw.prefix { $0 != 0 }) }
         if name != "." && name != ".." { names.append(name) }
     }
-    return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    return names.sorted()
 }
 
 /// `lstat` returning nil when the path does not exist.

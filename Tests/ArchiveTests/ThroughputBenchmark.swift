@@ -108,7 +108,7 @@ extension SampleTree {
         for tree in benchTrees {
             try w.addParents(of: tree, root: "/usr")
             try w.addPath("/usr/" + tree, as: tree)
-            try w.addTree(root: "/usr", directory: tree)
+            try w.addTree(root: "/usr", directory: BytePath(tree))
         }
         return try w.finish()
     }

@@ -22,7 +22,7 @@ struct DependencyAllowListTests {
         "Sources/ImageModel": ["PluginAPI", "Foundation"],
         "Sources/CITag": ["Foundation"],
         // I/O modules of the engine. SystemCalls is the one system-call seam and in-root resolver.
-        "Sources/SystemCalls": ["Diagnostics", "CKilnSys", "Glibc"],
+        "Sources/SystemCalls": ["PluginAPI", "Diagnostics", "CKilnSys", "Glibc"],
         "Sources/Archive": ["PluginAPI", "PluginSupport", "SystemCalls", "CArchive", "CKilnSys", "Glibc", "Dispatch"],
         "Sources/ImageStore": ["PluginAPI", "PluginSupport", "ImageModel", "Archive", "SystemCalls", "CArchive", "Glibc", "Foundation"],
         "Sources/Runner": ["SystemCalls", "CKilnSys", "CRunner", "CSeccomp", "Foundation", "Glibc", "Synchronization"],
@@ -33,7 +33,7 @@ struct DependencyAllowListTests {
         // The engine: never the plugin loader (it is handed resolved components).
         "Sources/Builder": [
             "PluginAPI", "PluginSupport", "ImageModel", "Diagnostics", "Dockerfile", "Archive", "ImageStore", "Runner", "Outputs",
-            "SystemCalls", "HTTPTransport", "CKilnSys", "Foundation", "Glibc",
+            "SystemCalls", "HTTPTransport", "CKilnSys", "Foundation", "Glibc", "Synchronization",
         ],
         // Merging per-architecture images into an index, through the registry contract only.
         "Sources/ManifestTool": ["PluginAPI", "ImageModel", "Foundation", "Yams"],

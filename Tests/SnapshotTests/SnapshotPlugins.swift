@@ -38,6 +38,6 @@ enum SnapshotPlugins {
 let snapshotModes = ["time", "full"]
 
 extension ChangeSet {
-    var addedPaths: [String] { added.map(\.path) }
-    var modifiedPaths: [String] { modified.map(\.path) }
+    var addedPaths: [BytePath] { added.map(\.path) }
+    var modifiedPaths: [BytePath] { modified.map(\.path) }
 }

@@ -67,7 +67,7 @@ struct TreeWalkerTests {
         // Prove the walker never opens an ignored directory: one it could not read would throw.
         try tree.chmod("proc", 0o000)
         defer { try? tree.chmod("proc", 0o755) }
-        var visited: [String] = []
+        var visited: [BytePath] = []
         try TreeWalker(root: tree.path, ignoring: IgnoreList(["/proc", "/keep/cache"])).walk { visited.append($0.path) }
         #expect(visited.sorted() == ["keep", "keep/file"])
     }
@@ -91,16 +91,23 @@ struct TreeWalkerTests {
         #expect(walked.map(\.path) == ["top"])
     }
 
-    @Test func refusesNamesThatAreNotUTF8() throws {
-        let tree = try TemporaryTree(prefix: "kiln-walk-utf8")
+    @Test func recordsNamesAsTheirBytes() throws {
+        let tree = try TemporaryTree(prefix: "kiln-walk-bytes")
         defer { tree.remove() }
-        let name: [CChar] = (tree.path + "/bad-").utf8CString.dropLast() + [CChar(bitPattern: 0xFF), 0]
-        let fd = open(name, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
-        try #require(fd >= 0)
-        close(fd)
-        #expect(throws: TreeWalker.Error.nameNotUTF8(directory: "", bytes: Array("bad-".utf8) + [0xFF])) {
-            try TreeWalker(root: tree.path).records()
+        // Latin-1 `café`/`cafè` (not UTF-8), and NFC/NFD `é` (both UTF-8, equal as Swift strings).
+        let names: [[UInt8]] = [
+            Array("caf".utf8) + [0xE9], Array("caf".utf8) + [0xE8], Array("n".utf8) + [0xC3, 0xA9], Array("n".utf8) + [0x65, 0xCC, 0x81],
+        ]
+        for name in names {
+            let fd = (BytePath(tree.path) + "/" + BytePath(bytes: name)).withCString { open($0, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644) }
+            try #require(fd >= 0)
+            close(fd)
         }
+        let link = BytePath(tree.path) + "/link"
+        #expect(BytePath(bytes: names[0]).withCString { target in link.withCString { symlink(target, $0) } } == 0)
+        let records = try TreeWalker(root: tree.path).records()
+        #expect(records.map(\.path).sorted() == (names.map { BytePath(bytes: $0) } + ["link"]).sorted())
+        #expect(records.first { $0.path == "link" }?.linkTarget == BytePath(bytes: names[0]))
     }
 
     @Test func missingRootIsAnErrorNamingIt() throws {

@@ -104,7 +104,7 @@ public struct TemporaryTree: Sendable {
     public func lstat(_ relative: String) throws -> FileRecord {
         var st = stat()
         try check(Glibc.lstat(url(relative), &st), "lstat", relative)
-        return FileRecord(stat: st, path: relative)
+        return FileRecord(stat: st, path: BytePath(relative))
     }
 
     public func remove(_ relative: String) throws {

@@ -2,6 +2,8 @@ import Diagnostics
 import Dockerfile
 import Foundation
 import Glibc
+import PluginAPI
+import SystemCalls
 
 /// The build context: the directory COPY and ADD read from, with `.dockerignore` applied when
 /// reading (files are never deleted from the context).
@@ -87,22 +89,21 @@ public struct BuildContext: Sendable {
     }
 
     /// Whether the excluded directory `relative` holds a path `.dockerignore` re-includes.
-    func holdsIncludedPath(_ relative: String) -> Bool {
-        guard mayReinclude(below: relative),
-            let names = try? FileManager.default.contentsOfDirectory(atPath: directory + "/" + relative)
-        else { return false }
+    func holdsIncludedPath(_ relative: BytePath) -> Bool {
+        guard mayReinclude(below: relative.lossyString), let names = Self.names(in: hostPath(relative)) else { return false }
         for name in names {
-            let child = relative + "/" + name
-            var st = stat()
-            let isDir = lstat(directory + "/" + child, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-            if !isExcluded(child, isDirectory: isDir) || (isDir && holdsIncludedPath(child)) { return true }
+            let child = relative.appending(name)
+            let isDir = ((try? lstatIfPresent(hostPath(child))) ?? nil).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
+            if !isExcluded(child.lossyString, isDirectory: isDir) || (isDir && holdsIncludedPath(child)) { return true }
         }
         return false
     }
 
     /// Expands a COPY/ADD source pattern (Go `filepath.Match` per component) to the relative
-    /// paths it matches, sorted, minus what `.dockerignore` and `excludes` drop.
-    public func match(_ pattern: String, excludes: [DockerIgnore] = [], location: SourceLocation) throws -> [String] {
+    /// paths it matches, sorted, minus what `.dockerignore` and `excludes` drop. Paths are the
+    /// kernel's bytes; a name that is not UTF-8 is matched as text with U+FFFD for each such byte
+    /// (as Go reads it), and returned exactly.
+    public func match(_ pattern: String, excludes: [DockerIgnore] = [], location: SourceLocation) throws -> [BytePath] {
         // `COPY "$UNSET" /d/` must not copy the whole context.
         guard !pattern.trimmingCharacters(in: .whitespaces).isEmpty else { throw Error.emptySource(location: location.description) }
         let components = pattern.split(separator: "/").map(String.init).filter { $0 != "." && !$0.isEmpty }
@@ -113,45 +114,58 @@ public struct BuildContext: Sendable {
             }
         }
         let clean = BuildRoot.components(pattern)
-        if clean.isEmpty { return [""] }
-        var found: [String] = [""]
+        if clean.isEmpty { return [.empty] }
+        var found: [BytePath] = [.empty]
         for (i, comp) in clean.enumerated() {
-            var next: [String] = []
+            var next: [BytePath] = []
             let last = i == clean.count - 1
             let matcher: PathPattern
             do { matcher = try PathPattern(comp) } catch {
                 throw KilnError(.invalidInput, "COPY/ADD source '\(pattern)'", at: location.diagnostic, cause: error)
             }
             for base in found {
-                let baseHost = base.isEmpty ? directory : directory + "/" + base
                 if !PathPattern.hasWildcards(comp) {
-                    let rel = base.isEmpty ? comp : base + "/" + comp
-                    var st = stat()
-                    if lstat(directory + "/" + rel, &st) == 0, last || (st.st_mode & S_IFMT) == S_IFDIR || (st.st_mode & S_IFMT) == S_IFLNK
+                    let rel = base.appending(comp)
+                    if let st = (try? lstatIfPresent(hostPath(rel))) ?? nil,
+                        last || (st.st_mode & S_IFMT) == S_IFDIR || (st.st_mode & S_IFMT) == S_IFLNK
                     {
                         next.append(rel)
                     }
                     continue
                 }
-                guard let names = try? FileManager.default.contentsOfDirectory(atPath: baseHost) else { continue }
-                for name in names.sorted() where matcher.matches(name) {
-                    next.append(base.isEmpty ? name : base + "/" + name)
+                guard let names = Self.names(in: hostPath(base)) else { continue }
+                for name in names where matcher.matches(name.lossyString) {
+                    next.append(base.appending(name))
                 }
             }
             found = next
         }
         let kept = found.filter { rel in
             var st = stat()
-            let isDir = stat(directory + "/" + rel, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+            let isDir = hostPath(rel).withCString { stat($0, &st) } == 0 && (st.st_mode & S_IFMT) == S_IFDIR
             // An excluded directory still names what `!` patterns re-include inside it.
-            if isExcluded(rel, isDirectory: isDir) && !(isDir && holdsIncludedPath(rel)) { return false }
-            return !excludes.contains { $0.excludes(rel, isDirectory: isDir) }
+            let text = rel.lossyString
+            if isExcluded(text, isDirectory: isDir) && !(isDir && holdsIncludedPath(rel)) { return false }
+            return !excludes.contains { $0.excludes(text, isDirectory: isDir) }
         }
         // A wildcard that matches nothing copies nothing (BuildKit allows empty wildcards); a
         // plain path that does not exist is an error.
         if kept.isEmpty && clean.contains(where: PathPattern.hasWildcards) { return [] }
         guard !kept.isEmpty else { throw Error.notFound(pattern: pattern, location: location.description) }
         return kept
+    }
+
+    /// The host path of a path relative to the context.
+    func hostPath(_ relative: BytePath) -> BytePath {
+        relative.isEmpty ? BytePath(directory) : BytePath(directory).appending(relative)
+    }
+
+    /// The names in a directory as bytes, sorted; nil when it cannot be read.
+    static func names(in directory: BytePath) -> [BytePath]? {
+        let fd = directory.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return try? directoryNames(fd, subject: directory.description)
     }
 
     static func absolute(_ path: String) -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PluginAPI
 import SystemCalls
 
 /// A stage's root file system on disk, with path resolution that never leaves it.
@@ -38,6 +39,15 @@ public struct BuildRoot: Sendable {
         return out
     }
 
+    /// `components` for a path of the kernel's bytes.
+    public static func components(_ imagePath: BytePath) -> [BytePath] {
+        var out: [BytePath] = []
+        for part in imagePath.components where part != "." {
+            if part == ".." { if !out.isEmpty { out.removeLast() } } else { out.append(part) }
+        }
+        return out
+    }
+
     /// The directory part of a path (`/a/b` → `/a`, `b` → ``), without Foundation's NSString
     /// path functions (which crashed under concurrent use here).
     public static func parent(of path: String) -> String {
@@ -64,10 +74,25 @@ public struct BuildRoot: Sendable {
         }
     }
 
+    /// `resolve` for a path of the kernel's bytes (a name listed from a directory).
+    public func resolve(_ imagePath: BytePath, followLast: Bool = true) throws -> BytePath {
+        do {
+            return try RootedDirectory(path: path).resolve(imagePath, followLast: followLast)
+        } catch  where error.code == ELOOP {
+            throw Error.symlinkLoop(imagePath.description)
+        }
+    }
+
     /// Host path for a path relative to the root (no resolution: pass resolved paths).
     public func hostPath(_ relative: String) -> String {
         if relative.isEmpty { return path }
         return path == "/" ? "/" + relative : path + "/" + relative
+    }
+
+    /// `hostPath` for a path of the kernel's bytes.
+    public func hostPath(_ relative: BytePath) -> BytePath {
+        if relative.isEmpty { return BytePath(path) }
+        return path == "/" ? "/" + relative : BytePath(path).appending(relative)
     }
 
     /// lstat of a relative path, nil when absent.
@@ -82,20 +107,32 @@ public struct BuildRoot: Sendable {
     public func makeDirectories(_ imagePath: String, permissions: mode_t = 0o755, uid: uid_t = 0, gid: gid_t = 0) throws -> (
         path: String, created: [String]
     ) {
-        var created: [String] = []
-        var current = ""
+        let (path, created) = try makeDirectories(BytePath(imagePath), permissions: permissions, uid: uid, gid: gid)
+        return (path.lossyString, created.map(\.lossyString))
+    }
+
+    /// `makeDirectories` for an image path of the kernel's bytes.
+    @discardableResult
+    public func makeDirectories(_ imagePath: BytePath, permissions: mode_t = 0o755, uid: uid_t = 0, gid: gid_t = 0) throws -> (
+        path: BytePath, created: [BytePath]
+    ) {
+        var created: [BytePath] = []
+        var current = BytePath.empty
         for part in Self.components(imagePath) {
             // `current` is resolved already: only a symlink at `part` needs a full resolve
             // (resolving the whole prefix again for every component made deep paths cubic).
-            let candidate = current.isEmpty ? part : current + "/" + part
+            let candidate = current.appending(part)
             var next = candidate
-            if let st = lstatIfPresent(candidate), (st.st_mode & S_IFMT) == S_IFLNK { next = try resolve(candidate) }
-            if let st = lstatIfPresent(next) {
-                guard (st.st_mode & S_IFMT) == S_IFDIR else { throw Error.notADirectory("/" + next) }
+            if let st = (try? SystemCalls.lstatIfPresent(hostPath(candidate))) ?? nil, (st.st_mode & S_IFMT) == S_IFLNK {
+                next = try resolve(candidate)
+            }
+            if let st = (try? SystemCalls.lstatIfPresent(hostPath(next))) ?? nil {
+                guard (st.st_mode & S_IFMT) == S_IFDIR else { throw Error.notADirectory("/" + next.description) }
             } else {
-                try sys("mkdir", hostPath(next)) { mkdir(hostPath(next), permissions) }
-                try sys("chmod", hostPath(next)) { chmod(hostPath(next), permissions) }
-                try sys("lchown", hostPath(next)) { lchown(hostPath(next), uid, gid) }
+                let host = hostPath(next)
+                try sys("mkdir", host) { mkdir($0, permissions) }
+                try sys("chmod", host) { chmod($0, permissions) }
+                try sys("lchown", host) { lchown($0, uid, gid) }
                 created.append(next)
             }
             current = next

@@ -1,6 +1,7 @@
 import CKilnSys
 import Foundation
 import Glibc
+import PluginAPI
 import SystemCalls
 
 /// Copies files into a build root as COPY and ADD do, recording every path it writes so the
@@ -9,7 +10,10 @@ import SystemCalls
 /// Symlinks inside copied directories are copied as links; a top-level source symlink is
 /// followed (BuildKit's rule). Hardlinks among copied files stay hardlinks. Ownership is the
 /// given owner (COPY from the context: 0:0 by default) or the source's (`--from`), modes are the
-/// source's unless `--chmod` says otherwise, and modification times are kept.
+/// source's unless `--chmod` says otherwise, and modification times are kept. Names below a
+/// source are the kernel's bytes (`BytePath`) from the listing to the layer, so a name that is
+/// not UTF-8 is copied exactly; `.dockerignore` and `--exclude` match it as text in which each
+/// such byte reads as U+FFFD (Go's reading, so BuildKit's patterns match the same names).
 final class FileCopier {
     struct Owner: Equatable {
         var uid: uid_t
@@ -33,19 +37,19 @@ final class FileCopier {
     var skipContents = false
     /// Regular files recorded instead of copied: in-root path → source and the metadata the
     /// copy would have had.
-    private(set) var deferred: [String: DeferredFile] = [:]
+    private(set) var deferred: [BytePath: DeferredFile] = [:]
 
     struct DeferredFile {
-        var source: String
+        var source: BytePath
         var uid: uid_t
         var gid: gid_t
         var permissions: UInt32
     }
 
     /// Paths written, relative to the root, in the order written (parents before children).
-    private(set) var written: [String] = []
-    private var writtenSet = Set<String>()
-    private var linkedInodes: [InodeKey: String] = [:]
+    private(set) var written: [BytePath] = []
+    private var writtenSet = Set<BytePath>()
+    private var linkedInodes: [InodeKey: BytePath] = [:]
 
     struct InodeKey: Hashable {
         var device: UInt64
@@ -58,14 +62,21 @@ final class FileCopier {
         self.chmod = chmod
     }
 
-    private func record(_ rel: String) {
+    private func record(_ rel: BytePath) {
         if writtenSet.insert(rel).inserted { written.append(rel) }
     }
+
+    private func record(_ rel: String) { record(BytePath(rel)) }
 
     /// Creates the destination directory (and missing parents, owned by the owner as BuildKit
     /// does with --chown, with --chmod's mode for directories) and returns its resolved
     /// relative path.
     func prepareDirectory(_ imagePath: String) throws -> String {
+        try prepareDirectory(BytePath(imagePath)).lossyString
+    }
+
+    /// `prepareDirectory` for an image path of the kernel's bytes (`COPY --parents` of listed names).
+    func prepareDirectory(_ imagePath: BytePath) throws -> BytePath {
         // --chmod applies to the directories the copy creates too (current BuildKit).
         let permissions = mode_t(chmod?.apply(to: 0o755, isDirectory: true) ?? 0o755)
         let (path, created) = try root.makeDirectories(imagePath, permissions: permissions, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0)
@@ -77,11 +88,16 @@ final class FileCopier {
     /// source goes *inside* `destination` under its own name; a source directory always has its
     /// contents copied into `destination`.
     func copy(source: String, relative: String = "", to destination: String, intoDirectory: Bool) throws {
+        try copy(source: BytePath(source), relative: BytePath(relative), to: BytePath(destination), intoDirectory: intoDirectory)
+    }
+
+    /// `copy` for paths of the kernel's bytes (sources matched in a directory listing).
+    func copy(source: BytePath, relative: BytePath, to destination: BytePath, intoDirectory: Bool) throws {
         // Hardlinks are kept within one source (BuildKit copies each source on its own).
         linkedInodes = [:]
         var st = stat()
         // The top-level source is followed: `COPY link /x` copies what the link points to.
-        try sys("stat", source) { stat(source, &st) }
+        try sys("stat", source) { stat($0, &st) }
         if (st.st_mode & S_IFMT) == S_IFDIR {
             let dir = try prepareDirectory(destination)
             try applyDirectoryMetadata(of: st, to: dir, createdNow: written.last == dir)
@@ -90,45 +106,55 @@ final class FileCopier {
         }
         var target = destination
         let existing = try root.resolve(destination)
-        if intoDirectory || (root.lstatIfPresent(existing).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false) {
+        let existingIsDirectory = ((try? lstatIfPresent(root.hostPath(existing))) ?? nil).map { ($0.st_mode & S_IFMT) == S_IFDIR }
+        if intoDirectory || existingIsDirectory == true {
+            let slash = destination.bytes.last == UInt8(ascii: "/")
             // The source's own name, also when it is a symlink whose target was copied
             // (`COPY --from=s /a/link /d/` gives /d/link, as BuildKit does).
-            let name = BuildRoot.lastComponent(of: relative.isEmpty ? source : relative)
-            target = (destination.hasSuffix("/") ? destination : destination + "/") + name
+            let name = (relative.isEmpty ? source : relative).components.last ?? .empty
+            target = (slash ? destination : destination + "/") + name
             _ = try prepareDirectory(destination)
         } else {
-            let parent = BuildRoot.parent(of: "/" + BuildRoot.relative(destination))
-            _ = try prepareDirectory(parent)
+            _ = try prepareDirectory("/" + BytePath(joining: BuildRoot.components(destination)).parent)
         }
-        let parentRel = try root.resolve(BuildRoot.parent(of: "/" + BuildRoot.relative(target)))
-        let name = BuildRoot.lastComponent(of: target)
-        try copyEntry(source: source, relative: relative, st: st, to: parentRel.isEmpty ? name : parentRel + "/" + name)
+        let targetParts = BuildRoot.components(target)
+        let parentRel = try root.resolve("/" + BytePath(joining: targetParts.dropLast()))
+        try copyEntry(source: source, relative: relative, st: st, to: parentRel.appending(targetParts.last ?? .empty))
     }
 
     /// Copies what is inside `source` into the resolved directory `dir`.
     func copyContents(ofDirectory source: String, relative: String = "", into dir: String) throws {
-        let names = try FileManager.default.contentsOfDirectory(atPath: source).sorted()
+        try copyContents(ofDirectory: BytePath(source), relative: BytePath(relative), into: BytePath(dir))
+    }
+
+    /// Copies what is inside `source` into the resolved directory `dir`, names as bytes.
+    func copyContents(ofDirectory source: BytePath, relative: BytePath, into dir: BytePath) throws {
+        let fd = try sys("open", source) { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        let names: [BytePath]
+        do {
+            defer { close(fd) }
+            names = try directoryNames(fd, subject: source.description)
+        }
         for name in names {
-            let child = source + "/" + name
+            let child = source.appending(name)
             var st = stat()
-            try sys("lstat", child) { lstat(child, &st) }
-            let childRelative = relative.isEmpty ? name : relative + "/" + name
+            try sys("lstat", child) { lstat($0, &st) }
+            let childRelative = relative.appending(name)
             let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
             var onlyIfNotEmpty = false
-            if let excludes, excludes(childRelative, isDirectory) {
-                guard isDirectory, mayReinclude?(childRelative) == true else { continue }
+            if let excludes, excludes(childRelative.lossyString, isDirectory) {
+                guard isDirectory, mayReinclude?(childRelative.lossyString) == true else { continue }
                 onlyIfNotEmpty = true
             }
-            let rel = dir.isEmpty ? name : dir + "/" + name
-            try copyEntry(source: child, relative: childRelative, st: st, to: rel, onlyIfNotEmpty: onlyIfNotEmpty)
+            try copyEntry(source: child, relative: childRelative, st: st, to: dir.appending(name), onlyIfNotEmpty: onlyIfNotEmpty)
         }
     }
 
     /// Copies one entry (recursively for directories) to the resolved relative path `rel`.
-    private func copyEntry(source: String, relative: String, st: stat, to rel: String, onlyIfNotEmpty: Bool = false) throws {
+    private func copyEntry(source: BytePath, relative: BytePath, st: stat, to rel: BytePath, onlyIfNotEmpty: Bool = false) throws {
         let dest = root.hostPath(rel)
         let kind = st.st_mode & S_IFMT
-        let existing = root.lstatIfPresent(rel)
+        let existing = (try? lstatIfPresent(dest)) ?? nil
         if let existing, !(kind == S_IFDIR && (existing.st_mode & S_IFMT) == S_IFDIR) {
             try removeTree(dest)
         }
@@ -137,7 +163,7 @@ final class FileCopier {
         let gid = owner?.gid ?? st.st_gid
         switch kind {
         case S_IFDIR:
-            if existing == nil { try sys("mkdir", dest) { mkdir(dest, 0o700) } }
+            if existing == nil { try sys("mkdir", dest) { mkdir($0, 0o700) } }
             let newlyRecorded = !writtenSet.contains(rel)
             record(rel)
             let mark = written.count
@@ -148,11 +174,11 @@ final class FileCopier {
                     written.removeLast()
                     writtenSet.remove(rel)
                 }
-                if existing == nil { try sys("rmdir", dest) { rmdir(dest) } }
+                if existing == nil { try sys("rmdir", dest) { rmdir($0) } }
                 return
             }
-            try sys("lchown", dest) { lchown(dest, uid, gid) }
-            try sys("chmod", dest) { Glibc.chmod(dest, mode_t(perms)) }
+            try sys("lchown", dest) { lchown($0, uid, gid) }
+            try sys("chmod", dest) { Glibc.chmod($0, mode_t(perms)) }
             try setTimes(dest, st)
             return
         case S_IFREG:
@@ -164,7 +190,7 @@ final class FileCopier {
             }
             let key = InodeKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
             if st.st_nlink > 1, let first = linkedInodes[key] {
-                try sys("link", dest) { link(root.hostPath(first), dest) }
+                try sys("link", dest) { d in root.hostPath(first).withCString { link($0, d) } }
                 record(rel)
                 return
             }
@@ -172,18 +198,18 @@ final class FileCopier {
             if st.st_nlink > 1 { linkedInodes[key] = rel }
         case S_IFLNK:
             let target = try readLink(source)
-            try sys("symlink", dest) { symlink(target, dest) }
-            try sys("lchown", dest) { lchown(dest, uid, gid) }
+            try sys("symlink", dest) { d in target.withCString { symlink($0, d) } }
+            try sys("lchown", dest) { lchown($0, uid, gid) }
             try setTimes(dest, st)
             record(rel)
             return
         case S_IFCHR, S_IFBLK, S_IFIFO:
-            try sys("mknod", dest) { mknod(dest, st.st_mode, st.st_rdev) }
+            try sys("mknod", dest) { mknod($0, st.st_mode, st.st_rdev) }
         default:
             return  // sockets are not image content
         }
-        try sys("lchown", dest) { lchown(dest, uid, gid) }
-        try sys("chmod", dest) { Glibc.chmod(dest, mode_t(perms)) }
+        try sys("lchown", dest) { lchown($0, uid, gid) }
+        try sys("chmod", dest) { Glibc.chmod($0, mode_t(perms)) }
         try copyXattrs(from: source, to: dest)
         try setTimes(dest, st)
         record(rel)
@@ -225,20 +251,20 @@ final class FileCopier {
         record(rel)
     }
 
-    private func applyDirectoryMetadata(of st: stat, to rel: String, createdNow: Bool) throws {
+    private func applyDirectoryMetadata(of st: stat, to rel: BytePath, createdNow: Bool) throws {
         guard createdNow, !rel.isEmpty else { return }
         let dest = root.hostPath(rel)
         let perms = chmod?.apply(to: UInt32(st.st_mode & 0o7777), isDirectory: true) ?? UInt32(st.st_mode & 0o7777)
-        try sys("lchown", dest) { lchown(dest, owner?.uid ?? st.st_uid, owner?.gid ?? st.st_gid) }
-        try sys("chmod", dest) { Glibc.chmod(dest, mode_t(perms)) }
+        try sys("lchown", dest) { lchown($0, owner?.uid ?? st.st_uid, owner?.gid ?? st.st_gid) }
+        try sys("chmod", dest) { Glibc.chmod($0, mode_t(perms)) }
     }
 
-    private func copyRegularFile(_ source: String, to dest: String, size: Int) throws {
-        let input = try sys("open", source) { open(source, O_RDONLY | O_CLOEXEC) }
+    private func copyRegularFile(_ source: BytePath, to dest: BytePath, size: Int) throws {
+        let input = try sys("open", source) { open($0, O_RDONLY | O_CLOEXEC) }
         defer { close(input) }
-        let output = try sys("open", dest) { open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        let output = try sys("open", dest) { open($0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
         defer { close(output) }
-        try copyData(from: input, to: output, size: size, dest: dest)
+        try copyData(from: input, to: output, size: size, dest: dest.description)
     }
 
     /// Copies `size` bytes in the kernel (copy_file_range), falling back to read/write.
@@ -265,41 +291,56 @@ final class FileCopier {
         }
     }
 
-    private func copyXattrs(from source: String, to dest: String) throws {
-        let size = llistxattr(source, nil, 0)
-        guard size > 0 else { return }
-        var names = [CChar](repeating: 0, count: size)
-        let n = llistxattr(source, &names, size)
-        guard n > 0 else { return }
-        for name in names[0..<n].split(separator: 0).map({ String(decoding: $0.map { UInt8(bitPattern: $0) }, as: UTF8.self) }) {
-            // SELinux labels belong to the host, not to the image.
-            if name == "security.selinux" { continue }
-            let vsize = lgetxattr(source, name, nil, 0)
-            guard vsize >= 0 else { continue }
-            var value = [UInt8](repeating: 0, count: max(vsize, 1))
-            let got = lgetxattr(source, name, &value, vsize)
-            guard got >= 0 else { continue }
-            try sys("lsetxattr", dest) { lsetxattr(dest, name, value, got, 0) }
+    private func copyXattrs(from sourcePath: BytePath, to destPath: BytePath) throws {
+        try sourcePath.withCString { source in
+            try destPath.withCString { dest in
+                let size = llistxattr(source, nil, 0)
+                guard size > 0 else { return }
+                var names = [CChar](repeating: 0, count: size)
+                let n = llistxattr(source, &names, size)
+                guard n > 0 else { return }
+                for name in names[0..<n].split(separator: 0).map({ String(decoding: $0.map { UInt8(bitPattern: $0) }, as: UTF8.self) }) {
+                    // SELinux labels belong to the host, not to the image.
+                    if name == "security.selinux" { continue }
+                    let vsize = lgetxattr(source, name, nil, 0)
+                    guard vsize >= 0 else { continue }
+                    var value = [UInt8](repeating: 0, count: max(vsize, 1))
+                    let got = lgetxattr(source, name, &value, vsize)
+                    guard got >= 0 else { continue }
+                    try sys("lsetxattr", destPath.description) { lsetxattr(dest, name, value, got, 0) }
+                }
+            }
         }
     }
 
-    private func setTimes(_ dest: String, _ st: stat) throws {
+    private func setTimes(_ dest: BytePath, _ st: stat) throws {
         var times = [st.st_atim, st.st_mtim]
-        try sys("utimensat", dest) { utimensat(AT_FDCWD, dest, &times, AT_SYMLINK_NOFOLLOW) }
+        try sys("utimensat", dest) { utimensat(AT_FDCWD, $0, &times, AT_SYMLINK_NOFOLLOW) }
     }
 }
 
 /// Removes a file or a directory tree (not following symlinks).
 func removeTree(_ path: String) throws {
-    var st = stat()
-    guard lstat(path, &st) == 0 else { return }
+    try removeTree(BytePath(path))
+}
+
+/// Removes a file or a directory tree (not following symlinks); names inside are listed as
+/// bytes, so a name that is not UTF-8 is removed too.
+func removeTree(_ path: BytePath) throws {
+    guard let st = try lstatIfPresent(path) else { return }
     if (st.st_mode & S_IFMT) == S_IFDIR {
-        for name in try FileManager.default.contentsOfDirectory(atPath: path) {
-            try removeTree(path + "/" + name)
+        let fd = try sys("open", path) { open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        let names: [BytePath]
+        do {
+            defer { close(fd) }
+            names = try directoryNames(fd, subject: path.description)
         }
-        try sys("rmdir", path) { rmdir(path) }
+        for name in names {
+            try removeTree(path.appending(name))
+        }
+        try sys("rmdir", path) { rmdir($0) }
     } else {
-        try sys("unlink", path) { unlink(path) }
+        try sys("unlink", path) { unlink($0) }
     }
 }
 

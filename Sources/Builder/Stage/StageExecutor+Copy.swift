@@ -3,6 +3,7 @@ import Diagnostics
 import Dockerfile
 import Foundation
 import Glibc
+import PluginAPI
 import Runner
 
 extension StageExecutor {
@@ -89,7 +90,7 @@ extension StageExecutor {
             return !excludeMatchers.contains { $0.canSkipDirectory(local) }
         }
         // `kept`: what --parents keeps of the source path (after a `/./` pivot, if any).
-        var matched: [(host: String, relative: String, kept: String)] = []
+        var matched: [(host: BytePath, relative: BytePath, kept: BytePath)] = []
         var heredocs: [Heredoc] = []
         for source in sources {
             switch source {
@@ -100,7 +101,7 @@ extension StageExecutor {
                 for rel in try tree.match(pattern, excludes: excludeMatchers, location: location) {
                     // Resolve inside the source tree: a symlink never leads out of it.
                     let resolved = try sourceRoot.resolve(rel)
-                    let kept = !pivot.isEmpty && rel.hasPrefix(pivot + "/") ? String(rel.dropFirst(pivot.count + 1)) : rel
+                    let kept = !pivot.isEmpty && rel.hasPrefix(pivot + "/") ? BytePath(bytes: rel.bytes.dropFirst(pivot.utf8.count + 1)) : rel
                     matched.append((sourceRoot.hostPath(resolved), rel, kept))
                 }
             }
@@ -118,16 +119,16 @@ extension StageExecutor {
             try copier.write(.bytes(Array(h.content.utf8)), to: target, permissions: 0o644, mtime: now)
         }
         for (host, rel, kept) in matched {
-            if let unpack, try unpack(host, dest) { continue }
-            sourcePrefix = rel
+            // ADD unpacks archives named in text only; one whose name is not UTF-8 is copied.
+            if let unpack, let hostText = host.string, try unpack(hostText, dest) { continue }
+            sourcePrefix = rel.lossyString
             if parents {
-                let sub = BuildRoot.parent(of: kept)
                 var st = stat()
-                let isDir = stat(host, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-                let target = (dest.hasSuffix("/") ? dest : dest + "/") + (isDir ? kept : sub)
+                let isDir = host.withCString { stat($0, &st) } == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+                let target = BytePath(dest.hasSuffix("/") ? dest : dest + "/") + (isDir ? kept : kept.parent)
                 try copier.copy(source: host, relative: rel, to: isDir ? target : target + "/", intoDirectory: !isDir)
             } else {
-                try copier.copy(source: host, relative: rel, to: dest, intoDirectory: intoDirectory)
+                try copier.copy(source: host, relative: rel, to: BytePath(dest), intoDirectory: intoDirectory)
             }
         }
     }
@@ -167,7 +168,7 @@ extension StageExecutor {
                 if let (source, overrides) = deferred[rel] {
                     try writer.addPath(source, as: rel, overrides: overrides)
                 } else {
-                    try writer.addPath(rootPath + "/" + rel, as: rel)
+                    try writer.addPath(BytePath(rootPath).appending(rel), as: rel)
                 }
             }
         }

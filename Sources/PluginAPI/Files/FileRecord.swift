@@ -20,8 +20,9 @@ public enum FileType: String, Sendable, Hashable, Codable {
 
 /// One entry of a tree.
 public struct FileRecord: Sendable, Hashable {
-    /// Relative to the root, no leading slash (`usr/bin/env`).
-    public var path: String
+    /// Relative to the root, no leading slash (`usr/bin/env`), as the kernel's bytes: a name that
+    /// is not UTF-8 is carried exactly (see `BytePath`).
+    public var path: BytePath
     public var type: FileType
     /// Permission bits including setuid, setgid and sticky (`st_mode & 0o7777`).
     public var permissions: UInt32
@@ -35,17 +36,17 @@ public struct FileRecord: Sendable, Hashable {
     public var linkCount: UInt64
     /// Device number for character and block devices.
     public var rdev: UInt64
-    /// Target of a symlink.
-    public var linkTarget: String?
+    /// Target of a symlink, as the kernel's bytes.
+    public var linkTarget: BytePath?
     /// Extended attributes (`security.capability`, `user.*`…), when the strategy reads them.
     public var xattrs: [String: [UInt8]]
     /// Content digest of a regular file, when the strategy computed one.
     public var contentDigest: Digest?
 
     public init(
-        path: String, type: FileType, permissions: UInt32, uid: UInt32, gid: UInt32, size: Int64,
+        path: BytePath, type: FileType, permissions: UInt32, uid: UInt32, gid: UInt32, size: Int64,
         mtime: FileTime, ctime: FileTime = FileTime(seconds: 0, nanoseconds: 0), inode: UInt64 = 0, device: UInt64 = 0,
-        linkCount: UInt64 = 1, rdev: UInt64 = 0, linkTarget: String? = nil, xattrs: [String: [UInt8]] = [:],
+        linkCount: UInt64 = 1, rdev: UInt64 = 0, linkTarget: BytePath? = nil, xattrs: [String: [UInt8]] = [:],
         contentDigest: Digest? = nil
     ) {
         self.path = path

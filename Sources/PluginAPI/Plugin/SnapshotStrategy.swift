@@ -18,22 +18,24 @@ extension SnapshotStrategy {
 }
 
 /// The recorded state of a tree: one record per path (relative, no leading slash; the root
-/// itself is not recorded).
+/// itself is not recorded). Keys are bytes, so names that differ only in bytes that are not
+/// UTF-8, or only in Unicode normalisation, stay two records.
 public struct SnapshotState: Sendable {
-    public var records: [String: FileRecord]
+    public var records: [BytePath: FileRecord]
     /// When the capture started (seconds, nanoseconds): files with an mtime at or after this
     /// instant are "racily clean" and a content-hashing strategy re-checks them next time.
     public var capturedAt: FileTime
     /// What the capture or diff that produced this state cost (entries walked, files hashed…).
     public var statistics = SnapshotStatistics()
 
-    public init(records: [String: FileRecord], capturedAt: FileTime) {
+    public init(records: [BytePath: FileRecord], capturedAt: FileTime) {
         self.records = records
         self.capturedAt = capturedAt
     }
 }
 
-/// Paths changed between two states. Paths are relative to the root, without a leading `/`.
+/// Paths changed between two states. Paths are relative to the root, without a leading `/`,
+/// and sorted bytewise.
 public struct ChangeSet: Sendable, Equatable {
     /// Paths that did not exist before.
     public var added: [FileRecord]
@@ -41,16 +43,16 @@ public struct ChangeSet: Sendable, Equatable {
     public var modified: [FileRecord]
     /// Paths that existed before and are gone, sorted. Children of a deleted directory are
     /// listed too; the layer writer decides which whiteouts to emit.
-    public var deleted: [String]
+    public var deleted: [BytePath]
 
-    public init(added: [FileRecord] = [], modified: [FileRecord] = [], deleted: [String] = []) {
+    public init(added: [FileRecord] = [], modified: [FileRecord] = [], deleted: [BytePath] = []) {
         self.added = added
         self.modified = modified
         self.deleted = deleted
     }
 
     public var isEmpty: Bool { added.isEmpty && modified.isEmpty && deleted.isEmpty }
-    /// Added and modified records sorted by path.
+    /// Added and modified records sorted by path (bytewise).
     public var upserted: [FileRecord] { (added + modified).sorted { $0.path < $1.path } }
 }
 
@@ -68,6 +70,24 @@ public struct IgnoreList: Sendable, Equatable {
         var p = "/" + path.split(separator: "/").joined(separator: "/")
         if p == "/" { p = "/" }
         if !prefixes.contains(p) { prefixes.append(p) }
+    }
+
+    /// True when `relativePath` (no leading slash) or one of its ancestors is ignored. Compared
+    /// bytewise: a name that is not UTF-8 never matches an entry (which is text) by accident.
+    public func contains(_ relativePath: BytePath) -> Bool {
+        if prefixes.isEmpty { return false }
+        for p in prefixes {
+            if p == "/" { return true }
+            // p is "/x/y": relativePath matches "x/y" exactly or lies below it.
+            let entry = p.utf8.dropFirst()
+            let bytes = relativePath.bytes
+            if bytes.count >= entry.count && bytes.starts(with: entry)
+                && (bytes.count == entry.count || bytes[entry.count] == UInt8(ascii: "/"))
+            {
+                return true
+            }
+        }
+        return false
     }
 
     /// True when `relativePath` (no leading slash) or one of its ancestors is ignored.

@@ -21,6 +21,15 @@ public enum ExtendedAttributes {
     /// All attributes of `path`, by name. A file system without xattr support yields `[:]`.
     /// Attributes that disappear between listing and reading are left out.
     public static func read(path: String) throws -> [String: [UInt8]] {
+        try path.withCString { try read(cPath: $0, display: path) }
+    }
+
+    /// All attributes of `path` (the kernel's bytes), by name; see `read(path:)`.
+    public static func read(path: BytePath) throws -> [String: [UInt8]] {
+        try path.withCString { try read(cPath: $0, display: path.description) }
+    }
+
+    private static func read(cPath path: UnsafePointer<CChar>, display: String) throws -> [String: [UInt8]] {
         var size = llistxattr(path, nil, 0)
         guard size != 0 else { return [:] }
         var names = [CChar]()
@@ -28,7 +37,7 @@ public enum ExtendedAttributes {
             if size < 0 {
                 let e = errno
                 if e == ENOTSUP { return [:] }
-                throw Error.failed(operation: "llistxattr", path: path, errno: e)
+                throw Error.failed(operation: "llistxattr", path: display, errno: e)
             }
             names = [CChar](repeating: 0, count: size)
             let n = llistxattr(path, &names, size)
@@ -49,24 +58,28 @@ public enum ExtendedAttributes {
                 String(decoding: UnsafeRawBufferPointer(buf), as: UTF8.self)
             }
             start = i + 1
-            if let value = try value(name, path: path) { out[name] = value }
+            if let value = try value(name, cPath: path, display: display) { out[name] = value }
         }
         return out
     }
 
     /// One attribute's value, or nil when `path` has no such attribute.
     public static func value(_ name: String, path: String) throws -> [UInt8]? {
+        try path.withCString { try value(name, cPath: $0, display: path) }
+    }
+
+    private static func value(_ name: String, cPath path: UnsafePointer<CChar>, display: String) throws -> [UInt8]? {
         while true {
             let size = lgetxattr(path, name, nil, 0)
             if size < 0 {
                 if errno == ENODATA { return nil }
-                throw Error.failed(operation: "lgetxattr \(name)", path: path, errno: errno)
+                throw Error.failed(operation: "lgetxattr \(name)", path: display, errno: errno)
             }
             var value = [UInt8](repeating: 0, count: size)
             let n = value.withUnsafeMutableBytes { lgetxattr(path, name, $0.baseAddress, size) }
             if n >= 0 { return Array(value[0..<n]) }
             if errno == ENODATA { return nil }
-            if errno != ERANGE { throw Error.failed(operation: "lgetxattr \(name)", path: path, errno: errno) }
+            if errno != ERANGE { throw Error.failed(operation: "lgetxattr \(name)", path: display, errno: errno) }
         }
     }
 

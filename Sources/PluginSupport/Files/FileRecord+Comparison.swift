@@ -48,7 +48,7 @@ extension ChangeSet {
     /// in `previous` deleted, and paths in both for which `isModified(old, new)` holds modified.
     /// Every list is sorted by path.
     public init(
-        from previous: [String: FileRecord], to current: [String: FileRecord],
+        from previous: [BytePath: FileRecord], to current: [BytePath: FileRecord],
         isModified: (_ old: FileRecord, _ new: FileRecord) -> Bool
     ) {
         var added: [FileRecord] = []
@@ -60,7 +60,7 @@ extension ChangeSet {
                 added.append(record)
             }
         }
-        var deleted: [String] = []
+        var deleted: [BytePath] = []
         for path in previous.keys where current[path] == nil { deleted.append(path) }
         self.init(
             added: added.sorted { $0.path < $1.path }, modified: modified.sorted { $0.path < $1.path },

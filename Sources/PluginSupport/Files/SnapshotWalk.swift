@@ -28,9 +28,9 @@ public struct SnapshotWalk {
         public var previous: FileRecord?
         /// True when the previous record's timestamps fell at or after the previous capture's start.
         public var racy: Bool
-        let rootPrefix: String
+        let rootPrefix: BytePath
         /// The absolute path of the entry (built on demand: most entries never need it).
-        public var absolutePath: String { rootPrefix + record.path }
+        public var absolutePath: BytePath { rootPrefix + record.path }
     }
 
     public typealias Refine = (inout Entry, inout SnapshotStatistics) throws -> Bool
@@ -38,8 +38,8 @@ public struct SnapshotWalk {
     /// Walks the tree and returns its records. `previous` is nil for a first capture.
     public func run(
         previous: SnapshotState?, statistics: inout SnapshotStatistics, refine: Refine = { _, _ in true }
-    ) throws -> [String: FileRecord] {
-        var records: [String: FileRecord] = [:]
+    ) throws -> [BytePath: FileRecord] {
+        var records: [BytePath: FileRecord] = [:]
         records.reserveCapacity(previous?.records.count ?? 1024)
         try walk(previous: previous, statistics: &statistics, refine: refine) { entry in
             records[entry.record.path] = entry.record
@@ -54,8 +54,8 @@ public struct SnapshotWalk {
     public func diff(
         previous: SnapshotState, statistics: inout SnapshotStatistics, refine: Refine = { _, _ in true },
         isModified: (_ old: FileRecord, _ new: FileRecord) -> Bool
-    ) throws -> (ChangeSet, [String: FileRecord]) {
-        var records: [String: FileRecord] = [:]
+    ) throws -> (ChangeSet, [BytePath: FileRecord]) {
+        var records: [BytePath: FileRecord] = [:]
         records.reserveCapacity(previous.records.count)
         var added: [FileRecord] = []
         var modified: [FileRecord] = []
@@ -69,7 +69,7 @@ public struct SnapshotWalk {
                 added.append(entry.record)
             }
         }
-        var deleted: [String] = []
+        var deleted: [BytePath] = []
         if matched < previous.records.count {
             for path in previous.records.keys where records[path] == nil { deleted.append(path) }
         }
@@ -82,7 +82,7 @@ public struct SnapshotWalk {
     private func walk(
         previous: SnapshotState?, statistics: inout SnapshotStatistics, refine: Refine, keep: (Entry) -> Void
     ) throws {
-        let prefix = root.hasSuffix("/") ? root : root + "/"
+        let prefix = BytePath(root.hasSuffix("/") ? root : root + "/")
         let since = previous?.capturedAt
         var stats = statistics
         defer { statistics = stats }

@@ -6,33 +6,30 @@ struct WalkContext {
     let walker: TreeWalker
     /// Ignored paths, relative (no leading slash). Exact matches suffice: the walk never
     /// descends into an ignored directory, so it never meets an ignored path's children.
-    let ignored: Set<String>
+    let ignored: Set<BytePath>
     /// Directories (relative, "" for the root) that hold an ignored entry: only their entries
     /// are looked up in `ignored`, so the walk hashes one path per directory, not per entry.
-    let parentsOfIgnored: Set<String>
+    let parentsOfIgnored: Set<BytePath>
     /// Reused buffer for symlink targets.
     var linkBuffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
 
-    init(walker: TreeWalker, ignored: Set<String>) {
+    init(walker: TreeWalker, ignored: Set<BytePath>) {
         self.walker = walker
         self.ignored = ignored
-        var parents = Set<String>()
-        for path in ignored {
-            if let slash = path.lastIndex(of: "/") { parents.insert(String(path[..<slash])) } else { parents.insert("") }
-        }
+        var parents = Set<BytePath>()
+        for path in ignored { parents.insert(path.parent) }
         self.parentsOfIgnored = parents
     }
 
     /// Walks the directory open at `fd` (which this call owns and closes) whose path relative to
     /// the root is `relativePath` ("" for the root).
-    mutating func walkDirectory(fd: Int32, relativePath: String, _ visit: (FileRecord) throws -> Void) throws {
+    mutating func walkDirectory(fd: Int32, relativePath: BytePath, _ visit: (FileRecord) throws -> Void) throws {
         guard let dir = fdopendir(fd) else {
             let e = errno
             close(fd)
             throw TreeWalker.Error.cannotReadDirectory(path: absolute(relativePath), errno: e)
         }
         defer { closedir(dir) }
-        let prefix = relativePath.isEmpty ? "" : relativePath + "/"
         let mayHoldIgnored = parentsOfIgnored.contains(relativePath)
         while true {
             errno = 0
@@ -40,18 +37,14 @@ struct WalkContext {
                 if errno != 0 { throw TreeWalker.Error.cannotReadDirectory(path: absolute(relativePath), errno: errno) }
                 return
             }
-            let name: String
-            switch EntryName(entry) {
-            case .dotOrDotDot: continue
-            case .invalid(let bytes): throw TreeWalker.Error.nameNotUTF8(directory: relativePath, bytes: bytes)
-            case .valid(let n): name = n
-            }
-            let path = prefix + name
+            // The name stays bytes from d_name to the record: one allocation for the path.
+            guard let path = Self.childPath(relativePath, entry) else { continue }
             if mayHoldIgnored && ignored.contains(path) { continue }
+            let name = UnsafeMutableRawPointer(entry).advanced(by: Self.nameOffset).assumingMemoryBound(to: CChar.self)
             guard var record = try stat(name: name, in: dirfd(dir), path: path) else { continue }
             if walker.readsExtendedAttributes {
                 do {
-                    record.xattrs = try ExtendedAttributes.read(path: absolute(path))
+                    record.xattrs = try ExtendedAttributes.read(path: absoluteBytes(path))
                 } catch ExtendedAttributes.Error.failed(_, _, let e) where e == ENOENT || e == ENOTDIR {
                     continue  // vanished after the stat
                 }
@@ -70,8 +63,27 @@ struct WalkContext {
         }
     }
 
+    /// Where `d_name` (a fixed-size C array, NUL-terminated) sits in a `dirent`; 19 is glibc's
+    /// fixed layout on 64-bit Linux, should the key path ever not be addressable.
+    static let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name) ?? 19
+
+    /// `parent/name` for a directory entry, as bytes; nil for `.` and `..`.
+    static func childPath(_ parent: BytePath, _ entry: UnsafeMutablePointer<dirent>) -> BytePath? {
+        let name = UnsafeRawPointer(entry).advanced(by: nameOffset).assumingMemoryBound(to: UInt8.self)
+        if name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0)) { return nil }
+        let count = strlen(UnsafeRawPointer(name).assumingMemoryBound(to: CChar.self))
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(parent.bytes.count + 1 + count)
+        if !parent.isEmpty {
+            bytes += parent.bytes
+            bytes.append(UInt8(ascii: "/"))
+        }
+        bytes.append(contentsOf: UnsafeBufferPointer(start: name, count: count))
+        return BytePath(bytes: bytes)
+    }
+
     /// lstat's `name` in the directory `dirFD`; nil when it vanished.
-    mutating func stat(name: String, in dirFD: Int32, path: String) throws -> FileRecord? {
+    mutating func stat(name: UnsafePointer<CChar>, in dirFD: Int32, path: BytePath) throws -> FileRecord? {
         var st = Glibc.stat()
         guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
             if errno == ENOENT { return nil }
@@ -84,40 +96,25 @@ struct WalkContext {
                 if errno == ENOENT || errno == EINVAL { return nil }  // gone or no longer a symlink
                 throw TreeWalker.Error.cannotReadLink(path: absolute(path), errno: errno)
             }
-            record.linkTarget = linkBuffer.withUnsafeBufferPointer { buf in
-                buf.withMemoryRebound(to: UInt8.self) { String(decoding: UnsafeBufferPointer(rebasing: $0[0..<n]), as: UTF8.self) }
-            }
+            record.linkTarget = BytePath(bytes: linkBuffer[0..<n].lazy.map { UInt8(bitPattern: $0) })
         }
         return record
     }
 
-    func absolute(_ relativePath: String) -> String {
-        if relativePath.isEmpty { return walker.root }
-        return walker.root.hasSuffix("/") ? walker.root + relativePath : walker.root + "/" + relativePath
-    }
-}
+    /// The absolute path of `relativePath`, for messages.
+    func absolute(_ relativePath: BytePath) -> String { absoluteBytes(relativePath).description }
 
-/// A directory entry's name, read in place from the fixed-size `d_name` C array.
-enum EntryName {
-    case dotOrDotDot
-    case invalid([UInt8])
-    case valid(String)
-
-    init(_ entry: UnsafeMutablePointer<dirent>) {
-        self = withUnsafePointer(to: &entry.pointee.d_name) { tuple in
-            tuple.withMemoryRebound(to: CChar.self, capacity: 256) { cName in
-                if cName[0] == 0x2E && (cName[1] == 0 || (cName[1] == 0x2E && cName[2] == 0)) { return .dotOrDotDot }
-                if let s = String(validatingCString: cName) { return .valid(s) }
-                let bytes = UnsafeRawBufferPointer(start: cName, count: strlen(cName))
-                return .invalid(Array(bytes))
-            }
-        }
+    /// The absolute path of `relativePath`, for system calls.
+    func absoluteBytes(_ relativePath: BytePath) -> BytePath {
+        let root = BytePath(walker.root)
+        if relativePath.isEmpty { return root }
+        return walker.root.hasSuffix("/") ? root + relativePath : root.appending(relativePath)
     }
 }
 
 extension FileRecord {
     /// A record from `lstat` data (no link target, xattrs or digest).
-    public init(stat st: stat, path: String) {
+    public init(stat st: stat, path: BytePath) {
         let format = st.st_mode & 0o170000
         let type: FileType
         switch format {

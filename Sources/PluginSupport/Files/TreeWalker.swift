@@ -19,11 +19,11 @@ import PluginAPI
 /// - Extended attributes are read only when `readsExtendedAttributes` is set (one `llistxattr`
 ///   per entry, plus `lgetxattr` per attribute).
 /// - Records come in depth-first pre-order with each directory's entries in readdir order;
-///   callers that need an order sort (`String <`, which puts a parent before its children).
+///   callers that need an order sort (`BytePath <`, which puts a parent before its children).
+/// - Names are the kernel's bytes (`BytePath`): a name that is not UTF-8 is recorded exactly.
 /// - Open file descriptors: one per directory level being walked.
 ///
-/// Throws `TreeWalker.Error` when the root cannot be opened, a directory cannot be read, or a
-/// name is not valid UTF-8 (FileRecord paths are `String`s, which cannot hold such names).
+/// Throws `TreeWalker.Error` when the root cannot be opened or a directory cannot be read.
 public struct TreeWalker: Sendable {
     /// The directory to walk (symlinks in this path itself are followed).
     public var root: String
@@ -45,7 +45,6 @@ public struct TreeWalker: Sendable {
         case cannotReadDirectory(path: String, errno: Int32)
         case cannotStat(path: String, errno: Int32)
         case cannotReadLink(path: String, errno: Int32)
-        case nameNotUTF8(directory: String, bytes: [UInt8])
 
         public var description: String {
             switch self {
@@ -60,23 +59,19 @@ public struct TreeWalker: Sendable {
                 return "cannot lstat \(path): \(errnoText(e))"
             case .cannotReadLink(let path, let e):
                 return "cannot read symlink \(path): \(errnoText(e))"
-            case .nameNotUTF8(let dir, let bytes):
-                let hex = bytes.map { String($0, radix: 16) }.joined(separator: " ")
-                return "a file in '\(dir.isEmpty ? "/" : dir)' has a name that is not valid UTF-8 (bytes \(hex)); "
-                    + "kiln records paths as UTF-8: rename the file or add its directory to the ignore list"
             }
         }
     }
 
     /// Calls `visit` for every entry, in depth-first pre-order. Runs on the calling thread.
     public func walk(_ visit: (FileRecord) throws -> Void) throws {
-        var ignored = Set<String>()
-        for p in ignoring.prefixes { ignored.insert(String(p.dropFirst())) }
+        var ignored = Set<BytePath>()
+        for p in ignoring.prefixes { ignored.insert(BytePath(String(p.dropFirst()))) }
         if ignored.contains("") { return }
         let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw Error.cannotOpenRoot(path: root, errno: errno) }
         var context = WalkContext(walker: self, ignored: ignored)
-        try context.walkDirectory(fd: fd, relativePath: "", visit)
+        try context.walkDirectory(fd: fd, relativePath: .empty, visit)
     }
 
     /// Every record of the tree, in depth-first pre-order. Runs on the calling thread.
@@ -87,9 +82,9 @@ public struct TreeWalker: Sendable {
     }
 
     /// Every record of the tree, keyed by path; the walk runs off the cooperative pool.
-    public func recordsByPath() async throws -> [String: FileRecord] {
+    public func recordsByPath() async throws -> [BytePath: FileRecord] {
         try await runBlocking {
-            var out: [String: FileRecord] = [:]
+            var out: [BytePath: FileRecord] = [:]
             try self.walk { out[$0.path] = $0 }
             return out
         }

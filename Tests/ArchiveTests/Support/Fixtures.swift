@@ -115,7 +115,7 @@ func listing(_ root: String, mtimes: Bool = false) throws -> [String] {
         } else if type == 0o020000 || type == 0o060000 {
             line += " rdev=\(st.st_rdev)"
         }
-        for (k, v) in try readXattrs(abs) { line += " xattr:\(k)=\(v.map { String($0, radix: 16) }.joined())" }
+        for (k, v) in try readXattrs(BytePath(abs)) { line += " xattr:\(k)=\(v.map { String($0, radix: 16) }.joined())" }
         // The root has no entry in a layer, so its mtime is not part of the comparison.
         if mtimes && type != 0o120000 && !rel.isEmpty { line += " mtime=\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)" }
         lines.append(line)

@@ -11,21 +11,28 @@ import SystemCalls
 
 enum TreeState {
     static func capture(_ root: String) throws -> SnapshotState {
-        var records: [String: FileRecord] = [:]
-        func walk(_ rel: String) throws {
-            for name in try FileManager.default.contentsOfDirectory(atPath: root + "/" + rel).sorted() {
-                let r = rel.isEmpty ? name : rel + "/" + name
+        var records: [BytePath: FileRecord] = [:]
+        func walk(_ rel: BytePath) throws {
+            let dir = BytePath(root + "/") + rel
+            let fd = dir.withCString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+            guard fd >= 0 else { throw SystemCallError(call: "open", subject: dir.description, code: errno) }
+            defer { close(fd) }
+            for name in try directoryNames(fd, subject: dir.description) {
+                let r = rel.appending(name)
                 let rec = try record(root, r)
                 records[r] = rec
                 if rec.type == .directory { try walk(r) }
             }
         }
-        try walk("")
+        try walk(.empty)
         return SnapshotState(records: records, capturedAt: FileTime(seconds: Int64(time(nil)), nanoseconds: 0))
     }
 
-    static func record(_ root: String, _ rel: String) throws -> FileRecord {
-        let st = try stat(root + "/" + rel)
+    static func record(_ root: String, _ rel: String) throws -> FileRecord { try record(root, BytePath(rel)) }
+
+    static func record(_ root: String, _ rel: BytePath) throws -> FileRecord {
+        let abs = BytePath(root + "/") + rel
+        guard let st = try lstatIfPresent(abs) else { throw SystemCallError(call: "lstat", subject: abs.description, code: ENOENT) }
         let type: FileType
         switch st.st_mode & 0o170000 {
         case 0o040000: type = .directory
@@ -41,7 +48,7 @@ enum TreeState {
             mtime: FileTime(seconds: Int64(st.st_mtim.tv_sec), nanoseconds: Int64(st.st_mtim.tv_nsec)),
             ctime: FileTime(seconds: Int64(st.st_ctim.tv_sec), nanoseconds: Int64(st.st_ctim.tv_nsec)),
             inode: UInt64(st.st_ino), device: UInt64(st.st_dev), linkCount: UInt64(st.st_nlink), rdev: UInt64(st.st_rdev),
-            linkTarget: type == .symlink ? try readLink(root + "/" + rel) : nil)
+            linkTarget: type == .symlink ? try readLink(abs) : nil)
     }
 
     /// Paths new, gone, or whose type, inode, mode, owner, size or times differ.
