@@ -101,7 +101,8 @@ extension StageExecutor {
                 for rel in try tree.match(pattern, excludes: excludeMatchers, location: location) {
                     // Resolve inside the source tree: a symlink never leads out of it.
                     let resolved = try sourceRoot.resolve(rel)
-                    let kept = !pivot.isEmpty && rel.hasPrefix(pivot + "/") ? BytePath(bytes: rel.bytes.dropFirst(pivot.utf8.count + 1)) : rel
+                    let kept =
+                        !pivot.isEmpty && rel.hasPrefix(pivot + "/") ? BytePath(bytes: rel.bytes.dropFirst(pivot.utf8.count + 1)) : rel
                     matched.append((sourceRoot.hostPath(resolved), rel, kept))
                 }
             }
