@@ -88,6 +88,36 @@ struct InterruptTests {
         }
     }
 
+    @Test("SIGTERM during an arm64 RUN under QEMU: binfmt_misc left as found, nothing else left, 143")
+    func duringEmulatedRun() async throws {
+        guard Self.isRoot() else { return }
+        let before = EndToEnd.MultiArch.binfmtState()
+        try await withRegistry(.plain) { registry in
+            let work = try Scratch()
+            defer { work.remove() }
+            let base = try await EndToEnd.MultiArch.pushMultiArchBase(to: registry, work: work.tree)
+            let seconds = Int.random(in: 4000...9000)
+            // The exec form: busybox's shell runs applets through /proc/self/exe, which loses their
+            // name under QEMU without binfmt's P flag.
+            try work.tree.write("context/Dockerfile", "FROM \(base)\nRUN [\"/bin/sleep\", \"\(seconds)\"]\n")
+            let kiln = try BackgroundKiln(
+                ["-c", work.tree.url("context"), "--custom-platform", "linux/arm64", "--oci-layout-path", work.tree.url("out")]
+                    + registry.kilnFlags, in: work)
+            // Under QEMU the command line is the emulator's, then the step's.
+            let sleeping = "sleep\0\(seconds)\0"
+            let running = await BackgroundProcess.waitUntil(timeout: 300) { Self.processes(containing: sleeping) || !kiln.isRunning }
+            try #require(running && kiln.isRunning, "the RUN step never started: \(kiln.stderr)")
+            try await Task.sleep(nanoseconds: 500_000_000)
+            #expect(EndToEnd.MultiArch.binfmtState() != before, "no emulator registered while the step runs")
+            kill(kiln.pid, SIGTERM)
+            let status = try await kiln.wait(timeout: 60)
+            #expect(status == 143, "\(kiln.stderr)")
+            #expect(!Self.processes(containing: sleeping), "the step's sleep outlived kiln")
+            Self.expectCleanedUp(kiln, work: work, signal: SIGTERM)
+        }
+        #expect(EndToEnd.MultiArch.binfmtState() == before, "binfmt_misc was not left as found")
+    }
+
     // MARK: - Checks
 
     static func isRoot() -> Bool {
@@ -108,6 +138,18 @@ struct InterruptTests {
         #expect(!mounts.contains(work.tree.path), "mounts left: \(mounts)", sourceLocation: sourceLocation)
         #expect(work.files(under: "kaniko").isEmpty, "the working directory is left: \(kiln.stderr)", sourceLocation: sourceLocation)
         #expect(work.files(under: "tmp").isEmpty, "temporary files are left", sourceLocation: sourceLocation)
+    }
+
+    /// Whether a process's command line holds `fragment` (arguments end with NUL).
+    static func processes(containing fragment: String) -> Bool {
+        let wanted = Array(fragment.utf8)
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return pids.contains { pid in
+            guard pid.allSatisfy(\.isNumber), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let bytes = Array(data)
+            return bytes.count >= wanted.count
+                && (0...(bytes.count - wanted.count)).contains { Array(bytes[$0..<($0 + wanted.count)]) == wanted }
+        }
     }
 
     /// Processes whose command line is `sleep SECONDS`.
