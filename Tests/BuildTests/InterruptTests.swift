@@ -26,6 +26,7 @@ struct InterruptTests {
             let status = try await kiln.wait(timeout: 60)
             #expect(status == 128 + sig, "\(kiln.stderr)")
             #expect(Self.sleepers(seconds).isEmpty, "the step's sleep outlived kiln")
+            Self.killSleepers(seconds)
             Self.expectCleanedUp(kiln, work: work, signal: sig)
         }
     }
@@ -118,6 +119,75 @@ struct InterruptTests {
         #expect(EndToEnd.MultiArch.binfmtState() == before, "binfmt_misc was not left as found")
     }
 
+    @Test("SIGTERM during an in-place RUN (--isolation none): the step's whole process group dies, 143")
+    func duringInPlaceRun() async throws {
+        guard Self.isRoot() else { return }
+        let kilnBinary = try KilnCommand.binary()
+        let products = (kilnBinary as NSString).deletingLastPathComponent
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        // A container as InPlaceBuildTests makes one: kiln, busybox and the context in a root of its
+        // own, the host's /usr and Swift runtime bound read-only, /.dockerenv.
+        let root = tree.url("container")
+        for d in ["kiln", "busybox", "workspace/ctx", "workspace/kaniko", "workspace/tmp", "usr", "opt/swift", "proc", "dev", "etc"] {
+            try FileManager.default.createDirectory(atPath: root + "/" + d, withIntermediateDirectories: true)
+        }
+        for link in ["lib", "lib64", "bin", "sbin"] {
+            try FileManager.default.createSymbolicLink(atPath: root + "/" + link, withDestinationPath: "usr/" + link)
+        }
+        try FileManager.default.copyItem(atPath: kilnBinary, toPath: root + "/kiln/kiln")
+        for so in try FileManager.default.contentsOfDirectory(atPath: products) where so.hasSuffix(".so") {
+            try FileManager.default.copyItem(atPath: products + "/" + so, toPath: root + "/kiln/" + so)
+        }
+        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: root + "/busybox/sh")
+        _ = try tree.write("container/etc/passwd", "root:x:0:0:root:/root:/busybox/sh\n")
+        _ = try tree.write("container/.dockerenv", "")
+        let seconds = Int.random(in: 4000...9000)
+        // One sleep in the background, one in the foreground: both in the step's process group.
+        _ = try tree.write(
+            "container/workspace/ctx/Dockerfile",
+            "FROM scratch\nRUN [\"/busybox/sh\", \"-c\", \"sleep \(seconds) & sleep \(seconds)\"]\n")
+        let script = """
+            set -e
+            R=\(root)
+            mount --bind -o ro /usr $R/usr
+            mount --bind -o ro /opt/swift $R/opt/swift
+            mount --rbind /proc $R/proc
+            mount --rbind /dev $R/dev
+            exec chroot $R /kiln/kiln --isolation none -c /workspace/ctx --oci-layout-path /workspace/out \\
+              --ignore-path /workspace --ignore-path /busybox --kaniko-dir /workspace/kaniko
+            """
+        let errorPath = tree.url("kiln.stderr")
+        try createEmptyFile(errorPath)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try ExecutableLookup.require("unshare"))
+        process.arguments = ["--mount", "--propagation", "private", "--fork", "/bin/bash", "-c", script]
+        process.environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TMPDIR": "/workspace/tmp"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
+        try process.run()
+        let stderr = { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+        let running = await BackgroundProcess.waitUntil(timeout: 120) {
+            Self.sleepers(seconds).count == 2 || !process.isRunning
+        }
+        try #require(running && process.isRunning, "the RUN step never started: \(stderr())")
+        // unshare --fork's child became kiln (bash and chroot exec'd it).
+        let children =
+            (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children", encoding: .utf8))
+            ?? ""
+        let kiln = try #require(children.split(separator: " ").first.flatMap { Int32($0) }, "kiln's pid")
+        kill(kiln, SIGTERM)
+        let ended = await BackgroundProcess.waitUntil(timeout: 60) { !process.isRunning }
+        if !ended { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 143, "\(stderr())")
+        #expect(Self.sleepers(seconds).isEmpty, "the step's sleeps outlived kiln")
+        Self.killSleepers(seconds)
+        #expect(stderr().split(separator: "\n").last == "kiln: interrupted (SIGTERM), cleaned up", "\(stderr())")
+        let left = (FileManager.default.enumerator(atPath: root + "/workspace/kaniko")?.allObjects as? [String]) ?? []
+        #expect(left.isEmpty, "the working directory is left: \(left.prefix(5))")
+    }
+
     // MARK: - Checks
 
     static func isRoot() -> Bool {
@@ -150,6 +220,11 @@ struct InterruptTests {
             return bytes.count >= wanted.count
                 && (0...(bytes.count - wanted.count)).contains { Array(bytes[$0..<($0 + wanted.count)]) == wanted }
         }
+    }
+
+    /// Leaves the machine as found when kiln did not (the test has failed already).
+    static func killSleepers(_ seconds: Int) {
+        for pid in sleepers(seconds).compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
     }
 
     /// Processes whose command line is `sleep SECONDS`.
