@@ -116,7 +116,7 @@ let package = Package(
             dependencies: [
                 api, support, "ImageModel", "Builder", "PluginHost", "ImageStore", "TestSupport", "RegistryOCI", "HTTPTransport",
             ]),
-        .testTarget(name: "RunTests", dependencies: [api, "Runner", "Builder", "TestSupport"]),
+        .testTarget(name: "RunTests", dependencies: [api, "Runner", "Builder", "Interruption", "TestSupport"]),
         .testTarget(name: "ImageStoreTests", dependencies: [api, support, "ImageModel", "ImageStore", "CArchive", "TestSupport"]),
         .testTarget(name: "ManifestToolTests", dependencies: [api, support, "ImageModel", "ManifestTool", "TestSupport", yams]),
         .testTarget(name: "CITagTests", dependencies: ["CITag"]),
