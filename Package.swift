@@ -50,7 +50,10 @@ let package = Package(
         // I/O: RUN execution (namespaces, chroot, seccomp).
         // C: the child side of a RUN (clone, mounts, pivot_root, seccomp, exec); no Swift after fork.
         .target(name: "CRunner"),
-        .target(name: "Runner", dependencies: [api, "SystemCalls", "CSeccomp", "CKilnSys", "CRunner"]),
+        .target(name: "Runner", dependencies: [api, "SystemCalls", "CSeccomp", "CKilnSys", "CRunner", "Interruption"]),
+        // I/O: what SIGINT/SIGTERM must undo (RUN processes, working directories, binfmt
+        // registrations) and the thread that undoes it.
+        .target(name: "Interruption"),
         // I/O: plugin discovery and loading (dlopen).
         .target(name: "PluginHost", dependencies: [api]),
         // I/O: where a built image goes (OCI layout, docker-archive, registries, digest files).
@@ -60,7 +63,7 @@ let package = Package(
             name: "Builder",
             dependencies: [
                 api, support, "ImageModel", "Diagnostics", "Dockerfile", "Archive", "ImageStore", "Runner", "Outputs", "SystemCalls",
-                "HTTPTransport", "CKilnSys",
+                "HTTPTransport", "CKilnSys", "Interruption",
             ]),
         // Multi-arch images from per-architecture ones (manifest-tool's job) through a RegistryClient.
         .target(name: "ManifestTool", dependencies: [api, "ImageModel", yams]),
@@ -71,7 +74,7 @@ let package = Package(
             name: "Host",
             dependencies: [
                 api, "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag", "SystemCalls",
-                "Runner",
+                "Runner", "Interruption",
                 argumentParser,
             ]),
 
@@ -113,7 +116,7 @@ let package = Package(
             dependencies: [
                 api, support, "ImageModel", "Builder", "PluginHost", "ImageStore", "TestSupport", "RegistryOCI", "HTTPTransport",
             ]),
-        .testTarget(name: "RunTests", dependencies: [api, "Runner", "Builder", "TestSupport"]),
+        .testTarget(name: "RunTests", dependencies: [api, "Runner", "Builder", "Interruption", "TestSupport"]),
         .testTarget(name: "ImageStoreTests", dependencies: [api, support, "ImageModel", "ImageStore", "CArchive", "TestSupport"]),
         .testTarget(name: "ManifestToolTests", dependencies: [api, support, "ImageModel", "ManifestTool", "TestSupport", yams]),
         .testTarget(name: "CITagTests", dependencies: ["CITag"]),

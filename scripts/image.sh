@@ -63,6 +63,10 @@ interp=$(patchelf --print-interpreter "$bin/kiln")
 mkdir -p "$root$(dirname "$interp")"
 install -m 755 "$(readlink -f "$interp")" "$root$interp"
 
+# SwiftPM builds with -g: debug information is more than half of kiln's own files. The symbol
+# tables stay (backtraces keep their names).
+strip --strip-debug "$root/kaniko/executor" "$root"/kaniko/plugins/*.so "$root/kaniko/lib/libPluginAPI.so"
+
 # $ORIGIN-relative RUNPATHs: nothing points into the toolchain any more.
 patchelf --set-rpath '$ORIGIN/lib' "$root/kaniko/executor"
 for p in "$root"/kaniko/plugins/*.so; do patchelf --set-rpath '$ORIGIN/../lib' "$p"; done

@@ -2,6 +2,7 @@ import Diagnostics
 import Dockerfile
 import Foundation
 import ImageStore
+import Interruption
 import Outputs
 import PluginAPI
 import SystemCalls
@@ -43,8 +44,11 @@ public struct ImageBuilder: Sendable {
             try options.outputs.pushes
             ? ImagePusher(options: options.outputs, client: components.registryClient(), log: log.pluginSink) : nil
         let (workDirectory, owned) = try makeWorkDirectory()
+        // An interrupted build's directory is of no use, even one under --kaniko-dir.
+        let interruptToken = InterruptCleanup.removeOnInterrupt(workDirectory)
         defer {
             if owned || options.execution.cleanup { try? removeTree(workDirectory) }
+            InterruptCleanup.forget(interruptToken)
         }
         // Runs before the removal above: the overlay roots must be unmounted first, also when
         // the working directory is kept.

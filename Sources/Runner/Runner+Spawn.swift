@@ -4,6 +4,7 @@
 import CRunner
 import Foundation
 import Glibc
+import Interruption
 import Synchronization
 
 /// Everything the child needs, already resolved.
@@ -29,9 +30,11 @@ struct ChildPlan: Sendable {
     var bpf: [UInt8]?
 }
 
-/// Lets task cancellation kill a running child: its pid is kept until it is reaped.
+/// Lets task cancellation and an interrupt (SIGINT/SIGTERM) kill a running child: its pid is
+/// kept until it is reaped.
 final class ChildHandle: Sendable {
     private let state = Mutex<(pid: pid_t, group: Bool, cancelled: Bool)>((0, false, false))
+    private let interrupt = Mutex<InterruptCleanup.Token?>(nil)
 
     var cancelled: Bool { state.withLock { $0.cancelled } }
 
@@ -41,10 +44,17 @@ final class ChildHandle: Sendable {
             s.group = group
             if s.cancelled { _ = kill(group ? -pid : pid, SIGKILL) }
         }
+        interrupt.withLock { $0 = InterruptCleanup.killOnInterrupt(process: pid, group: group) }
     }
 
     /// Called before the child is reaped, so a recycled pid is never signalled.
-    func exiting() { state.withLock { $0.pid = 0 } }
+    func exiting() {
+        state.withLock { $0.pid = 0 }
+        interrupt.withLock { token in
+            if let token { InterruptCleanup.forget(token) }
+            token = nil
+        }
+    }
 
     func cancel() {
         state.withLock { s in

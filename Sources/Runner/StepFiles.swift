@@ -2,6 +2,7 @@
 // private temporary directory and bind-mounted read-only, so the image's own files are never
 // modified and nothing of the host's is captured into a layer.
 import Glibc
+import Interruption
 import SystemCalls
 
 /// Per-step copies of the host files a build step sees.
@@ -9,6 +10,8 @@ struct StepFiles {
     let directory: String
     /// (name under /etc, host path of the source)
     let sources: [(String, String)]
+    /// An interrupt removes the directory too (it is outside the build's working directory).
+    private let interruptToken: InterruptCleanup.Token
 
     init(hostname: String) throws(SystemCallError) {
         let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
@@ -16,6 +19,7 @@ struct StepFiles {
         let made = template.withUnsafeMutableBufferPointer { $0.baseAddress.flatMap { mkdtemp($0) } }
         guard made != nil else { throw SystemCallError(operation: "create a temporary directory in \(base)", errno: errno) }
         directory = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        interruptToken = InterruptCleanup.removeOnInterrupt(directory)
 
         var hosts = Self.hostFile("/etc/hosts") ?? "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
         if !hosts.isEmpty && !hosts.hasSuffix("\n") { hosts += "\n" }
@@ -38,6 +42,7 @@ struct StepFiles {
     func remove() {
         for (_, path) in sources { unlink(path) }
         rmdir(directory)
+        InterruptCleanup.forget(interruptToken)
     }
 
     private static func hostFile(_ path: String) -> String? {

@@ -25,7 +25,9 @@ struct DependencyAllowListTests {
         "Sources/SystemCalls": ["PluginAPI", "Diagnostics", "CKilnSys", "Glibc"],
         "Sources/Archive": ["PluginAPI", "PluginSupport", "SystemCalls", "CArchive", "CKilnSys", "Glibc", "Dispatch"],
         "Sources/ImageStore": ["PluginAPI", "PluginSupport", "ImageModel", "Archive", "SystemCalls", "CArchive", "Glibc", "Foundation"],
-        "Sources/Runner": ["SystemCalls", "CKilnSys", "CRunner", "CSeccomp", "Foundation", "Glibc", "Synchronization"],
+        "Sources/Runner": ["SystemCalls", "CKilnSys", "CRunner", "CSeccomp", "Interruption", "Foundation", "Glibc", "Synchronization"],
+        // What SIGINT/SIGTERM must undo, and the thread that undoes it.
+        "Sources/Interruption": ["Foundation", "Glibc", "Synchronization"],
         "Sources/PluginHost": ["PluginAPI", "Foundation", "Glibc"],
         // HTTP over libcurl: the registry plugin's transport and ADD <url>'s.
         "Sources/HTTPTransport": ["PluginAPI", "PluginSupport", "CCurl", "Foundation", "Glibc", "Synchronization", "Dispatch"],
@@ -33,14 +35,14 @@ struct DependencyAllowListTests {
         // The engine: never the plugin loader (it is handed resolved components).
         "Sources/Builder": [
             "PluginAPI", "PluginSupport", "ImageModel", "Diagnostics", "Dockerfile", "Archive", "ImageStore", "Runner", "Outputs",
-            "SystemCalls", "HTTPTransport", "CKilnSys", "Foundation", "Glibc", "Synchronization",
+            "SystemCalls", "HTTPTransport", "CKilnSys", "Interruption", "Foundation", "Glibc", "Synchronization",
         ],
         // Merging per-architecture images into an index, through the registry contract only.
         "Sources/ManifestTool": ["PluginAPI", "ImageModel", "Foundation", "Yams"],
         // The executable.
         "Sources/Host": [
             "PluginAPI", "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag",
-            "SystemCalls", "Runner", "ArgumentParser", "Foundation", "Glibc",
+            "SystemCalls", "Runner", "Interruption", "ArgumentParser", "Foundation", "Glibc",
         ],
         // Plugins: the contract, its support library, C libraries and the system.
         "Plugins/SnapshotTime": ["PluginAPI", "PluginSupport", "Glibc", "Dispatch", "Synchronization"],

@@ -56,6 +56,12 @@ public final class Podman: Sendable {
             timeout: 300)
     }
 
+    /// `podman [this store's options] arguments…` (`load`, `kube play`, `wait`, `logs`…).
+    /// Returns the result whatever the exit code.
+    public func command(_ arguments: [String], timeout: Double = 300) async throws -> ProcessResult {
+        try await ProcessRunner.run("podman", storageArguments + arguments, timeout: timeout)
+    }
+
     /// Removes every image pulled into this store (`podman rmi --all --force`), then the store.
     public func remove() async {
         _ = try? await ProcessRunner.run("podman", storageArguments + ["rmi", "--all", "--force"])

@@ -1,26 +1,17 @@
-// SIGINT/SIGTERM during a build: undo what outlives kiln (binfmt_misc registrations and mounts
-// the cross-build backend made), print one line, and exit 130/143 as a shell would report it.
-// RUN's processes die with kiln (the runner arms PR_SET_PDEATHSIG) and their mounts live in a
-// mount namespace that dies with them.
-import Foundation
+// SIGINT/SIGTERM during a build: the Interruption module's thread kills the RUN processes, undoes
+// the cross-build backend's binfmt_misc registrations (and its mount of binfmt_misc), detaches
+// and removes the working directories, prints one line and exits 130/143 as a shell would
+// report it. Only the backend is registered here; the runner and the builder register the rest.
+import Interruption
 import PluginAPI
 
 enum SignalCleanup {
-    /// The backend whose registrations a signal must undo. Written once before the handlers are
-    /// installed and only read by them.
-    nonisolated(unsafe) private static var backend: (any CrossBuildBackend)?
-
     /// Installs the handlers for a build that uses `backend`.
     static func install(releasing backend: (any CrossBuildBackend)?) {
-        Self.backend = backend
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig) { received in
-                // Only async-signal-safe work: releaseAll() is documented as such; write(2) and _exit(2) are.
-                SignalCleanup.backend?.releaseAll()
-                let line: StaticString = "kiln: interrupted; emulator registrations undone\n"
-                _ = line.withUTF8Buffer { write(2, $0.baseAddress, $0.count) }
-                _exit(128 + received)
-            }
+        if let backend {
+            // releaseAll() is idempotent and synchronous; the token lives as long as the process.
+            _ = InterruptCleanup.runOnInterrupt { backend.releaseAll() }
         }
+        InterruptCleanup.install()
     }
 }
