@@ -31,7 +31,6 @@ public final class TransferState {
     public let cancelled: CancelFlag
     /// The request's progress callback (`HTTPRequest.progress`).
     let report: (@Sendable (Int64) -> Void)?
-    private var lastReported: Int64 = -1
 
     // Stall detection: libcurl's low-speed check averages over a window of several seconds, so
     // a burst followed by silence is noticed late; this counts seconds with no byte moved.
@@ -68,11 +67,9 @@ public final class TransferState {
         if cancelled.isCancelled { return false }
         if let report {
             // Only the blob's own bytes: a file sink's size, or the position in a file body.
+            // Reported even when unchanged, so a display can say that a transfer is waiting.
             let at = sinkPath != nil ? fileSize : uploadFD >= 0 ? uploadOffset + uploaded : -1
-            if at >= 0 && at != lastReported {
-                lastReported = at
-                report(at)
-            }
+            if at >= 0 { report(at) }
         }
         let transferred = downloaded + uploaded
         let now = ContinuousClock.now

@@ -29,7 +29,8 @@ public struct ProgressReport: Sendable {
     /// `pulled sha256:0123456789ab 30.0 MB in 9.7 s (3.1 MB/s)`.
     public var message: String {
         if finished {
-            return "\(kind.past) \(name) \(Self.bytes(done)) in \(String(format: "%.1f", seconds)) s (\(Self.bytes(Int64(bytesPerSecond)))/s)"
+            return
+                "\(kind.past) \(name) \(Self.bytes(done)) in \(String(format: "%.1f", seconds)) s (\(Self.bytes(Int64(bytesPerSecond)))/s)"
         }
         let percent = total > 0 ? " (\(min(100, done * 100 / total))%)" : ""
         return "\(kind.verb) \(name) \(Self.bytes(done)) / \(Self.bytes(total))\(percent), \(Self.bytes(Int64(bytesPerSecond)))/s"
@@ -170,16 +171,18 @@ public final class ProgressMeter: TransferObserver, @unchecked Sendable {
         for kind in [ProgressKind.pull, .push, .extract] {
             let group = shown.filter { $0.kind == kind }
             guard let first = group.first else { continue }
+            // Until the first one-second sample, the average since the start.
+            func currentRate(_ e: Entry) -> Double { e.rate > 0 || now <= e.started ? e.rate : Double(e.done) / (now - e.started) }
             if group.count == 1 {
                 parts.append(
                     ProgressReport(
-                        kind: kind, name: first.name, done: first.done, total: first.total, bytesPerSecond: first.rate, seconds: 0,
+                        kind: kind, name: first.name, done: first.done, total: first.total, bytesPerSecond: currentRate(first), seconds: 0,
                         finished: false
                     ).message)
             } else {
                 let done = group.reduce(0) { $0 + $1.done }
                 let total = group.reduce(0) { $0 + $1.total }
-                let rate = group.reduce(0) { $0 + $1.rate }
+                let rate = group.reduce(0) { $0 + currentRate($1) }
                 parts.append(
                     "\(kind.verb) \(group.count) blobs \(ProgressReport.bytes(done)) / \(ProgressReport.bytes(total)), "
                         + "\(ProgressReport.bytes(Int64(rate)))/s")
