@@ -10,6 +10,7 @@ public final class LiveStatusLine: @unchecked Sendable {
     private let lock = NSLock()
     private var status = ""
 
+    /// A status line on the terminal `fd` (standard error).
     public init(fd: Int32 = STDERR_FILENO) { self.fd = fd }
 
     /// Writes one log line above the status.

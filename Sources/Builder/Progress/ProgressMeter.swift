@@ -6,6 +6,7 @@ import PluginAPI
 
 /// What a followed transfer does.
 public enum ProgressKind: String, Sendable {
+    /// A blob download, a blob upload, the extraction of a base layer.
     case pull, push, extract
 
     var verb: String { ["pull": "pulling", "push": "pushing", "extract": "extracting"][rawValue] ?? rawValue }
@@ -14,15 +15,18 @@ public enum ProgressKind: String, Sendable {
 
 /// Where one transfer stands, as a progress line shows it.
 public struct ProgressReport: Sendable {
+    /// Pull, push or extraction.
     public var kind: ProgressKind
     /// The blob's short digest (`sha256:0123456789ab`).
     public var name: String
+    /// Bytes moved so far, and the blob's size.
     public var done: Int64
     public var total: Int64
     /// Over the last interval (or, when finished, over the whole transfer).
     public var bytesPerSecond: Double
     /// Since the transfer started.
     public var seconds: Double
+    /// True for the line that says the transfer ended.
     public var finished: Bool
 
     /// `pulling sha256:0123456789ab 12.0 MB / 30.0 MB (40%), 3.1 MB/s` or, at the end,
@@ -61,6 +65,7 @@ public final class ProgressMeter: TransferObserver, @unchecked Sendable {
         case live(LiveStatusLine)
     }
 
+    /// How transfers are shown.
     public let display: Display
     /// Blobs smaller than this are not followed.
     public let threshold: Int64
@@ -82,6 +87,7 @@ public final class ProgressMeter: TransferObserver, @unchecked Sendable {
     private var nextID = 0
     private var drawnAt = 0.0
 
+    /// A meter showing transfers of `threshold` bytes or more through `display`.
     public init(display: Display, threshold: Int64 = 1 << 20) {
         self.display = display
         self.threshold = threshold
@@ -102,6 +108,7 @@ public final class ProgressMeter: TransferObserver, @unchecked Sendable {
         return ProgressTask(meter: self, id: id)
     }
 
+    /// A registry client starts a blob transfer: followed as a pull or a push.
     public func transferStarted(_ descriptor: Descriptor, direction: TransferDirection) -> (any TransferWatch)? {
         track(direction == .download ? .pull : .push, name: Self.shortName(descriptor.digest), total: descriptor.size)
     }
@@ -202,6 +209,8 @@ public final class ProgressTask: TransferWatch, Sendable {
         self.id = id
     }
 
+    /// Bytes of the blob moved so far.
     public func moved(_ bytes: Int64) { meter.update(id, done: bytes) }
+    /// The transfer is over (a line says so when it printed any).
     public func ended() { meter.end(id) }
 }
