@@ -30,6 +30,8 @@ final class DecompressedStream {
     let compression: Compression?
     /// libarchive's name for that filter ("none", "gzip", "zstd", "bzip2"...).
     let filterName: String
+    /// Told the compressed bytes read so far after each chunk (extraction progress).
+    var onRead: ((Int64) -> Void)?
 
     init(path: String) throws(LibArchiveError) {
         guard let a = archive_read_new() else { throw LibArchiveError(call: "archive_read_new", message: "out of memory") }
@@ -75,6 +77,8 @@ final class DecompressedStream {
             return 0
         }
         hasher?.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        // Filter -1 is the last one, the file itself: the compressed bytes consumed.
+        onRead?(archive_filter_bytes(outer, -1))
         return n
     }
 

@@ -18,6 +18,8 @@ final class ExtractionSession {
     /// Directory mtimes, set once their contents are in place.
     var directoryTimes: [(rel: BytePath, times: [timespec])] = []
     var declaredBytes: Int64 = 0
+    /// Told the blob bytes read so far (only for layers checked against `expected`).
+    var progress: (@Sendable (Int64) -> Void)?
 
     init(root: String, destination: String, options: ExtractionOptions, archiveName: String) throws(Failure) {
         do { self.root = try RootedDirectory(path: root) } catch {
@@ -43,6 +45,7 @@ final class ExtractionSession {
                 if let declared = expected.compression, s.compression != declared {
                     throw Failure.wrongCompression(archive: archiveName, declared: declared.rawValue, found: s.filterName)
                 }
+                s.onRead = progress
                 stream = s
                 reader = try ArchiveReader(stream: s, path: path)
             } else {

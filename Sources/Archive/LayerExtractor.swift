@@ -104,6 +104,9 @@ public struct LayerExtractor: Sendable {
 
     public let root: String
     public var options: ExtractionOptions
+    /// Told the bytes of the layer blob read so far, while a layer with a `LayerExpectation`
+    /// is applied (a progress display for large layers).
+    public var progress: (@Sendable (Int64) -> Void)?
 
     public init(root: String, options: ExtractionOptions = ExtractionOptions()) {
         self.root = root
@@ -123,6 +126,7 @@ public struct LayerExtractor: Sendable {
     @discardableResult
     public func apply(layer path: String, name: String? = nil, expecting expected: LayerExpectation?) throws -> ExtractionSummary {
         let session = try ExtractionSession(root: root, destination: "", options: options, archiveName: name ?? path)
+        session.progress = progress
         return try session.run(archive: path, expected: expected)
     }
 

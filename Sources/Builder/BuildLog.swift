@@ -15,6 +15,8 @@ public struct BuildLog: Sendable {
     /// The platform a line is about, when several build at once: `[linux/arm64]` before the
     /// message, or a `platform` field in JSON.
     public var platform: String?
+    /// Shows long transfers (`withProgress`); nil: none shown.
+    public var progress: ProgressMeter?
 
     public init(
         level: LogLevel = .info, format: Format = .text, timestamps: Bool = false,
@@ -57,6 +59,17 @@ public struct BuildLog: Sendable {
         return { level, message in copy(level, message) }
     }
 
+    /// A line with fields a log system can index (`duration`, `digest`…): only JSON shows them.
+    public func callAsFunction(_ level: LogLevel, _ message: String, fields: [String: any Sendable]) {
+        guard level >= self.level else { return }
+        guard format == .json else { return sink(render(level, message)) }
+        sink(
+            Self.jsonLine(
+                level: Self.jsonLevels[level.rawValue], message: message, extra: platform.map { ["platform": $0] } ?? [:], fields: fields))
+    }
+
+    static let jsonLevels = ["trace", "debug", "info", "warning", "error"]
+
     func render(_ level: LogLevel, _ message: String) -> String {
         let name = ["TRAC", "DEBU", "INFO", "WARN", "ERRO"][level.rawValue]
         let stamp = timestamps ? Self.preciseNow() + " " : ""
@@ -68,16 +81,17 @@ public struct BuildLog: Sendable {
             let colour = ["37", "37", "36", "33", "31"][level.rawValue]
             return "\(stamp)\u{1B}[\(colour)m\(name)\u{1B}[0m \(tag)\(message)"
         case .json:
-            let names = ["trace", "debug", "info", "warning", "error"]
-            return Self.jsonLine(level: names[level.rawValue], message: message, extra: platform.map { ["platform": $0] } ?? [:])
+            return Self.jsonLine(level: Self.jsonLevels[level.rawValue], message: message, extra: platform.map { ["platform": $0] } ?? [:])
         }
     }
 
     /// One JSON object per line with the fields a log system indexes: `level`, `time`, `msg`,
     /// and `stage` (`1/2`) and `step` (`3/5`) when the message is a stage's or a step's, plus
-    /// any `extra` fields (`error`).
-    public static func jsonLine(level: String, message: String, extra: [String: String] = [:]) -> String {
-        var object: [String: String] = ["level": level, "msg": message, "time": preciseNow()]
+    /// any `extra` fields (`error`) and `fields` (numbers: `duration`, `bytes`…).
+    public static func jsonLine(
+        level: String, message: String, extra: [String: String] = [:], fields: [String: any Sendable] = [:]
+    ) -> String {
+        var object: [String: Any] = ["level": level, "msg": message, "time": preciseNow()]
         if message.hasPrefix("["), let close = message.firstIndex(of: "]") {
             object["stage"] = String(message[message.index(after: message.startIndex)..<close])
             let rest = message[message.index(after: close)...]
@@ -86,6 +100,7 @@ public struct BuildLog: Sendable {
             }
         }
         object.merge(extra) { $1 }
+        object.merge(fields) { $1 }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }

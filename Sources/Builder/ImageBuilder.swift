@@ -38,6 +38,15 @@ public struct ImageBuilder: Sendable {
     /// index naming them.
     /// - Throws: `KilnError` (code, message, Dockerfile location, cause).
     public func run() async throws -> BuildResult {
+        // Pulls and pushes report to the log's progress display; every phase to the timings.
+        let timings = BuildTimings()
+        let observer: (any TransferObserver)? = log.progress
+        return try await BuildTimings.$current.withValue(timings) {
+            try await TransferProgress.$observer.withValue(observer) { try await runTimed(timings) }
+        }
+    }
+
+    private func runTimed(_ timings: BuildTimings) async throws -> BuildResult {
         let outputs = ImageOutputs(options: options.outputs, log: log.pluginSink)
         // Fail before a long build, not after it.
         let pusher =
@@ -93,12 +102,14 @@ public struct ImageBuilder: Sendable {
             throw error
         }
         let bases = sessions.flatMap { $0.progress.pulledReferences }
-        let digest =
+        let digest = try await BuildTimings.measure(.output) {
             platforms.count > 1
-            ? try await outputs.deliver(index: images, registry: { try components.registryClient() }, mountingFrom: bases)
-            : try await outputs.deliver(images[0], registry: { try components.registryClient() }, mountingFrom: bases)
-        log.info(
-            platforms.count > 1 ? "image index \(digest) (\(platforms.map(\.description).joined(separator: ", ")))" : "image \(digest)")
+                ? try await outputs.deliver(index: images, registry: { try components.registryClient() }, mountingFrom: bases)
+                : try await outputs.deliver(images[0], registry: { try components.registryClient() }, mountingFrom: bases)
+        }
+        if platforms.count > 1 { log.info("image index \(digest) (\(platforms.map(\.description).joined(separator: ", ")))") }
+        let summary = BuildSummary(digest: digest, images: images, outputs: options.outputs, timings: timings)
+        log(.info, summary.message, fields: summary.fields)
         return BuildResult(digest: digest, image: images[0], images: images)
     }
 

@@ -65,7 +65,11 @@ public struct Warmer: Sendable {
         var failures: [PullFailure] = []
         for image in images {
             do {
-                let pulled = try await puller.pull(image, platform: platform, location: nil)
+                // Long pulls show progress, as in a build.
+                let observer: (any TransferObserver)? = log.progress
+                let pulled = try await TransferProgress.$observer.withValue(observer) {
+                    try await puller.pull(image, platform: platform, location: nil)
+                }
                 log.info("warmed \(image) (\(pulled.manifestDigest))")
             } catch {
                 failures.append(PullFailure(candidate: image, error: error))

@@ -65,6 +65,10 @@ public struct HTTPRequest: Sendable {
     public var settings = ConnectionSettings()
     /// HTTP/1.1 for blob uploads: HTTP/2 flow control throttles large uploads (peers §5.4).
     public var forceHTTP11 = false
+    /// Told, from the transfer thread, how far the blob moves: for a file sink the bytes in the
+    /// file (a resumed prefix included), for a file body the offset reached in the file. Not
+    /// called for memory sinks and byte bodies.
+    public var progress: (@Sendable (Int64) -> Void)?
 
     public init(
         method: HTTPMethod, url: String, headers: [String] = [], authorization: Redacted<String>? = nil, body: RequestBody = .none,

@@ -179,5 +179,5 @@ private let seekCallback: kiln_curl_seek_fn = { user, offset, origin in
 private let progressCallback: kiln_curl_xferinfo_fn = { user, _, downloaded, _, uploaded in
     guard let user else { return 0 }
     let state = Unmanaged<TransferState>.fromOpaque(user).takeUnretainedValue()
-    return state.progress(transferred: Int64(downloaded) + Int64(uploaded)) ? 0 : 1
+    return state.progress(downloaded: Int64(downloaded), uploaded: Int64(uploaded)) ? 0 : 1
 }

@@ -29,6 +29,8 @@ public final class TransferState {
     public var uploadPosition: Int64 = 0
 
     public let cancelled: CancelFlag
+    /// The request's progress callback (`HTTPRequest.progress`).
+    let report: (@Sendable (Int64) -> Void)?
 
     // Stall detection: libcurl's low-speed check averages over a window of several seconds, so
     // a burst followed by silence is noticed late; this counts seconds with no byte moved.
@@ -49,6 +51,7 @@ public final class TransferState {
         case .file(_, let offset, let length): (uploadBytes, uploadOffset, uploadLength) = ([], offset, length)
         }
         self.cancelled = cancelled
+        self.report = request.progress
     }
 
     deinit {
@@ -58,9 +61,17 @@ public final class TransferState {
 
     public var isSuccess: Bool { (200..<300).contains(status) }
 
-    /// Progress report from libcurl (about once a second). Returns false to abort.
-    public func progress(transferred: Int64) -> Bool {
+    /// Progress report from libcurl (several times a second while data moves, about once a
+    /// second when it does not). Returns false to abort.
+    public func progress(downloaded: Int64, uploaded: Int64) -> Bool {
         if cancelled.isCancelled { return false }
+        if let report {
+            // Only the blob's own bytes: a file sink's size, or the position in a file body.
+            // Reported even when unchanged, so a display can say that a transfer is waiting.
+            let at = sinkPath != nil ? fileSize : uploadFD >= 0 ? uploadOffset + uploaded : -1
+            if at >= 0 { report(at) }
+        }
+        let transferred = downloaded + uploaded
         let now = ContinuousClock.now
         if transferred != lastProgress {
             lastProgress = transferred

@@ -73,6 +73,8 @@ public struct FaultRule: Sendable, Encodable {
     public var times: Int
     /// Matching requests let through before the rule applies.
     public var skip: Int = 0
+    /// For `throttle`: bytes a second, each way.
+    public var rate: Int?
     /// When set, the rule applies to every `every`-th matching request, forever (not `times`).
     public var every: Int?
     /// When true, only requests that carry a body match (snake case: the rule file's key).
@@ -108,6 +110,13 @@ public struct FaultRule: Sendable, Encodable {
     /// Forward, but flip the bits of the body byte at `offset` (status and length stay right).
     public static func corruptResponse(_ method: String = "GET", path: String, offset: Int = 0, times: Int = 1) -> FaultRule {
         FaultRule(method: method, path: path, action: "corrupt-response", after: offset, times: times)
+    }
+    /// Forward every matching request, reading its body and sending the answer's at
+    /// `bytesPerSecond` (a slow link).
+    public static func throttle(_ method: String = ".*", path: String, bytesPerSecond: Int) -> FaultRule {
+        var r = FaultRule(method: method, path: path, action: "throttle", times: 1 << 30)
+        r.rate = bytesPerSecond
+        return r
     }
     /// The same rule, applied only after `count` matching requests have passed.
     public func skipping(_ count: Int) -> FaultRule {

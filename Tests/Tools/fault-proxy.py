@@ -26,7 +26,9 @@ rules.json is a list of objects:
                             finish normally
            "corrupt-response" forward, but flip the bits of the body byte at offset `after`
                             (the status and length stay right: only a digest check notices)
-  after, status, retry_after, seconds: as above; times: how many matching requests (default 1);
+           "throttle"       forward, reading the request body and sending the response body
+                            at `rate` bytes a second (a slow link, for progress output)
+  after, status, retry_after, seconds, rate: as above; times: how many matching requests (default 1);
   skip: let this many matching requests pass before the rule applies (default 0), e.g. to
   break the second chunk of an upload rather than the first
   every: instead of `times`, apply to every N-th matching request, forever (N, 2N, 3N...);
@@ -114,8 +116,19 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def read_body(self, limit=None):
-        """The request body (Content-Length or chunked), at most `limit` raw bytes when given."""
+    def read_body(self, limit=None, rate=None):
+        """The request body (Content-Length or chunked), at most `limit` raw bytes when given;
+        a sized body is read at `rate` bytes a second when given."""
+        if rate and self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+            length = int(self.headers.get("Content-Length", "0") or "0")
+            body, pace = bytearray(), Pace(rate)
+            while len(body) < length:
+                data = self.rfile.read(min(PACED_CHUNK, length - len(body)))
+                if not data:
+                    break
+                body += data
+                pace.wait(len(body))
+            return bytes(body)
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             body = bytearray()
             while True:
@@ -143,7 +156,7 @@ class Handler(BaseHTTPRequestHandler):
             got = self.read_body(limit=rule.get("after", 0))
             self.reset()
             return self.record(0, action, len(got), 0)
-        body = self.read_body()
+        body = self.read_body(rate=rule.get("rate") if action == "throttle" else None)
         if action == "status":
             status = rule.get("status", 503)
             data = json.dumps({"errors": [{"code": "UNAVAILABLE", "message": "fault-proxy: injected %d" % status}]}).encode()
@@ -190,8 +203,10 @@ class Handler(BaseHTTPRequestHandler):
             limit = 0
         paused = action == "stall" and limit is None
         corrupt_at = rule.get("after", 0) if action == "corrupt-response" else None
+        pace = Pace(rule["rate"]) if action == "throttle" else None
+        chunk = PACED_CHUNK if pace else CHUNK
         while has_body:
-            want = CHUNK if limit is None or paused else max(0, min(CHUNK, limit - sent))
+            want = chunk if limit is None or paused else max(0, min(chunk, limit - sent))
             if want == 0:
                 if action == "reset-response":
                     conn.close()
@@ -208,12 +223,31 @@ class Handler(BaseHTTPRequestHandler):
                 data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
             self.wfile.write(data)
             sent += len(data)
+            if pace:
+                self.wfile.flush()
+                pace.wait(sent)
         if action == "stall" and not paused:  # the body was shorter than `after`: stall at its end
             time.sleep(rule.get("seconds", 1))
         conn.close()
         self.record(status, action, len(body), sent)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
+
+
+PACED_CHUNK = 16 * 1024
+
+
+class Pace:
+    """Sleeps so that `done` bytes take at least done / rate seconds since it was made."""
+
+    def __init__(self, rate):
+        self.rate = float(rate)
+        self.start = time.monotonic()
+
+    def wait(self, done):
+        ahead = self.start + done / self.rate - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
 
 
 class _Buffered:

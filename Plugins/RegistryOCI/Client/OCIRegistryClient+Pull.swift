@@ -80,6 +80,12 @@ extension OCIRegistryClient {
         var stuck = 0
         var mismatches = 0
         var had: Int64 = 0
+        // The host's progress display, if it follows this blob (read here: the transfer runs
+        // on a thread that does not see task-locals).
+        let watch = TransferProgress.observer?.transferStarted(descriptor, direction: .download)
+        defer { watch?.ended() }
+        var progress: (@Sendable (Int64) -> Void)?
+        if let watch { progress = { watch.moved($0) } }
         do {
             while true {
                 let have = attempts > 0 ? Self.partialSize(path, of: descriptor) : 0
@@ -87,7 +93,8 @@ extension OCIRegistryClient {
                 had = have
                 do {
                     try await fetchOnce(
-                        descriptor, url: url, resumeFrom: have, to: path, endpoint: endpoint, repository: repository.repository)
+                        descriptor, url: url, resumeFrom: have, to: path, endpoint: endpoint, repository: repository.repository,
+                        progress: progress)
                     return
                 } catch var e as RegistryError {
                     if !e.isTemporary && e.isDigestMismatch && mismatches == 0 {
@@ -111,9 +118,11 @@ extension OCIRegistryClient {
 
     /// One GET of a blob into `path`, from byte `resumeFrom` on when it is > 0.
     private func fetchOnce(
-        _ descriptor: Descriptor, url: String, resumeFrom have: Int64, to path: String, endpoint: Endpoint, repository repo: String
+        _ descriptor: Descriptor, url: String, resumeFrom have: Int64, to path: String, endpoint: Endpoint, repository repo: String,
+        progress: (@Sendable (Int64) -> Void)?
     ) async throws {
         var request = HTTPRequest(method: .get, url: url)
+        request.progress = progress
         if have > 0 {
             request.headers = ["Range: bytes=\(have)-"]
             log(.info, "oci: resuming the download of blob \(descriptor.digest) at byte \(have) of \(descriptor.size)")

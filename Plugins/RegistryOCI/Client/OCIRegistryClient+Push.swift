@@ -105,8 +105,12 @@ extension OCIRegistryClient {
             location = try await openSession(
                 endpoint: endpoint, repository: repo, retries: retries, what: "upload of blob \(digest) to \(key)")
         }
+        let watch = TransferProgress.observer?.transferStarted(descriptor, direction: .upload)
+        defer { watch?.ended() }
+        var progress: (@Sendable (Int64) -> Void)?
+        if let watch { progress = { watch.moved($0) } }
         let pushed = try await resumableUpload(
-            descriptor, from: path, session: location, endpoint: endpoint, repository: repo, retries: retries)
+            descriptor, from: path, session: location, endpoint: endpoint, repository: repo, retries: retries, progress: progress)
         guard pushed else {
             ledger.record(key) { $0.skipped += 1 }
             return

@@ -42,7 +42,8 @@ extension OCIRegistryClient {
     /// the upload fails. Returns false when the blob turned out to be in the repository already
     /// (an earlier attempt finished although its answer was lost).
     func resumableUpload(
-        _ d: Descriptor, from path: String, session: String, endpoint: Endpoint, repository: String, retries: Int
+        _ d: Descriptor, from path: String, session: String, endpoint: Endpoint, repository: String, retries: Int,
+        progress: (@Sendable (Int64) -> Void)? = nil
     ) async throws -> Bool {
         let what = "upload of blob \(d.digest) to \(endpoint.host)/\(repository)"
         var position = UploadPosition(location: session)
@@ -52,7 +53,7 @@ extension OCIRegistryClient {
         var acknowledged: Int64 = 0
         while true {
             do {
-                try await upload(d, from: path, position: &position, endpoint: endpoint, repository: repository)
+                try await upload(d, from: path, position: &position, endpoint: endpoint, repository: repository, progress: progress)
                 return true
             } catch let e as RegistryError where e.isTemporary && attempts < budget && retries > 0 {
                 attempts += 1

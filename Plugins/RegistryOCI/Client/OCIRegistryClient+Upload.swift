@@ -44,7 +44,10 @@ extension OCIRegistryClient {
     /// Sends the blob into an open session from `position.offset` on and finalises it with
     /// `PUT ?digest=`. `position` follows every chunk the registry acknowledged, so a caller
     /// can resume from there when a request fails.
-    func upload(_ d: Descriptor, from path: String, position: inout UploadPosition, endpoint: Endpoint, repository: String) async throws {
+    func upload(
+        _ d: Descriptor, from path: String, position: inout UploadPosition, endpoint: Endpoint, repository: String,
+        progress: (@Sendable (Int64) -> Void)? = nil
+    ) async throws {
         let size = d.size
         var info = stat()
         guard stat(path, &info) == 0, Int64(info.st_size) == size else {
@@ -66,6 +69,7 @@ extension OCIRegistryClient {
                 // A resumed stream says where it starts (distribution-spec "Resuming an upload").
                 if tuning.chunkSize > 0 || offset > 0 { request.headers.append("Content-Range: \(offset)-\(offset + length - 1)") }
                 request.forceHTTP11 = true
+                request.progress = progress
                 position.location = try await send(request, expecting: 202, endpoint: endpoint, repository: repository)
                 position.offset = offset + length
             }
@@ -73,6 +77,7 @@ extension OCIRegistryClient {
         var put = HTTPRequest(method: .put, url: URLs.appending(position.location, "digest", d.digest.description), body: finalBody)
         put.headers = ["Content-Type: application/octet-stream"]
         put.forceHTTP11 = true
+        put.progress = progress
         _ = try await send(put, expecting: 201, endpoint: endpoint, repository: repository)
     }
 

@@ -59,6 +59,10 @@ struct ImagePuller {
     /// single-platform base of another architecture) is an error naming what it is for: its
     /// content would otherwise be relabelled as `platform`.
     func pull(_ reference: ImageReference, platform: Platform, location: SourceLocation?) async throws -> PulledImage {
+        try await BuildTimings.measure(.pull) { try await pullTimed(reference, platform: platform, location: location) }
+    }
+
+    private func pullTimed(_ reference: ImageReference, platform: Platform, location: SourceLocation?) async throws -> PulledImage {
         let cache = options.cacheDirectory.map { BaseImageCache(directory: $0, ttl: options.cacheTTL, log: log) }
         do {
             if let cache, let hit = try cache.lookup(reference, platform: platform, into: store) {

@@ -133,7 +133,7 @@ struct BaseImages {
     func extract(layers: [Layer], named name: String, into root: BuildRoot, ignoring: IgnoreList? = nil) async throws {
         let paths = layers.map { session.store.path(for: $0.descriptor.digest) }
         let ignore = ignoring ?? (session.inPlace ? session.ignoreList : IgnoreList(session.options.execution.ignorePaths))
-        let extractor = LayerExtractor(root: root.path, options: ExtractionOptions(ignoring: ignore))
+        var extractor = LayerExtractor(root: root.path, options: ExtractionOptions(ignoring: ignore))
         session.log.info("extracting \(paths.count) layer(s) of \(name)")
         var attempt = 0
         while true {
@@ -142,7 +142,14 @@ struct BaseImages {
                     // The diff ID and declared compression are proven in the extraction pass.
                     let layer = layers[i]
                     let expected = LayerExpectation(diffID: layer.diffID, compression: layer.descriptor.mediaType.layerCompression)
-                    _ = try await extractor.apply(layer: path, name: "\(name) layer \(i + 1)", expecting: expected)
+                    let watch = session.log.progress?.track(
+                        .extract, name: ProgressMeter.shortName(layer.descriptor.digest), total: layer.descriptor.size)
+                    defer { watch?.ended() }
+                    extractor.progress = nil
+                    if let watch { extractor.progress = { watch.moved($0) } }
+                    _ = try await BuildTimings.measure(.extract) {
+                        try await extractor.apply(layer: path, name: "\(name) layer \(i + 1)", expecting: expected)
+                    }
                 }
                 return
             } catch {

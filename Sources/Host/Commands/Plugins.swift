@@ -1,6 +1,7 @@
 import ArgumentParser
 import Builder
 import Diagnostics
+import Foundation
 import PluginAPI
 import PluginHost
 
@@ -44,6 +45,7 @@ enum HostWiring {
             throw KilnError.usage("--log-format must be text, color or json, not '\(g.logFormat)'")
         }
         return BuildLog(level: level, format: format, timestamps: g.logTimestamp)
+            .withProgress(environment: ProcessInfo.processInfo.environment, terminal: isatty(STDERR_FILENO) == 1)
     }
 
     static func loadPlugins(_ g: GlobalFlags, registry: RegistryOptions, log: BuildLog, extraPlugin: String? = nil) throws -> PluginSet {

@@ -48,7 +48,7 @@ public struct PluginAPIVersion: Sendable, Hashable, Comparable, CustomStringConv
 /// against, not that of the libPluginAPI.so it happens to be loaded with (a `public let` here
 /// would be read from the loaded library at run time and always agree with the host).
 @_alwaysEmitIntoClient public var kilnPluginAPIVersion: PluginAPIVersion {
-    PluginAPIVersion(major: 3, minor: 0, patch: 0)
+    PluginAPIVersion(major: 3, minor: 1, patch: 0)
 }
 
 /// The C symbol every plugin exports: its root object.
