@@ -29,6 +29,7 @@ struct FullSnapshot: SnapshotStrategy {
             }
             try baseline.hash(into: &records, root: root, statistics: &statistics)
             var state = SnapshotState(records: records, capturedAt: start)
+            RacyTimestamps.settle(records.values, capturedAt: start)
             state.statistics = statistics
             return state
         }
@@ -44,6 +45,7 @@ struct FullSnapshot: SnapshotStrategy {
                 !new.hasSameMetadata(as: old) || new.contentDigest != old.contentDigest
             }
             var state = SnapshotState(records: records, capturedAt: start)
+            RacyTimestamps.settle(records.values, capturedAt: start)
             state.statistics = statistics
             return (changes, state)
         }

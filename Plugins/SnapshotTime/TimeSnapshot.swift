@@ -31,6 +31,7 @@ struct TimeSnapshot: SnapshotStrategy {
             var statistics = SnapshotStatistics()
             let records = try SnapshotWalk(root: root, ignoring: ignoring).run(previous: nil, statistics: &statistics)
             var state = SnapshotState(records: records, capturedAt: start)
+            RacyTimestamps.settle(records.values, capturedAt: start)
             state.statistics = statistics
             return state
         }
@@ -44,6 +45,7 @@ struct TimeSnapshot: SnapshotStrategy {
                 old, new in !new.hasSameMetadata(as: old)
             }
             var state = SnapshotState(records: records, capturedAt: start)
+            RacyTimestamps.settle(records.values, capturedAt: start)
             state.statistics = statistics
             return (changes, state)
         }
