@@ -208,13 +208,11 @@ struct RunMountBuildTests {
         let tree = try TemporaryTree()
         defer { tree.remove() }
         let socket = tree.url("agent.sock")
-        let agent = try await ProcessRunner.run("/usr/bin/ssh-agent", ["-a", socket, "-s"])
-        try #require(agent.succeeded, "\(agent)")
-        let pid = agent.stdout.split(separator: "\n").compactMap { line -> pid_t? in
-            guard line.hasPrefix("SSH_AGENT_PID=") else { return nil }
-            return pid_t(line.dropFirst("SSH_AGENT_PID=".count).prefix { $0.isNumber })
-        }.first
-        defer { if let pid { kill(pid, SIGTERM) } }
+        let agent = try BackgroundProcess(
+            name: "ssh-agent", executable: "/usr/bin/ssh-agent", arguments: ["-D", "-a", socket], outputPath: tree.url("agent.log"))
+        defer { agent.stop() }
+        for _ in 0..<100 where access(socket, F_OK) != 0 { try await Task.sleep(for: .milliseconds(50)) }
+        try #require(access(socket, F_OK) == 0, "ssh-agent did not make its socket: \(agent.outputTail())")
         // REQUEST_IDENTITIES (11) answered by IDENTITIES_ANSWER (12), with perl-base's sockets.
         let ask =
             #"perl -MIO::Socket::UNIX -e '$s = IO::Socket::UNIX->new(Peer => $ENV{SSH_AUTH_SOCK}) or die "connect: $!"; print $s pack("NC", 1, 11); read($s, $b, 5) == 5 or die "short"; print "answer=", (unpack("NC", $b))[1], "\n"'"#
