@@ -86,6 +86,20 @@ struct RunMountBuildTests {
             #expect(entries.count == 2, "\(entries)")
             let logs = entries.compactMap { Self.read(cacheDir + "/" + $0 + "/data/log") }
             #expect(logs == ["\(marker)\n\(marker)\n"], "\(logs)")
+
+            // Another holder of the cache (another kiln) makes sharing=private use a fresh one.
+            let entry = try #require(entries.first { Self.read(cacheDir + "/" + $0 + "/data/log") != nil })
+            let lock = open(cacheDir + "/" + entry + "/lock", O_RDWR)
+            defer { close(lock) }
+            try #require(flock(lock, LOCK_EX) == 0)
+            let privateBuild = try await Self.build(
+                registry, base: base, in: tree, name: "private",
+                dockerfile:
+                    "FROM \(base)\nRUN --mount=type=cache,target=/var/cache/app,sharing=private ls /var/cache/app | wc -l > /count\n",
+                ["--run-cache-dir", cacheDir])
+            try #require(privateBuild.result.exitCode == 0, "\(privateBuild.result)")
+            #expect(Self.read(try await Self.unpack(privateBuild, in: tree) + "/count")?.trimmingCharacters(in: .whitespaces) == "0\n")
+            #expect(Self.read(cacheDir + "/" + entry + "/data/log") == "\(marker)\n\(marker)\n")
         }
     }
 
@@ -122,6 +136,7 @@ struct RunMountBuildTests {
             #expect(!FileManager.default.fileExists(atPath: rootfs + "/s"))
             #expect(try await Self.occurrences(of: secret, inLayout: built.layout) == 0)
             #expect(try await Self.occurrences(of: "id=tok", inLayout: built.layout) > 0, "the history shows the RUN flags")
+            #expect(try await Self.occurrences(of: "440 1000:2000", inLayout: built.layout) > 0, "the search reads compressed layers")
             #expect(!built.output.contains(secret))
             let shm = (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []
             #expect(!shm.contains { $0.hasPrefix("kiln-secret-") }, "\(shm)")
