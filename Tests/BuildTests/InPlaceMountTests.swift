@@ -44,6 +44,7 @@ struct InPlaceMountTests {
             RUN --mount=type=secret,id=tok ["/busybox/sh", "-c", "cat /run/secrets/tok > /dev/null && echo ok > /secret-file"]
             RUN --mount=type=tmpfs,target=/scratch ["/busybox/sh", "-c", "grep -q ' /scratch tmpfs ' /proc/mounts && echo ok > /tmpfs"]
             RUN --mount=type=bind,source=data,target=/mnt/data ["/busybox/sh", "-c", "cat /mnt/data/file > /bound"]
+            RUN --network=none ["/busybox/sh", "-c", "wc -l < /proc/net/dev > /net-none"]
             RUN ["/busybox/sh", "-c", "test ! -e /mnt && test ! -e /scratch && test ! -e /run/secrets && echo clean > /after"]
             """)
         let flags =
@@ -74,6 +75,7 @@ struct InPlaceMountTests {
             for path in ["/secret-env", "/secret-file", "/tmpfs"] { #expect(read(path) == "ok\n", "\(name) \(path)") }
             #expect(read("/bound") == "bound\n")
             #expect(read("/after") == "clean\n")
+            #expect(read("/net-none") == "3\n", "two header lines and lo")
             for path in ["/cache", "/mnt", "/scratch", "/run", "/workspace"] {
                 #expect(!FileManager.default.fileExists(atPath: rootfs + path), "\(path) leaked into \(name)")
             }

@@ -169,15 +169,19 @@ struct RunMountBuildTests {
                         (test -e /mnt/ctx/hidden && echo visible || echo ignored) > /ignored && \
                         (touch /mnt/ctx/new 2>/dev/null && echo writable || echo read-only) > /ro
                     RUN --mount=from=tools,source=/tools,target=/mnt/tools cat /mnt/tools/t > /from-stage
+                    RUN --mount=from=\(base),source=/bin,target=/mnt/bin /mnt/bin/busybox echo from-image > /from-image
+                    RUN --mount=type=cache,id=seeded,target=/mnt/seeded,from=tools,source=/tools cat /mnt/seeded/t > /seeded
                     RUN --mount=type=bind,source=data/file,target=/one-file,rw echo changed > /one-file && cat /one-file > /rw-saw
                     RUN cat /one-file > /after 2>&1 || echo absent > /after
-                    """)
+                    """, ["--run-cache-dir", tree.url("run-cache")])
             try #require(built.result.exitCode == 0, "\(built.result)")
             let rootfs = try await Self.unpack(built, in: tree)
             #expect(Self.read(rootfs + "/from-ctx") == "original\n")
             #expect(Self.read(rootfs + "/ignored") == "ignored\n")
             #expect(Self.read(rootfs + "/ro") == "read-only\n")
             #expect(Self.read(rootfs + "/from-stage") == "tool\n")
+            #expect(Self.read(rootfs + "/from-image") == "from-image\n")
+            #expect(Self.read(rootfs + "/seeded") == "tool\n", "a new cache starts as a copy of from/source")
             #expect(Self.read(rootfs + "/rw-saw") == "changed\n")
             #expect(Self.read(rootfs + "/after") == "absent\n")
             #expect(!FileManager.default.fileExists(atPath: rootfs + "/mnt"))

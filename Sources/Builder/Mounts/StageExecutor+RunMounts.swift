@@ -126,7 +126,8 @@ extension StageExecutor {
             }
             lastError = errno
         }
-        throw KilnError(.failed, "cannot create a directory for a RUN --mount in \(bases.last ?? "")", cause: POSIXError(POSIXErrorCode(rawValue: lastError) ?? .EIO))
+        let cause = POSIXError(POSIXErrorCode(rawValue: lastError) ?? .EIO)
+        throw KilnError(.failed, "cannot create a directory for a RUN --mount in \(bases.last ?? "")", cause: cause)
     }
 
     /// `type=secret`: the secret's bytes as a file (mode 0400 and 0:0 unless `mode`, `uid`, `gid`
