@@ -11,7 +11,8 @@ public enum IsolationMode: String, Sendable, Hashable, CaseIterable {
     case chroot
     /// kaniko's model, for when kiln itself is the container: the root is `/`, nothing is
     /// isolated; the step only gets its environment, user and working directory, and its own
-    /// process group (killed when the step ends).
+    /// process group (killed when the step ends). `RUN --mount` adds a mount namespace of the
+    /// step's own and `--network=none` a network namespace (both need CAP_SYS_ADMIN).
     case none
 }
 

@@ -49,7 +49,7 @@ struct InPlaceMountTests {
             """)
         let flags =
             "--isolation none -c /workspace/ctx --ignore-path /workspace --ignore-path /busybox --reproducible "
-            + "--run-cache-dir /workspace/run-cache --secret id=tok,src=/workspace/token"
+            + "--run-cache-dir /var/cache/kiln-runs --secret id=tok,src=/workspace/token"
         let script = """
             set -e
             R=\(root)
@@ -76,7 +76,7 @@ struct InPlaceMountTests {
             #expect(read("/bound") == "bound\n")
             #expect(read("/after") == "clean\n")
             #expect(read("/net-none") == "3\n", "two header lines and lo")
-            for path in ["/cache", "/mnt", "/scratch", "/run", "/workspace"] {
+            for path in ["/cache", "/mnt", "/scratch", "/run", "/workspace", "/var"] {
                 #expect(!FileManager.default.fileExists(atPath: rootfs + path), "\(path) leaked into \(name)")
             }
             let grep = try await ProcessRunner.run(
@@ -89,6 +89,10 @@ struct InPlaceMountTests {
                 environment: ["S": secret, "PATH": "/usr/bin:/bin"])
             #expect(grep.stdout == "0\n", "\(name): \(grep)")
         }
+        // The cache lives on in the container's own root (outside every snapshot).
+        let entries = try FileManager.default.contentsOfDirectory(atPath: root + "/var/cache/kiln-runs")
+        let logs = entries.compactMap { try? String(contentsOfFile: root + "/var/cache/kiln-runs/\($0)/data/log", encoding: .utf8) }
+        #expect(logs == ["hit\nhit\n"], "\(entries)")
         // The container's own root is left as the mounts found it: no mount point is left behind.
         for path in ["/cache", "/mnt", "/scratch", "/run/secrets"] {
             #expect(!FileManager.default.fileExists(atPath: root + path), "\(path) left in the container")

@@ -220,6 +220,24 @@ struct RunMountBuildTests {
         }
     }
 
+    @Test(
+        "bad mounts fail at their line with BuildKit's words",
+        arguments: [
+            ("RUN --mount=type=tmpfs,target=/ true", #"invalid mount target "/""#),
+            ("RUN --mount=source=nope,target=/x true", #"mount source "nope" not found in the build context"#),
+            ("RUN --mount=type=ssh,required true", #"no SSH key "default" forwarded from the client"#),
+            ("RUN --mount=type=cache,target=/c,sharing=lockd true", #"unsupported sharing value "lockd" (did you mean 'locked'?)"#),
+        ])
+    func badMounts(line: String, message: String) async throws {
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        try tree.makeDirectory("ctx")
+        _ = try tree.write("ctx/Dockerfile", "FROM scratch\n\(line)\n")
+        let r = try await KilnCommand.run(["--context", tree.url("ctx"), "--oci-layout-path", tree.url("out"), "--no-push"])
+        #expect(r.exitCode == 1, "\(r)")
+        #expect(r.stderr.contains("Dockerfile:2:") && r.stderr.contains(message), "\(r.stderr)")
+    }
+
     @Test("ssh: a real ssh-agent answers through the forwarded socket (SSH_AUTH_SOCK set inside RUN)")
     func sshMount() async throws {
         try #require(Prerequisites.available, Prerequisites.missing)

@@ -20,6 +20,25 @@ extension RunMountOptions {
 }
 
 extension StageExecutor {
+    /// In place the cache root is inside `/`: it is made before the stage's first snapshot, so
+    /// the directories above it (`/var/cache/kiln`) are part of the state RUN is measured
+    /// against and never show up as the step's changes. The root itself is never snapshotted.
+    func makeRunCacheRootInPlace() throws {
+        guard session.inPlace, state.snapshot == nil else { return }
+        let usesCache = stage.instructions.contains { instruction in
+            guard case .run(let run) = instruction else { return false }
+            return run.mounts.contains { $0.type == .cache }
+        }
+        guard usesCache else { return }
+        let execution = session.options.execution
+        let root = execution.runMounts.cacheRoot(workDirectory: execution.workDirectory)
+        do {
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        } catch {
+            throw KilnError(.failed, "cannot create the RUN cache directory \(root)", cause: error)
+        }
+    }
+
     /// `type=cache`: `<root>/<sha256(id)>/data`, created on first use with `mode` (0755), `uid`
     /// and `gid` (0) and seeded from `from`/`source` when those are given. `shared` takes a
     /// shared lock (several steps at once), `locked` an exclusive one (waits), `private` an

@@ -10,6 +10,7 @@ extension StageExecutor {
             throw KilnError.notAvailableYet("RUN --security=insecure", at: run.location.diagnostic)
         }
         try checkPlatformRuns(run)
+        try makeRunCacheRootInPlace()
         let strategy = session.snapshotStrategy
         let ignore = snapshotIgnoreList
         let rootPath = root.path
