@@ -262,6 +262,10 @@ struct RunMountBuildTests {
                     RUN --mount=type=ssh echo "$SSH_AUTH_SOCK" > /sock && \(ask) > /answer
                     RUN --mount=type=ssh,id=other,target=/agent.sock SSH_AUTH_SOCK=/agent.sock \(ask) > /answer-other
                     RUN (test -z "$SSH_AUTH_SOCK" && echo unset || echo set) > /leftover; test -e /run/buildkit || echo gone >> /leftover
+                    RUN --mount=type=ssh stat -c '%a %u:%g' "$SSH_AUTH_SOCK" > /sock-mode
+                    USER 1000
+                    RUN --mount=type=ssh,uid=1000,mode=0600 \(ask) > /tmp/answer-user
+                    RUN --mount=type=ssh (\(ask) 2>/dev/null || echo refused) > /tmp/refused
                     """,
                 ["--ssh", "default", "--ssh", "other=\(socket)"], environment: ["SSH_AUTH_SOCK": socket])
             try #require(built.result.exitCode == 0, "\(built.result)")
@@ -270,6 +274,9 @@ struct RunMountBuildTests {
             #expect(Self.read(rootfs + "/answer") == "answer=12\n")
             #expect(Self.read(rootfs + "/answer-other") == "answer=12\n")
             #expect(Self.read(rootfs + "/leftover") == "unset\ngone\n")
+            #expect(Self.read(rootfs + "/sock-mode") == "600 0:0\n", "BuildKit's defaults")
+            #expect(Self.read(rootfs + "/tmp/answer-user") == "answer=12\n", "uid=1000 lets USER 1000 in")
+            #expect(Self.read(rootfs + "/tmp/refused") == "refused\n", "the default 0600 root socket keeps USER 1000 out")
             #expect(!FileManager.default.fileExists(atPath: rootfs + "/agent.sock"))
         }
     }

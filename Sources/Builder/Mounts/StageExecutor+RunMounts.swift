@@ -163,7 +163,8 @@ extension StageExecutor {
         prepared.mounts.append(StepMount(destination: target, kind: .bind(source: path, readOnly: true)))
     }
 
-    /// `type=ssh`: the agent socket passed with `--ssh` bound at `target` (default
+    /// `type=ssh`: a socket relaying to the agent passed with `--ssh`, owned by `uid`:`gid`
+    /// (0:0) with `mode` (0600) as BuildKit makes it, at `target` (default
     /// `/run/buildkit/ssh_agent.N`); the first one is `SSH_AUTH_SOCK` unless the stage sets it.
     private func prepareSSH(_ mount: RunMount, index: Int, run: RunInstruction, into prepared: PreparedMounts) throws {
         let id = mount.id ?? "default"
@@ -180,7 +181,16 @@ extension StageExecutor {
             throw KilnError.at(run.location, .notFound, "--ssh \(id)=\(socket): not a socket")
         }
         let target = try mountTarget(mount, run, default: "/run/buildkit/ssh_agent.\(index)")
-        prepared.mounts.append(StepMount(destination: target, kind: .bind(source: socket, readOnly: false)))
+        let relay: AgentRelay
+        do {
+            let directory = try scratchDirectory("ssh", prepared: prepared, inMemory: true)
+            relay = try AgentRelay(
+                at: directory + "/agent.sock", agent: socket, uid: mount.uid ?? 0, gid: mount.gid ?? 0, mode: mode_t(mount.mode ?? 0o600))
+        } catch {
+            throw KilnError.at(run.location, "forward ssh agent \(id)", cause: error)
+        }
+        prepared.onRelease { relay.stop() }
+        prepared.mounts.append(StepMount(destination: target, kind: .bind(source: relay.path, readOnly: false)))
         let stageSetsIt = state.runEnvironment.contains { $0.hasPrefix("SSH_AUTH_SOCK=") }
         if index == 0 && !stageSetsIt { prepared.environment.append("SSH_AUTH_SOCK=" + target) }
     }
