@@ -119,7 +119,37 @@ static void bind_without_devices(int rootfd, const char *target, const char *sou
     if (readonly) remount_readonly(rootfd, target);
 }
 
+// A target below another RUN --mount (a cache inside a tmpfs) did not exist when kiln made the
+// mount points in the image: it is made now, in the mount above it, as the source's kind.
+static void make_missing_target(int rootfd, const struct kiln_bind *b) {
+    int probe = open_in_root(rootfd, b->target, O_PATH);
+    if (probe >= 0) {
+        close(probe);
+        return;
+    }
+    if (errno != ENOENT) return;  // must_open reports it
+    static char parent[4096];
+    size_t len = strlen(b->target);
+    if (len >= sizeof(parent)) return;
+    memcpy(parent, b->target, len + 1);
+    char *slash = strrchr(parent, '/');
+    if (slash == NULL || slash[1] == '\0') return;
+    const char *leaf = slash + 1;
+    char leaf_copy[256];
+    if (strlen(leaf) >= sizeof(leaf_copy)) return;
+    memcpy(leaf_copy, leaf, strlen(leaf) + 1);
+    if (slash == parent) slash[1] = '\0'; else slash[0] = '\0';
+    int dir = must_open(rootfd, parent, O_PATH | O_DIRECTORY);
+    struct stat st;
+    int is_dir = b->tmpfs_options != NULL || (stat(b->source, &st) == 0 && S_ISDIR(st.st_mode));
+    int made = is_dir ? mkdirat(dir, leaf_copy, 0755) : openat(dir, leaf_copy, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (made < 0) kiln_child_fail("create the mount point ", b->target, root_path, errno);
+    if (!is_dir) close(made);
+    close(dir);
+}
+
 static void make_step_mount(int rootfd, const struct kiln_bind *b) {
+    make_missing_target(rootfd, b);
     if (b->tmpfs_options != NULL) {
         mount_at(rootfd, b->target, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, b->tmpfs_options);
     } else {

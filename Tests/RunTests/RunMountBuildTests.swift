@@ -203,15 +203,20 @@ struct RunMountBuildTests {
                 dockerfile: """
                     FROM \(base)
                     RUN --mount=type=tmpfs,target=/scratch,size=1m echo x > /scratch/f && grep ' /scratch tmpfs ' /proc/mounts | grep -c size=1024k > /tmpfs
+                    RUN --mount=type=cache,target=/scratch/deps,id=nested --mount=type=tmpfs,target=/scratch \
+                        echo nested > /scratch/deps/f
                     RUN ls /scratch > /after 2>&1 || echo absent > /after
                     RUN --network=none ls /sys/class/net > /net-none && \(probe) > /connect-none
                     RUN --network=default \(probe) > /connect-default
                     RUN --network=host ls /sys/class/net | wc -l > /net-host
-                    """)
+                    """, ["--run-cache-dir", tree.url("run-cache")])
             try #require(built.result.exitCode == 0, "\(built.result)")
             let rootfs = try await Self.unpack(built, in: tree)
             #expect(Self.read(rootfs + "/tmpfs") == "1\n")
             #expect(Self.read(rootfs + "/after") == "absent\n")
+            let caches = (try? FileManager.default.contentsOfDirectory(atPath: tree.url("run-cache"))) ?? []
+            let nested = caches.compactMap { Self.read(tree.url("run-cache/\($0)/data/f")) }
+            #expect(nested == ["nested\n"], "a cache inside a tmpfs, whatever their order: \(caches)")
             #expect(!FileManager.default.fileExists(atPath: rootfs + "/scratch"))
             #expect(Self.read(rootfs + "/net-none") == "lo\n")
             #expect(Self.read(rootfs + "/connect-none") == "failed\n")

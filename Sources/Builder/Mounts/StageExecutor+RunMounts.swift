@@ -51,6 +51,11 @@ extension StageExecutor {
             prepared.release()
             throw error
         }
+        // Parents before children (a cache inside a tmpfs), as Docker orders a container's mounts.
+        let depth = { (mount: StepMount) in mount.destination.split(separator: "/").count }
+        prepared.mounts = prepared.mounts.enumerated().sorted { a, b in
+            depth(a.element) != depth(b.element) ? depth(a.element) < depth(b.element) : a.offset < b.offset
+        }.map(\.element)
         return prepared
     }
 
