@@ -243,6 +243,19 @@ struct RunMountBuildTests {
         #expect(r.stderr.contains("Dockerfile:2:") && r.stderr.contains(message), "\(r.stderr)")
     }
 
+    @Test("a bad --secret or --ssh is a usage error (exit 2) that names the flag, never a value")
+    func badFlags() async throws {
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        try tree.makeDirectory("ctx")
+        _ = try tree.write("ctx/Dockerfile", "FROM scratch\n")
+        let base = ["--context", tree.url("ctx"), "--oci-layout-path", tree.url("out"), "--no-push"]
+        let secret = try await KilnCommand.run(base + ["--secret", "id=a,src=/nonexistent/kiln-secret"])
+        #expect(secret.exitCode == 2 && secret.stderr.contains("--secret id=a: cannot read /nonexistent/kiln-secret"), "\(secret)")
+        let ssh = try await KilnCommand.run(base + ["--ssh", "default"], environment: ["SSH_AUTH_SOCK": nil])
+        #expect(ssh.exitCode == 2 && ssh.stderr.contains("SSH_AUTH_SOCK is not set"), "\(ssh)")
+    }
+
     @Test("ssh: a real ssh-agent answers through the forwarded socket (SSH_AUTH_SOCK set inside RUN)")
     func sshMount() async throws {
         try #require(Prerequisites.available, Prerequisites.missing)
