@@ -56,8 +56,8 @@ extension StageExecutor {
             let lock = try sys("open", entry + "/lock") { open(entry + "/lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600) }
             prepared.onRelease { close(lock) }
             switch mount.sharing ?? .shared {
-            case .shared: try sys("lock", entry) { flock(lock, LOCK_SH) }
-            case .locked: try sys("lock", entry) { flock(lock, LOCK_EX) }
+            case .shared: try await Self.flockOffPool(lock, LOCK_SH, entry)
+            case .locked: try await Self.flockOffPool(lock, LOCK_EX, entry)
             case .private:
                 if flock(lock, LOCK_EX | LOCK_NB) != 0 {
                     guard errno == EWOULDBLOCK else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
@@ -84,6 +84,24 @@ extension StageExecutor {
             throw KilnError.at(run.location, "prepare cache \(id) in \(root)", cause: error)
         }
         prepared.mounts.append(StepMount(destination: target, kind: .bind(source: data, readOnly: mount.readOnly)))
+    }
+
+    /// A blocking flock waits on a thread of its own: platforms built at once must not fill the
+    /// cooperative pool with waiters while the holder's task needs it to finish its step.
+    static func flockOffPool(_ fd: Int32, _ operation: Int32, _ path: String) async throws {
+        let err: Int32 = await withCheckedContinuation { continuation in
+            Thread {
+                var result: Int32 = 0
+                while flock(fd, operation) != 0 {
+                    if errno != EINTR {
+                        result = errno
+                        break
+                    }
+                }
+                continuation.resume(returning: result)
+            }.start()
+        }
+        if err != 0 { throw SystemCallError(operation: "lock \(path)", errno: err) }
     }
 
     private func makeCacheData(_ path: String, mount: RunMount, run: RunInstruction) throws {
