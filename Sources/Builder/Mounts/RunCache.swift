@@ -55,6 +55,20 @@ extension StageExecutor {
             try FileManager.default.createDirectory(atPath: entry, withIntermediateDirectories: true)
             let lock = try sys("open", entry + "/lock") { open(entry + "/lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600) }
             prepared.onRelease { close(lock) }
+            data = entry + "/data"
+            if !FileManager.default.fileExists(atPath: data) {
+                // Made once, under the exclusive lock (then converted to what `sharing` asks), and
+                // under a temporary name, so a build that dies half-way leaves no half cache.
+                try await Self.flockOffPool(lock, LOCK_EX, entry)
+                if !FileManager.default.fileExists(atPath: data) {
+                    let partial = entry + "/data.partial"
+                    try? FileManager.default.removeItem(atPath: partial)
+                    try makeCacheData(partial, mount: mount, run: run)
+                    try await seedCache(partial, mount: mount, run: run)
+                    try sys("rename", data) { rename(partial, data) }
+                    _ = FileManager.default.createFile(atPath: entry + "/id", contents: Data((id + "\n").utf8))
+                }
+            }
             switch mount.sharing ?? .shared {
             case .shared: try await Self.flockOffPool(lock, LOCK_SH, entry)
             case .locked: try await Self.flockOffPool(lock, LOCK_EX, entry)
@@ -67,16 +81,6 @@ extension StageExecutor {
                     prepared.mounts.append(StepMount(destination: target, kind: .bind(source: fresh + "/data", readOnly: mount.readOnly)))
                     return
                 }
-            }
-            data = entry + "/data"
-            if !FileManager.default.fileExists(atPath: data) {
-                // Made under a temporary name, so a build that dies half-way leaves no half cache.
-                let partial = entry + "/data.partial"
-                try? FileManager.default.removeItem(atPath: partial)
-                try makeCacheData(partial, mount: mount, run: run)
-                try await seedCache(partial, mount: mount, run: run)
-                try sys("rename", data) { rename(partial, data) }
-                _ = FileManager.default.createFile(atPath: entry + "/id", contents: Data((id + "\n").utf8))
             }
         } catch let error as KilnError {
             throw error
