@@ -128,6 +128,8 @@ public struct ExecutionOptions: Sendable {
     public var protectedPaths: [String] = []
     /// The User-Agent of `ADD <url>` downloads.
     public var userAgent = "kiln"
+    /// `RUN --mount=type=secret|ssh|cache`: `--secret`, `--ssh`, `--run-cache-dir`.
+    public var runMounts = RunMountOptions()
 
     public init() {}
 }

@@ -15,6 +15,10 @@ __attribute__((noreturn)) void kiln_child_fail(const char *a, const char *b, con
 /// (pivot_root, or MS_MOVE + chroot when the host root cannot be pivoted away).
 void kiln_child_setup_root(const struct kiln_run_spec *spec);
 
+/// In place (`--isolation none`): makes the step's binds and tmpfs mounts at `/`, inside the
+/// private mount namespace the step was cloned into.
+void kiln_child_mount_in_place(const struct kiln_run_spec *spec);
+
 /// Brings the loopback interface of a fresh network namespace up.
 void kiln_child_loopback_up(void);
 

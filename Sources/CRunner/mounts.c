@@ -109,13 +109,52 @@ static void bind_at(int rootfd, const char *target, const char *source) {
     close(fd);
 }
 
-// A caller's bind (a build context, a cache, a secret): no device in it may open either.
+// A caller's bind (a build context, a cache, a secret): no device in it may open either. A tmpfs
+// (`RUN --mount=type=tmpfs`) holds no devices to begin with, and mknod is not permitted.
 static void bind_without_devices(int rootfd, const char *target, const char *source, int readonly) {
     bind_at(rootfd, target, source);
     int fd = must_open(rootfd, target, O_PATH);
     forbid_devices(fd, target);
     close(fd);
     if (readonly) remount_readonly(rootfd, target);
+}
+
+// A target below another RUN --mount (a cache inside a tmpfs) did not exist when kiln made the
+// mount points in the image: it is made now, in the mount above it, as the source's kind.
+static void make_missing_target(int rootfd, const struct kiln_bind *b) {
+    int probe = open_in_root(rootfd, b->target, O_PATH);
+    if (probe >= 0) {
+        close(probe);
+        return;
+    }
+    if (errno != ENOENT) return;  // must_open reports it
+    static char parent[4096];
+    size_t len = strlen(b->target);
+    if (len >= sizeof(parent)) return;
+    memcpy(parent, b->target, len + 1);
+    char *slash = strrchr(parent, '/');
+    if (slash == NULL || slash[1] == '\0') return;
+    const char *leaf = slash + 1;
+    char leaf_copy[256];
+    if (strlen(leaf) >= sizeof(leaf_copy)) return;
+    memcpy(leaf_copy, leaf, strlen(leaf) + 1);
+    if (slash == parent) slash[1] = '\0'; else slash[0] = '\0';
+    int dir = must_open(rootfd, parent, O_PATH | O_DIRECTORY);
+    struct stat st;
+    int is_dir = b->tmpfs_options != NULL || (stat(b->source, &st) == 0 && S_ISDIR(st.st_mode));
+    int made = is_dir ? mkdirat(dir, leaf_copy, 0755) : openat(dir, leaf_copy, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (made < 0) kiln_child_fail("create the mount point ", b->target, root_path, errno);
+    if (!is_dir) close(made);
+    close(dir);
+}
+
+static void make_step_mount(int rootfd, const struct kiln_bind *b) {
+    make_missing_target(rootfd, b);
+    if (b->tmpfs_options != NULL) {
+        mount_at(rootfd, b->target, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, b->tmpfs_options);
+    } else {
+        bind_without_devices(rootfd, b->target, b->source, b->readonly);
+    }
 }
 
 // A minimal /dev on a tmpfs, as Docker makes it: the harmless host devices bound in, the usual
@@ -211,10 +250,22 @@ void kiln_child_setup_root(const struct kiln_run_spec *spec) {
     populate_dev(rootfd);
     mount_at(rootfd, "/sys", "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     restrict_proc(rootfd);
-    for (size_t i = 0; i < spec->nbinds; i++) {
-        bind_without_devices(rootfd, spec->binds[i].target, spec->binds[i].source, spec->binds[i].readonly);
-    }
+    for (size_t i = 0; i < spec->nbinds; i++) make_step_mount(rootfd, &spec->binds[i]);
     enter_root(rootfd);
+    close(rootfd);
+}
+
+void kiln_child_mount_in_place(const struct kiln_run_spec *spec) {
+    root_path = " in /";
+    // The namespace is the step's own (CLONE_NEWNS); private, so nothing propagates to the host.
+    // EINVAL: `/` is a chroot's directory, not a mount point; whoever made the chroot chose its
+    // propagation (a container runtime makes it private).
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 && errno != EINVAL) {
+        kiln_child_fail("make the mount namespace private", "", "", errno);
+    }
+    int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) kiln_child_fail("open /", "", "", errno);
+    for (size_t i = 0; i < spec->nbinds; i++) make_step_mount(rootfd, &spec->binds[i]);
     close(rootfd);
 }
 

@@ -161,6 +161,8 @@ __attribute__((noreturn)) static void child_main(const struct kiln_run_spec *spe
     arrange_fds(output_fd, error_fd, alive_fd);
     tie_to_parent();
     if (spec->isolated) isolated_main(spec);
+    if (spec->new_network) kiln_child_loopback_up();
+    if (spec->nbinds > 0) kiln_child_mount_in_place(spec);
     if (setpgid(0, 0) < 0) kiln_child_fail("setpgid", "", "", errno);
     become_user_and_exec(spec);
 }
@@ -183,10 +185,10 @@ int kiln_spawn(const struct kiln_run_spec *spec, struct kiln_spawned *out) {
         return e;
     }
     unsigned long flags = SIGCHLD | CLONE_PIDFD;
-    if (spec->isolated) {
-        flags |= CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
-        if (spec->new_network) flags |= CLONE_NEWNET;
-    }
+    if (spec->isolated) flags |= CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+    // In place, RUN --mount gets a mount namespace of its own: its mounts vanish with the step.
+    if (!spec->isolated && spec->nbinds > 0) flags |= CLONE_NEWNS;
+    if (spec->new_network) flags |= CLONE_NEWNET;
     int pidfd = -1;
     // Raw clone: (flags, stack, parent_tid, ...). With CLONE_PIDFD the pidfd lands in
     // parent_tid, the third argument on every architecture kiln targets.

@@ -11,11 +11,12 @@ public enum IsolationMode: String, Sendable, Hashable, CaseIterable {
     case chroot
     /// kaniko's model, for when kiln itself is the container: the root is `/`, nothing is
     /// isolated; the step only gets its environment, user and working directory, and its own
-    /// process group (killed when the step ends).
+    /// process group (killed when the step ends). `RUN --mount` adds a mount namespace of the
+    /// step's own and `--network=none` a network namespace (both need CAP_SYS_ADMIN).
     case none
 }
 
-/// The network a RUN step sees (chroot mode only; `none` mode always shares the host's).
+/// The network a RUN step sees.
 public enum NetworkMode: String, Sendable, Hashable, CaseIterable {
     /// The host's network, like buildah's default for builds.
     case host
@@ -35,6 +36,27 @@ public struct BindMount: Sendable, Hashable {
         self.source = source
         self.destination = destination
         self.readOnly = readOnly
+    }
+}
+
+/// A `RUN --mount` made for one step: in chroot mode inside the root, in place at `/` in the
+/// step's own mount namespace. Either way it is gone when the step ends.
+public struct StepMount: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        /// A host file, directory or socket.
+        case bind(source: String, readOnly: Bool)
+        /// A fresh tmpfs; `size` in bytes (nil: the kernel's default, half the memory).
+        case tmpfs(size: Int64?)
+    }
+
+    /// Absolute path inside the root; created when missing (and removed again after the step
+    /// when the step left nothing in it).
+    public var destination: String
+    public var kind: Kind
+
+    public init(destination: String, kind: Kind) {
+        self.destination = destination
+        self.kind = kind
     }
 }
 
@@ -58,11 +80,13 @@ public struct RunSpec: Sendable, Hashable {
     public var network: NetworkMode
     /// Extra bind mounts (chroot mode only).
     public var binds: [BindMount]
+    /// `RUN --mount`s, in order, after `binds` (both modes).
+    public var mounts: [StepMount]
 
     public init(
         argv: [String], environment: [String] = [], workingDirectory: String = "/", user: String = "",
         root: String, hostname: String = "kiln", mode: IsolationMode = .chroot, network: NetworkMode = .host,
-        binds: [BindMount] = []
+        binds: [BindMount] = [], mounts: [StepMount] = []
     ) {
         self.argv = argv
         self.environment = environment
@@ -73,6 +97,7 @@ public struct RunSpec: Sendable, Hashable {
         self.mode = mode
         self.network = network
         self.binds = binds
+        self.mounts = mounts
     }
 
     /// The root the step really runs in, absolute.

@@ -13,6 +13,8 @@ struct ChildPlan: Sendable {
         var source: String
         var target: String
         var readOnly: Bool
+        /// Non-nil: a tmpfs with these mount options instead of a bind of `source`.
+        var tmpfsOptions: String? = nil
     }
 
     var isolated: Bool
@@ -151,7 +153,11 @@ extension Runner {
         }
         let argv = plan.argv.map(c) + [nil]
         let envp = plan.environment.map(c) + [nil]
-        let binds = plan.binds.map { kiln_bind(source: c($0.source), target: c($0.target), readonly: $0.readOnly ? 1 : 0) }
+        let binds = plan.binds.map {
+            kiln_bind(
+                source: c($0.source), target: c($0.target), readonly: $0.readOnly ? 1 : 0,
+                tmpfs_options: $0.tmpfsOptions.map { UnsafePointer(c($0)) } ?? nil)
+        }
         var spec = kiln_run_spec()
         spec.isolated = plan.isolated ? 1 : 0
         spec.new_network = plan.newNetwork ? 1 : 0

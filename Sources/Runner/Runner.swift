@@ -85,12 +85,10 @@ public enum Runner {
         let executable = try resolveExecutable(command, searchPath: searchPath, workdir: workdir, root: root)
 
         var plan = ChildPlan(
-            isolated: spec.mode == .chroot, newNetwork: spec.mode == .chroot && spec.network == .none,
+            isolated: spec.mode == .chroot, newNetwork: spec.network == .none,
             root: rootPath, path: executable, argv: spec.argv, environment: environment, workdir: workdir,
             hostname: spec.hostname, uid: identity.uid, gid: identity.gid, groups: identity.groups, binds: [], bpf: nil)
-        guard plan.isolated else {
-            return RunOutcome(exitStatus: try await spawnAndWait(plan, output: output), createdForMount: [], keptAfterRun: [])
-        }
+        guard plan.isolated else { return try await executeInPlace(spec, plan: plan, root: root, output: output) }
         switch SeccompFilter.program {
         case .success(let bpf): plan.bpf = bpf
         case .failure(let error): throw Error.seccomp(error.description)
@@ -123,19 +121,70 @@ public enum Runner {
             for (name, source) in files.sources where try mountPoints.ensure("/etc/\(name)", directory: false) {
                 binds.append(.init(source: source, target: "/etc/\(name)", readOnly: true))
             }
-            for bind in spec.binds {
-                let source = try sys("open the bind source \(bind.source)") { open(bind.source, KILN_O_PATH | O_CLOEXEC) }
-                defer { close(source) }
-                var st = Glibc.stat()
-                try sys("stat the bind source \(bind.source)") { fstat(source, &st) }
-                if try mountPoints.ensure(bind.destination, directory: (st.st_mode & S_IFMT) == S_IFDIR) {
-                    binds.append(.init(source: bind.source, target: bind.destination, readOnly: bind.readOnly))
-                }
-            }
-            return binds
+            let extra = spec.binds.map { StepMount(destination: $0.destination, kind: .bind(source: $0.source, readOnly: $0.readOnly)) }
+            return binds + (try stepBinds(extra + spec.mounts, mountPoints: mountPoints))
         } catch let error as SystemCallError {
             throw Error.mountPoint(error.description)
         }
+    }
+
+    /// In place: the step's `RUN --mount`s are made at `/` in a mount namespace of its own; their
+    /// mount points are created in `/` and removed again, as in chroot mode.
+    static func executeInPlace(
+        _ spec: RunSpec, plan: ChildPlan, root: RootedDirectory, output: @escaping @Sendable (String) -> Void
+    ) async throws -> RunOutcome {
+        guard !spec.mounts.isEmpty else {
+            return RunOutcome(exitStatus: try await spawnInPlace(plan, output: output), createdForMount: [], keptAfterRun: [])
+        }
+        var plan = plan
+        let mountPoints = MountPoints(root: root)
+        var status: Int32 = 0
+        var removal: (removed: [String], kept: [String]) = ([], [])
+        do {
+            defer { removal = mountPoints.removeCreated() }
+            do {
+                plan.binds = try stepBinds(spec.mounts, mountPoints: mountPoints)
+            } catch let error as SystemCallError {
+                throw Error.mountPoint(error.description)
+            }
+            status = try await spawnInPlace(plan, output: output)
+        }
+        return RunOutcome(exitStatus: status, createdForMount: removal.removed, keptAfterRun: removal.kept)
+    }
+
+    /// In place, only `RUN --mount` and `--network=none` need namespaces; say so when the
+    /// container does not allow them.
+    private static func spawnInPlace(_ plan: ChildPlan, output: @escaping @Sendable (String) -> Void) async throws -> Int32 {
+        do {
+            return try await spawnAndWait(plan, output: output)
+        } catch Error.spawn(let errno) where errno == EPERM && (plan.newNetwork || !plan.binds.isEmpty) {
+            let what = plan.binds.isEmpty ? "RUN --network=none" : "RUN --mount"
+            throw Error.setup(step: "\(what) in place needs a namespace of the step's own (CAP_SYS_ADMIN)", errno: errno)
+        }
+    }
+
+    /// Creates the mount points of `mounts` (a bind's as its source's kind, a tmpfs's as a
+    /// directory) and returns what the child mounts there.
+    static func stepBinds(_ mounts: [StepMount], mountPoints: MountPoints) throws(SystemCallError) -> [ChildPlan.Bind] {
+        var binds: [ChildPlan.Bind] = []
+        for mount in mounts {
+            switch mount.kind {
+            case .bind(let path, let readOnly):
+                let source = try sys("open the bind source \(path)") { open(path, KILN_O_PATH | O_CLOEXEC) }
+                defer { close(source) }
+                var st = Glibc.stat()
+                try sys("stat the bind source \(path)") { fstat(source, &st) }
+                if try mountPoints.ensure(mount.destination, directory: (st.st_mode & S_IFMT) == S_IFDIR) {
+                    binds.append(.init(source: path, target: mount.destination, readOnly: readOnly))
+                }
+            case .tmpfs(let size):
+                if try mountPoints.ensure(mount.destination, directory: true) {
+                    let options = "mode=1777" + (size.map { ",size=\($0)" } ?? "")
+                    binds.append(.init(source: "tmpfs", target: mount.destination, readOnly: false, tmpfsOptions: options))
+                }
+            }
+        }
+        return binds
     }
 
     /// The caller's environment plus `HOME` and `PATH` when missing.

@@ -78,6 +78,15 @@ extension ComparisonCase {
             }),
         // Same size, same mtime, new content: only a content snapshot can see it.
         ComparisonCase(name: "mtime-only", modes: [.full]),
+        ComparisonCase(
+            name: "run-mounts",
+            exclusions: ["/mnt", "/var", "/var/cache"].map {
+                TreeExclusion(
+                    $0, reason: "buildah 1.28 keeps the parents it made for mount points; BuildKit and kiln remove them")
+            },
+            kilnChecks: { tree in
+                ["/mnt", "/var/cache", "/scratch", "/srv/tools"].compactMap { tree.entries[$0] == nil ? nil : "\($0) is left in the image" }
+            }),
     ]
 
     /// `archive.tar.gz` for the add-tar case, made with GNU tar so kiln's own tar code is not

@@ -94,9 +94,9 @@ struct ErrorTests {
 
     @Test("Features not available yet say so, with their location")
     func notAvailableYet() async throws {
-        let error = try await failure("FROM scratch\nRUN --mount=type=cache,target=/c true\n")
+        let error = try await failure("FROM scratch\nRUN --security=insecure true\n")
         #expect(error?.code == .notAvailableYet && error?.exitCode == 1)
-        #expect(error?.description == "Dockerfile:2:1: RUN --mount is not available yet in this kiln")
+        #expect(error?.description == "Dockerfile:2:1: RUN --security=insecure is not available yet in this kiln")
     }
 
     @Test("The cause chain is walked innermost last")

@@ -87,6 +87,8 @@ struct BuildSession: Sendable {
         for p in execution.ignorePaths { list.add(p) }
         if execution.ignoreVarRun { list.add("/var/run") }
         list.add(workDirectory)
+        // RUN --mount=type=cache directories are never layer content.
+        list.add(execution.runMounts.cacheRoot(workDirectory: execution.workDirectory))
         for p in execution.protectedPaths { list.add(p) }
         for mount in MountTable.mountPoints() where mount != "/" { list.add(mount) }
         return list

@@ -6,13 +6,11 @@ import Runner
 
 extension StageExecutor {
     func execute(_ run: RunInstruction) async throws {
-        if !run.mounts.isEmpty {
-            throw KilnError.notAvailableYet("RUN --mount", at: run.location.diagnostic)
-        }
         if run.security == .insecure {
             throw KilnError.notAvailableYet("RUN --security=insecure", at: run.location.diagnostic)
         }
         try checkPlatformRuns(run)
+        try makeRunCacheRootInPlace()
         let strategy = session.snapshotStrategy
         let ignore = snapshotIgnoreList
         let rootPath = root.path
@@ -27,11 +25,14 @@ extension StageExecutor {
         }
         _ = try makeWorkingDirectory()
 
+        // Mount sources (secrets included) exist only while the step runs.
+        let mounts = try await prepareMounts(run)
+        defer { mounts.release() }
         let spec = RunSpec(
-            argv: argv(for: run), environment: state.runEnvironment, workingDirectory: state.workingDirectory,
+            argv: argv(for: run), environment: state.runEnvironment + mounts.environment, workingDirectory: state.workingDirectory,
             user: state.user, root: root.path, hostname: "kiln",
             mode: session.inPlace ? .none : .chroot,
-            network: run.network == RunInstruction.NetworkMode.none ? .none : .host)
+            network: run.network == RunInstruction.NetworkMode.none ? .none : .host, mounts: mounts.mounts)
         let prefix = "\(stageLabel) RUN"
         let sink = log
         let outcome: RunOutcome
@@ -40,6 +41,7 @@ extension StageExecutor {
         } catch {
             throw KilnError.at(run.location, "RUN could not start", cause: error)
         }
+        mounts.release()
         guard outcome.exitStatus == 0 else {
             throw KilnError.at(
                 run.location, .runFailed(status: outcome.exitStatus), "\(run.original) returned a non-zero code: \(outcome.exitStatus)")

@@ -6,14 +6,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// A bind mount made inside the build root before the step starts.
+/// A bind mount (or, with `tmpfs_options`, a fresh tmpfs) made inside the build root before the
+/// step starts.
 struct kiln_bind {
-    /// Host path of the source (file or directory).
+    /// Host path of the source (file or directory); unused for a tmpfs.
     const char *source;
     /// Path of the target inside the root, resolved in the root (it must already exist).
     const char *target;
     /// Remount the bind read-only.
     int readonly;
+    /// Non-NULL: mount a tmpfs with these options (`size=…`) instead of binding `source`.
+    const char *tmpfs_options;
 };
 
 /// Everything the child needs; all pointers stay valid until kiln_spawn returns.
@@ -21,7 +24,7 @@ struct kiln_run_spec {
     /// 1: fresh mount/PID/IPC/UTS namespaces, /proc, /dev, /sys, pivot_root, seccomp.
     /// 0: kaniko's model, run in place in a new process group.
     int isolated;
-    /// With isolated: also a new network namespace with only `lo` up.
+    /// A new network namespace with only `lo` up (either mode).
     int new_network;
     /// Host path of the build root (isolated only).
     const char *root;
@@ -36,6 +39,8 @@ struct kiln_run_spec {
     uint32_t gid;
     const uint32_t *groups;
     size_t ngroups;
+    /// Isolated: mounted inside the root. In place: mounted at `/` in a mount namespace of the
+    /// step's own (`RUN --mount`), so they vanish with it.
     const struct kiln_bind *binds;
     size_t nbinds;
     /// A seccomp BPF program (struct sock_filter[]), or NULL for none.

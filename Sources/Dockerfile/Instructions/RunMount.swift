@@ -129,6 +129,12 @@ public struct RunMount: Sendable, Hashable {
             if source != nil && id != nil { throw MountError("both source and id can't be set") }
         }
         if sharing != nil && type != .cache { throw MountError("invalid cache sharing set for \(type.rawValue) mount") }
+        if type == .ssh && source != nil { throw MountError("ssh does not support source") }
+        // BuildKit falls back to the working directory and then refuses `/`; kiln asks for the
+        // target outright (BuildKit's documentation marks it required).
+        if (type == .bind || type == .cache || type == .tmpfs) && (target ?? "").isEmpty {
+            throw MountError("invalid mount target \"\": target is required for \(type.rawValue) mounts")
+        }
     }
 
     private static func bool(_ value: String, _ key: String) throws -> Bool {

@@ -108,4 +108,25 @@ struct BuildFlags: ParsableArguments {
 
     @Option(name: .customLong("git"), help: "Options for git:// contexts (branch=…,single-branch=…); repeatable.")
     var git: [String] = []
+
+    @Option(
+        name: .customLong("secret"),
+        help: ArgumentHelp(
+            "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=NAME (buildx's syntax); repeatable.",
+            valueName: "id=…,src=…|env=…"))
+    var secrets: [String] = []
+
+    @Option(
+        name: .customLong("ssh"),
+        help: ArgumentHelp(
+            "An ssh agent socket for RUN --mount=type=ssh: default ($SSH_AUTH_SOCK) or ID=SOCKET; repeatable.",
+            valueName: "default|id=socket"))
+    var ssh: [String] = []
+
+    @Option(
+        name: .customLong("run-cache-dir"),
+        help:
+            "Where RUN --mount=type=cache directories are kept between builds (default: <kaniko-dir>/run-cache, else /var/cache/kiln/run-cache)."
+    )
+    var runCacheDirectory: String?
 }

@@ -115,6 +115,13 @@ enum BuildOptionsFactory {
         execution.ignoreVarRun = b.ignoreVarRun
         // In place, kiln's own binary and plugins must survive the wipe between stages.
         if let exe = StandardPluginDiscovery.executableDirectory() { execution.protectedPaths.append(exe) }
+        execution.runMounts.cacheDirectory = b.runCacheDirectory
+        do {
+            for spec in b.secrets { try execution.runMounts.addSecret(spec, environment: env) }
+            for spec in b.ssh { try execution.runMounts.addSSH(spec, environment: env) }
+        } catch {
+            throw KilnError.usage("\(error)")
+        }
         return execution
     }
 
