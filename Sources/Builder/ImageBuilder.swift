@@ -46,6 +46,13 @@ public struct ImageBuilder: Sendable {
         defer {
             if owned || options.execution.cleanup { try? removeTree(workDirectory) }
         }
+        // A git, http(s) or tar context becomes a directory before the Dockerfile is read.
+        var builder = self
+        builder.options.source = try await Self.resolveContexts(options, workDirectory: workDirectory, log: log)
+        return try await builder.run(workDirectory: workDirectory, outputs: outputs, pusher: pusher)
+    }
+
+    private func run(workDirectory: String, outputs: ImageOutputs, pusher: ImagePusher?) async throws -> BuildResult {
         let report = try check()
         for warning in report.warnings { log.warning(warning.description) }
         if let error = report.error { throw KilnError.dockerfile(error) }
@@ -267,6 +274,16 @@ public struct ImageBuilder: Sendable {
         }
         var bases: [Int: StageBase] = [:]
         for (index, base) in plan.bases {
+            if let (name, named) = Self.namedContext(for: base, dockerfile, source) {
+                if case .image(let ref) = named {
+                    do { bases[index] = .image(try ImageReference(parsing: ref)) } catch {
+                        throw KilnError(.usage, "--build-context \(name)=docker-image://\(ref)", cause: error)
+                    }
+                } else {
+                    bases[index] = .context(name, named)
+                }
+                continue
+            }
             switch base {
             case .scratch: bases[index] = .scratch
             case .stage(let i): bases[index] = .stage(i)
