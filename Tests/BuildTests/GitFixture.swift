@@ -69,7 +69,8 @@ struct GitFixture {
         try? FileManager.default.removeItem(atPath: portFile)
         var args = [TestTools.script("git-http.py"), "--root", root, "--port-file", portFile]
         if let user, let password { args += ["--user", user, "--password", password] }
-        let server = try BackgroundProcess(name: "git-http", executable: TestTools.python, arguments: args, outputPath: root + "/../git-http.log")
+        let server = try BackgroundProcess(
+            name: "git-http", executable: TestTools.python, arguments: args, outputPath: root + "/../git-http.log")
         defer { server.stop() }
         _ = await BackgroundProcess.waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: portFile) }
         let port = try String(contentsOfFile: portFile, encoding: .utf8)

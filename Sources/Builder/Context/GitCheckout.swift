@@ -109,7 +109,8 @@ public struct GitCheckout: Sendable {
         try run(["-C", directory, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", target + "^{commit}"], step: "checkout")
         if options.recurseSubmodules {
             try run(
-                ["-C", directory] + tlsArguments + ["submodule", "update", "-q", "--init", "--recursive", "--depth", "1"], step: "submodule update")
+                ["-C", directory] + tlsArguments + ["submodule", "update", "-q", "--init", "--recursive", "--depth", "1"],
+                step: "submodule update")
         }
         let head = try run(["-C", directory, "rev-parse", "HEAD"], step: "rev-parse").trimmingCharacters(in: .whitespacesAndNewlines)
         return head
@@ -155,7 +156,8 @@ public struct GitCheckout: Sendable {
         if let c = credentials, remoteURL.hasPrefix("http") {
             env["KILN_GIT_USERNAME"] = c.user
             env["KILN_GIT_PASSWORD"] = c.password
-            let helper = "!f() { test \"$1\" = get && printf 'username=%s\\npassword=%s\\n' \"$KILN_GIT_USERNAME\" \"$KILN_GIT_PASSWORD\"; }; f"
+            let helper =
+                "!f() { test \"$1\" = get && printf 'username=%s\\npassword=%s\\n' \"$KILN_GIT_USERNAME\" \"$KILN_GIT_PASSWORD\"; }; f"
             args = ["-c", "credential.helper=", "-c", "credential.helper=" + helper] + args
         }
         let process = Process()

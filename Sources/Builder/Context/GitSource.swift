@@ -75,7 +75,10 @@ public struct GitSource: Sendable, Hashable {
         // ssh://git@host/… keeps its login user, as scp-like URLs do.
         if url.hasPrefix("ssh://") && !info.contains(":") { return (url, nil) }
         if let colon = info.firstIndex(of: ":") {
-            return (stripped, (String(info[..<colon]).removingPercentEncoding ?? "", String(info[info.index(after: colon)...]).removingPercentEncoding))
+            return (
+                stripped,
+                (String(info[..<colon]).removingPercentEncoding ?? "", String(info[info.index(after: colon)...]).removingPercentEncoding)
+            )
         }
         return (stripped, (String(info).removingPercentEncoding ?? String(info), nil))
     }

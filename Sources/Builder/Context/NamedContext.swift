@@ -69,7 +69,8 @@ public enum NamedContext: Sendable, Hashable {
         for (name, context) in source.namedContexts.sorted(by: { $0.key < $1.key }) {
             switch context {
             case .remote(let value):
-                let directory = workDirectory + "/named-" + String(name.unicodeScalars.map { $0.isASCII && $0 != "/" ? Character($0) : "_" })
+                let directory =
+                    workDirectory + "/named-" + String(name.unicodeScalars.map { $0.isASCII && $0 != "/" ? Character($0) : "_" })
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 var options = SourceOptions(context: value)
                 options.environment = source.environment

@@ -79,7 +79,8 @@ public enum RemoteContext {
                 unlink(file)
                 switch error {
                 case .http(_, let status): throw Error.download(url: shown, reason: "the server answered HTTP \(status)")
-                case .transfer(_, let reason): throw Error.download(url: shown, reason: "download failed: \(redactingURLCredentials(reason))")
+                case .transfer(_, let reason):
+                    throw Error.download(url: shown, reason: "download failed: \(redactingURLCredentials(reason))")
                 case .checksum: throw Error.download(url: shown, reason: "\(error)")
                 }
             }
