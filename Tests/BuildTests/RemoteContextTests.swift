@@ -82,6 +82,14 @@ struct RemoteContextTests {
         }
     }
 
+    @Test("--git and --build-context refuse what they do not know with a usage error")
+    func badFlags() async throws {
+        let git = try await KilnCommand.run(["-c", Repo.helloExample, "--no-push", "--git", "depth=1"])
+        #expect(git.exitCode == 2 && git.stderr.contains("--git has no option 'depth'"), "\(git)")
+        let named = try await KilnCommand.run(["-c", Repo.helloExample, "--no-push", "--build-context", "noequals"])
+        #expect(named.exitCode == 2 && named.stderr.contains("--build-context needs name=value"), "\(named)")
+    }
+
     @Test("--build-context: a directory (also replacing a stage), docker-image:// and oci-layout://")
     func namedContexts() async throws {
         let tree = try TemporaryTree()

@@ -7,8 +7,9 @@ struct BuildFlags: ParsableArguments {
 
     @Option(
         name: [.customShort("c"), .customLong("context")],
-        help: "Build context: a directory (dir://DIR), a tarball (tar://FILE, tar://stdin), a git URL (git://…, "
-            + "https://….git#ref:subdir, git@host:repo) or an http(s) tarball.")
+        help: ArgumentHelp(
+            "Build context: a directory (dir://DIR), a tarball (tar://FILE, tar://stdin), a git URL (git://…, "
+                + "https://….git#ref:subdir, git@host:repo) or an http(s) tarball."))
     var context = "."
 
     @Option(name: .customLong("context-sub-path"), help: "Sub-directory of the context to use as the context.")
