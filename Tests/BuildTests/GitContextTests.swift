@@ -47,6 +47,39 @@ struct GitContextTests {
         }
     }
 
+    @Test("--git recurse-submodules=true checks submodules out; without it they stay empty")
+    func submodules() async throws {
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        let repo = try await GitFixture.make(in: tree)
+        try await repo.withDaemon { url in
+            // A superproject whose submodule is repo.git, served by the same daemon.
+            let work = tree.url("super-work")
+            try tree.makeDirectory("super-work")
+            let config = ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "protocol.allow=always"]
+            for args in [
+                ["init", "-q", "-b", "main"], ["submodule", "add", "-q", url, "sub"], ["commit", "-q", "-m", "super"],
+            ] {
+                let r = try await ProcessRunner.run("git", ["-C", work] + config + args)
+                #expect(r.succeeded, "\(r)")
+            }
+            _ = try tree.write("super-work/Dockerfile", "FROM scratch\nCOPY . /s/\n")
+            for args in [["add", "Dockerfile"], ["commit", "-q", "-m", "dockerfile"]] {
+                let r = try await ProcessRunner.run("git", ["-C", work] + config + args)
+                #expect(r.succeeded, "\(r)")
+            }
+            let bare = try await ProcessRunner.run("git", ["clone", "-q", "--bare", work, repo.root + "/super.git"])
+            #expect(bare.succeeded, "\(bare)")
+            let superURL = url.replacingOccurrences(of: "/repo.git", with: "/super.git")
+            let with = try await LayoutBuild.run(context: superURL, in: tree, name: "with", ["--git", "recurse-submodules=true"])
+            #expect(with.result.exitCode == 0, "\(with.result)")
+            #expect(text(try await with.unpack(into: tree) + "/s/sub/hello.txt") == "main\n")
+            let without = try await LayoutBuild.run(context: superURL, in: tree, name: "without")
+            #expect(without.result.exitCode == 0, "\(without.result)")
+            #expect(text(try await without.unpack(into: tree) + "/s/sub/hello.txt") == nil)
+        }
+    }
+
     @Test("smart HTTP context with credentials in the URL: they work and never appear in the output")
     func httpContextWithCredentials() async throws {
         let tree = try TemporaryTree()

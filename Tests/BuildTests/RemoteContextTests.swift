@@ -58,6 +58,10 @@ struct RemoteContextTests {
             text(try await LayoutBuild(result: file, layout: tree.url("file-out")).unpack(into: tree) + "/data/hello.txt")
                 == "from the tar\n")
 
+        // `--check` fetches the context too, to read its Dockerfile.
+        let check = try await KilnCommand.run(["--check", "--context", "tar://" + tar], currentDirectory: tree.url("cwd"))
+        #expect(check.exitCode == 0 && check.stderr.contains("no warnings found"), "\(check)")
+
         let kiln = try KilnCommand.binary()
         for (spec, out) in [("tar://stdin", "stdin-out"), ("-", "dash-out")] {
             let piped = try await ProcessRunner.run(
