@@ -30,6 +30,7 @@ struct RemoteContextTests {
         try tree.makeDirectory("www")
         _ = try await packedContext("www/ctx.tar.gz", in: tree)
         _ = try await packedContext("www/ctx.tar", in: tree)
+        _ = try tree.write("www/Dockerfile.txt", "FROM scratch\nLABEL from=url\n")
         try await AddURLTests.withServer(tree.url("www")) { port in
             for name in ["ctx.tar.gz", "ctx.tar"] {
                 let build = try await LayoutBuild.run(context: "http://127.0.0.1:\(port)/\(name)", in: tree, name: "out-" + name)
@@ -38,6 +39,10 @@ struct RemoteContextTests {
                 #expect(text(root + "/data/hello.txt") == "from the tar\n")
                 #expect(text(root + "/Dockerfile")?.hasPrefix("FROM scratch") == true)
             }
+            // A URL to a plain Dockerfile: that is the Dockerfile, with an empty context (BuildKit).
+            let plain = try await LayoutBuild.run(context: "http://127.0.0.1:\(port)/Dockerfile.txt", in: tree, name: "plain")
+            #expect(plain.result.exitCode == 0, "\(plain.result)")
+            #expect(try ImageSettings.read(layout: plain.layout, tag: "latest").labels["from"] == "url")
             let missing = try await LayoutBuild.run(context: "http://127.0.0.1:\(port)/nope.tar.gz", in: tree, name: "missing")
             #expect(missing.result.exitCode != 0)
             #expect(missing.result.stderr.contains("HTTP 404") && missing.result.stderr.contains("nope.tar.gz"), "\(missing.result)")
