@@ -49,6 +49,26 @@ struct RemoteContextTests {
         }
     }
 
+    @Test("the user:password of an ADD URL or an http context never reaches the output")
+    func urlCredentialsRedacted() async throws {
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        try tree.makeDirectory("www")
+        _ = try tree.write("www/f", "content")
+        let secret = "pa55-W0rd-xyz"
+        try await AddURLTests.withServer(tree.url("www")) { port in
+            let base = "http://alice:\(secret)@127.0.0.1:\(port)"
+            let ctx = try makeContext([:], dockerfile: "FROM scratch\nADD \(base)/f /f\nADD \(base)/nope /x\n", in: tree)
+            let add = try await LayoutBuild.run(context: ctx, in: tree, name: "add")
+            #expect(add.result.exitCode == 1 && add.result.stderr.contains("HTTP 404"), "\(add.result)")
+            #expect(add.result.stderr.contains("xxxxx@127.0.0.1"), "\(add.result)")
+            #expect(!add.result.stderr.contains(secret) && !add.result.stdout.contains(secret), "\(add.result)")
+            let context = try await LayoutBuild.run(context: base + "/nope.tar", in: tree, name: "ctx")
+            #expect(context.result.exitCode != 0 && context.result.stderr.contains("HTTP 404"), "\(context.result)")
+            #expect(!context.result.stderr.contains(secret), "\(context.result)")
+        }
+    }
+
     @Test("tar://stdin and tar://FILE take the Dockerfile from inside the tar")
     func tarContexts() async throws {
         let tree = try TemporaryTree()

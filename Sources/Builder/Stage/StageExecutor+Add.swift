@@ -80,7 +80,7 @@ extension StageExecutor {
     func download(_ url: String, to dest: String, intoDirectory: Bool, add: AddInstruction, copier: FileCopier) async throws {
         let temp = session.workDirectory + "/download-\(stepNumber)-\(stage.index)"
         let agent = session.options.execution.userAgent
-        log.info("downloading \(url)")
+        log.info("downloading \(redactingURLCredentials(url))")
         let result: URLDownloader.Download
         do {
             result = try await URLDownloader.fetch(url, to: temp, userAgent: agent, log: log.pluginSink)
