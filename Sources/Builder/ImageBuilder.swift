@@ -268,12 +268,13 @@ public struct ImageBuilder: Sendable {
             buildArgs: source.buildArgs, target: allStages ? nil : source.target,
             skipUnusedStages: allStages ? false : source.skipUnusedStages,
             targetPlatform: platform.description, buildPlatform: Platform.host.description, environment: source.environment)
-        let plan: BuildPlan
+        var plan: BuildPlan
         do { plan = try BuildPlan(dockerfile: dockerfile, input: input) } catch let failure as BuildPlan.Failure {
             throw KilnError(failure.origin == .commandLine ? .usage : .invalidInput, "", cause: failure.error)
         }
+        try skipOverriddenStages(&plan, dockerfile, source)
         var bases: [Int: StageBase] = [:]
-        for (index, base) in plan.bases {
+        for (index, base) in plan.bases where plan.stagesToBuild.contains(index) {
             if let (name, named) = Self.namedContext(for: base, dockerfile, source) {
                 if case .image(let ref) = named {
                     do { bases[index] = .image(try ImageReference(parsing: ref)) } catch {

@@ -19,6 +19,32 @@ extension ImageBuilder {
         }
     }
 
+    /// Drops the stages a named context replaces (BuildKit never builds them), and the stages
+    /// only they needed. The target is always built.
+    static func skipOverriddenStages(_ plan: inout BuildPlan, _ dockerfile: Dockerfile, _ source: SourceOptions) throws {
+        guard !source.namedContexts.isEmpty else { return }
+        let overridden = Set(
+            plan.stagesToBuild.filter { i in
+                i != plan.targetIndex && dockerfile.stages[i].name.map { NamedContext.lookup($0, in: source.namedContexts) != nil } == true
+            })
+        guard !overridden.isEmpty else { return }
+        var needed: Set<Int> = [plan.targetIndex]
+        if !source.skipUnusedStages { needed.formUnion(plan.stagesToBuild.filter { !overridden.contains($0) }) }
+        var queue = Array(needed)
+        while let i = queue.popLast() {
+            let uses: Set<Int>
+            do { uses = try dockerfile.dependencies(ofStage: i, globalEnvironment: plan.global.environment) } catch {
+                throw KilnError.wrapping(error, fallback: .invalidInput)
+            }
+            // A stage a named context replaces is not built: what only it used is skipped too.
+            for d in uses where !overridden.contains(d) && !needed.contains(d) {
+                needed.insert(d)
+                queue.append(d)
+            }
+        }
+        plan.stagesToBuild = plan.stagesToBuild.filter { needed.contains($0) }
+    }
+
     /// The named context standing in for a stage's base (`FROM name`), if any: a stage of that
     /// name or an image written that way (BuildKit lets a named context replace either).
     static func namedContext(for base: BuildPlan.Base, _ dockerfile: Dockerfile, _ source: SourceOptions) -> (String, NamedContext)? {
