@@ -41,6 +41,14 @@ struct GitContextTests {
             #expect(text(b + "/src/app/feature.txt") == "feature\n")
             #expect(text(b + "/src/hello.txt") == "main\n")
 
+            // BuildKit's query form, with the commit checked.
+            let query = try await LayoutBuild.run(
+                context: url + "?ref=feature&subdir=app&checksum=" + repo.featureCommit, in: tree, name: "query")
+            #expect(query.result.exitCode == 0, "\(query.result)")
+            #expect(text(try await query.unpack(into: tree) + "/app/feature.txt") == "feature\n")
+            let wrong = try await LayoutBuild.run(context: url + "?ref=main&checksum=" + repo.v1Commit, in: tree, name: "wrong")
+            #expect(wrong.result.exitCode != 0 && wrong.result.stderr.contains("checksum mismatch"), "\(wrong.result)")
+
             let missing = try await LayoutBuild.run(context: url + "#nosuchbranch", in: tree, name: "missing")
             #expect(missing.result.exitCode != 0)
             #expect(missing.result.stderr.contains("git fetch of") && missing.result.stderr.contains("nosuchbranch"), "\(missing.result)")
@@ -121,6 +129,7 @@ struct GitContextTests {
                         ADD \(daemon)#feature:app /a/
                         ADD --keep-git-dir \(http)#v1 /b
                         ADD --chown=7:8 --checksum=\(repo.mainCommit) \(http) /c/
+                        ADD \(http)?tag=v1&keep-git-dir=true /q/
                         """, in: tree)
                 let build = try await LayoutBuild.run(context: ctx, in: tree)
                 #expect(build.result.exitCode == 0, "\(build.result)")
@@ -134,6 +143,8 @@ struct GitContextTests {
                 let owned = try #require(fileStat(root + "/c/hello.txt"))
                 #expect(owned.st_uid == 7 && owned.st_gid == 8)
                 #expect(!FileManager.default.fileExists(atPath: root + "/c/.git"))
+                #expect(text(root + "/q/hello.txt") == "v1\n")
+                #expect(FileManager.default.fileExists(atPath: root + "/q/.git/HEAD"), "?keep-git-dir=true keeps .git")
 
                 let bad = try makeContext([:], dockerfile: "FROM scratch\nADD --checksum=\(repo.v1Commit) \(http)#main /x/\n", in: tree)
                 let mismatch = try await LayoutBuild.run(context: bad, in: tree, name: "bad")
@@ -158,6 +169,9 @@ struct GitContextTests {
         #expect(s.displayName == "https://xxxxx@example.com/r.git#v2:dir/sub")
         let k = try #require(GitSource("git://host/r.git#refs/heads/x#abcdef1"))
         #expect(k.ref == "refs/heads/x" && k.commit == "abcdef1")
+        let q = try #require(GitSource("https://h/r.git?tag=v1&subdir=app&keep-git-dir=true&checksum=ABCDEF1"))
+        #expect(q.remote == "https://h/r.git" && q.ref == "v1" && q.subdirectory == "app")
+        #expect(q.keepGitDirectory == true && q.checksum == "abcdef1" && q.submodules == nil)
         #expect(redactingURLCredentials("fatal: https://u:p@h/x failed") == "fatal: https://xxxxx@h/x failed")
     }
 }

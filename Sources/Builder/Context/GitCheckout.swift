@@ -107,12 +107,15 @@ public struct GitCheckout: Sendable {
             target = commit
         }
         try run(["-C", directory, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", target + "^{commit}"], step: "checkout")
-        if options.recurseSubmodules {
+        if source.submodules ?? options.recurseSubmodules {
             try run(
                 ["-C", directory] + tlsArguments + ["submodule", "update", "-q", "--init", "--recursive", "--depth", "1"],
                 step: "submodule update")
         }
         let head = try run(["-C", directory, "rev-parse", "HEAD"], step: "rev-parse").trimmingCharacters(in: .whitespacesAndNewlines)
+        if let expected = source.checksum, !GitSource.isCommitID(expected) || !head.hasPrefix(expected) {
+            throw Error.checksum(source: source.displayName, expected: expected, actual: head)
+        }
         return head
     }
 

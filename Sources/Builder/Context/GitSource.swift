@@ -10,11 +10,17 @@ public struct GitSource: Sendable, Hashable {
     public var subdirectory: String?
     /// kaniko's `git://…#ref#commit`: the commit to check out after fetching `ref`.
     public var commit: String?
+    /// BuildKit's query form (`?ref=…&subdir=…&checksum=…&keep-git-dir=…&submodules=…`):
+    /// the commit the ref must resolve to, and the two switches when given.
+    public var checksum: String?
+    public var keepGitDirectory: Bool?
+    public var submodules: Bool?
     /// `user[:password]` taken out of the URL; never logged.
     var credentials: (user: String, password: String?)?
 
     public static func == (a: GitSource, b: GitSource) -> Bool {
         a.remote == b.remote && a.ref == b.ref && a.subdirectory == b.subdirectory && a.commit == b.commit
+            && a.checksum == b.checksum && a.keepGitDirectory == b.keepGitDirectory && a.submodules == b.submodules
             && a.credentials?.user == b.credentials?.user && a.credentials?.password == b.credentials?.password
     }
 
@@ -46,7 +52,13 @@ public struct GitSource: Sendable, Hashable {
             base = String(text[..<hash])
             fragment = String(text[text.index(after: hash)...])
         }
+        var query: Substring?
+        if base.contains("://"), let mark = base.firstIndex(of: "?") {
+            query = base[base.index(after: mark)...]
+            base = String(base[..<mark])
+        }
         (remote, credentials) = Self.splitCredentials(base)
+        if let query { applyQuery(query) }
         guard let fragment, !fragment.isEmpty else { return }
         if let second = fragment.firstIndex(of: "#") {
             // kaniko: `#refs/heads/branch#<commit>`.
@@ -61,6 +73,22 @@ public struct GitSource: Sendable, Hashable {
             ref = fragment
         }
         if ref?.isEmpty == true { ref = nil }
+    }
+
+    /// BuildKit's query parameters; unknown ones are ignored, as BuildKit ignores them.
+    private mutating func applyQuery(_ query: Substring) {
+        for item in query.split(separator: "&") {
+            let pair = item.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+            let value = pair.count > 1 ? pair[1] : ""
+            switch pair[0] {
+            case "ref", "branch", "tag": ref = value.isEmpty ? nil : value
+            case "subdir": subdirectory = value.isEmpty ? nil : value
+            case "checksum", "commit": checksum = value.isEmpty ? nil : value.lowercased()
+            case "keep-git-dir": keepGitDirectory = ["", "1", "true"].contains(value.lowercased())
+            case "submodules": submodules = ["", "1", "true"].contains(value.lowercased())
+            default: break
+            }
+        }
     }
 
     /// `scheme://user:pass@host/…` → (`scheme://host/…`, credentials). scp-like `git@host:path`

@@ -53,7 +53,8 @@ public enum RemoteContext {
             let checkout = GitCheckout(source: repository, options: git, environment: source.environment)
             let commit = try await runBlocking { try checkout.checkout(into: directory) }
             log.info("checked out \(repository.displayName) at \(commit)")
-            resolved.context = try GitCheckout.contextDirectory(of: directory, source: repository, keepGitDirectory: false)
+            resolved.context = try GitCheckout.contextDirectory(
+                of: directory, source: repository, keepGitDirectory: repository.keepGitDirectory ?? false)
         } else if spec == "-" || spec == "tar://stdin" {
             let file = workDirectory + "/context-stdin"
             try await runBlocking { try saveStandardInput(to: file) }

@@ -28,7 +28,8 @@ extension StageExecutor {
             if let expected = add.checksum, !commit.hasPrefix(expected.lowercased()) {
                 throw GitCheckout.Error.checksum(source: source.displayName, expected: expected, actual: commit)
             }
-            tree = try GitCheckout.contextDirectory(of: directory, source: source, keepGitDirectory: add.keepGitDir)
+            tree = try GitCheckout.contextDirectory(
+                of: directory, source: source, keepGitDirectory: add.keepGitDir || source.keepGitDirectory == true)
         } catch {
             throw KilnError.at(add.location, "ADD \(source.displayName)", cause: error, fallback: .network)
         }
