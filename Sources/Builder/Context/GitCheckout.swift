@@ -50,6 +50,7 @@ public struct GitCheckout: Sendable {
         }
     }
 
+    /// Why a checkout failed; git's own words (credentials removed) are kept.
     public enum Error: Swift.Error, CustomStringConvertible {
         case gitMissing
         case failed(source: String, step: String, output: String)
@@ -69,7 +70,9 @@ public struct GitCheckout: Sendable {
         }
     }
 
+    /// What to check out.
     public let source: GitSource
+    /// kaniko's `--git` options.
     public var options: Options
     /// The process environment (kaniko's `GIT_*` credentials, `GIT_PULL_METHOD`, proxies).
     public var environment: [String: String]

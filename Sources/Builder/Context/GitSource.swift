@@ -13,17 +13,21 @@ public struct GitSource: Sendable, Hashable {
     /// BuildKit's query form (`?ref=…&subdir=…&checksum=…&keep-git-dir=…&submodules=…`):
     /// the commit the ref must resolve to, and the two switches when given.
     public var checksum: String?
+    /// `keep-git-dir=`: keep `.git` in what is copied.
     public var keepGitDirectory: Bool?
+    /// `submodules=`: check submodules out (nil: the caller's default).
     public var submodules: Bool?
     /// `user[:password]` taken out of the URL; never logged.
     var credentials: (user: String, password: String?)?
 
+    /// Equal when every part is, credentials included (a tuple cannot synthesise this).
     public static func == (a: GitSource, b: GitSource) -> Bool {
         a.remote == b.remote && a.ref == b.ref && a.subdirectory == b.subdirectory && a.commit == b.commit
             && a.checksum == b.checksum && a.keepGitDirectory == b.keepGitDirectory && a.submodules == b.submodules
             && a.credentials?.user == b.credentials?.user && a.credentials?.password == b.credentials?.password
     }
 
+    /// Hashes the parts that are not secret.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(remote)
         hasher.combine(ref)

@@ -9,6 +9,7 @@ import PluginSupport
 /// plain; its content is the context, as BuildKit and kaniko take it). The Dockerfile is then
 /// looked up inside that context first (kaniko reads it from the tar; BuildKit from the repository).
 public enum RemoteContext {
+    /// Why a context could not be fetched.
     public enum Error: Swift.Error, CustomStringConvertible {
         case unsupportedScheme(String)
         case download(url: String, reason: String)
