@@ -157,6 +157,25 @@ struct GitContextTests {
         }
     }
 
+    @Test("git@host:repo (scp-like ssh) as a context and in ADD, through GIT_SSH_COMMAND")
+    func scpLikeSSH() async throws {
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        let repo = try await GitFixture.make(in: tree)
+        // A stand-in for ssh: drops the options and the host, runs git's command in the
+        // repositories' directory (what sshd would do for git@host).
+        let fakeSSH = try tree.write(
+            "fake-ssh", "#!/bin/sh\nwhile [ $# -gt 1 ]; do shift; done\ncd '\(repo.root)' && exec sh -c \"$1\"\n", mode: 0o755)
+        let env: [String: String?] = ["GIT_SSH_COMMAND": fakeSSH]
+        let context = try await LayoutBuild.run(context: "git@git.example.invalid:repo.git#v1", in: tree, name: "ctx", environment: env)
+        #expect(context.result.exitCode == 0, "\(context.result)")
+        #expect(text(try await context.unpack(into: tree) + "/src/hello.txt") == "v1\n")
+        let ctx = try makeContext([:], dockerfile: "FROM scratch\nADD git@git.example.invalid:repo.git#feature:app /a\n", in: tree)
+        let add = try await LayoutBuild.run(context: ctx, in: tree, name: "add", environment: env)
+        #expect(add.result.exitCode == 0, "\(add.result)")
+        #expect(text(try await add.unpack(into: tree) + "/a/feature.txt") == "feature\n")
+    }
+
     @Test("git URLs: what is git, the fragment, credentials kept out of names")
     func parsing() throws {
         #expect(GitSource.isGit("https://example.com/a/b.git#main:sub"))
