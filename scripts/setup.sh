@@ -6,11 +6,12 @@ set -euo pipefail
 build_pkgs=(libarchive-dev libcurl4-openssl-dev libssl-dev libseccomp-dev zlib1g-dev pkg-config)
 test_pkgs=(skopeo umoci podman buildah runc docker-registry busybox-static debootstrap
            apache2-utils openssl python3 python3-cryptography zstd bzip2 xz-utils
-           libcap2-bin uidmap iproute2 curl tar gzip qemu-user-static patchelf git)
+           libcap2-bin uidmap iproute2 curl tar gzip qemu-user-static patchelf)
 image_pkgs=(patchelf busybox-static ca-certificates)
 
 want=("${build_pkgs[@]}")
-if [[ "${1:-}" == "--tests" ]]; then want+=("${test_pkgs[@]}"); fi
+# git: the git source tests serve repositories with git daemon and git http-backend.
+if [[ "${1:-}" == "--tests" ]]; then want+=("${test_pkgs[@]}" git); fi
 if [[ "${1:-}" == "--image" ]]; then want+=("${image_pkgs[@]}"); fi
 
 missing=()

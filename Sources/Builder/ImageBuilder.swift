@@ -49,17 +49,13 @@ public struct ImageBuilder: Sendable {
         // A git, http(s) or tar context becomes a directory before the Dockerfile is read.
         var builder = self
         builder.options.source = try await Self.resolveContexts(options, workDirectory: workDirectory, log: log)
-        return try await builder.run(workDirectory: workDirectory, outputs: outputs, pusher: pusher)
-    }
-
-    private func run(workDirectory: String, outputs: ImageOutputs, pusher: ImagePusher?) async throws -> BuildResult {
-        let report = try check()
+        let report = try builder.check()
         for warning in report.warnings { log.warning(warning.description) }
         if let error = report.error { throw KilnError.dockerfile(error) }
         let platforms = options.platforms.count > 1 ? options.platforms : [options.platform]
         var sessions: [BuildSession] = []
         for platform in platforms {
-            var single = self
+            var single = builder
             single.options.platform = platform
             single.options.platforms = []
             if platforms.count > 1 { single.log.platform = platform.description }
