@@ -10,7 +10,8 @@ test_pkgs=(skopeo umoci podman buildah runc docker-registry busybox-static deboo
 image_pkgs=(patchelf busybox-static ca-certificates binutils)
 
 want=("${build_pkgs[@]}")
-if [[ "${1:-}" == "--tests" ]]; then want+=("${test_pkgs[@]}"); fi
+# git: the git source tests serve repositories with git daemon and git http-backend.
+if [[ "${1:-}" == "--tests" ]]; then want+=("${test_pkgs[@]}" git); fi
 if [[ "${1:-}" == "--image" ]]; then want+=("${image_pkgs[@]}"); fi
 
 missing=()

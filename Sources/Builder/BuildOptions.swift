@@ -53,6 +53,10 @@ public struct SourceOptions: Sendable {
     public var skipUnusedStages = true
     /// The environment proxy variables (`HTTP_PROXY`…) default from.
     public var environment: [String: String] = [:]
+    /// kaniko's `--git` options for a git context.
+    public var git = GitCheckout.Options()
+    /// `--build-context name=…` (BuildKit): what `FROM name` and `COPY --from=name` use instead.
+    public var namedContexts: [String: NamedContext] = [:]
 
     public init(dockerfile: String = "Dockerfile", context: String = ".") {
         self.dockerfile = dockerfile

@@ -63,13 +63,16 @@ public struct ImageBuilder: Sendable {
         // the working directory is kept.
         let overlays = OverlayRoots()
         defer { overlays.unmountAll() }
-        let report = try check()
+        // A git, http(s) or tar context becomes a directory before the Dockerfile is read.
+        var builder = self
+        builder.options.source = try await Self.resolveContexts(options, workDirectory: workDirectory, log: log)
+        let report = try builder.check()
         for warning in report.warnings { log.warning(warning.description) }
         if let error = report.error { throw KilnError.dockerfile(error) }
         let platforms = options.platforms.count > 1 ? options.platforms : [options.platform]
         var sessions: [BuildSession] = []
         for platform in platforms {
-            var single = self
+            var single = builder
             single.options.platform = platform
             single.options.platforms = []
             if platforms.count > 1 { single.log.platform = platform.description }
@@ -280,12 +283,23 @@ public struct ImageBuilder: Sendable {
             buildArgs: source.buildArgs, target: allStages ? nil : source.target,
             skipUnusedStages: allStages ? false : source.skipUnusedStages,
             targetPlatform: platform.description, buildPlatform: Platform.host.description, environment: source.environment)
-        let plan: BuildPlan
+        var plan: BuildPlan
         do { plan = try BuildPlan(dockerfile: dockerfile, input: input) } catch let failure as BuildPlan.Failure {
             throw KilnError(failure.origin == .commandLine ? .usage : .invalidInput, "", cause: failure.error)
         }
+        try skipOverriddenStages(&plan, dockerfile, source)
         var bases: [Int: StageBase] = [:]
-        for (index, base) in plan.bases {
+        for (index, base) in plan.bases where plan.stagesToBuild.contains(index) {
+            if let (name, named) = Self.namedContext(for: base, dockerfile, source) {
+                if case .image(let ref) = named {
+                    do { bases[index] = .image(try ImageReference(parsing: ref)) } catch {
+                        throw KilnError(.usage, "--build-context \(name)=docker-image://\(ref)", cause: error)
+                    }
+                } else {
+                    bases[index] = .context(name, named)
+                }
+                continue
+            }
             switch base {
             case .scratch: bases[index] = .scratch
             case .stage(let i): bases[index] = .stage(i)

@@ -49,7 +49,7 @@ struct CLITests {
     @Test(
         "flags whose backend is not there yet say so",
         arguments: [
-            ["--cache"], ["--cache-repo", "example.test/cache"], ["--git", "branch=main"],
+            ["--cache"], ["--cache-repo", "example.test/cache"],
         ])
     func notAvailableYet(_ args: [String]) async throws {
         let r = try await KilnCommand.run(["-c", Repo.helloExample, "--no-push"] + args)

@@ -18,11 +18,22 @@ enum URLDownloader {
         case transfer(url: String, reason: String)
         case checksum(url: String, expected: String, actual: Digest)
         var description: String {
-            switch self {
+            // A URL's user:password never reaches a message.
+            switch redacted {
             case .http(let url, let status): return "ADD \(url): the server answered HTTP \(status)"
             case .transfer(let url, let reason): return "ADD \(url): download failed: \(reason)"
             case .checksum(let url, let expected, let actual):
                 return "ADD \(url): checksum mismatch: expected \(expected), got \(actual)"
+            }
+        }
+
+        private var redacted: Error {
+            switch self {
+            case .http(let url, let status): return .http(url: redactingURLCredentials(url), status: status)
+            case .transfer(let url, let reason):
+                return .transfer(url: redactingURLCredentials(url), reason: redactingURLCredentials(reason))
+            case .checksum(let url, let expected, let actual):
+                return .checksum(url: redactingURLCredentials(url), expected: expected, actual: actual)
             }
         }
     }

@@ -86,6 +86,8 @@ struct BaseImages {
             config.config = container
             state = StageState(config: config, layers: pulled.layers, format: pulled.format, arguments: session.stageArguments())
             if let shell = container.shell, !shell.isEmpty { state.shell = shell }
+        case .context(let name, let context):
+            state = try await start(from: context, name: name, stage: stage, root: root)
         }
         state.cmdFromBase = state.containerConfig.cmd != nil
         let triggers = try Self.triggers(of: &state, location: stage.from.location)

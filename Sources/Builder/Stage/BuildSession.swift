@@ -112,6 +112,8 @@ enum StageBase: Equatable {
     case scratch
     case stage(Int)
     case image(ImageReference)
+    /// `--build-context NAME=…` standing in for a stage or image of that name.
+    case context(String, NamedContext)
 }
 
 /// What changes while a build runs: the stages finished so far, the images pulled, the layer

@@ -13,11 +13,11 @@ extension StageExecutor {
             chmod: try chmodSpec(add.chmod, location: add.location))
         var local: [CopySource] = []
         var remote: [String] = []
+        var git: [String] = []
         for source in add.sources {
-            if case .path(let p) = source, Self.isURL(p) {
-                if p.hasPrefix("git@") || p.hasSuffix(".git") || p.contains(".git#") {
-                    throw KilnError.notAvailableYet("ADD of a git repository", at: add.location.diagnostic)
-                }
+            if case .path(let p) = source, GitSource.isGit(p) {
+                git.append(p)
+            } else if case .path(let p) = source, Self.isURL(p) {
                 remote.append(p)
             } else {
                 local.append(source)
@@ -33,6 +33,7 @@ extension StageExecutor {
                 add.location, .invalidInput,
                 "when using ADD with more than one source file, the destination must be a directory and end with a /")
         }
+        for url in git { try await addGit(url, to: dest, add: add, copier: copier) }
         for url in remote {
             try await download(url, to: dest, intoDirectory: dest.hasSuffix("/") || many, add: add, copier: copier)
         }
@@ -79,7 +80,7 @@ extension StageExecutor {
     func download(_ url: String, to dest: String, intoDirectory: Bool, add: AddInstruction, copier: FileCopier) async throws {
         let temp = session.workDirectory + "/download-\(stepNumber)-\(stage.index)"
         let agent = session.options.execution.userAgent
-        log.info("downloading \(url)")
+        log.info("downloading \(redactingURLCredentials(url))")
         let result: URLDownloader.Download
         do {
             result = try await URLDownloader.fetch(url, to: temp, userAgent: agent, log: log.pluginSink)

@@ -34,6 +34,9 @@ extension StageExecutor {
     /// Where COPY reads from: the context, an earlier stage's root, or an image's root.
     func sourceTree(from: String?, location: SourceLocation) async throws -> BuildContext {
         guard let from else { return session.context }
+        if let named = NamedContext.lookup(from, in: session.options.source.namedContexts) {
+            return try await BaseImages(session: session).tree(of: named, name: from, location: location)
+        }
         let reference: StageReference
         do { reference = try session.dockerfile.resolveSource(from, inStage: stage.index, location: location) } catch {
             throw KilnError.wrapping(error, fallback: .invalidInput)

@@ -52,7 +52,7 @@ final class StageExecutor {
                 !singleSnapshot && !session.inPlace && !session.plan.stagesUsedLater.contains(stage.index)
                 && lastFileChange <= index
             stepNumber += 1
-            log.info("\(stageLabel) STEP \(stepNumber)/\(stepCount): \(instruction.original)")
+            log.info("\(stageLabel) STEP \(stepNumber)/\(stepCount): \(redactingURLCredentials(instruction.original))")
             let started = ProcessInfo.processInfo.systemUptime
             do { try await apply(instruction) } catch let error as KilnError where !Self.isLocated(error) {
                 // Every failure of a step names the Dockerfile line that caused it.

@@ -32,7 +32,7 @@ struct Build: AsyncParsableCommand, KilnCommand {
         let builder = ImageBuilder(options: options, components: components, log: log)
         if build.checkOnly {
             // `--check`: BuildKit's `docker build --check`: the warnings, and a failure exit when any.
-            let report = try builder.check()
+            let report = try await builder.checkFetchingContext()
             for warning in report.warnings { FileHandle.standardError.write(Data("\(warning.description)\n".utf8)) }
             if report.warnings.isEmpty { FileHandle.standardError.write(Data("kiln: check complete, no warnings found\n".utf8)) }
             if let error = report.error { throw KilnError.dockerfile(error) }

@@ -5,7 +5,11 @@ struct BuildFlags: ParsableArguments {
     @Option(name: [.customShort("f"), .customLong("dockerfile")], help: "Path to the Dockerfile (absolute, or relative to the context).")
     var dockerfile = "Dockerfile"
 
-    @Option(name: [.customShort("c"), .customLong("context")], help: "Build context: a directory (dir://DIR) or a tarball (tar://FILE).")
+    @Option(
+        name: [.customShort("c"), .customLong("context")],
+        help: ArgumentHelp(
+            "Build context: a directory (dir://DIR), a tarball (tar://FILE, tar://stdin), a git URL (git://…, "
+                + "https://….git#ref:subdir, git@host:repo) or an http(s) tarball."))
     var context = "."
 
     @Option(name: .customLong("context-sub-path"), help: "Sub-directory of the context to use as the context.")
@@ -106,7 +110,9 @@ struct BuildFlags: ParsableArguments {
         help: "Build in place (--isolation none) even where nothing says this is a container (kaniko's --force).")
     var force = false
 
-    @Option(name: .customLong("git"), help: "Options for git:// contexts (branch=…,single-branch=…); repeatable.")
+    @Option(
+        name: .customLong("git"),
+        help: "Options for git contexts: branch=…,single-branch=…,recurse-submodules=…,insecure-skip-tls=…; repeatable.")
     var git: [String] = []
 
     @Option(
@@ -129,4 +135,11 @@ struct BuildFlags: ParsableArguments {
             "Where RUN --mount=type=cache directories are kept between builds (default: <kaniko-dir>/run-cache, else /var/cache/kiln/run-cache)."
     )
     var runCacheDirectory: String?
+
+    @Option(
+        name: .customLong("build-context"),
+        help: ArgumentHelp(
+            "A named context for FROM name and COPY --from=name: a directory, docker-image://REF, oci-layout://PATH[:TAG|@DIGEST], "
+                + "a git URL or an http(s) tarball; repeatable.", valueName: "name=value"))
+    var buildContexts: [String] = []
 }

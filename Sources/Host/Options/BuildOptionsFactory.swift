@@ -69,7 +69,11 @@ enum BuildOptionsFactory {
             guard let eq = label.firstIndex(of: "=") else { throw KilnError.usage("--label needs key=value, got '\(label)'") }
             source.labels.append((String(label[..<eq]), String(label[label.index(after: eq)...])))
         }
-        if !b.git.isEmpty { throw KilnError.notAvailableYet("--git (git:// build contexts)") }
+        source.git = try GitCheckout.Options(parsing: b.git)
+        for entry in b.buildContexts {
+            let (name, context) = try NamedContext.parse(flag: entry)
+            source.namedContexts[name] = context
+        }
         return source
     }
 
