@@ -15,27 +15,11 @@ struct InPlaceBuildTests {
             if ProcessInfo.processInfo.environment["CI"] != nil { Issue.record("needs root (mount namespaces)") }
             return
         }
-        let kiln = try KilnCommand.binary()
-        let products = (kiln as NSString).deletingLastPathComponent
         let tree = try TemporaryTree()
         defer { tree.remove() }
-        let root = tree.url("container")
-        for d in ["kiln", "busybox", "workspace/ctx", "usr", "opt/swift", "proc", "dev", "sys", "etc", "tmp"] {
-            try FileManager.default.createDirectory(atPath: root + "/" + d, withIntermediateDirectories: true)
-        }
-        for link in ["lib", "lib64", "bin", "sbin"] {
-            try FileManager.default.createSymbolicLink(atPath: root + "/" + link, withDestinationPath: "usr/" + link)
-        }
-        try FileManager.default.copyItem(atPath: kiln, toPath: root + "/kiln/kiln")
-        for so in try FileManager.default.contentsOfDirectory(atPath: products) where so.hasSuffix(".so") {
-            try FileManager.default.copyItem(atPath: products + "/" + so, toPath: root + "/kiln/" + so)
-        }
-        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: root + "/busybox/sh")
+        let root = try makeInPlaceContainer(in: tree, directories: ["workspace/ctx", "proc", "dev", "sys", "tmp"])
         _ = try tree.write("container/workspace/ctx/a.txt", "from stage one\n")
         _ = try tree.write("container/workspace/ctx/b.txt", "b\n")
-        _ = try tree.write("container/etc/passwd", "root:x:0:0:root:/root:/busybox/sh\n")
-        // What marks a Docker container; without it kiln refuses to build in place (kaniko's rule).
-        _ = try tree.write("container/.dockerenv", "")
         _ = try tree.write(
             "container/workspace/ctx/Dockerfile",
             """

@@ -122,26 +122,9 @@ struct InterruptTests {
     @Test("SIGTERM during an in-place RUN (--isolation none): the step's whole process group dies, 143")
     func duringInPlaceRun() async throws {
         guard Self.isRoot() else { return }
-        let kilnBinary = try KilnCommand.binary()
-        let products = (kilnBinary as NSString).deletingLastPathComponent
         let tree = try TemporaryTree()
         defer { tree.remove() }
-        // A container as InPlaceBuildTests makes one: kiln, busybox and the context in a root of its
-        // own, the host's /usr and Swift runtime bound read-only, /.dockerenv.
-        let root = tree.url("container")
-        for d in ["kiln", "busybox", "workspace/ctx", "workspace/kaniko", "workspace/tmp", "usr", "opt/swift", "proc", "dev", "etc"] {
-            try FileManager.default.createDirectory(atPath: root + "/" + d, withIntermediateDirectories: true)
-        }
-        for link in ["lib", "lib64", "bin", "sbin"] {
-            try FileManager.default.createSymbolicLink(atPath: root + "/" + link, withDestinationPath: "usr/" + link)
-        }
-        try FileManager.default.copyItem(atPath: kilnBinary, toPath: root + "/kiln/kiln")
-        for so in try FileManager.default.contentsOfDirectory(atPath: products) where so.hasSuffix(".so") {
-            try FileManager.default.copyItem(atPath: products + "/" + so, toPath: root + "/kiln/" + so)
-        }
-        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: root + "/busybox/sh")
-        _ = try tree.write("container/etc/passwd", "root:x:0:0:root:/root:/busybox/sh\n")
-        _ = try tree.write("container/.dockerenv", "")
+        let root = try makeInPlaceContainer(in: tree, directories: ["workspace/ctx", "workspace/kaniko", "workspace/tmp", "proc", "dev"])
         let seconds = Int.random(in: 4000...9000)
         // One sleep in the background, one in the foreground: both in the step's process group.
         _ = try tree.write(
