@@ -55,12 +55,14 @@ let package = Package(
         .target(name: "PluginHost", dependencies: [api]),
         // I/O: where a built image goes (OCI layout, docker-archive, registries, digest files).
         .target(name: "Outputs", dependencies: [api, support, "ImageModel", "ImageStore", "Diagnostics"]),
+        // I/O: the layer cache (step keys, entries in a registry repository or an OCI layout).
+        .target(name: "LayerCache", dependencies: [api, support, "ImageModel", "ImageStore"]),
         // The engine: executes a planned Dockerfile into an image with the components it is given.
         .target(
             name: "Builder",
             dependencies: [
                 api, support, "ImageModel", "Diagnostics", "Dockerfile", "Archive", "ImageStore", "Runner", "Outputs", "SystemCalls",
-                "HTTPTransport", "CKilnSys",
+                "HTTPTransport", "CKilnSys", "LayerCache",
             ]),
         // Multi-arch images from per-architecture ones (manifest-tool's job) through a RegistryClient.
         .target(name: "ManifestTool", dependencies: [api, "ImageModel", yams]),
@@ -71,7 +73,7 @@ let package = Package(
             name: "Host",
             dependencies: [
                 api, "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag", "SystemCalls",
-                "Runner",
+                "Runner", "LayerCache",
                 argumentParser,
             ]),
 

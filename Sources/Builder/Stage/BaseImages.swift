@@ -4,6 +4,7 @@ import Dockerfile
 import Foundation
 import ImageModel
 import ImageStore
+import LayerCache
 import PluginAPI
 import PluginSupport
 
@@ -40,7 +41,9 @@ struct BaseImages {
             var c = ContainerConfig()
             c.env = ["PATH=\(Self.defaultPath)"]
             config.config = c
-            return (StageState(config: config, layers: [], format: .oci, arguments: session.stageArguments()), root, [])
+            var scratch = StageState(config: config, layers: [], format: .oci, arguments: session.stageArguments())
+            scratch.cacheChain = .seed(base: "scratch", platform: session.platform(ofStage: stage.index))
+            return (scratch, root, [])
         case .stage(let i):
             guard let base = session.progress.finished[i] else {
                 throw KilnError.at(stage.from.location, .internal, "stage \(i) must be built before stage \(stage.index)")
@@ -72,6 +75,7 @@ struct BaseImages {
             config.config = container
             state = StageState(config: config, layers: pulled.layers, format: pulled.format, arguments: session.stageArguments())
             if let shell = container.shell, !shell.isEmpty { state.shell = shell }
+            state.cacheChain = .seed(base: pulled.manifestDigest.description, platform: session.platform(ofStage: stage.index))
         }
         state.cmdFromBase = state.containerConfig.cmd != nil
         let triggers = try Self.triggers(of: &state, location: stage.from.location)

@@ -2,6 +2,7 @@ import Dockerfile
 import Foundation
 import ImageModel
 import ImageStore
+import LayerCache
 import PluginAPI
 
 /// What every stage of one build shares and nothing changes once the build starts: options,
@@ -22,10 +23,12 @@ struct BuildSession {
     let ignoreList: IgnoreList
     /// The build's mutable record.
     let progress: BuildProgress
+    /// The layer cache, when `--cache` is on.
+    let cache: StepCache?
 
     init(
         options: BuildOptions, components: BuildComponents, log: BuildLog, workDirectory: String, store: BlobStore,
-        context: BuildContext, dockerfile: Dockerfile, plan: BuildPlan, bases: [Int: StageBase]
+        context: BuildContext, dockerfile: Dockerfile, plan: BuildPlan, bases: [Int: StageBase], cache: StepCache? = nil
     ) {
         self.options = options
         self.components = components
@@ -38,6 +41,7 @@ struct BuildSession {
         self.bases = bases
         self.ignoreList = Self.makeIgnoreList(options.execution, workDirectory: workDirectory)
         self.progress = BuildProgress(layerDirectory: workDirectory + "/layers")
+        self.cache = cache
     }
 
     /// The platform a stage builds for: its `FROM --platform` (validated by the planner), else

@@ -142,6 +142,11 @@ extension StageExecutor {
             addHistory(createdBy)
             return
         }
+        // The layer cache: the chain records what was copied; with --cache-copy-layers the
+        // layer may come from the cache.
+        let cacheKey = try await copyStepKey(copier)
+        if let cacheKey, try await reuse(cacheKey, createdBy: createdBy, extract: false, chainsLayer: false) { return }
+        let layersBefore = state.layers.count
         let written = copier.written
         let deferred = copier.deferred.mapValues {
             ($0.source, LayerWriter.Overrides(uid: $0.uid, gid: $0.gid, permissions: $0.permissions))
@@ -158,6 +163,7 @@ extension StageExecutor {
                 }
             }
         }
+        if let cacheKey { await finishStep(cacheKey, layersBefore: layersBefore, createdBy: createdBy, store: true, chainsLayer: false) }
     }
 
     func execute(_ workdir: WorkdirInstruction) async throws {

@@ -80,7 +80,10 @@ final class StageExecutor {
     }
 
     func apply(_ instruction: Instruction) async throws {
-        if case .arg(let arg) = instruction { return try declare(arg) }
+        if case .arg(let arg) = instruction {
+            try declare(arg)
+            return recordInCacheChain(instruction)
+        }
         let expanded: Instruction
         do {
             expanded = try session.dockerfile.expand(instruction, environment: state.expansionEnvironment)
@@ -90,12 +93,16 @@ final class StageExecutor {
             throw KilnError.at(instruction.location, instruction.keyword, cause: error, fallback: .invalidInput)
         }
         switch expanded {
-        case .run(let run): try await execute(run)
+        case .run(let run): try await executeCaching(run)
         case .copy(let copy): try await execute(copy)
         case .add(let add): try await execute(add)
-        case .workdir(let w): try await execute(w)
+        case .workdir(let w):
+            try await execute(w)
+            recordInCacheChain(expanded)
         case .from: throw KilnError.at(instruction.location, .internal, "FROM inside a stage")
-        default: try applyMetadata(expanded)
+        default:
+            try applyMetadata(expanded)
+            recordInCacheChain(expanded)
         }
     }
 

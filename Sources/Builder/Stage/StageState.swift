@@ -1,6 +1,7 @@
 import Dockerfile
 import ImageModel
 import ImageStore
+import LayerCache
 import PluginAPI
 
 /// Everything a stage has accumulated: its image so far and the build-time state that is not
@@ -19,6 +20,8 @@ struct StageState {
     var snapshot: SnapshotState?
     /// Files changed outside a RUN (COPY, WORKDIR) since `snapshot` was taken.
     var snapshotStale = false
+    /// The layer cache's record of the stage so far (base, then each step's output).
+    var cacheChain: CacheChain?
 
     /// ENV keys → their index in `config.config.env`, and the expansion environment, kept up
     /// to date by `setEnv` and `declare` so that neither costs time in the stage's length.

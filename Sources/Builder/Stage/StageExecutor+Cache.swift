@@ -1,0 +1,118 @@
+import Diagnostics
+import Dockerfile
+import Foundation
+import ImageStore
+import LayerCache
+import PluginAPI
+import PluginSupport
+
+/// The layer cache's seam in a stage: every step moves the stage's `CacheChain` on by its
+/// output; RUN (and with `--cache-copy-layers` COPY/ADD) first looks its key up and, on a hit,
+/// takes the stored layer instead of doing the work; a miss stores the new layer in the
+/// background.
+extension StageExecutor {
+    /// A step that changes only the config (or WORKDIR, whose effect its text and USER decide).
+    func recordInCacheChain(_ instruction: Instruction) {
+        guard session.cache != nil else { return }
+        let parts = ["meta", instruction.original, state.workingDirectory, state.user]
+        state.cacheChain?.advance(parts)
+    }
+
+    /// What every layer-making key includes besides the step: how the layer is written.
+    var layerKeyParts: [String] {
+        [session.options.layers.compression.rawValue, session.options.layers.fixedTimestamp.map { "\($0)" } ?? "now"]
+    }
+
+    /// RUN through the cache: the key is the command as it runs (argv, environment, working
+    /// directory, user, network); the chain moves on by the layer's diff ID.
+    func executeCaching(_ run: RunInstruction) async throws {
+        guard let cache = session.cache, let chain = state.cacheChain else { return try await execute(run) }
+        let spec =
+            ["RUN"] + argv(for: run) + ["env"] + state.runEnvironment.sorted()
+            + ["dir", state.workingDirectory, "user", state.user, "net", "\(run.network)"] + layerKeyParts
+        let key = chain.key(spec)
+        // RUN --mount reads what the key cannot see (caches, secrets, other stages' files).
+        let cacheable = cache.options.runLayers && run.mounts.isEmpty
+        if cacheable, try await reuse(key, createdBy: run.original, extract: !nothingReadsRootAfterCurrentStep, chainsLayer: true) {
+            return
+        }
+        let before = state.layers.count
+        try await execute(run)
+        await finishStep(key, layersBefore: before, createdBy: run.original, store: cacheable, chainsLayer: true)
+    }
+
+    /// COPY/ADD: the chain moves on by the digest of what was written (names, modes, owners,
+    /// content; not times). Returns the key when the layer itself goes through the cache
+    /// (`--cache-copy-layers`); nil otherwise.
+    func copyStepKey(_ copier: FileCopier) async throws -> CacheKey? {
+        guard let cache = session.cache, let chain = state.cacheChain else { return nil }
+        let rootPath = root.path
+        let entries = copier.written.map { rel in
+            if let d = copier.deferred[rel] {
+                return ContentDigest.Entry(name: rel, hostPath: d.source, uid: d.uid, gid: d.gid, permissions: d.permissions)
+            }
+            return ContentDigest.Entry(name: rel, hostPath: rootPath + "/" + rel)
+        }
+        let content: Digest
+        do { content = try await runBlocking { try ContentDigest.of(entries) } } catch {
+            throw KilnError.wrapping(error, "\(stageLabel) STEP \(stepNumber): hashing the copied files")
+        }
+        let key = chain.key(["COPY", content.description] + layerKeyParts)
+        state.cacheChain?.advance(["COPY", content.description])
+        return cache.options.copyLayers ? key : nil
+    }
+
+    /// Looks `key` up; on a hit, adds the stored layer (extracted into the root when a later
+    /// step reads it) and the step's history, and returns true. A miss, or an entry that cannot
+    /// be read, returns false: the step runs. `chainsLayer`: the chain moves on by the layer's
+    /// diff ID (RUN; COPY's output is the content it already recorded).
+    func reuse(_ key: CacheKey, createdBy: String, extract: Bool, chainsLayer: Bool) async throws -> Bool {
+        guard let cache = session.cache else { return false }
+        let prefix = "\(stageLabel) STEP \(stepNumber)/\(stepCount):"
+        let entry: CacheEntry
+        switch await cache.repository.lookup(key, ttl: cache.options.ttl, now: Int64(time(nil))) {
+        case .miss(let reason):
+            if case .unreadable = reason {
+                log.warning("\(prefix) the cache entry \(key) in \(cache.repository.name) is \(reason); running the step")
+            }
+            log.info("\(prefix) cache miss (\(reason)), key \(key)")
+            return false
+        case .hit(let found):
+            entry = found
+        }
+        guard let layer = entry.layer else {
+            log.info("\(prefix) cache hit (no changes), key \(key)")
+            addHistory(createdBy)
+            if chainsLayer { state.cacheChain?.advance(["layer", "none"]) }
+            return true
+        }
+        do { try await cache.repository.fetchLayer(entry, into: session.store) } catch {
+            log.warning("\(prefix) the cache entry \(key)'s layer \(layer.descriptor.digest) is unreadable (\(error)); running the step")
+            log.info("\(prefix) cache miss (unreadable layer), key \(key)")
+            return false
+        }
+        if extract {
+            try await BaseImages(session: session).extract(layers: [layer], named: "cache entry \(key)", into: root)
+            state.snapshotStale = true
+        }
+        state.layers.append(layer)
+        addHistory(createdBy, emptyLayer: false)
+        if chainsLayer { state.cacheChain?.advance(["layer", layer.diffID.description]) }
+        log.info("\(prefix) cache hit, layer \(layer.descriptor.digest), key \(key)")
+        return true
+    }
+
+    /// After a step ran: moves the chain on by its layer (RUN) and queues the entry's upload.
+    func finishStep(_ key: CacheKey, layersBefore: Int, createdBy: String, store: Bool, chainsLayer: Bool) async {
+        guard let cache = session.cache else { return }
+        let layer = state.layers.count > layersBefore ? state.layers.last : nil
+        if chainsLayer { state.cacheChain?.advance(["layer", layer?.diffID.description ?? "none"]) }
+        guard store, cache.options.push else { return }
+        let repository = cache.repository
+        let blobs = session.store
+        let platform = session.platform(ofStage: stage.index)
+        await cache.uploads.enqueue("the layer of \(createdBy)") {
+            try await repository.store(key, layer: layer, from: blobs, createdBy: createdBy, platform: platform)
+        }
+    }
+}
