@@ -67,7 +67,7 @@ struct LayerCacheTests {
         COPY a.txt /a.txt
         \(s.run("run1", "cat /a.txt > /r1.txt"))
         COPY b.txt /b.txt
-        \(s.run("run2", "cat /b.txt > /r2.txt"))
+        \(s.run("run2", "cat /b.txt /r1.txt > /r2.txt"))
         ENV STAGE=late
         \(s.run("run3", "echo $STAGE > /r3.txt"))
         """
@@ -92,16 +92,26 @@ struct LayerCacheTests {
         let validate = try await KilnCommand.run(["validate", second.layout + ":latest"])
         #expect(validate.exitCode == 0, "\(validate)")
         let root = try await second.unpack(into: s.tree)
-        #expect(try String(contentsOfFile: root + "/r2.txt", encoding: .utf8) == "b\n")
+        #expect(try String(contentsOfFile: root + "/r2.txt", encoding: .utf8) == "b\na\n")
         #expect(try String(contentsOfFile: root + "/r3.txt", encoding: .utf8) == "late\n")
+
+        // Only a.txt's mtime changes: keys cover content, not times, so every RUN still hits.
+        var times = [timespec(tv_sec: 1_600_000_000, tv_nsec: 0), timespec(tv_sec: 1_600_000_000, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, ctx + "/a.txt", &times, 0) == 0)
+        let touched = try await s.build(ctx, s.cacheFlags)
+        #expect(s.calls("run1", "run2", "run3") == "1,1,1", "\(touched.result)")
+        // Its COPY layer records the new mtime; run1's layer is the cached one.
+        let (f1, t1) = (try Self.diffIDs(first), try Self.diffIDs(touched))
+        #expect(t1.count == f1.count && t1[f1.count - 5] != f1[f1.count - 5] && t1[f1.count - 4] == f1[f1.count - 4])
 
         // Only b.txt changes: run1 still hits, run2 and run3 run again.
         _ = try s.tree.write(String(ctx.dropFirst(s.tree.path.count + 1)) + "/b.txt", "b changed\n")
         let third = try await s.build(ctx, s.cacheFlags)
         #expect(s.calls("run1", "run2", "run3") == "1,2,2", "\(third.result)")
         let root3 = try await third.unpack(into: s.tree)
-        #expect(try String(contentsOfFile: root3 + "/r2.txt", encoding: .utf8) == "b changed\n")
-        let (f, t) = (try Self.diffIDs(first), try Self.diffIDs(third))
+        // run2 ran on the root with run1's layer from the cache in it.
+        #expect(try String(contentsOfFile: root3 + "/r2.txt", encoding: .utf8) == "b changed\na\n")
+        let (f, t) = (try Self.diffIDs(touched), try Self.diffIDs(third))
         #expect(t.count == f.count && Array(t.prefix(f.count - 3)) == Array(f.prefix(f.count - 3)))
         #expect(zip(t.suffix(3), f.suffix(3)).allSatisfy { $0 != $1 })
 
@@ -143,6 +153,28 @@ struct LayerCacheTests {
         let ctx3 = try makeContext([:], dockerfile: variant, in: s.tree)
         let v = try await s.build(ctx3, flags)
         #expect(s.calls("c1", "c2") == "2,1", "\(v.result)")
+    }
+
+    @Test("multi-stage: a stage served wholly from the cache still gives COPY --from its files")
+    func multiStage() async throws {
+        let s = try await Setup.start()
+        defer { s.stop() }
+        let dockerfile = """
+            FROM \(s.base) AS build
+            ARG PORT
+            \(s.run("m1", "echo built > /out.txt"))
+            FROM \(s.base)
+            ARG PORT
+            COPY --from=build /out.txt /out.txt
+            \(s.run("m2", "cat /out.txt > /final.txt"))
+            """
+        let ctx = try makeContext([:], dockerfile: dockerfile, in: s.tree)
+        let first = try await s.build(ctx, s.cacheFlags)
+        let second = try await s.build(ctx, s.cacheFlags)
+        #expect(s.calls("m1", "m2") == "1,1", "\(second.result)")
+        #expect(try Self.diffIDs(second) == Self.diffIDs(first))
+        let root = try await second.unpack(into: s.tree)
+        #expect(try String(contentsOfFile: root + "/final.txt", encoding: .utf8) == "built\n")
     }
 
     @Test("an entry whose layer blob was deleted from the registry is a warning and a miss")

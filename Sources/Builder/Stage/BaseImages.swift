@@ -66,7 +66,9 @@ struct BaseImages {
             let pulled = try await ImagePuller(session: session).pull(
                 reference, platform: session.platform(ofStage: stage.index), location: stage.from.location)
             session.progress.recordPull(pulled.reference)
-            try await extract(pulled, into: root)
+            // With the layer cache, a stage whose steps all hit never needs its base's files.
+            let deferred = session.cache != nil && !session.inPlace
+            if !deferred { try await extract(pulled, into: root) }
             var config = pulled.config
             var container = config.config ?? ContainerConfig()
             if !(container.env ?? []).contains(where: { $0.hasPrefix("PATH=") }) {
@@ -76,6 +78,7 @@ struct BaseImages {
             state = StageState(config: config, layers: pulled.layers, format: pulled.format, arguments: session.stageArguments())
             if let shell = container.shell, !shell.isEmpty { state.shell = shell }
             state.cacheChain = .seed(base: pulled.manifestDigest.description, platform: session.platform(ofStage: stage.index))
+            if deferred { state.pendingLayers = pulled.layers }
         }
         state.cmdFromBase = state.containerConfig.cmd != nil
         let triggers = try Self.triggers(of: &state, location: stage.from.location)

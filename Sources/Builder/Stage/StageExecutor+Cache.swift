@@ -33,9 +33,8 @@ extension StageExecutor {
         let key = chain.key(spec)
         // RUN --mount reads what the key cannot see (caches, secrets, other stages' files).
         let cacheable = cache.options.runLayers && run.mounts.isEmpty
-        if cacheable, try await reuse(key, createdBy: run.original, extract: !nothingReadsRootAfterCurrentStep, chainsLayer: true) {
-            return
-        }
+        if cacheable, try await reuse(key, createdBy: run.original, chainsLayer: true) { return }
+        try await materializeRoot()
         let before = state.layers.count
         try await execute(run)
         await finishStep(key, layersBefore: before, createdBy: run.original, store: cacheable, chainsLayer: true)
@@ -62,11 +61,22 @@ extension StageExecutor {
         return cache.options.copyLayers ? key : nil
     }
 
-    /// Looks `key` up; on a hit, adds the stored layer (extracted into the root when a later
-    /// step reads it) and the step's history, and returns true. A miss, or an entry that cannot
+    /// Extracts the layers not yet in the root (the base, cache hits): before a step that reads
+    /// or writes the root's files, and at the end of a stage a later one uses.
+    func materializeRoot() async throws {
+        guard !state.pendingLayers.isEmpty else { return }
+        let layers = state.pendingLayers
+        state.pendingLayers = []
+        try await BaseImages(session: session).extract(layers: layers, named: "\(stageLabel) base and cached steps", into: root)
+        state.snapshotStale = true
+    }
+
+    /// Looks `key` up; on a hit, adds the stored layer (extracted into the root only when a
+    /// later step needs the root) and the step's history, and returns true. A miss, or an entry that cannot
     /// be read, returns false: the step runs. `chainsLayer`: the chain moves on by the layer's
-    /// diff ID (RUN; COPY's output is the content it already recorded).
-    func reuse(_ key: CacheKey, createdBy: String, extract: Bool, chainsLayer: Bool) async throws -> Bool {
+    /// diff ID (RUN; COPY's output is the content it already recorded). `filesInRoot`: the
+    /// step's files are in the root already (COPY wrote them), only its layer is taken.
+    func reuse(_ key: CacheKey, createdBy: String, chainsLayer: Bool, filesInRoot: Bool = false) async throws -> Bool {
         guard let cache = session.cache else { return false }
         let prefix = "\(stageLabel) STEP \(stepNumber)/\(stepCount):"
         let entry: CacheEntry
@@ -91,10 +101,7 @@ extension StageExecutor {
             log.info("\(prefix) cache miss (unreadable layer), key \(key)")
             return false
         }
-        if extract {
-            try await BaseImages(session: session).extract(layers: [layer], named: "cache entry \(key)", into: root)
-            state.snapshotStale = true
-        }
+        if !filesInRoot { state.pendingLayers.append(layer) }
         state.layers.append(layer)
         addHistory(createdBy, emptyLayer: false)
         if chainsLayer { state.cacheChain?.advance(["layer", layer.diffID.description]) }

@@ -145,7 +145,7 @@ extension StageExecutor {
         // The layer cache: the chain records what was copied; with --cache-copy-layers the
         // layer may come from the cache.
         let cacheKey = try await copyStepKey(copier)
-        if let cacheKey, try await reuse(cacheKey, createdBy: createdBy, extract: false, chainsLayer: false) { return }
+        if let cacheKey, try await reuse(cacheKey, createdBy: createdBy, chainsLayer: false, filesInRoot: true) { return }
         let layersBefore = state.layers.count
         let written = copier.written
         let deferred = copier.deferred.mapValues {

@@ -61,6 +61,8 @@ final class StageExecutor {
         if singleSnapshot, let previous = state.snapshot, all.contains(where: Self.changesFiles) {
             try await snapshotLayer(since: previous, createdBy: all.last?.original ?? "")
         }
+        // A later stage builds on or copies from this root: it must hold every layer.
+        if session.plan.stagesUsedLater.contains(stage.index) { try await materializeRoot() }
     }
 
     /// True when some error in the chain already names a Dockerfile line.
@@ -94,9 +96,14 @@ final class StageExecutor {
         }
         switch expanded {
         case .run(let run): try await executeCaching(run)
-        case .copy(let copy): try await execute(copy)
-        case .add(let add): try await execute(add)
+        case .copy(let copy):
+            try await materializeRoot()
+            try await execute(copy)
+        case .add(let add):
+            try await materializeRoot()
+            try await execute(add)
         case .workdir(let w):
+            try await materializeRoot()
             try await execute(w)
             recordInCacheChain(expanded)
         case .from: throw KilnError.at(instruction.location, .internal, "FROM inside a stage")

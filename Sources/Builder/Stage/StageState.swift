@@ -22,6 +22,9 @@ struct StageState {
     var snapshotStale = false
     /// The layer cache's record of the stage so far (base, then each step's output).
     var cacheChain: CacheChain?
+    /// Layers of the image not yet extracted into the root (with the layer cache on: the base
+    /// and cache hits), in order; extracted when a step first needs the root's files.
+    var pendingLayers: [Layer] = []
 
     /// ENV keys → their index in `config.config.env`, and the expansion environment, kept up
     /// to date by `setEnv` and `declare` so that neither costs time in the stage's length.
