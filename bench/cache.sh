@@ -8,6 +8,7 @@
 # kiln's cache repository is the same local registry (REG/cache-<workload>).
 #
 # Usage: sudo bench/cache.sh [--runs N] [--workloads "w1 w2"] [--kiln PATH]
+#   KEEP_LOGS=DIR keeps each timed build's log (kiln's with timestamps) in DIR.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 RUNS=3
@@ -18,7 +19,7 @@ while [ $# -gt 0 ]; do
         --runs) RUNS=$2; shift 2 ;;
         --workloads) WORKLOADS=$2; shift 2 ;;
         --kiln) KILN=$2; shift 2 ;;
-        *) sed -n 2,11p "$0" >&2; exit 2 ;;
+        *) sed -n 2,12p "$0" >&2; exit 2 ;;
     esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench/cache.sh needs root (buildah, chroot)" >&2; exit 2; }
@@ -50,7 +51,7 @@ seconds() {
 kiln_run() {
     local w=$1 tag=$2 ctx="$BENCH_WORK/ctx/$1"
     "$KILN" -c "$ctx" -f "$ctx/Dockerfile" -d "$REGISTRY/kiln-$w:$tag" --insecure-registry "$REGISTRY" \
-        --cache --cache-repo "$REGISTRY/cache-$w" --kaniko-dir "$BENCH_WORK/kiln-work" --cleanup
+        --cache --cache-repo "$REGISTRY/cache-$w" --kaniko-dir "$BENCH_WORK/kiln-work" --log-timestamp
 }
 
 buildah_run() {
@@ -78,6 +79,7 @@ for w in $WORKLOADS; do
     BUILDAH_STORE="$BENCH_WORK/buildah-$w"
     say "$w: cold builds (fill kiln's cache repository and buildah's storage)"
     seconds kiln_run "$w" cold >/dev/null
+    rm -rf "$BENCH_WORK/kiln-work"
     seconds buildah_run "$w" cold >/dev/null
     file=$(changed_file "$w")
     for run in $(seq 1 "$RUNS"); do
@@ -89,6 +91,10 @@ for w in $WORKLOADS; do
                 s=$(seconds "${tool}_run" "$w" "$kind-$run")
                 [ "$tool" = kiln ] && [ "$kind" = warm ] && ! grep -q "cache hit" "$BENCH_WORK/last.log" && say "kiln $w: no cache hit?"
                 echo "$tool $w $kind $run $s" >>"$BENCH_WORK/samples"
+                [ -n "${KEEP_LOGS:-}" ] && cp "$BENCH_WORK/last.log" "$KEEP_LOGS/$tool-$w-$kind-$run.log"
+                # As bench/run.sh: kiln's working directory (its roots) goes after the clock stops,
+                # as buildah's containers stay in its storage.
+                rm -rf "$BENCH_WORK/kiln-work"
                 say "$tool $w $kind run $run: ${s}s"
             done
             [ "$kind" = changed ] && restore "$file"

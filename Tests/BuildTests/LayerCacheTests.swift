@@ -175,6 +175,9 @@ struct LayerCacheTests {
         #expect(try Self.diffIDs(second) == Self.diffIDs(first))
         let root = try await second.unpack(into: s.tree)
         #expect(try String(contentsOfFile: root + "/final.txt", encoding: .utf8) == "built\n")
+        // An undeclared proxy build arg reaches RUN's environment but not the keys (Docker's rule).
+        let proxied = try await s.build(ctx, s.cacheFlags + ["--build-arg", "https_proxy=http://proxy.invalid:3128"])
+        #expect(proxied.result.stderr.components(separatedBy: "cache hit").count - 1 == 2, "\(proxied.result)")
     }
 
     @Test("an entry whose layer blob was deleted from the registry is a warning and a miss")

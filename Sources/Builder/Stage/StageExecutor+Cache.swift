@@ -24,11 +24,15 @@ extension StageExecutor {
     }
 
     /// RUN through the cache: the key is the command as it runs (argv, environment, working
-    /// directory, user, network); the chain moves on by the layer's diff ID.
+    /// directory, user, network); the chain moves on by the layer's diff ID. Undeclared proxy
+    /// build args are left out of the key (Docker's rule: runners behind different proxies share
+    /// a cache).
     func executeCaching(_ run: RunInstruction) async throws {
         guard let cache = session.cache, let chain = state.cacheChain else { return try await execute(run) }
+        let proxies = Set(state.arguments.proxyEnvironment.keys)
+        let environment = state.runEnvironment.filter { !proxies.contains(String($0.prefix { $0 != "=" })) }
         let spec =
-            ["RUN"] + argv(for: run) + ["env"] + state.runEnvironment.sorted()
+            ["RUN"] + argv(for: run) + ["env"] + environment.sorted()
             + ["dir", state.workingDirectory, "user", state.user, "net", "\(run.network)"] + layerKeyParts
         let key = chain.key(spec)
         // RUN --mount reads what the key cannot see (caches, secrets, other stages' files).
@@ -72,8 +76,8 @@ extension StageExecutor {
     }
 
     /// Looks `key` up; on a hit, adds the stored layer (extracted into the root only when a
-    /// later step needs the root) and the step's history, and returns true. A miss, or an entry that cannot
-    /// be read, returns false: the step runs. `chainsLayer`: the chain moves on by the layer's
+    /// later step needs the root) and the step's history, and returns true. A miss, or an
+    /// entry that cannot be read, returns false: the step runs. `chainsLayer`: the chain moves on by the layer's
     /// diff ID (RUN; COPY's output is the content it already recorded). `filesInRoot`: the
     /// step's files are in the root already (COPY wrote them), only its layer is taken.
     func reuse(_ key: CacheKey, createdBy: String, chainsLayer: Bool, filesInRoot: Bool = false) async throws -> Bool {
