@@ -221,7 +221,7 @@ struct LayerCacheTests {
 
         _ = try await s.build(ctx, flags + ["--no-push-cache"])
         #expect(!FileManager.default.fileExists(atPath: dir + "/index.json"))
-        _ = try await s.build(ctx, flags + ["--cache-copy-layers"])
+        let stored = try await s.build(ctx, flags + ["--cache-copy-layers"])
         #expect(s.calls("run1", "run2", "run3") == "2,2,2")
         let index = try OCILayoutReader(path: dir).index()
         #expect(index.manifests.count == 5)  // three RUN and two COPY entries
@@ -229,6 +229,11 @@ struct LayerCacheTests {
         let hit = try await s.build(ctx, flags + ["--cache-copy-layers"])
         #expect(s.calls("run1", "run2", "run3") == "2,2,2", "\(hit.result)")
         #expect(hit.result.stderr.components(separatedBy: "cache hit").count - 1 == 5, "\(hit.result)")
+        // Every step hit, COPY keyed by its sources: neither the base nor any layer was extracted.
+        #expect(!hit.result.stderr.contains("extracting"), "\(hit.result)")
+        #expect(try Self.diffIDs(hit) == Self.diffIDs(stored))
+        let validate = try await KilnCommand.run(["validate", hit.layout + ":latest"])
+        #expect(validate.exitCode == 0, "\(validate)")
 
         try await Task.sleep(nanoseconds: 2_100_000_000)
         let expired = try await s.build(ctx, flags + ["--cache-ttl", "1s"])

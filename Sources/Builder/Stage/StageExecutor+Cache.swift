@@ -46,23 +46,66 @@ extension StageExecutor {
 
     /// COPY/ADD: the chain moves on by the digest of what was written (names, modes, owners,
     /// content; not times). Returns the key when the layer itself goes through the cache
-    /// (`--cache-copy-layers`); nil otherwise.
-    func copyStepKey(_ copier: FileCopier) async throws -> CacheKey? {
+    /// (`--cache-copy-layers`), and whether it is still to be looked up; nil otherwise.
+    func copyStepKey(_ copier: FileCopier) async throws -> (key: CacheKey, lookUp: Bool)? {
+        if let key = precomputedCopyKey {
+            // `copyThroughCache` keyed (and looked up) this COPY from its sources already.
+            precomputedCopyKey = nil
+            return (key, false)
+        }
         guard let cache = session.cache, let chain = state.cacheChain else { return nil }
-        let rootPath = root.path
+        let content = try await contentDigest(copier, root: root.path)
+        let key = chain.key(["COPY", content.description] + layerKeyParts)
+        state.cacheChain?.advance(["COPY", content.description])
+        return cache.options.copyLayers ? (key, true) : nil
+    }
+
+    /// The digest of what `copier` wrote under `root` (or deferred from its sources).
+    func contentDigest(_ copier: FileCopier, root rootPath: String) async throws -> Digest {
         let entries = copier.written.map { rel in
             if let d = copier.deferred[rel] {
                 return ContentDigest.Entry(name: rel, hostPath: d.source, uid: d.uid, gid: d.gid, permissions: d.permissions)
             }
             return ContentDigest.Entry(name: rel, hostPath: rootPath + "/" + rel)
         }
-        let content: Digest
-        do { content = try await runBlocking { try ContentDigest.of(entries) } } catch {
+        do { return try await runBlocking { try ContentDigest.of(entries) } } catch {
             throw KilnError.wrapping(error, "\(stageLabel) STEP \(stepNumber): hashing the copied files")
         }
-        let key = chain.key(["COPY", content.description] + layerKeyParts)
+    }
+
+    /// COPY with `--cache-copy-layers` (and no `--chown`, whose names need the root's
+    /// /etc/passwd): keyed by its sources alone, copied into an empty scratch root without
+    /// contents, so a hit needs neither the root's files nor a copy. Returns true on a hit; on a
+    /// miss the key is kept for the real copy, which stores its layer under it.
+    func copyThroughCache(_ copy: CopyInstruction) async throws -> Bool {
+        guard let cache = session.cache, cache.options.copyLayers, copy.chown == nil, let chain = state.cacheChain else {
+            return false
+        }
+        let scratch = BuildRoot(path: session.workDirectory + "/copy-key")
+        try? removeTree(scratch.path)
+        do { try FileManager.default.createDirectory(atPath: scratch.path, withIntermediateDirectories: true) } catch {
+            throw KilnError.wrapping(error, "cannot create \(scratch.path)")
+        }
+        defer { try? removeTree(scratch.path) }
+        let tree = try await sourceTree(from: copy.from, location: copy.location)
+        let copier = FileCopier(
+            root: scratch, owner: copy.from == nil ? FileCopier.Owner(uid: 0, gid: 0) : nil,
+            chmod: try chmodSpec(copy.chmod, location: copy.location))
+        copier.skipContents = true
+        try copying(copy.location, copy.original) {
+            try copyFiles(
+                copy.sources, to: copy.destination, tree: tree, copier: copier, parents: copy.parents,
+                excludes: copy.excludes, location: copy.location, keyword: "COPY")
+        }
+        let content = try await contentDigest(copier, root: scratch.path)
+        let key = chain.key(["COPY-SOURCES", content.description] + layerKeyParts)
         state.cacheChain?.advance(["COPY", content.description])
-        return cache.options.copyLayers ? key : nil
+        if try await reuse(key, createdBy: copy.original, chainsLayer: false) {
+            state.snapshotStale = true
+            return true
+        }
+        precomputedCopyKey = key
+        return false
     }
 
     /// Extracts the layers not yet in the root (the base, cache hits): before a step that reads

@@ -144,8 +144,10 @@ extension StageExecutor {
         }
         // The layer cache: the chain records what was copied; with --cache-copy-layers the
         // layer may come from the cache.
-        let cacheKey = try await copyStepKey(copier)
-        if let cacheKey, try await reuse(cacheKey, createdBy: createdBy, chainsLayer: false, filesInRoot: true) { return }
+        let cacheStep = try await copyStepKey(copier)
+        if let cacheStep, cacheStep.lookUp, try await reuse(cacheStep.key, createdBy: createdBy, chainsLayer: false, filesInRoot: true) {
+            return
+        }
         let layersBefore = state.layers.count
         let written = copier.written
         let deferred = copier.deferred.mapValues {
@@ -163,7 +165,9 @@ extension StageExecutor {
                 }
             }
         }
-        if let cacheKey { await finishStep(cacheKey, layersBefore: layersBefore, createdBy: createdBy, store: true, chainsLayer: false) }
+        if let cacheStep {
+            await finishStep(cacheStep.key, layersBefore: layersBefore, createdBy: createdBy, store: true, chainsLayer: false)
+        }
     }
 
     func execute(_ workdir: WorkdirInstruction) async throws {

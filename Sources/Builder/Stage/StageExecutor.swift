@@ -4,6 +4,7 @@ import Dockerfile
 import Foundation
 import ImageModel
 import ImageStore
+import LayerCache
 import PluginAPI
 import PluginSupport
 
@@ -19,6 +20,8 @@ final class StageExecutor {
     /// True while executing a step after which no instruction of this stage (and no later
     /// stage) reads this root: COPY may then write its layer from the sources directly.
     var nothingReadsRootAfterCurrentStep = false
+    /// The layer cache's key for the COPY being executed, when `copyThroughCache` made it.
+    var precomputedCopyKey: CacheKey?
     /// `--single-snapshot`: the layer is taken once, after the last instruction.
     var singleSnapshot: Bool { session.options.layers.singleSnapshot }
 
@@ -97,6 +100,7 @@ final class StageExecutor {
         switch expanded {
         case .run(let run): try await executeCaching(run)
         case .copy(let copy):
+            if try await copyThroughCache(copy) { break }
             try await materializeRoot()
             try await execute(copy)
         case .add(let add):
