@@ -7,19 +7,23 @@
 # Each timed build includes the push of the image to the local registry, as in bench/run.sh.
 # kiln's cache repository is the same local registry (REG/cache-<workload>).
 #
-# Usage: sudo bench/cache.sh [--runs N] [--workloads "w1 w2"] [--kiln PATH]
+# kiln runs with --cache-copy-layers (buildah --layers caches COPY too); --no-copy-layers drops it.
+#
+# Usage: sudo bench/cache.sh [--runs N] [--workloads "w1 w2"] [--kiln PATH] [--no-copy-layers]
 #   KEEP_LOGS=DIR keeps each timed build's log (kiln's with timestamps) in DIR.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 RUNS=3
 WORKLOADS="w1 w2"
+COPY_LAYERS=(--cache-copy-layers)
 KILN=${KILN:-$HERE/../.build-bench/release/kiln}
 while [ $# -gt 0 ]; do
     case $1 in
         --runs) RUNS=$2; shift 2 ;;
         --workloads) WORKLOADS=$2; shift 2 ;;
         --kiln) KILN=$2; shift 2 ;;
-        *) sed -n 2,12p "$0" >&2; exit 2 ;;
+        --no-copy-layers) COPY_LAYERS=(); shift ;;
+        *) sed -n 2,14p "$0" >&2; exit 2 ;;
     esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench/cache.sh needs root (buildah, chroot)" >&2; exit 2; }
@@ -51,7 +55,8 @@ seconds() {
 kiln_run() {
     local w=$1 tag=$2 ctx="$BENCH_WORK/ctx/$1"
     "$KILN" -c "$ctx" -f "$ctx/Dockerfile" -d "$REGISTRY/kiln-$w:$tag" --insecure-registry "$REGISTRY" \
-        --cache --cache-repo "$REGISTRY/cache-$w" --kaniko-dir "$BENCH_WORK/kiln-work" --log-timestamp
+        --cache --cache-repo "$REGISTRY/cache-$w" --kaniko-dir "$BENCH_WORK/kiln-work" --log-timestamp \
+        "${COPY_LAYERS[@]}"
 }
 
 buildah_run() {

@@ -175,6 +175,16 @@ struct LayerCacheTests {
         #expect(try Self.diffIDs(second) == Self.diffIDs(first))
         let root = try await second.unpack(into: s.tree)
         #expect(try String(contentsOfFile: root + "/final.txt", encoding: .utf8) == "built\n")
+        // With --cache-copy-layers, COPY --from is keyed by the stage's chain (so m2, after it,
+        // runs once more): once stored, a rebuild extracts neither stage's files.
+        let stored = try await s.build(ctx, s.cacheFlags + ["--cache-copy-layers"])
+        let lazy = try await s.build(ctx, s.cacheFlags + ["--cache-copy-layers"])
+        #expect(s.calls("m1", "m2") == "1,2", "\(lazy.result)")
+        #expect(!lazy.result.stderr.contains("extracting"), "\(lazy.result)")
+        #expect(try Self.diffIDs(lazy) == Self.diffIDs(stored))
+        let lazyRoot = try await lazy.unpack(into: s.tree)
+        #expect(try String(contentsOfFile: lazyRoot + "/final.txt", encoding: .utf8) == "built\n")
+
         // An undeclared proxy build arg reaches RUN's environment but not the keys (Docker's rule).
         let proxied = try await s.build(ctx, s.cacheFlags + ["--build-arg", "https_proxy=http://proxy.invalid:3128"])
         #expect(proxied.result.stderr.components(separatedBy: "cache hit").count - 1 == 2, "\(proxied.result)")

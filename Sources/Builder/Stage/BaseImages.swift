@@ -45,9 +45,10 @@ struct BaseImages {
             scratch.cacheChain = .seed(base: "scratch", platform: session.platform(ofStage: stage.index))
             return (scratch, root, [])
         case .stage(let i):
-            guard let base = session.progress.finished[i] else {
+            guard session.progress.finished[i] != nil else {
                 throw KilnError.at(stage.from.location, .internal, "stage \(i) must be built before stage \(stage.index)")
             }
+            let base = try await completeRoot(ofStage: i)
             if session.inPlace {
                 try await extract(layers: base.state.layers, named: "stage \(i)", into: root)
             } else {
@@ -83,6 +84,17 @@ struct BaseImages {
         state.cmdFromBase = state.containerConfig.cmd != nil
         let triggers = try Self.triggers(of: &state, location: stage.from.location)
         return (state, root, triggers)
+    }
+
+    /// A finished stage with every layer in its root: with the layer cache, its base and cache
+    /// hits are extracted only now, when a later stage first reads its files.
+    func completeRoot(ofStage index: Int) async throws -> StageResult {
+        guard var result = session.progress.finished[index] else { throw KilnError(.internal, "stage \(index) was not built") }
+        guard !result.state.pendingLayers.isEmpty else { return result }
+        try await extract(layers: result.state.pendingLayers, named: "stage \(index)'s base and cached steps", into: result.root)
+        result.state.pendingLayers = []
+        session.progress.finish(stage: index, result)
+        return result
     }
 
     /// An earlier stage's files for `COPY --from` when its root was `/` and has been cleared

@@ -81,6 +81,18 @@ extension StageExecutor {
         guard let cache = session.cache, cache.options.copyLayers, copy.chown == nil, let chain = state.cacheChain else {
             return false
         }
+        if let from = copy.from, let stageChain = try finishedStageChain(from, location: copy.location) {
+            // An earlier stage's files are what its chain says: no need to read (or extract) them.
+            var parts = ["COPY-FROM", stageChain.state.description, imagePath(copy.destination), copy.chmod ?? "", "\(copy.parents)"]
+            parts += copy.excludes
+            for source in copy.sources {
+                switch source {
+                case .path(let path): parts += ["path", path]
+                case .heredoc(let h): parts += ["heredoc", h.name, h.content]
+                }
+            }
+            return try await reuseCopy(key: chain.key(parts + layerKeyParts), output: parts, createdBy: copy.original)
+        }
         let scratch = BuildRoot(path: session.workDirectory + "/copy-key")
         try? removeTree(scratch.path)
         do { try FileManager.default.createDirectory(atPath: scratch.path, withIntermediateDirectories: true) } catch {
@@ -99,13 +111,29 @@ extension StageExecutor {
         }
         let content = try await contentDigest(copier, root: scratch.path)
         let key = chain.key(["COPY-SOURCES", content.description] + layerKeyParts)
-        state.cacheChain?.advance(["COPY", content.description])
-        if try await reuse(key, createdBy: copy.original, chainsLayer: false) {
+        return try await reuseCopy(key: key, output: ["COPY", content.description], createdBy: copy.original)
+    }
+
+    /// Records a COPY keyed before copying: the chain moves on by `output`; a hit takes the
+    /// layer, a miss keeps the key for the real copy.
+    private func reuseCopy(key: CacheKey, output: [String], createdBy: String) async throws -> Bool {
+        state.cacheChain?.advance(output)
+        if try await reuse(key, createdBy: createdBy, chainsLayer: false) {
             state.snapshotStale = true
             return true
         }
         precomputedCopyKey = key
         return false
+    }
+
+    /// The chain of the finished stage `from` names, if it names one.
+    private func finishedStageChain(_ from: String, location: SourceLocation) throws -> CacheChain? {
+        let reference: StageReference
+        do { reference = try session.dockerfile.resolveSource(from, inStage: stage.index, location: location) } catch {
+            throw KilnError.wrapping(error, fallback: .invalidInput)
+        }
+        guard case .stage(let index) = reference else { return nil }
+        return session.progress.finished[index]?.state.cacheChain
     }
 
     /// Extracts the layers not yet in the root (the base, cache hits): before a step that reads

@@ -38,13 +38,14 @@ extension StageExecutor {
             throw KilnError.wrapping(error, fallback: .invalidInput)
         }
         if case .stage(let i) = reference {
-            guard let result = session.progress.finished[i] else {
+            guard session.progress.finished[i] != nil else {
                 throw KilnError.at(
                     location, .internal, "COPY --from=\(from): stage \(i) was not built (is --skip-unused-stages hiding it?)")
             }
             if session.inPlace {
                 return BuildContext(directory: try await BaseImages(session: session).exportedRoot(ofStage: i).path, ignore: nil)
             }
+            let result = try await BaseImages(session: session).completeRoot(ofStage: i)
             return BuildContext(directory: result.root.path, ignore: nil)
         }
         let root = try await BaseImages(session: session).rootForCopy(from, location: location)

@@ -64,8 +64,8 @@ final class StageExecutor {
         if singleSnapshot, let previous = state.snapshot, all.contains(where: Self.changesFiles) {
             try await snapshotLayer(since: previous, createdBy: all.last?.original ?? "")
         }
-        // A later stage builds on or copies from this root: it must hold every layer.
-        if session.plan.stagesUsedLater.contains(stage.index) { try await materializeRoot() }
+        // A later stage that builds on or copies from this root completes it first
+        // (`BaseImages.completeRoot`): with every step a cache hit, it may never need to.
     }
 
     /// True when some error in the chain already names a Dockerfile line.
