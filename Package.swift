@@ -102,6 +102,7 @@ let package = Package(
             name: "BuildTests",
             dependencies: [
                 api, support, "ImageModel", "Builder", "ImageStore", "Dockerfile", "PluginHost", "TestSupport", "CrossQEMUBackend",
+                "LayerCache",
             ],
             exclude: ["Fixtures"]),
         .testTarget(
