@@ -28,14 +28,17 @@ public enum CacheMiss: Sendable, CustomStringConvertible {
     case noEntry
     /// The entry is older than `--cache-ttl`.
     case expired(ageSeconds: Int64)
-    /// The cache could not be reached, or the entry is not a valid cache image.
+    /// The cache could not be read, or the entry is not a valid cache image.
     case unreadable(String)
+    /// The cache did not answer at all (no connection): the build goes on without it.
+    case unreachable(String)
 
     public var description: String {
         switch self {
         case .noEntry: return "no entry"
         case .expired(let age): return "expired (\(age)s old)"
         case .unreadable(let reason): return "unreadable: \(reason)"
+        case .unreachable(let reason): return "unreachable: \(reason)"
         }
     }
 }

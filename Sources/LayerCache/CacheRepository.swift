@@ -38,6 +38,8 @@ public struct RegistryCacheRepository: CacheRepository {
             manifest = try await client.fetchManifest(repository.with(tag: key.tag), accept: [.ociManifest, .dockerManifest])
         } catch let failure as any RegistryFailure where failure.statusCode == 404 {
             return .miss(.noEntry)
+        } catch let failure as any RegistryFailure where failure.statusCode == nil && failure.isTemporary {
+            return .miss(.unreachable("\(failure)"))
         } catch {
             return .miss(.unreadable("\(error)"))
         }

@@ -222,6 +222,20 @@ struct LayerCacheTests {
         #expect(validate.exitCode == 0, "\(validate)")
     }
 
+    @Test("an unreachable cache registry: warnings, every step runs, the build succeeds")
+    func unreachableCache() async throws {
+        let s = try await Setup.start()
+        defer { s.stop() }
+        let ctx = try makeContext(["a.txt": "a\n", "b.txt": "b\n"], dockerfile: Self.dockerfile(s), in: s.tree)
+        let dead = "127.0.0.1:\(try LoopbackPort.free())"
+        let build = try await s.build(ctx, ["--cache", "--cache-repo", dead + "/cache", "--insecure-registry", dead])
+        #expect(s.calls("run1", "run2", "run3") == "1,1,1", "\(build.result)")
+        // The first lookup finds it unreachable; later steps do not wait for retries again.
+        #expect(build.result.stderr.components(separatedBy: "cache miss (the cache is unreachable)").count - 1 == 3, "\(build.result)")
+        #expect(build.result.stderr.components(separatedBy: "is unreachable (").count - 1 == 1, "\(build.result)")
+        #expect(!build.result.stderr.contains("storing the layer of"), "\(build.result)")
+    }
+
     @Test("oci: cache directory, --no-push-cache, --cache-ttl expiry, --cache-copy-layers")
     func layoutCacheTTLAndNoPush() async throws {
         let s = try await Setup.start()

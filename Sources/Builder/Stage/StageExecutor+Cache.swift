@@ -155,7 +155,17 @@ extension StageExecutor {
         guard let cache = session.cache else { return false }
         let prefix = "\(stageLabel) STEP \(stepNumber)/\(stepCount):"
         let entry: CacheEntry
+        if cache.isOffline {
+            log.info("\(prefix) cache miss (the cache is unreachable), key \(key)")
+            return false
+        }
         switch await cache.repository.lookup(key, ttl: cache.options.ttl, now: Int64(time(nil))) {
+        case .miss(.unreachable(let reason)):
+            if cache.goOffline() {
+                log.warning("the layer cache \(cache.repository.name) is unreachable (\(reason)); building without it")
+            }
+            log.info("\(prefix) cache miss (the cache is unreachable), key \(key)")
+            return false
         case .miss(let reason):
             if case .unreadable = reason {
                 log.warning("\(prefix) the cache entry \(key) in \(cache.repository.name) is \(reason); running the step")
@@ -189,7 +199,7 @@ extension StageExecutor {
         guard let cache = session.cache else { return }
         let layer = state.layers.count > layersBefore ? state.layers.last : nil
         if chainsLayer { state.cacheChain?.advance(["layer", layer?.diffID.description ?? "none"]) }
-        guard store, cache.options.push else { return }
+        guard store, cache.options.push, !cache.isOffline else { return }
         let repository = cache.repository
         let blobs = session.store
         let platform = session.platform(ofStage: stage.index)

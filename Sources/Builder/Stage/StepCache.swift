@@ -4,10 +4,25 @@ import PluginAPI
 
 /// The layer cache as one build uses it: the settings, the repository entries live in, and the
 /// queue that stores new entries in the background.
-final class StepCache: Sendable {
+final class StepCache: @unchecked Sendable {
     let options: LayerCacheOptions
     let repository: any CacheRepository
     let uploads = CacheUploads()
+    /// Set when the repository did not answer: later steps neither look up nor store (each
+    /// attempt would wait for the client's retries). Guarded by `lock`.
+    private var unreachable = false
+    private let lock = NSLock()
+
+    /// True once the repository was found unreachable.
+    var isOffline: Bool { lock.withLock { unreachable } }
+
+    /// Records that the repository did not answer; true the first time.
+    func goOffline() -> Bool {
+        lock.withLock {
+            defer { unreachable = true }
+            return !unreachable
+        }
+    }
 
     init(options: LayerCacheOptions, repository: any CacheRepository) {
         self.options = options
