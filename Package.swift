@@ -58,12 +58,14 @@ let package = Package(
         .target(name: "PluginHost", dependencies: [api]),
         // I/O: where a built image goes (OCI layout, docker-archive, registries, digest files).
         .target(name: "Outputs", dependencies: [api, support, "ImageModel", "ImageStore", "Diagnostics"]),
+        // I/O: the layer cache (step keys, entries in a registry repository or an OCI layout).
+        .target(name: "LayerCache", dependencies: [api, support, "ImageModel", "ImageStore"]),
         // The engine: executes a planned Dockerfile into an image with the components it is given.
         .target(
             name: "Builder",
             dependencies: [
                 api, support, "ImageModel", "Diagnostics", "Dockerfile", "Archive", "ImageStore", "Runner", "Outputs", "SystemCalls",
-                "HTTPTransport", "CKilnSys", "Interruption",
+                "HTTPTransport", "CKilnSys", "Interruption", "LayerCache",
             ]),
         // Multi-arch images from per-architecture ones (manifest-tool's job) through a RegistryClient.
         .target(name: "ManifestTool", dependencies: [api, "ImageModel", yams]),
@@ -74,7 +76,7 @@ let package = Package(
             name: "Host",
             dependencies: [
                 api, "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag", "SystemCalls",
-                "Runner", "Interruption",
+                "Runner", "Interruption", "LayerCache",
                 argumentParser,
             ]),
 
@@ -103,6 +105,7 @@ let package = Package(
             name: "BuildTests",
             dependencies: [
                 api, support, "ImageModel", "Builder", "ImageStore", "Dockerfile", "PluginHost", "TestSupport", "CrossQEMUBackend",
+                "LayerCache",
             ],
             exclude: ["Fixtures"]),
         .testTarget(

@@ -1,3 +1,4 @@
+import LayerCache
 import Outputs
 import PluginAPI
 
@@ -20,6 +21,8 @@ public struct BuildOptions: Sendable {
     public var baseImages: BaseImageOptions
     /// Registries, OCI layout, tarball, digest files.
     public var outputs: OutputOptions
+    /// The layer cache (`--cache`, `--cache-repo`…).
+    public var cache = LayerCacheOptions()
 
     public init(
         source: SourceOptions, platform: Platform = .host, layers: LayerOptions = LayerOptions(),

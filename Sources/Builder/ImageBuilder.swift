@@ -70,6 +70,9 @@ public struct ImageBuilder: Sendable {
         for warning in report.warnings { log.warning(warning.description) }
         if let error = report.error { throw KilnError.dockerfile(error) }
         let platforms = options.platforms.count > 1 ? options.platforms : [options.platform]
+        // One cache (and one upload queue) for every platform's session.
+        let cache = StepCache.make(options, components: components, workDirectory: workDirectory, log: log)
+        if let cache { log.info("layer cache: \(cache.repository.name)") }
         var sessions: [BuildSession] = []
         for platform in platforms {
             var single = builder
@@ -82,7 +85,7 @@ public struct ImageBuilder: Sendable {
                     throw KilnError.wrapping(error, "cannot create the working directory \(directory)")
                 }
             }
-            sessions.append(try single.prepare(workDirectory: directory, overlays: overlays))
+            sessions.append(try single.prepare(workDirectory: directory, overlays: overlays, cache: cache))
         }
         try await pusher?.checkPermissions()
         if let plan = sessions.first?.plan {
@@ -102,14 +105,24 @@ public struct ImageBuilder: Sendable {
             await cross.release(log: log)
         } catch {
             await cross.release(log: log)
+            await cache?.finish(log: log)
             throw error
         }
         let bases = sessions.flatMap { $0.progress.pulledReferences }
-        let digest = try await BuildTimings.measure(.output) {
-            platforms.count > 1
-                ? try await outputs.deliver(index: images, registry: { try components.registryClient() }, mountingFrom: bases)
-                : try await outputs.deliver(images[0], registry: { try components.registryClient() }, mountingFrom: bases)
+        let digest: Digest
+        do {
+            digest = try await BuildTimings.measure(.output) {
+                platforms.count > 1
+                    ? try await outputs.deliver(index: images, registry: { try components.registryClient() }, mountingFrom: bases)
+                    : try await outputs.deliver(images[0], registry: { try components.registryClient() }, mountingFrom: bases)
+            }
+        } catch {
+            await cache?.finish(log: log)
+            throw error
         }
+        // Entries still uploading were overlapping the outputs; the working directory (their
+        // blobs) goes only after them.
+        await cache?.finish(log: log)
         if platforms.count > 1 { log.info("image index \(digest) (\(platforms.map(\.description).joined(separator: ", ")))") }
         let summary = BuildSummary(digest: digest, images: images, outputs: options.outputs, timings: timings)
         log(.info, summary.message, fields: summary.fields)
@@ -246,7 +259,7 @@ public struct ImageBuilder: Sendable {
     }
 
     /// Reads and parses the Dockerfile, opens the context, plans the stages.
-    func prepare(workDirectory: String, overlays: OverlayRoots) throws -> BuildSession {
+    func prepare(workDirectory: String, overlays: OverlayRoots, cache: StepCache? = nil) throws -> BuildSession {
         let (text, dockerfilePath) = try readDockerfile()
         let dockerfile: Dockerfile
         do {
@@ -270,7 +283,7 @@ public struct ImageBuilder: Sendable {
         }
         return BuildSession(
             options: options, components: components, log: log, workDirectory: workDirectory, store: store,
-            context: context, dockerfile: dockerfile, plan: plan, bases: bases, overlays: overlays)
+            context: context, dockerfile: dockerfile, plan: plan, bases: bases, overlays: overlays, cache: cache)
     }
 
     /// The pure planner's plan, with base image names parsed as references.

@@ -32,17 +32,19 @@ struct DependencyAllowListTests {
         // HTTP over libcurl: the registry plugin's transport and ADD <url>'s.
         "Sources/HTTPTransport": ["PluginAPI", "PluginSupport", "CCurl", "Foundation", "Glibc", "Synchronization", "Dispatch"],
         "Sources/Outputs": ["PluginAPI", "PluginSupport", "ImageModel", "ImageStore", "Diagnostics", "Foundation"],
+        // The layer cache: keys, entries in a registry (through the contract) or an OCI layout.
+        "Sources/LayerCache": ["PluginAPI", "PluginSupport", "ImageModel", "ImageStore", "Foundation", "Glibc"],
         // The engine: never the plugin loader (it is handed resolved components).
         "Sources/Builder": [
             "PluginAPI", "PluginSupport", "ImageModel", "Diagnostics", "Dockerfile", "Archive", "ImageStore", "Runner", "Outputs",
-            "SystemCalls", "HTTPTransport", "CKilnSys", "Interruption", "Foundation", "Glibc", "Synchronization",
+            "SystemCalls", "HTTPTransport", "CKilnSys", "Interruption", "LayerCache", "Foundation", "Glibc", "Synchronization",
         ],
         // Merging per-architecture images into an index, through the registry contract only.
         "Sources/ManifestTool": ["PluginAPI", "ImageModel", "Foundation", "Yams"],
         // The executable.
         "Sources/Host": [
             "PluginAPI", "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag",
-            "SystemCalls", "Runner", "Interruption", "ArgumentParser", "Foundation", "Glibc",
+            "SystemCalls", "Runner", "Interruption", "LayerCache", "ArgumentParser", "Foundation", "Glibc",
         ],
         // Plugins: the contract, its support library, C libraries and the system.
         "Plugins/SnapshotTime": ["PluginAPI", "PluginSupport", "Glibc", "Dispatch", "Synchronization"],

@@ -4,6 +4,7 @@ import Dockerfile
 import Foundation
 import ImageModel
 import ImageStore
+import LayerCache
 import PluginAPI
 import PluginSupport
 
@@ -40,11 +41,14 @@ struct BaseImages {
             var c = ContainerConfig()
             c.env = ["PATH=\(Self.defaultPath)"]
             config.config = c
-            return (StageState(config: config, layers: [], format: .oci, arguments: session.stageArguments()), root, [])
+            var scratch = StageState(config: config, layers: [], format: .oci, arguments: session.stageArguments())
+            scratch.cacheChain = .seed(base: "scratch", platform: session.platform(ofStage: stage.index))
+            return (scratch, root, [])
         case .stage(let i):
-            guard let base = session.progress.finished[i] else {
+            guard session.progress.finished[i] != nil else {
                 throw KilnError.at(stage.from.location, .internal, "stage \(i) must be built before stage \(stage.index)")
             }
+            let base = try await completeRoot(ofStage: i)
             if session.inPlace {
                 try await extract(layers: base.state.layers, named: "stage \(i)", into: root)
             } else if overlaysAvailable,
@@ -67,17 +71,9 @@ struct BaseImages {
             let pulled = try await ImagePuller(session: session).pull(
                 reference, platform: session.platform(ofStage: stage.index), location: stage.from.location)
             session.progress.recordPull(pulled.reference)
-            if !session.inPlace, overlaysAvailable {
-                let base = try await extractedOnce(pulled)
-                if session.overlays.mount(lowers: [base.path], at: root.path) {
-                    session.log.info("stage \(stage.index)'s root: an overlay over \(pulled.reference)'s files, extracted once per build")
-                } else {
-                    session.log.debug("stage \(stage.index)'s root: extracted (\(session.overlays.lastError ?? "no overlay"))")
-                    try await extract(pulled, into: root)
-                }
-            } else {
-                try await extract(pulled, into: root)
-            }
+            // With the layer cache, a stage whose steps all hit never needs its base's files.
+            let deferred = session.cache != nil && !session.inPlace
+            if !deferred { try await fill(root, base: pulled, then: [], named: "stage \(stage.index)") }
             var config = pulled.config
             var container = config.config ?? ContainerConfig()
             if !(container.env ?? []).contains(where: { $0.hasPrefix("PATH=") }) {
@@ -86,12 +82,58 @@ struct BaseImages {
             config.config = container
             state = StageState(config: config, layers: pulled.layers, format: pulled.format, arguments: session.stageArguments())
             if let shell = container.shell, !shell.isEmpty { state.shell = shell }
+            state.cacheChain = .seed(base: pulled.manifestDigest.description, platform: session.platform(ofStage: stage.index))
+            if deferred {
+                state.pendingBase = pulled
+                state.pendingLayers = pulled.layers
+            }
         case .context(let name, let context):
             state = try await start(from: context, name: name, stage: stage, root: root)
         }
         state.cmdFromBase = state.containerConfig.cmd != nil
         let triggers = try Self.triggers(of: &state, location: stage.from.location)
         return (state, root, triggers)
+    }
+
+    /// A finished stage with every layer in its root: with the layer cache, its base and cache
+    /// hits are extracted only now, when a later stage first reads its files.
+    func completeRoot(ofStage index: Int) async throws -> StageResult {
+        guard var result = session.progress.finished[index] else { throw KilnError(.internal, "stage \(index) was not built") }
+        guard !result.state.pendingLayers.isEmpty else { return result }
+        try await fill(result.root, pending: &result.state, named: "stage \(index)")
+        session.progress.finish(stage: index, result)
+        return result
+    }
+
+    /// Extracts a stage's pending layers (its base and cache hits) into its root: the base as an
+    /// overlay over its files extracted once per build where the kernel allows it.
+    func fill(_ root: BuildRoot, pending state: inout StageState, named name: String) async throws {
+        let base = state.pendingBase
+        let later = base.map { Array(state.pendingLayers.dropFirst($0.layers.count)) } ?? state.pendingLayers
+        state.pendingBase = nil
+        state.pendingLayers = []
+        if let base {
+            try await fill(root, base: base, then: later, named: name)
+        } else {
+            try await extract(layers: later, named: "\(name)'s cached steps", into: root)
+        }
+    }
+
+    /// Lays `base` down in an empty `root` (an overlay over its files extracted once, or an
+    /// extraction), then extracts `later` layers over it.
+    private func fill(_ root: BuildRoot, base pulled: PulledImage, then later: [Layer], named name: String) async throws {
+        if overlaysAvailable {
+            let files = try await extractedOnce(pulled)
+            if session.overlays.mount(lowers: [files.path], at: root.path) {
+                session.log.info("\(name)'s root: an overlay over \(pulled.reference)'s files, extracted once per build")
+            } else {
+                session.log.debug("\(name)'s root: extracted (\(session.overlays.lastError ?? "no overlay"))")
+                try await extract(pulled, into: root)
+            }
+        } else {
+            try await extract(pulled, into: root)
+        }
+        if !later.isEmpty { try await extract(layers: later, named: "\(name)'s cached steps", into: root) }
     }
 
     /// An earlier stage's files for `COPY --from` when its root was `/` and has been cleared

@@ -2,6 +2,7 @@ import Dockerfile
 import Foundation
 import ImageModel
 import ImageStore
+import LayerCache
 import PluginAPI
 import Synchronization
 
@@ -25,10 +26,13 @@ struct BuildSession: Sendable {
     let progress: BuildProgress
     /// Stage roots mounted as overlays over base files extracted once (unmounted at the end).
     let overlays: OverlayRoots
+    /// The layer cache, when `--cache` is on.
+    let cache: StepCache?
 
     init(
         options: BuildOptions, components: BuildComponents, log: BuildLog, workDirectory: String, store: BlobStore,
-        context: BuildContext, dockerfile: Dockerfile, plan: BuildPlan, bases: [Int: StageBase], overlays: OverlayRoots
+        context: BuildContext, dockerfile: Dockerfile, plan: BuildPlan, bases: [Int: StageBase], overlays: OverlayRoots,
+        cache: StepCache? = nil
     ) {
         self.overlays = overlays
         self.options = options
@@ -42,6 +46,7 @@ struct BuildSession: Sendable {
         self.bases = bases
         self.ignoreList = Self.makeIgnoreList(options.execution, workDirectory: workDirectory)
         self.progress = BuildProgress(layerDirectory: workDirectory + "/layers")
+        self.cache = cache
     }
 
     /// The platform a stage builds for: its `FROM --platform` (validated by the planner), else

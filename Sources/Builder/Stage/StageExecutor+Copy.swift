@@ -42,13 +42,14 @@ extension StageExecutor {
             throw KilnError.wrapping(error, fallback: .invalidInput)
         }
         if case .stage(let i) = reference {
-            guard let result = session.progress.finished[i] else {
+            guard session.progress.finished[i] != nil else {
                 throw KilnError.at(
                     location, .internal, "COPY --from=\(from): stage \(i) was not built (is --skip-unused-stages hiding it?)")
             }
             if session.inPlace {
                 return BuildContext(directory: try await BaseImages(session: session).exportedRoot(ofStage: i).path, ignore: nil)
             }
+            let result = try await BaseImages(session: session).completeRoot(ofStage: i)
             return BuildContext(directory: result.root.path, ignore: nil)
         }
         let root = try await BaseImages(session: session).rootForCopy(from, location: location)
@@ -160,6 +161,13 @@ extension StageExecutor {
             addHistory(createdBy)
             return
         }
+        // The layer cache: the chain records what was copied; with --cache-copy-layers the
+        // layer may come from the cache.
+        let cacheStep = try await copyStepKey(copier)
+        if let cacheStep, cacheStep.lookUp, try await reuse(cacheStep.key, createdBy: createdBy, chainsLayer: false, filesInRoot: true) {
+            return
+        }
+        let layersBefore = state.layers.count
         let written = copier.written
         let deferred = copier.deferred.mapValues {
             ($0.source, LayerWriter.Overrides(uid: $0.uid, gid: $0.gid, permissions: $0.permissions))
@@ -175,6 +183,9 @@ extension StageExecutor {
                     try writer.addPath(BytePath(rootPath).appending(rel), as: rel)
                 }
             }
+        }
+        if let cacheStep {
+            await finishStep(cacheStep.key, layersBefore: layersBefore, createdBy: createdBy, store: true, chainsLayer: false)
         }
     }
 

@@ -4,6 +4,7 @@ import Dockerfile
 import Foundation
 import ImageModel
 import ImageStore
+import LayerCache
 import PluginAPI
 import PluginSupport
 
@@ -19,6 +20,8 @@ final class StageExecutor {
     /// True while executing a step after which no instruction of this stage (and no later
     /// stage) reads this root: COPY may then write its layer from the sources directly.
     var nothingReadsRootAfterCurrentStep = false
+    /// The layer cache's key for the COPY being executed, when `copyThroughCache` made it.
+    var precomputedCopyKey: CacheKey?
     /// `--single-snapshot`: the layer is taken once, after the last instruction.
     var singleSnapshot: Bool { session.options.layers.singleSnapshot }
 
@@ -63,6 +66,8 @@ final class StageExecutor {
         if singleSnapshot, let previous = state.snapshot, all.contains(where: Self.changesFiles) {
             try await snapshotLayer(since: previous, createdBy: all.last?.original ?? "")
         }
+        // A later stage that builds on or copies from this root completes it first
+        // (`BaseImages.completeRoot`): with every step a cache hit, it may never need to.
     }
 
     /// `[1/2] STEP 3/5 done in 1.24 s` (JSON: `duration` in seconds), counted in the build's steps.
@@ -91,7 +96,10 @@ final class StageExecutor {
     }
 
     func apply(_ instruction: Instruction) async throws {
-        if case .arg(let arg) = instruction { return try declare(arg) }
+        if case .arg(let arg) = instruction {
+            try declare(arg)
+            return recordInCacheChain(instruction)
+        }
         let expanded: Instruction
         do {
             expanded = try session.dockerfile.expand(instruction, environment: state.expansionEnvironment)
@@ -101,12 +109,22 @@ final class StageExecutor {
             throw KilnError.at(instruction.location, instruction.keyword, cause: error, fallback: .invalidInput)
         }
         switch expanded {
-        case .run(let run): try await execute(run)
-        case .copy(let copy): try await execute(copy)
-        case .add(let add): try await execute(add)
-        case .workdir(let w): try await execute(w)
+        case .run(let run): try await executeCaching(run)
+        case .copy(let copy):
+            if try await copyThroughCache(copy) { break }
+            try await materializeRoot()
+            try await execute(copy)
+        case .add(let add):
+            try await materializeRoot()
+            try await execute(add)
+        case .workdir(let w):
+            try await materializeRoot()
+            try await execute(w)
+            recordInCacheChain(expanded)
         case .from: throw KilnError.at(instruction.location, .internal, "FROM inside a stage")
-        default: try applyMetadata(expanded)
+        default:
+            try applyMetadata(expanded)
+            recordInCacheChain(expanded)
         }
     }
 

@@ -1,6 +1,7 @@
 import Dockerfile
 import ImageModel
 import ImageStore
+import LayerCache
 import PluginAPI
 
 /// Everything a stage has accumulated: its image so far and the build-time state that is not
@@ -19,6 +20,14 @@ struct StageState {
     var snapshot: SnapshotState?
     /// Files changed outside a RUN (COPY, WORKDIR) since `snapshot` was taken.
     var snapshotStale = false
+    /// The layer cache's record of the stage so far (base, then each step's output).
+    var cacheChain: CacheChain?
+    /// Layers of the image not yet extracted into the root (with the layer cache on: the base
+    /// and cache hits), in order; extracted when a step first needs the root's files.
+    var pendingLayers: [Layer] = []
+    /// The base image whose layers begin `pendingLayers` while the root is still empty (it can
+    /// then be an overlay over the base's files extracted once).
+    var pendingBase: PulledImage?
 
     /// ENV keys → their index in `config.config.env`, and the expansion environment, kept up
     /// to date by `setEnv` and `declare` so that neither costs time in the stage's length.

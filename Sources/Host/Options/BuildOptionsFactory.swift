@@ -1,6 +1,7 @@
 import Builder
 import Diagnostics
 import Foundation
+import LayerCache
 import Outputs
 import PluginAPI
 import PluginHost
@@ -44,6 +45,7 @@ enum BuildOptionsFactory {
         options.execution = try execution(b, environment: env)
         options.outputs = try outputs(o, environment: env)
         options.baseImages = try baseImages(r, output: o, environment: env)
+        options.cache = try cache(o, destinations: options.outputs.destinations)
         host.registry = try registryOptions(r, output: o, environment: env)
         options.execution.userAgent = host.registry.userAgent
         host.registryPlugin = r.registryPlugin
@@ -149,9 +151,29 @@ enum BuildOptionsFactory {
         if (o.imageNameWithDigestFile != nil || o.imageNameTagWithDigestFile != nil) && outputs.destinations.isEmpty {
             throw KilnError.usage("--image-name-with-digest-file and --image-name-tag-with-digest-file need a --destination")
         }
-        if o.cache || o.cacheRepo != nil { throw KilnError.notAvailableYet("the layer cache (--cache, --cache-repo)") }
-        if o.cacheCopyLayers { throw KilnError.notAvailableYet("--cache-copy-layers") }
         return outputs
+    }
+
+    /// `--cache…`: kaniko's rule that `--cache` without a destination needs `--cache-repo`.
+    static func cache(_ o: OutputFlags, destinations: [ImageReference]) throws -> LayerCacheOptions {
+        var cache = LayerCacheOptions()
+        cache.enabled = o.cache
+        if let text = o.cacheRepo, !text.isEmpty {
+            do { cache.repository = try LayerCacheOptions.repository(parsing: text) } catch {
+                throw KilnError.usage("--cache-repo \(text): not a repository (host/name) or oci:/path", cause: error)
+            }
+            if case .layout(let path) = cache.repository, path.isEmpty { throw KilnError.usage("--cache-repo oci: needs a path") }
+        } else if o.cache {
+            guard let first = destinations.first else {
+                throw KilnError.usage("--cache needs --cache-repo (host/name or oci:/path) when there is no --destination")
+            }
+            cache.repository = LayerCacheOptions.defaultRepository(for: first)
+        }
+        cache.ttl = try Duration.parseSeconds(o.cacheTTL, flag: "--cache-ttl")
+        cache.copyLayers = o.cacheCopyLayers
+        cache.runLayers = o.cacheRunLayers
+        cache.push = !o.noPushCache
+        return cache
     }
 
     static func baseImages(_ r: RegistryFlags, output o: OutputFlags, environment env: [String: String]) throws -> BaseImageOptions {

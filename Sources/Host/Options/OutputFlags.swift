@@ -38,21 +38,24 @@ struct OutputFlags: ParsableArguments {
     @Flag(name: .customLong("skip-push-permission-check"), inversion: .prefixedNo, help: "Do not check push permission before building.")
     var skipPushPermissionCheck = false
 
-    // The layer cache arrives in a later release; the flags are accepted so kaniko command lines
-    // parse, and using them says so.
-    @Flag(name: .customLong("cache"), inversion: .prefixedNo, help: "Use the layer cache (not available yet).")
+    // The layer cache (kaniko's flags and defaults).
+    @Flag(
+        name: .customLong("cache"), inversion: .prefixedNo,
+        help: "Use the layer cache: RUN steps (and COPY with --cache-copy-layers) found there are not run.")
     var cache = false
-    @Option(name: .customLong("cache-repo"), help: "Layer cache repository (not available yet).")
+    @Option(
+        name: .customLong("cache-repo"),
+        help: "Layer cache repository (host/name), or oci:/path for a local OCI layout; default: <first destination>/cache.")
     var cacheRepo: String?
     @Option(name: .customLong("cache-dir"), help: "Base-image cache directory (filled by 'kiln warm').")
     var cacheDir: String?
-    @Option(name: .customLong("cache-ttl"), help: "Maximum age of cached images, e.g. 336h.")
+    @Option(name: .customLong("cache-ttl"), help: "Maximum age of cached layers and base images, e.g. 336h.")
     var cacheTTL = "336h"
-    @Flag(name: .customLong("cache-copy-layers"), inversion: .prefixedNo, help: "Cache COPY layers (not available yet).")
+    @Flag(name: .customLong("cache-copy-layers"), inversion: .prefixedNo, help: "Take COPY and ADD layers from the cache too.")
     var cacheCopyLayers = false
-    @Flag(name: .customLong("cache-run-layers"), inversion: .prefixedNo, help: "Cache RUN layers (not available yet).")
+    @Flag(name: .customLong("cache-run-layers"), inversion: .prefixedNo, help: "Take RUN layers from the cache.")
     var cacheRunLayers = true
-    @Flag(name: .customLong("no-push-cache"), help: "Do not push cache layers (not available yet).")
+    @Flag(name: .customLong("no-push-cache"), help: "Look layers up in the cache but store none.")
     var noPushCache = false
     @Flag(
         name: .customLong("compressed-caching"), inversion: .prefixedNo,

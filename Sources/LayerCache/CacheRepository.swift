@@ -1,0 +1,136 @@
+import Foundation
+import ImageModel
+import ImageStore
+import PluginAPI
+
+/// Where cache entries live: a registry repository or an OCI layout. Lookups never throw (an
+/// unreachable or corrupt cache is a miss); fetching and storing throw, and the engine turns
+/// that into a warning.
+public protocol CacheRepository: Sendable {
+    /// `host/repo` or `oci:/path`, for log lines.
+    var name: String { get }
+    /// The entry stored under `key`, if any, and not older than `ttl` seconds at `now`.
+    func lookup(_ key: CacheKey, ttl: Int64, now: Int64) async -> CacheLookup
+    /// Brings the entry's layer blob into `store` (checked against its digest).
+    func fetchLayer(_ entry: CacheEntry, into store: BlobStore) async throws
+    /// Stores a step's layer (in `store`; nil for a step that changed nothing) under `key`.
+    func store(_ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform) async throws
+}
+
+/// Entries as images in a registry repository, tagged by key (kaniko's `--cache-repo`).
+public struct RegistryCacheRepository: CacheRepository {
+    public let client: any RegistryClient
+    public let repository: ImageReference
+    /// A directory for downloads in progress.
+    public let scratch: String
+
+    public init(client: any RegistryClient, repository: ImageReference, scratch: String) {
+        self.client = client
+        self.repository = repository.with(tag: nil, digest: nil)
+        self.scratch = scratch
+    }
+
+    public var name: String { repository.name }
+
+    public func lookup(_ key: CacheKey, ttl: Int64, now: Int64) async -> CacheLookup {
+        let manifest: FetchedManifest
+        do {
+            manifest = try await client.fetchManifest(repository.with(tag: key.tag), accept: [.ociManifest, .dockerManifest])
+        } catch let failure as any RegistryFailure where failure.statusCode == 404 {
+            return .miss(.noEntry)
+        } catch let failure as any RegistryFailure where failure.statusCode == nil && failure.isTemporary {
+            return .miss(.unreachable("\(failure)"))
+        } catch {
+            return .miss(.unreadable("\(error)"))
+        }
+        let config: [UInt8]
+        do {
+            let parsed = try CanonicalJSON.decode(Manifest.self, from: manifest.bytes)
+            guard parsed.config.size >= 0, parsed.config.size < 1 << 20 else {
+                return .miss(.unreadable("the entry's config is \(parsed.config.size) bytes"))
+            }
+            config = try await download(parsed.config)
+        } catch {
+            return .miss(.unreadable("\(error)"))
+        }
+        return CacheEntryFormat.entry(key: key, manifest: manifest.bytes, config: config, ttl: ttl, now: now)
+    }
+
+    public func fetchLayer(_ entry: CacheEntry, into store: BlobStore) async throws {
+        guard let layer = entry.layer, !store.contains(layer.descriptor.digest) else { return }
+        let temp = try temporaryPath(layer.descriptor.digest)
+        do {
+            try await client.fetchBlob(layer.descriptor, from: repository, to: temp)
+            try await store.put(fileAt: temp, digest: layer.descriptor.digest, mode: .move)
+        } catch {
+            unlink(temp)
+            throw error
+        }
+    }
+
+    public func store(_ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform) async throws {
+        let image = try CacheEntryFormat.image(layer: layer, createdBy: createdBy, platform: platform, in: store)
+        if let layer {
+            try await client.pushBlob(
+                layer.descriptor, from: store.path(for: layer.descriptor.digest), to: repository, mountFrom: [])
+        }
+        try await client.pushBlob(
+            image.manifest.config, from: store.path(for: image.manifest.config.digest), to: repository, mountFrom: [])
+        _ = try await client.pushManifest(image.manifestBytes, mediaType: .ociManifest, to: repository.with(tag: key.tag))
+    }
+
+    private func download(_ descriptor: Descriptor) async throws -> [UInt8] {
+        let temp = try temporaryPath(descriptor.digest)
+        defer { unlink(temp) }
+        try await client.fetchBlob(descriptor, from: repository, to: temp)
+        return try Array(Data(contentsOf: URL(fileURLWithPath: temp)))
+    }
+
+    /// A fresh path under `scratch` (several lookups of one blob may run at once).
+    private func temporaryPath(_ digest: Digest) throws -> String {
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        return scratch + "/\(digest.encoded)-\(UUID().uuidString.prefix(8))"
+    }
+}
+
+/// Entries in an OCI image layout on disk (`--cache-repo oci:/path`), each a ref name in its index.
+public struct LayoutCacheRepository: CacheRepository {
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    public var name: String { "oci:" + path }
+
+    public func lookup(_ key: CacheKey, ttl: Int64, now: Int64) async -> CacheLookup {
+        guard FileManager.default.fileExists(atPath: path + "/index.json") else { return .miss(.noEntry) }
+        do {
+            let reader = try OCILayoutReader(path: path)
+            let descriptor: Descriptor
+            do { descriptor = try reader.manifestDescriptor(refName: key.tag) } catch OCILayoutReader.Error.noSuchRef {
+                return .miss(.noEntry)
+            }
+            let store = try BlobStore(root: path)
+            let manifest = try store.read(descriptor.digest)
+            let parsed = try CanonicalJSON.decode(Manifest.self, from: manifest)
+            return CacheEntryFormat.entry(
+                key: key, manifest: manifest, config: try store.read(parsed.config.digest), ttl: ttl, now: now)
+        } catch {
+            return .miss(.unreadable("\(error)"))
+        }
+    }
+
+    public func fetchLayer(_ entry: CacheEntry, into store: BlobStore) async throws {
+        guard let layer = entry.layer else { return }
+        let layout = try BlobStore(root: path)
+        // A blob changed on disk must not reach the image: check it as a download would be.
+        try await layout.verify(layer.descriptor.digest)
+        try await store.put(layer.descriptor.digest, from: layout)
+    }
+
+    public func store(_ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform) async throws {
+        let image = try CacheEntryFormat.image(layer: layer, createdBy: createdBy, platform: platform, in: store)
+        try await OCILayoutWriter(path: path).write(image, refName: key.tag)
+    }
+}
