@@ -41,4 +41,41 @@ struct OverlayRootTests {
             #expect(read("/etc/group") != nil)
         }
     }
+
+    @Test("--cache-dir keeps the base's files: a rebuild extracts nothing and never writes to them")
+    func keptAcrossBuilds() async throws {
+        try await withRegistry(.plain) { registry in
+            let base = try await BaseImageFixture.shared.push(.busybox, to: registry)
+            let tree = try TemporaryTree(prefix: "kiln-overlay")
+            defer { tree.remove() }
+            let ctx = try makeContext(
+                [:], dockerfile: "FROM \(base)\nRUN echo changed >> /etc/passwd && rm /etc/group && echo new > /new\n", in: tree)
+            let cache = tree.url("cache")
+            var logs: [String] = []
+            var diffIDs: [[String]] = []
+            for n in 1...2 {
+                let build = try await LayoutBuild.run(
+                    context: ctx, in: tree, name: "o\(n)", ["--kaniko-dir", tree.url("work\(n)"), "--cache-dir", cache, "--reproducible"])
+                try #require(build.result.exitCode == 0, "\(build.result)")
+                logs.append(build.result.stderr)
+                diffIDs.append(try build.image().config.rootfs.diffIDs.map(\.description))
+                let root = try await build.unpack(into: tree)
+                #expect((try? String(contentsOfFile: root + "/new", encoding: .utf8)) == "new\n")
+                #expect(!FileManager.default.fileExists(atPath: root + "/etc/group"))
+            }
+            #expect(logs[0].contains("kept \(base)'s files in \(cache)/roots for later builds"), "\(logs[0])")
+            #expect(logs[0].contains("extracting 1 layer(s) of"), "\(logs[0])")
+            #expect(logs[1].contains("files are kept in \(cache)/roots: nothing to extract"), "\(logs[1])")
+            #expect(!logs[1].contains("extracting"), "the rebuild extracts nothing: \(logs[1])")
+            #expect(diffIDs[0] == diffIDs[1])
+            // The kept files are the base's, untouched by either build's RUN.
+            let kept = try FileManager.default.contentsOfDirectory(atPath: cache + "/roots")
+            #expect(kept.count == 1 && !kept[0].hasPrefix("."), "\(kept)")
+            let passwd = try String(contentsOfFile: cache + "/roots/" + kept[0] + "/etc/passwd", encoding: .utf8)
+            #expect(!passwd.contains("changed"))
+            #expect(FileManager.default.fileExists(atPath: cache + "/roots/" + kept[0] + "/etc/group"))
+            let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+            #expect(!mounts.contains(tree.url("work")), "no overlay left mounted")
+        }
+    }
 }

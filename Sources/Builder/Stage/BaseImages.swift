@@ -232,7 +232,9 @@ struct BaseImages {
 
     /// An image's files extracted into a directory of their own, once per build: the lower
     /// layer of overlay roots and the source of `COPY --from=<image>`.
+    /// With `--cache-dir`, the files are kept there and shared by later builds (`persistentRoot`).
     func extractedOnce(_ pulled: PulledImage) async throws -> BuildRoot {
+        if let kept = try await persistentRoot(pulled) { return kept }
         let root = BuildRoot(path: session.workDirectory + "/roots/image-\(pulled.manifestDigest.encoded)")
         if FileManager.default.fileExists(atPath: root.path + ".complete") { return root }
         try? removeTree(root.path)
@@ -247,7 +249,7 @@ struct BaseImages {
 
 /// Marks an extracted root as complete with an empty file beside it (plain open(2): Foundation's
 /// `createFile` writes atomically through a `TemporaryDirectory.*` in /tmp it never removes).
-private func markComplete(_ root: BuildRoot) {
+func markComplete(_ root: BuildRoot) {
     let fd = open(root.path + ".complete", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     if fd >= 0 { close(fd) }
 }
