@@ -4,7 +4,7 @@
 # build fills the cache (not timed), then RUNS timed rows of each kind:
 #   warm     nothing changed
 #   changed  one source file under the late COPY changed (restored afterwards)
-#   warm+Nms, changed+Nms   the same through a relay adding N ms (--relay-ms, default 20) to every
+#   warm-Nms, changed-Nms   the same through a relay adding N ms (--relay-ms, default 20) to every
 #            request turn and connection (bench/lib/relay.py): a remote-like registry for the push
 #            and for kiln's cache repository, where the number of round trips shows
 # Each timed build includes the push of the image to the local registry, as in bench/run.sh.
@@ -59,7 +59,7 @@ seconds() {
     awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'
 }
 
-# TARGET: the registry a kind talks to (the relay for the +Nms kinds).
+# TARGET: the registry a kind talks to (the relay for the -Nms kinds).
 kiln_run() {
     local w=$1 tag=$2 ctx="$BENCH_WORK/ctx/$1"
     "$KILN" -c "$ctx" -f "$ctx/Dockerfile" -d "$TARGET/kiln-$w:$tag" --insecure-registry "$TARGET" \
@@ -92,7 +92,7 @@ RELAY_PID=$!
 for _ in $(seq 1 50); do grep -q ready "$BENCH_WORK/relay.log" && break; sleep 0.1; done
 RELAY="127.0.0.1:$RELAY_PORT"
 say "relay on $RELAY: $REGISTRY plus ${RELAY_MS} ms per request turn"
-KINDS="warm changed warm+${RELAY_MS}ms changed+${RELAY_MS}ms"
+KINDS="warm changed warm-${RELAY_MS}ms changed-${RELAY_MS}ms"
 echo "tool workload kind run seconds" >"$BENCH_WORK/samples"
 for w in $WORKLOADS; do
     render_dockerfile "$w"
@@ -111,7 +111,7 @@ for w in $WORKLOADS; do
             if [ $(( run % 2 )) = 1 ]; then order="kiln buildah"; else order="buildah kiln"; fi
             for tool in $order; do
                 s=$(seconds "${tool}_run" "$w" "$kind-$run")
-                [ "$tool" = kiln ] && [ "${kind%%+*}" = warm ] && ! grep -q "cache hit" "$BENCH_WORK/last.log" && say "kiln $w: no cache hit?"
+                [ "$tool" = kiln ] && [ "${kind%%-*}" = warm ] && ! grep -q "cache hit" "$BENCH_WORK/last.log" && say "kiln $w: no cache hit?"
                 echo "$tool $w $kind $run $s" >>"$BENCH_WORK/samples"
                 if [ -n "${KEEP_LOGS:-}" ]; then cp "$BENCH_WORK/last.log" "$KEEP_LOGS/$tool-$w-$kind-$run.log"; fi
                 # As bench/run.sh: kiln's working directory (its roots) goes after the clock stops,
