@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <malloc.h>
 
 /// openat2(2), kernel 5.6+. Returns -1 with errno on failure (ENOSYS on older kernels).
 static inline int kiln_openat2(int dirfd, const char *path, unsigned long long flags, unsigned long long mode, unsigned long long resolve) {
@@ -37,4 +38,8 @@ static inline unsigned int kiln_major(unsigned long long dev) { return major(dev
 static inline unsigned int kiln_minor(unsigned long long dev) { return minor(dev); }
 static inline unsigned long long kiln_makedev(unsigned int ma, unsigned int mi) { return makedev(ma, mi); }
 static inline int kiln_pivot_root(const char *new_root, const char *put_old) { return (int)syscall(SYS_pivot_root, new_root, put_old); }
+/// mallopt(M_MMAP_THRESHOLD) and mallopt(M_ARENA_MAX); 1 when both were accepted.
+static inline int kiln_tune_allocator(int mmap_threshold, int arena_max) {
+    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_ARENA_MAX, arena_max) == 1;
+}
 #endif

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Diagnostics
 import Foundation
+import SystemCalls
 
 /// A kiln subcommand; `main` calls `execute()`.
 protocol KilnCommand {
@@ -10,6 +11,9 @@ protocol KilnCommand {
 // `kiln` with no subcommand behaves as kaniko's executor; `kiln build` is the same command.
 // Errors are turned into messages and exit codes here (through ErrorPresenter) and nowhere
 // else: a usage error exits 2, a build failure 1, a failing RUN with its own status.
+
+// Before anything allocates much: see AllocatorTuning.
+AllocatorTuning.apply()
 
 let arguments = ManifestArguments.rewrite(KanikoCompatibility.rewrite(Array(CommandLine.arguments.dropFirst())))
 // The final error follows --log-format too, even when the flags themselves do not parse.
