@@ -20,6 +20,8 @@ final class ChunkedGzip {
     private var chunk: [UInt8] = []
     private var previousTail: [UInt8] = []
     private var pending: [Job] = []
+    /// Finished jobs whose buffers the next chunks reuse.
+    private var idle: [Job] = []
     private var crc: UInt = 0
     private var total: UInt64 = 0
     private var wroteHeader = false
@@ -62,9 +64,17 @@ final class ChunkedGzip {
     }
 
     private func submit(last: Bool) throws {
-        let job = Job(input: chunk, dictionary: previousTail, last: last, level: level)
-        previousTail = Array(chunk.suffix(Self.window))
+        // The chunk's buffer moves into the job and the job's old one comes back: no copy, and
+        // at most `maxInFlight` buffers of each kind live for the whole layer.
+        let job = idle.popLast() ?? Job(level: level)
+        swap(&job.input, &chunk)
         chunk.removeAll(keepingCapacity: true)
+        chunk.reserveCapacity(Self.chunkSize)
+        job.dictionary.removeAll(keepingCapacity: true)
+        job.dictionary.append(contentsOf: previousTail)
+        job.last = last
+        previousTail.removeAll(keepingCapacity: true)
+        previousTail.append(contentsOf: job.input.suffix(Self.window))
         DispatchQueue.global().async {
             job.run()
             job.done.signal()
@@ -82,36 +92,43 @@ final class ChunkedGzip {
             try send([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
             wroteHeader = true
         }
-        try send(job.output)
+        try job.output.withUnsafeBytes { try send(UnsafeRawBufferPointer(rebasing: $0[..<job.produced])) }
         crc = crc32_combine(crc, job.crc, off_t(job.input.count))
         total += UInt64(job.input.count)
+        idle.append(job)
     }
 
     private func send(_ bytes: [UInt8]) throws {
-        guard bytes.withUnsafeBytes({ emit($0) }) else {
+        try bytes.withUnsafeBytes { try send($0) }
+    }
+
+    private func send(_ bytes: UnsafeRawBufferPointer) throws {
+        guard emit(bytes) else {
             throw LibArchiveError(call: "gzip", message: "writing the compressed layer failed")
         }
     }
 
-    /// One chunk's deflate; written by one worker, read only after `done` is signalled.
+    /// One chunk's deflate; its buffers are written by one worker, read only after `done` is
+    /// signalled, and reused for a later chunk once drained.
     final class Job: @unchecked Sendable {
-        let input: [UInt8]
-        let dictionary: [UInt8]
-        let last: Bool
+        var input: [UInt8] = []
+        var dictionary: [UInt8] = []
+        var last = false
         let level: Int32
         let done = DispatchSemaphore(value: 0)
+        /// Compressed bytes are `output[..<produced]`; the buffer keeps its size between chunks.
         var output: [UInt8] = []
+        var produced = 0
         var crc: UInt = 0
         var failure: String?
 
-        init(input: [UInt8], dictionary: [UInt8], last: Bool, level: Int32) {
-            self.input = input
-            self.dictionary = dictionary
-            self.last = last
+        init(level: Int32) {
             self.level = level
         }
 
         func run() {
+            failure = nil
+            produced = 0
             var strm = z_stream()
             guard kiln_ar_deflate_init_raw(&strm, level) == Z_OK else {
                 failure = "deflateInit2 failed (level \(level))"
@@ -122,12 +139,12 @@ final class ChunkedGzip {
                 _ = dictionary.withUnsafeBufferPointer { deflateSetDictionary(&strm, $0.baseAddress, uInt($0.count)) }
             }
             // deflateBound covers Z_FINISH; a sync flush adds at most a few bytes more.
-            output = [UInt8](repeating: 0, count: Int(deflateBound(&strm, uLong(input.count))) + 64)
+            let bound = Int(deflateBound(&strm, uLong(input.count))) + 64
+            if output.count < bound { output = [UInt8](repeating: 0, count: bound) }
             input.withUnsafeBufferPointer { inp in
                 crc = crc32(0, inp.baseAddress, uInt(inp.count))
                 strm.next_in = UnsafeMutablePointer(mutating: inp.baseAddress)
                 strm.avail_in = uInt(inp.count)
-                var produced = 0
                 while true {
                     let status = output.withUnsafeMutableBufferPointer { out -> Int32 in
                         guard let base = out.baseAddress else { return Z_MEM_ERROR }
@@ -145,7 +162,6 @@ final class ChunkedGzip {
                     }
                     output += [UInt8](repeating: 0, count: 64 * 1024)
                 }
-                output.removeLast(output.count - produced)
             }
         }
     }

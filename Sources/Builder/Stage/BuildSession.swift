@@ -169,4 +169,14 @@ final class BuildProgress: Sendable {
 struct StageResult: Sendable {
     var state: StageState
     var root: BuildRoot
+
+    /// Keeps no snapshot: a stage built on this one records its root afresh (`BaseImages`), and
+    /// the records of a large root (a record per file) are most of a finished stage's memory.
+    init(state: StageState, root: BuildRoot) {
+        var kept = state
+        kept.snapshot = nil
+        kept.snapshotStale = false
+        self.state = kept
+        self.root = root
+    }
 }
