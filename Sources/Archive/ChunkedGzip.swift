@@ -10,8 +10,9 @@ import CArchive
 import Dispatch
 
 final class ChunkedGzip {
-    // 1 MiB: the 32 KiB dictionary priming costs a few percent per chunk at this size.
-    static let chunkSize = 1024 * 1024
+    // 512 KiB: the 32 KiB dictionary priming costs a few percent per chunk at this size, and
+    // the chunks in flight (input and output of each) stay within a few MiB of memory.
+    static let chunkSize = 512 * 1024
     static let window = 32 * 1024
 
     private let level: Int32
