@@ -26,20 +26,41 @@ public enum TrustStore {
         return files
     }
 
-    /// The system bundle followed by the extra files' PEM certificates, or nil when the
-    /// environment adds nothing (libcurl's own default then applies).
+    /// The system bundle followed by the certificates the extra files add, each certificate
+    /// once; nil when the environment adds none the system bundle lacks (libcurl's own default
+    /// then applies). Environments that point `SSL_CERT_FILE` at the system bundle and
+    /// `SSL_CERT_DIR` at /etc/ssl/certs (common in CI images) would otherwise hand every
+    /// connection the same certificates three times over.
     public static func bundle(environment: [String: String]) -> [UInt8]? {
         let extras = extraCertificateFiles(environment: environment)
         guard !extras.isEmpty else { return nil }
-        var out: [UInt8] = []
-        for path in (systemBundles.first { FileManager.default.isReadableFile(atPath: $0) }.map { [$0] } ?? []) + extras {
+        let system = systemBundles.first { FileManager.default.isReadableFile(atPath: $0) }
+        var seen = Set<String>()
+        var out = ""
+        var added = false
+        for path in (system.map { [$0] } ?? []) + extras {
             guard let data = FileManager.default.contents(atPath: path) else { continue }
-            let text = String(decoding: data, as: UTF8.self)
-            // Only PEM certificates: a directory such as /etc/ssl/certs also holds hash links and keys.
-            guard text.contains("-----BEGIN CERTIFICATE-----") else { continue }
-            out += Array(data)
-            if out.last != UInt8(ascii: "\n") { out.append(UInt8(ascii: "\n")) }
+            // Only PEM certificates: a directory such as /etc/ssl/certs also holds keys.
+            for certificate in pemCertificates(in: String(decoding: data, as: UTF8.self))
+            where seen.insert(certificate.filter { !$0.isWhitespace }).inserted {
+                out += certificate + "\n"
+                if path != system { added = true }
+            }
         }
-        return out
+        return added ? Array(out.utf8) : nil
+    }
+
+    static let begin = "-----BEGIN CERTIFICATE-----"
+    static let end = "-----END CERTIFICATE-----"
+
+    /// Each `BEGIN CERTIFICATE … END CERTIFICATE` block of `text`, markers included.
+    static func pemCertificates(in text: String) -> [Substring] {
+        var blocks: [Substring] = []
+        var rest = text[...]
+        while let start = rest.range(of: begin), let stop = rest[start.upperBound...].range(of: end) {
+            blocks.append(rest[start.lowerBound..<stop.upperBound])
+            rest = rest[stop.upperBound...]
+        }
+        return blocks
     }
 }
