@@ -78,4 +78,43 @@ struct OverlayRootTests {
             #expect(!mounts.contains(tree.url("work")), "no overlay left mounted")
         }
     }
+
+    @Test("--cache-dir keeps what cache hits change: a later rebuild stacks it instead of extracting the hit layers")
+    func cachedLayersKeptAcrossBuilds() async throws {
+        try await withRegistry(.plain) { registry in
+            let base = try await BaseImageFixture.shared.push(.busybox, to: registry)
+            let tree = try TemporaryTree(prefix: "kiln-overlay")
+            defer { tree.remove() }
+            // The RUN steps hit the cache in builds 2 and 3; the COPY source changes each time, so
+            // the COPY and the RUN after it need the root with the hit layers' files in it.
+            let ctx = try makeContext(
+                ["src.txt": "one\n"],
+                dockerfile: """
+                    FROM \(base)
+                    RUN mkdir -p /gen && echo made > /gen/file && rm /etc/group && echo changed >> /etc/passwd
+                    RUN rm -rf /gen && mkdir /gen && echo again > /gen/other
+                    COPY src.txt /src.txt
+                    RUN cat /gen/other /src.txt > /seen && test ! -e /gen/file && test ! -e /etc/group && grep -c changed /etc/passwd >> /seen
+                    """, in: tree)
+            let cache = tree.url("cache")
+            var logs: [String] = []
+            for (n, content) in ["one", "two", "three"].enumerated() {
+                try (content + "\n").write(toFile: ctx + "/src.txt", atomically: false, encoding: .utf8)
+                let build = try await LayoutBuild.run(
+                    context: ctx, in: tree, name: "k\(n)",
+                    ["--kaniko-dir", tree.url("work\(n)"), "--cache-dir", cache, "--cache", "--cache-repo", "oci:" + tree.url("layers")])
+                try #require(build.result.exitCode == 0, "\(build.result)")
+                logs.append(build.result.stderr)
+                let root = try await build.unpack(into: tree)
+                #expect((try? String(contentsOfFile: root + "/seen", encoding: .utf8)) == "again\n\(content)\n1\n", "build \(n + 1)")
+            }
+            #expect(logs[1].contains("kept the effect of stage 0's 2 cached layer(s) in \(cache)/roots for later builds"), "\(logs[1])")
+            #expect(logs[2].contains("stage 0's 2 cached layer(s) are kept in \(cache)/roots: nothing to extract"), "\(logs[2])")
+            #expect(!logs[2].contains("extracting"), "the third build extracts nothing: \(logs[2])")
+            let kept = try FileManager.default.contentsOfDirectory(atPath: cache + "/roots").sorted()
+            #expect(kept.count == 2 && kept.allSatisfy { !$0.hasPrefix(".") }, "the base's files and one kept upper: \(kept)")
+            let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+            #expect(!mounts.contains(tree.url("work")) && !mounts.contains(cache), "no overlay left mounted")
+        }
+    }
 }

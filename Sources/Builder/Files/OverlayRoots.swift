@@ -92,6 +92,14 @@ final class OverlayRoots: Sendable {
         return stack
     }
 
+    /// Unmounts one overlay this build mounted (not lazily: its upper directory is about to be
+    /// kept, so nothing may still write to it). False when it is still busy.
+    func unmount(_ merged: String) -> Bool {
+        guard umount2(merged, 0) == 0 else { return false }
+        state.withLock { s in s.mounted.removeAll { $0.merged == merged } }
+        return true
+    }
+
     /// The last mount failure, for the log.
     private(set) var lastError: String? {
         get { state.withLock { $0.lastError } }

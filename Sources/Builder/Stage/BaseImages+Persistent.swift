@@ -1,5 +1,7 @@
 import Diagnostics
 import Foundation
+import ImageStore
+import PluginAPI
 import PluginSupport
 
 #if canImport(Glibc)
@@ -51,6 +53,51 @@ extension BaseImages {
             }
         }
         session.log.info("kept \(pulled.reference)'s files in \(roots) for later builds")
+        return kept
+    }
+
+    /// What a base's later layers (cache hits) change, kept in `--cache-dir` as an overlay upper
+    /// directory (whiteouts and opaque directories as overlayfs writes them) keyed by the base's
+    /// manifest digest and the layers' diff IDs: a rebuild whose steps hit the cache again stacks
+    /// it between the base's files and the stage's own upper and extracts nothing, as buildah
+    /// stacks the layers in its storage. Nil (extract as before) without `--cache-dir`, with
+    /// `--ignore-path`s (they change what extraction writes), or when overlayfs refuses.
+    ///
+    /// Made by extracting the layers into an overlay over `files` whose upper directory is private
+    /// to this build, unmounted and renamed into place: a kept directory is always complete and
+    /// never written again.
+    func persistentLayers(_ layers: [Layer], over pulled: PulledImage, files: BuildRoot, named name: String) async throws -> String? {
+        guard !layers.isEmpty, let cache = session.options.baseImages.cacheDirectory, !cache.isEmpty, !session.inPlace,
+            session.options.execution.ignorePaths.isEmpty, overlaysAvailable
+        else { return nil }
+        let roots = cache + "/roots"
+        let key = Digest.sha256(of: ([pulled.manifestDigest] + layers.map { $0.diffID }).map { $0.description }.joined(separator: "\n"))
+        let kept = roots + "/layers-" + key.encoded
+        if FileManager.default.fileExists(atPath: kept) {
+            session.log.info("\(name)'s \(layers.count) cached layer(s) are kept in \(roots): nothing to extract")
+            return kept
+        }
+        let partial = roots + "/.partial-\(getpid())-layers-" + key.encoded
+        let merged = partial + "/merged"
+        do {
+            try BuildRoot.makePrivateDirectory(roots)
+            Self.removeAbandoned(in: roots)
+            try FileManager.default.createDirectory(atPath: merged, withIntermediateDirectories: true)
+        } catch {
+            session.log.debug("cannot keep \(name)'s cached layers in \(roots): \(error)")
+            return nil
+        }
+        defer { try? removeTree(partial) }
+        guard session.overlays.mount(lowers: [files.path], at: merged) else { return nil }
+        do {
+            try await extract(layers: layers, named: "\(name)'s cached steps", into: BuildRoot(path: merged))
+        } catch {
+            _ = session.overlays.unmount(merged)
+            throw error
+        }
+        guard session.overlays.unmount(merged) else { return nil }
+        if rename(merged + ".upper", kept) != 0, !FileManager.default.fileExists(atPath: kept) { return nil }
+        session.log.info("kept the effect of \(name)'s \(layers.count) cached layer(s) in \(roots) for later builds")
         return kept
     }
 

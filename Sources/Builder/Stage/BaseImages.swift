@@ -121,12 +121,19 @@ struct BaseImages {
 
     /// Lays `base` down in an empty `root` (an overlay over its files extracted once, or an
     /// extraction), then extracts `later` layers over it.
-    private func fill(_ root: BuildRoot, base pulled: PulledImage, then later: [Layer], named name: String) async throws {
+    private func fill(_ root: BuildRoot, base pulled: PulledImage, then originalLater: [Layer], named name: String) async throws {
+        var later = originalLater
         if overlaysAvailable {
             let files = try await extractedOnce(pulled)
-            if session.overlays.mount(lowers: [files.path], at: root.path) {
+            var lowers = [files.path]
+            if let applied = try await persistentLayers(later, over: pulled, files: files, named: name) {
+                lowers.insert(applied, at: 0)
+                later = []
+            }
+            if session.overlays.mount(lowers: lowers, at: root.path) {
                 session.log.info("\(name)'s root: an overlay over \(pulled.reference)'s files, extracted once per build")
             } else {
+                later = originalLater
                 session.log.debug("\(name)'s root: extracted (\(session.overlays.lastError ?? "no overlay"))")
                 try await extract(pulled, into: root)
             }
