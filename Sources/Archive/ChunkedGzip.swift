@@ -8,6 +8,7 @@
 // `--reproducible` output is the same on every machine.
 import CArchive
 import Dispatch
+import Glibc
 
 final class ChunkedGzip {
     // 512 KiB: the 32 KiB dictionary priming costs a few percent per chunk at this size, and
@@ -16,7 +17,11 @@ final class ChunkedGzip {
     static let window = 32 * 1024
 
     private let level: Int32
+    private let cache: DeflateChunkCache?
     private let maxInFlight: Int
+    /// Chunks compressed so far, and how many of them the cache supplied.
+    private(set) var chunks = 0
+    private(set) var reusedChunks = 0
     private let emit: (UnsafeRawBufferPointer) -> Bool
     private var chunk: [UInt8] = []
     private var previousTail: [UInt8] = []
@@ -28,8 +33,9 @@ final class ChunkedGzip {
     private var wroteHeader = false
 
     /// `emit` receives compressed bytes in order and returns false to stop the stream.
-    init(level: Int?, threads: Int, emit: @escaping (UnsafeRawBufferPointer) -> Bool) {
+    init(level: Int?, threads: Int, cache: DeflateChunkCache? = nil, emit: @escaping (UnsafeRawBufferPointer) -> Bool) {
         self.level = Int32(level ?? 6)
+        self.cache = cache
         // One more job than workers keeps them busy while this thread hashes and writes.
         maxInFlight = max(1, threads) + 1
         self.emit = emit
@@ -67,7 +73,7 @@ final class ChunkedGzip {
     private func submit(last: Bool) throws {
         // The chunk's buffer moves into the job and the job's old one comes back: no copy, and
         // at most `maxInFlight` buffers of each kind live for the whole layer.
-        let job = idle.popLast() ?? Job(level: level)
+        let job = idle.popLast() ?? Job(level: level, cache: cache)
         swap(&job.input, &chunk)
         chunk.removeAll(keepingCapacity: true)
         chunk.reserveCapacity(Self.chunkSize)
@@ -96,6 +102,8 @@ final class ChunkedGzip {
         try job.output.withUnsafeBytes { try send(UnsafeRawBufferPointer(rebasing: $0[..<job.produced])) }
         crc = crc32_combine(crc, job.crc, off_t(job.input.count))
         total += UInt64(job.input.count)
+        chunks += 1
+        if job.reused { reusedChunks += 1 }
         idle.append(job)
     }
 
@@ -122,14 +130,62 @@ final class ChunkedGzip {
         var produced = 0
         var crc: UInt = 0
         var failure: String?
+        let cache: DeflateChunkCache?
+        /// This chunk's bytes came from `cache`.
+        var reused = false
+        /// Where a kept chunk is inflated to be compared with the input.
+        private var check: [UInt8] = []
 
-        init(level: Int32) {
+        init(level: Int32, cache: DeflateChunkCache?) {
             self.level = level
+            self.cache = cache
         }
 
         func run() {
             failure = nil
             produced = 0
+            reused = false
+            crc = input.withUnsafeBufferPointer { crc32(0, $0.baseAddress, uInt($0.count)) }
+            guard let cache else { return deflateChunk() }
+            let key = dictionary.withUnsafeBytes { d in
+                input.withUnsafeBytes { DeflateChunkCache.key(level: level, last: last, dictionary: d, input: $0) }
+            }
+            if let size = cache.read(key, into: &output), decodes(size) {
+                produced = size
+                reused = true
+                return
+            }
+            deflateChunk()
+            if failure == nil { output.withUnsafeBytes { cache.write(key, UnsafeRawBufferPointer(rebasing: $0[..<produced])) } }
+        }
+
+        /// Whether `output[..<size]` inflates (primed with `dictionary`) to exactly `input`: a
+        /// kept chunk that was damaged on disk is compressed again instead of reaching a blob.
+        private func decodes(_ size: Int) -> Bool {
+            var strm = z_stream()
+            guard kiln_ar_inflate_init_raw(&strm) == Z_OK else { return false }
+            defer { inflateEnd(&strm) }
+            if !dictionary.isEmpty {
+                let set = dictionary.withUnsafeBufferPointer { inflateSetDictionary(&strm, $0.baseAddress, uInt($0.count)) }
+                guard set == Z_OK else { return false }
+            }
+            if check.count < input.count + 1 { check = [UInt8](repeating: 0, count: input.count + 1) }
+            let status = output.withUnsafeMutableBufferPointer { out in
+                check.withUnsafeMutableBufferPointer { dst in
+                    strm.next_in = out.baseAddress
+                    strm.avail_in = uInt(size)
+                    strm.next_out = dst.baseAddress
+                    strm.avail_out = uInt(dst.count)
+                    return inflate(&strm, Z_SYNC_FLUSH)
+                }
+            }
+            let inflated = Int(strm.total_out)
+            guard strm.avail_in == 0, last ? status == Z_STREAM_END : status == Z_OK, inflated == input.count else { return false }
+            guard inflated > 0 else { return true }
+            return check.withUnsafeBytes { c in input.withUnsafeBytes { memcmp(c.baseAddress!, $0.baseAddress!, inflated) == 0 } }
+        }
+
+        private func deflateChunk() {
             var strm = z_stream()
             guard kiln_ar_deflate_init_raw(&strm, level) == Z_OK else {
                 failure = "deflateInit2 failed (level \(level))"
@@ -143,7 +199,6 @@ final class ChunkedGzip {
             let bound = Int(deflateBound(&strm, uLong(input.count))) + 64
             if output.count < bound { output = [UInt8](repeating: 0, count: bound) }
             input.withUnsafeBufferPointer { inp in
-                crc = crc32(0, inp.baseAddress, uInt(inp.count))
                 strm.next_in = UnsafeMutablePointer(mutating: inp.baseAddress)
                 strm.avail_in = uInt(inp.count)
                 while true {

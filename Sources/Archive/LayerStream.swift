@@ -25,11 +25,16 @@ final class LayerStream {
     /// The first failure seen inside a callback (callbacks can only return -1 to libarchive).
     private(set) var failure: (any Error)?
 
-    init(path: String, compression: Compression, level: Int?, threads: Int) throws {
+    /// gzip chunks compressed, and how many came from the deflate chunk cache.
+    var chunks: Int { gzip?.chunks ?? 0 }
+    var reusedChunks: Int { gzip?.reusedChunks ?? 0 }
+
+    init(path: String, compression: Compression, level: Int?, threads: Int, deflateCache: DeflateChunkCache? = nil) throws {
         self.path = path
         fd = try sys("open", path) { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         if compression == .gzip {
-            gzip = ChunkedGzip(level: level, threads: threads) { [unowned self] in sinkCompressed($0) }
+            let cache = deflateCache.flatMap { $0.prepare() ? $0 : nil }
+            gzip = ChunkedGzip(level: level, threads: threads, cache: cache) { [unowned self] in sinkCompressed($0) }
         }
         guard compression == .zstd else { return }
         guard let c = archive_write_new() else { throw LibArchiveError(call: "archive_write_new", message: "out of memory") }

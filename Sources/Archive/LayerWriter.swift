@@ -16,6 +16,9 @@ public struct LayerBlob: Sendable, Hashable {
     public var uncompressedSize: Int64
     /// Entries written (whiteouts and opaque markers included).
     public var entryCount: Int
+    /// gzip chunks compressed, and how many of them came from the deflate chunk cache.
+    public var chunks = 0
+    public var reusedChunks = 0
 }
 
 /// Writes a layer tar entry by entry to a file, compressing and hashing as it goes.
@@ -42,11 +45,15 @@ public final class LayerWriter {
         /// `--reproducible` / `SOURCE_DATE_EPOCH`: every mtime later than this (seconds since
         /// the epoch) becomes exactly this, so two runs give byte-identical blobs.
         public var timestampOverride: Int64?
+        /// A directory of compressed gzip chunks kept between builds (`DeflateChunkCache`);
+        /// the blob's bytes do not depend on it.
+        public var deflateCache: String?
 
         public init(
             compression: Compression = .gzip, level: Int? = nil, threads: Int = defaultThreads,
-            dockerMediaTypes: Bool = false, timestampOverride: Int64? = nil
+            dockerMediaTypes: Bool = false, timestampOverride: Int64? = nil, deflateCache: String? = nil
         ) {
+            self.deflateCache = deflateCache
             self.compression = compression
             self.level = level
             self.threads = threads
@@ -119,7 +126,9 @@ public final class LayerWriter {
     public init(path: String, options: Options = Options()) throws {
         self.path = path
         self.options = options
-        stream = try LayerStream(path: path, compression: options.compression, level: options.level, threads: options.threads)
+        stream = try LayerStream(
+            path: path, compression: options.compression, level: options.level, threads: options.threads,
+            deflateCache: options.deflateCache.map { DeflateChunkCache(directory: $0) })
         guard let t = archive_write_new(), let e = archive_entry_new() else {
             throw Error.writeFailed(layer: path, entry: "", reason: "libarchive: out of memory")
         }
@@ -173,7 +182,8 @@ public final class LayerWriter {
         let mediaType = options.compression.layerMediaType(docker: options.dockerMediaTypes)
         return LayerBlob(
             path: path, descriptor: Descriptor(mediaType: mediaType, digest: digest, size: stream.compressedSize),
-            diffID: diffID, uncompressedSize: stream.uncompressedSize, entryCount: entryCount)
+            diffID: diffID, uncompressedSize: stream.uncompressedSize, entryCount: entryCount, chunks: stream.chunks,
+            reusedChunks: stream.reusedChunks)
     }
 
     /// Writes the header prepared in `entry`, then `body` (which writes the data, if any).

@@ -1,3 +1,4 @@
+import Archive
 import Diagnostics
 import Dockerfile
 import Foundation
@@ -123,6 +124,7 @@ public struct ImageBuilder: Sendable {
         // Entries still uploading were overlapping the outputs; the working directory (their
         // blobs) goes only after them.
         await cache?.finish(log: log)
+        if let chunks = sessions.first?.deflateCache { DeflateChunkCache(directory: chunks).prune() }
         if platforms.count > 1 { log.info("image index \(digest) (\(platforms.map(\.description).joined(separator: ", ")))") }
         let summary = BuildSummary(digest: digest, images: images, outputs: options.outputs, timings: timings)
         log(.info, summary.message, fields: summary.fields)

@@ -18,4 +18,8 @@ static const unsigned int KILN_AE_IFSOCK = AE_IFSOCK;
 static inline int kiln_ar_deflate_init_raw(z_streamp strm, int level) {
     return deflateInit2(strm, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
 }
+/// Raw inflate, to prove a kept compressed chunk decodes to the bytes it stands for.
+static inline int kiln_ar_inflate_init_raw(z_streamp strm) {
+    return inflateInit2(strm, -15);
+}
 #endif

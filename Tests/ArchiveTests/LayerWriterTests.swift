@@ -135,6 +135,42 @@ struct LayerWriterTests {
         }
     }
 
+    @Test("kept gzip chunks: the same blob, only changed chunks compressed again, a damaged chunk never used")
+    func deflateChunkCache() throws {
+        let tmp = try TempDir()
+        let src = try tmp.mkdir("src")
+        var noise = [UInt8](repeating: 0, count: 3 * ChunkedGzip.chunkSize)
+        for i in noise.indices { noise[i] = UInt8(truncatingIfNeeded: (i &* 7919) ^ (i >> 9) ^ (i >> 17)) }
+        try Data(noise).write(to: URL(fileURLWithPath: src + "/noise"))
+        let cache = tmp.sub("chunks")
+        func layer(_ name: String, cached: Bool) throws -> LayerBlob {
+            try SampleTree.layer(
+                of: src, to: tmp.sub(name), options: .init(timestampOverride: 0, deflateCache: cached ? cache : nil))
+        }
+        let plain = try layer("plain", cached: false)
+        let first = try layer("first", cached: true)
+        let second = try layer("second", cached: true)
+        #expect(first.descriptor == plain.descriptor && second.descriptor == plain.descriptor)
+        #expect(first.reusedChunks == 0 && first.chunks >= 4)
+        #expect(second.reusedChunks == second.chunks, "every chunk kept from the first")
+        // Same size, one byte changed near the end: the chunks before it are reused.
+        noise[noise.count - 100] ^= 0xff
+        try Data(noise).write(to: URL(fileURLWithPath: src + "/noise"))
+        let changedPlain = try layer("changed-plain", cached: false)
+        let changed = try layer("changed", cached: true)
+        #expect(changed.descriptor == changedPlain.descriptor && changed.diffID == changedPlain.diffID)
+        #expect(changed.reusedChunks == changed.chunks - 1, "only the last chunk differs")
+        // A damaged chunk on disk is compressed again: the blob stays the plain one.
+        for name in try FileManager.default.contentsOfDirectory(atPath: cache) {
+            var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: cache + "/" + name)))
+            bytes[bytes.count / 2] ^= 0x55
+            try Data(bytes).write(to: URL(fileURLWithPath: cache + "/" + name))
+        }
+        let damaged = try layer("damaged", cached: true)
+        #expect(damaged.descriptor == changedPlain.descriptor)
+        #expect(damaged.reusedChunks == 0)
+    }
+
     @Test("bytes, synthetic entries, overrides and markers are written as asked")
     func syntheticEntries() throws {
         let tmp = try TempDir()

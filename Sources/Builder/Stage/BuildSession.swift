@@ -110,6 +110,11 @@ struct BuildSession: Sendable {
     }
 
     var snapshotStrategy: any SnapshotStrategy { components.snapshot }
+
+    /// Compressed gzip chunks kept in `--cache-dir` between builds (`DeflateChunkCache`).
+    var deflateCache: String? {
+        options.baseImages.cacheDirectory.flatMap { $0.isEmpty ? nil : $0 + "/deflate" }
+    }
 }
 
 /// A planned stage's base with the image name parsed.

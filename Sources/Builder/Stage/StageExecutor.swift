@@ -143,7 +143,8 @@ final class StageExecutor {
             compression: session.options.layers.compression,
             level: session.options.layers.compressionLevel,
             dockerMediaTypes: state.format == .docker,
-            timestampOverride: session.options.layers.fixedTimestamp)
+            timestampOverride: session.options.layers.fixedTimestamp,
+            deflateCache: session.deflateCache)
     }
 
     /// Writes a layer with `body`, adds it to the stage with a history entry; an empty layer
@@ -174,7 +175,9 @@ final class StageExecutor {
         }
         state.layers.append(Layer(descriptor: blob.descriptor, diffID: blob.diffID))
         addHistory(createdBy, emptyLayer: false)
-        log.debug("layer \(blob.descriptor.digest) (\(blob.descriptor.size) bytes, \(blob.entryCount) entries)")
+        log.debug(
+            "layer \(blob.descriptor.digest) (\(blob.descriptor.size) bytes, \(blob.entryCount) entries"
+                + (blob.reusedChunks > 0 ? ", \(blob.reusedChunks) of \(blob.chunks) gzip chunks compressed before)" : ")"))
     }
 
     /// Paths a RUN snapshot never records: kernel file systems, the files the runner mounts,
