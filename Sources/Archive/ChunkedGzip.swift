@@ -181,8 +181,7 @@ final class ChunkedGzip {
             }
             let inflated = Int(strm.total_out)
             guard strm.avail_in == 0, last ? status == Z_STREAM_END : status == Z_OK, inflated == input.count else { return false }
-            guard inflated > 0 else { return true }
-            return check.withUnsafeBytes { c in input.withUnsafeBytes { memcmp(c.baseAddress!, $0.baseAddress!, inflated) == 0 } }
+            return check.prefix(inflated).elementsEqual(input)
         }
 
         private func deflateChunk() {

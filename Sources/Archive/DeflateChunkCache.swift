@@ -44,7 +44,9 @@ public final class DeflateChunkCache: Sendable {
         if output.count < size { output = [UInt8](repeating: 0, count: size) }
         var done = 0
         while done < size {
-            let n = output.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, size - done, off_t(done)) }
+            let n = output.withUnsafeMutableBytes { buffer in
+                pread(fd, UnsafeMutableRawBufferPointer(rebasing: buffer[done...]).baseAddress, size - done, off_t(done))
+            }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return nil }
             done += n
@@ -61,7 +63,7 @@ public final class DeflateChunkCache: Sendable {
         guard fd >= 0 else { return }
         var done = 0
         while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            let n = Glibc.write(fd, UnsafeRawBufferPointer(rebasing: bytes[done...]).baseAddress, bytes.count - done)
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { break }
             done += n
