@@ -103,6 +103,8 @@ public struct ImageBuilder: Sendable {
             // Every platform's emulation is settled before the first pull.
             for session in sessions { try await cross.prepare(session, mode: options.execution.cross) }
             images = try await buildPlatforms(sessions)
+            // Every hit's layer is in the store before the outputs read them.
+            try await cache?.awaitFetches()
             await cross.release(log: log)
         } catch {
             await cross.release(log: log)
@@ -197,6 +199,7 @@ public struct ImageBuilder: Sendable {
                 continue
             }
             if let first, shared.contains(index), let result = firstFinished[index] {
+                try await first.cache?.awaitFetches(result.state.layers.map(\.descriptor.digest))
                 for layer in result.state.layers {
                     do { try await session.store.put(layer.descriptor.digest, from: first.store) } catch {
                         throw KilnError.wrapping(error, "sharing stage \(index)'s layers between platforms")

@@ -51,7 +51,41 @@ enum CacheEntryFormat {
         let now = Timestamp.now()
         config.created = now
         config.history = [History(created: now, createdBy: createdBy, comment: "kiln cache", emptyLayer: layer == nil ? true : nil)]
-        return try Image.build(config: config, layers: layer.map { [$0] } ?? [], format: .oci, in: store)
+        // What a lookup needs is in the manifest too, so a lookup is one request.
+        var annotations = [Annotation.created: now, Annotation.createdBy: createdBy]
+        if let layer { annotations[Annotation.diffID] = layer.diffID.description }
+        return try Image.build(config: config, layers: layer.map { [$0] } ?? [], format: .oci, annotations: annotations, in: store)
+    }
+
+    /// Manifest annotations that repeat the config's `created`, history and diff ID.
+    enum Annotation {
+        static let created = "dev.kiln.cache.created"
+        static let createdBy = "dev.kiln.cache.created-by"
+        static let diffID = "dev.kiln.cache.diff-id"
+    }
+
+    /// Reads an entry from its manifest alone, when the manifest carries the annotations (entries
+    /// stored before them, or by another tool, do not: nil, and the config is read).
+    static func entry(key: CacheKey, manifest manifestBytes: [UInt8], ttl: Int64, now: Int64) -> CacheLookup? {
+        guard let manifest = try? CanonicalJSON.decode(Manifest.self, from: manifestBytes),
+            let annotations = manifest.annotations, let createdText = annotations[Annotation.created]
+        else { return nil }
+        guard manifest.layers.count <= 1 else {
+            return .miss(.unreadable("the entry has \(manifest.layers.count) layers, a cache entry has at most one"))
+        }
+        if let layer = manifest.layers.first, layer.mediaType.layerCompression == nil {
+            return .miss(.unreadable("the entry's layer has the media type \(layer.mediaType)"))
+        }
+        guard let created = parseTimestamp(createdText) else { return .miss(.unreadable("the entry has no creation time")) }
+        if now - created > ttl { return .miss(.expired(ageSeconds: now - created)) }
+        var layer: Layer?
+        if let descriptor = manifest.layers.first {
+            guard let diffID = annotations[Annotation.diffID].flatMap({ try? Digest(parsing: $0) }) else {
+                return .miss(.unreadable("the entry's layer has no diff ID"))
+            }
+            layer = Layer(descriptor: descriptor, diffID: diffID)
+        }
+        return .hit(CacheEntry(key: key, layer: layer, createdBy: annotations[Annotation.createdBy], created: created))
     }
 
     /// Reads an entry from its manifest and config bytes, checking it is one a cache could have

@@ -13,6 +13,9 @@ public protocol CacheRepository: Sendable {
     func lookup(_ key: CacheKey, ttl: Int64, now: Int64) async -> CacheLookup
     /// Brings the entry's layer blob into `store` (checked against its digest).
     func fetchLayer(_ entry: CacheEntry, into store: BlobStore) async throws
+    /// Whether the entry's layer blob is there to fetch (a hit is taken only then; the download
+    /// itself runs in the background).
+    func hasLayer(_ entry: CacheEntry) async -> Bool
     /// Stores a step's layer (in `store`; nil for a step that changed nothing) under `key`.
     func store(_ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform) async throws
 }
@@ -43,6 +46,7 @@ public struct RegistryCacheRepository: CacheRepository {
         } catch {
             return .miss(.unreadable("\(error)"))
         }
+        if let entry = CacheEntryFormat.entry(key: key, manifest: manifest.bytes, ttl: ttl, now: now) { return entry }
         let config: [UInt8]
         do {
             let parsed = try CanonicalJSON.decode(Manifest.self, from: manifest.bytes)
@@ -66,6 +70,11 @@ public struct RegistryCacheRepository: CacheRepository {
             unlink(temp)
             throw error
         }
+    }
+
+    public func hasLayer(_ entry: CacheEntry) async -> Bool {
+        guard let layer = entry.layer else { return true }
+        return (try? await client.blobExists(layer.descriptor.digest, in: repository)) ?? false
     }
 
     public func store(_ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform) async throws {
@@ -127,6 +136,11 @@ public struct LayoutCacheRepository: CacheRepository {
         // A blob changed on disk must not reach the image: check it as a download would be.
         try await layout.verify(layer.descriptor.digest)
         try await store.put(layer.descriptor.digest, from: layout)
+    }
+
+    public func hasLayer(_ entry: CacheEntry) async -> Bool {
+        guard let layer = entry.layer else { return true }
+        return (try? BlobStore(root: path).contains(layer.descriptor.digest)) ?? false
     }
 
     public func store(_ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform) async throws {

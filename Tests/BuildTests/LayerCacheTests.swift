@@ -222,6 +222,24 @@ struct LayerCacheTests {
         #expect(validate.exitCode == 0, "\(validate)")
     }
 
+    @Test("a hit is one manifest request and a HEAD; its layer downloads in the background, its config is never fetched")
+    func hitsCostOneLookup() async throws {
+        let s = try await Setup.start()
+        defer { s.stop() }
+        let ctx = try makeContext(["a.txt": "a\n", "b.txt": "b\n"], dockerfile: Self.dockerfile(s), in: s.tree)
+        _ = try await s.build(ctx, s.cacheFlags)
+        let second = try await s.build(ctx, s.cacheFlags + ["-v", "debug"])
+        #expect(s.calls("run1", "run2", "run3") == "1,1,1", "\(second.result)")
+        let requests = second.result.stderr.split(separator: "\n").filter { $0.contains("/v2/cache/") }
+        func count(_ what: String) -> Int { requests.filter { $0.contains(what) }.count }
+        #expect(count("GET http://\(s.registry.host)/v2/cache/manifests/") == 3, "\(requests)")
+        #expect(count("HEAD http://\(s.registry.host)/v2/cache/blobs/") == 3, "\(requests)")
+        // The three layers and nothing else: the entries' configs stay unread.
+        #expect(count("GET http://\(s.registry.host)/v2/cache/blobs/") == 3, "\(requests)")
+        let root = try await second.unpack(into: s.tree)
+        #expect(try String(contentsOfFile: root + "/r2.txt", encoding: .utf8) == "b\na\n")
+    }
+
     @Test("an unreachable cache registry: warnings, every step runs, the build succeeds")
     func unreachableCache() async throws {
         let s = try await Setup.start()

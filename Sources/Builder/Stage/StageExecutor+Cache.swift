@@ -179,11 +179,14 @@ extension StageExecutor {
             if chainsLayer { state.cacheChain?.advance(["layer", "none"]) }
             return true
         }
-        do { try await cache.repository.fetchLayer(entry, into: session.store) } catch {
-            log.warning("\(prefix) the cache entry \(key)'s layer \(layer.descriptor.digest) is unreadable (\(error)); running the step")
+        if !session.store.contains(layer.descriptor.digest), await !cache.repository.hasLayer(entry) {
+            log.warning(
+                "\(prefix) the cache entry \(key)'s layer \(layer.descriptor.digest) is unreadable (\(cache.repository.name) does not have it); running the step"
+            )
             log.info("\(prefix) cache miss (unreadable layer), key \(key)")
             return false
         }
+        cache.prefetch(entry, into: session.store)
         if !filesInRoot { state.pendingLayers.append(layer) }
         state.layers.append(layer)
         addHistory(createdBy, emptyLayer: false)

@@ -1,4 +1,6 @@
+import Diagnostics
 import Foundation
+import ImageStore
 import LayerCache
 import PluginAPI
 
@@ -57,8 +59,39 @@ final class StepCache: @unchecked Sendable {
         }
     }
 
+    /// Hits' layers being downloaded in the background, by digest. Guarded by `lock`.
+    private var fetches: [Digest: Task<Void, any Error>] = [:]
+
+    /// Starts bringing a hit's layer into `store` in the background (once per blob): the next
+    /// steps' lookups go on meanwhile. `awaitFetches` waits for it before anything reads it.
+    func prefetch(_ entry: CacheEntry, into store: BlobStore) {
+        guard let layer = entry.layer else { return }
+        let digest = layer.descriptor.digest
+        let repository = repository
+        lock.withLock {
+            guard fetches[digest] == nil, !store.contains(digest) else { return }
+            fetches[digest] = Task { try await repository.fetchLayer(entry, into: store) }
+        }
+    }
+
+    /// Waits for the background downloads of `digests` (every one when nil). A download that
+    /// failed after the lookup found its blob fails the build.
+    func awaitFetches(_ digests: [Digest]? = nil) async throws {
+        let tasks = lock.withLock { () -> [(Digest, Task<Void, any Error>)] in
+            guard let digests else { return Array(fetches) }
+            return digests.compactMap { d in fetches[d].map { (d, $0) } }
+        }
+        for (digest, task) in tasks {
+            do { try await task.value } catch {
+                throw KilnError(.network, "downloading the cached layer \(digest) from \(repository.name)", cause: error)
+            }
+        }
+    }
+
     /// Waits for the entries still being stored and says how it went.
     func finish(log: BuildLog) async {
+        // After a failure, downloads nobody will read.
+        for task in lock.withLock({ Array(fetches.values) }) { task.cancel() }
         let (stored, failures) = await uploads.finish()
         for failure in failures { log.warning(failure) }
         if stored > 0 { log.info("stored \(stored) cache entr\(stored == 1 ? "y" : "ies") in \(repository.name)") }
