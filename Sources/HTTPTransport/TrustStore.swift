@@ -2,6 +2,8 @@
 // users expect: `SSL_CERT_FILE`, every file of each `SSL_CERT_DIR` directory, and kaniko's
 // `/kaniko/ssl/certs`. (libcurl itself reads neither variable.)
 import Foundation
+import Glibc
+import Synchronization
 
 public enum TrustStore {
     /// Where Debian (and most distributions) keep the system bundle.
@@ -34,33 +36,59 @@ public enum TrustStore {
     public static func bundle(environment: [String: String]) -> [UInt8]? {
         let extras = extraCertificateFiles(environment: environment)
         guard !extras.isEmpty else { return nil }
+        // Every registry client asks; the files are read once per process.
+        if let known = built.withLock({ $0[extras] }) { return known }
         let system = systemBundles.first { FileManager.default.isReadableFile(atPath: $0) }
-        var seen = Set<String>()
-        var out = ""
+        var seen = Set<[UInt8]>()
+        var out: [UInt8] = []
         var added = false
         for path in (system.map { [$0] } ?? []) + extras {
             guard let data = FileManager.default.contents(atPath: path) else { continue }
             // Only PEM certificates: a directory such as /etc/ssl/certs also holds keys.
-            for certificate in pemCertificates(in: String(decoding: data, as: UTF8.self))
-            where seen.insert(certificate.filter { !$0.isWhitespace }).inserted {
-                out += certificate + "\n"
+            for certificate in pemCertificates(in: Array(data))
+            where seen.insert(certificate.filter { $0 != 0x20 && $0 != 0x0a && $0 != 0x0d && $0 != 0x09 }).inserted {
+                out += certificate
+                out.append(0x0a)
                 if path != system { added = true }
             }
         }
-        return added ? Array(out.utf8) : nil
+        let result = added ? out : nil
+        built.withLock { $0[extras] = result }
+        return result
     }
 
-    static let begin = "-----BEGIN CERTIFICATE-----"
-    static let end = "-----END CERTIFICATE-----"
+    private static let built = Mutex<[[String]: [UInt8]?]>([:])
+    static let begin = Array("-----BEGIN CERTIFICATE-----".utf8)
+    static let end = Array("-----END CERTIFICATE-----".utf8)
 
-    /// Each `BEGIN CERTIFICATE … END CERTIFICATE` block of `text`, markers included.
-    static func pemCertificates(in text: String) -> [Substring] {
-        var blocks: [Substring] = []
-        var rest = text[...]
-        while let start = rest.range(of: begin), let stop = rest[start.upperBound...].range(of: end) {
-            blocks.append(rest[start.lowerBound..<stop.upperBound])
-            rest = rest[stop.upperBound...]
+    /// Each `BEGIN CERTIFICATE … END CERTIFICATE` block of `bytes`, markers included.
+    static func pemCertificates(in bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+        var blocks: [ArraySlice<UInt8>] = []
+        bytes.withUnsafeBytes { all in
+            var at = 0
+            while let start = find(begin, in: all, from: at), let stop = find(end, in: all, from: start + begin.count) {
+                blocks.append(bytes[start..<(stop + end.count)])
+                at = stop + end.count
+            }
         }
         return blocks
+    }
+
+    /// The offset of `needle` in `haystack` at or after `from` (memchr and memcmp: these files
+    /// are hundreds of kilobytes).
+    private static func find(_ needle: [UInt8], in haystack: UnsafeRawBufferPointer, from: Int) -> Int? {
+        guard let base = haystack.baseAddress, let first = needle.first else { return nil }
+        var at = from
+        return needle.withUnsafeBytes { n -> Int? in
+            guard let pattern = n.baseAddress else { return nil }
+            while at + needle.count <= haystack.count {
+                guard let hit = memchr(base + at, Int32(first), haystack.count - at) else { return nil }
+                let offset = base.distance(to: UnsafeRawPointer(hit))
+                guard offset + needle.count <= haystack.count else { return nil }
+                if memcmp(base + offset, pattern, needle.count) == 0 { return offset }
+                at = offset + 1
+            }
+            return nil
+        }
     }
 }
