@@ -88,7 +88,10 @@ public struct ImageBuilder: Sendable {
             }
             sessions.append(try single.prepare(workDirectory: directory, overlays: overlays, cache: cache))
         }
-        try await pusher?.checkPermissions()
+        // The push permission check (a request or two per destination) runs beside the build:
+        // a refusal still stops the build as soon as it is known, and a build that may push
+        // does not wait for it.
+        let permission = Task { [pusher] in try await pusher?.checkPermissions() }
         if let plan = sessions.first?.plan {
             let skipped = (0...plan.targetIndex).filter { !plan.stagesToBuild.contains($0) }
             if !skipped.isEmpty, let dockerfile = sessions.first?.dockerfile {
@@ -102,7 +105,23 @@ public struct ImageBuilder: Sendable {
         do {
             // Every platform's emulation is settled before the first pull.
             for session in sessions { try await cross.prepare(session, mode: options.execution.cross) }
-            images = try await buildPlatforms(sessions)
+            let building = Task { try await buildPlatforms(sessions) }
+            let watch = Task {
+                if case .failure = await permission.result { building.cancel() }
+            }
+            do {
+                images = try await withTaskCancellationHandler {
+                    try await building.value
+                } onCancel: {
+                    building.cancel()
+                }
+            } catch {
+                // A refusal explains a cancelled build better than the cancellation.
+                watch.cancel()
+                try await permission.value
+                throw error
+            }
+            try await permission.value
             // Every hit's layer is in the store before the outputs read them.
             try await cache?.awaitFetches()
             await cross.release(log: log)
