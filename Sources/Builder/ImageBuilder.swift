@@ -43,7 +43,19 @@ public struct ImageBuilder: Sendable {
         let timings = BuildTimings()
         let observer: (any TransferObserver)? = log.progress
         return try await BuildTimings.$current.withValue(timings) {
-            try await TransferProgress.$observer.withValue(observer) { try await runTimed(timings) }
+            try await TransferProgress.$observer.withValue(observer) {
+                var builder = self
+                while true {
+                    do { return try await builder.runTimed(timings) } catch {
+                        // A cache hit whose layer could not be downloaded: once more without it.
+                        guard let unavailable = StepCache.UnavailableLayer.find(in: error),
+                            !builder.options.cache.distrusted.isSuperset(of: unavailable.keys)
+                        else { throw error }
+                        log.warning("\(unavailable); building again without the cache entries that named it")
+                        builder.options.cache.distrusted.formUnion(unavailable.keys)
+                    }
+                }
+            }
         }
     }
 

@@ -30,6 +30,9 @@ public struct LayerCacheOptions: Sendable {
     public var runLayers = true
     /// False with `--no-push-cache`: look up, never store.
     public var push = true
+    /// Entries found unusable earlier in this run (their layer could not be downloaded after
+    /// the lookup found them): misses from then on.
+    public var distrusted: Set<CacheKey> = []
 
     public init() {}
 

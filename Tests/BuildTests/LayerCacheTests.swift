@@ -217,12 +217,14 @@ struct LayerCacheTests {
         let again = try await s.build(ctx, s.cacheFlags)
         #expect(s.calls("run1", "run2", "run3") == "2,2,2", "\(again.result)")
         #expect(again.result.stderr.contains("unreadable"), "\(again.result)")
+        // The hits were taken on their lookups; the failed downloads sent the build round once more.
+        #expect(again.result.stderr.components(separatedBy: "building again without the cache entries").count == 2, "\(again.result)")
         #expect(again.result.stderr.contains("WARN "), "\(again.result)")
         let validate = try await KilnCommand.run(["validate", again.layout + ":latest"])
         #expect(validate.exitCode == 0, "\(validate)")
     }
 
-    @Test("a hit is one manifest request and a HEAD; its layer downloads in the background, its config is never fetched")
+    @Test("a hit is one manifest request; its layer downloads in the background, its config is never fetched")
     func hitsCostOneLookup() async throws {
         let s = try await Setup.start()
         defer { s.stop() }
@@ -233,7 +235,7 @@ struct LayerCacheTests {
         let requests = second.result.stderr.split(separator: "\n").filter { $0.contains("/v2/cache/") }
         func count(_ what: String) -> Int { requests.filter { $0.contains(what) }.count }
         #expect(count("GET http://\(s.registry.host)/v2/cache/manifests/") == 3, "\(requests)")
-        #expect(count("HEAD http://\(s.registry.host)/v2/cache/blobs/") == 3, "\(requests)")
+        #expect(count("HEAD http://\(s.registry.host)/v2/cache/blobs/") == 0, "\(requests)")
         // The three layers and nothing else: the entries' configs stay unread.
         #expect(count("GET http://\(s.registry.host)/v2/cache/blobs/") == 3, "\(requests)")
         let root = try await second.unpack(into: s.tree)

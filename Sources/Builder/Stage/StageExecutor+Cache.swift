@@ -179,7 +179,15 @@ extension StageExecutor {
             if chainsLayer { state.cacheChain?.advance(["layer", "none"]) }
             return true
         }
-        if !session.store.contains(layer.descriptor.digest), await !cache.repository.hasLayer(entry) {
+        if cache.options.distrusted.contains(key) {
+            log.info("\(prefix) cache miss (unreadable layer), key \(key)")
+            return false
+        }
+        // A hit is taken on the lookup alone and its layer downloads in the background; if the
+        // download fails, the build runs again with the entry distrusted (`ImageBuilder.run`).
+        // In place the root is `/`, which a second run could not start from clean: there the
+        // layer is checked first.
+        if session.inPlace, !session.store.contains(layer.descriptor.digest), await !cache.repository.hasLayer(entry) {
             log.warning(
                 "\(prefix) the cache entry \(key)'s layer \(layer.descriptor.digest) is unreadable (\(cache.repository.name) does not have it); running the step"
             )

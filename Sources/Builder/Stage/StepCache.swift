@@ -59,8 +59,9 @@ final class StepCache: @unchecked Sendable {
         }
     }
 
-    /// Hits' layers being downloaded in the background, by digest. Guarded by `lock`.
-    private var fetches: [Digest: Task<Void, any Error>] = [:]
+    /// Hits' layers being downloaded in the background, by digest, with the keys that found
+    /// them. Guarded by `lock`.
+    private var fetches: [Digest: (keys: Set<CacheKey>, task: Task<Void, any Error>)] = [:]
 
     /// Starts bringing a hit's layer into `store` in the background (once per blob): the next
     /// steps' lookups go on meanwhile. `awaitFetches` waits for it before anything reads it.
@@ -69,29 +70,62 @@ final class StepCache: @unchecked Sendable {
         let digest = layer.descriptor.digest
         let repository = repository
         lock.withLock {
-            guard fetches[digest] == nil, !store.contains(digest) else { return }
-            fetches[digest] = Task { try await repository.fetchLayer(entry, into: store) }
+            if fetches[digest] != nil {
+                fetches[digest]?.keys.insert(entry.key)
+                return
+            }
+            guard !store.contains(digest) else { return }
+            fetches[digest] = ([entry.key], Task { try await repository.fetchLayer(entry, into: store) })
         }
     }
 
     /// Waits for the background downloads of `digests` (every one when nil). A download that
-    /// failed after the lookup found its blob fails the build.
+    /// fails throws `UnavailableLayer` naming the entries that led to it: the build is run
+    /// again with them distrusted (`ImageBuilder.run`).
     func awaitFetches(_ digests: [Digest]? = nil) async throws {
-        let tasks = lock.withLock { () -> [(Digest, Task<Void, any Error>)] in
+        let pending = lock.withLock { () -> [(Digest, (keys: Set<CacheKey>, task: Task<Void, any Error>))] in
             guard let digests else { return Array(fetches) }
             return digests.compactMap { d in fetches[d].map { (d, $0) } }
         }
-        for (digest, task) in tasks {
-            do { try await task.value } catch {
-                throw KilnError(.network, "downloading the cached layer \(digest) from \(repository.name)", cause: error)
+        for (_, fetch) in pending {
+            guard case .failure = await fetch.task.result else { continue }
+            // Every entry whose download failed goes at once: one more run, not one per entry.
+            var failed: UnavailableLayer?
+            for (digest, other) in lock.withLock({ Array(fetches) }) {
+                guard case .failure(let error) = await other.task.result else { continue }
+                if failed == nil {
+                    failed = UnavailableLayer(keys: [], digest: digest, repository: repository.name, cause: error)
+                }
+                failed?.keys.formUnion(other.keys)
             }
+            if let failed { throw failed }
+        }
+    }
+
+    /// A hit whose layer could not be downloaded after all.
+    struct UnavailableLayer: Error, CustomStringConvertible {
+        var keys: Set<CacheKey>
+        var digest: Digest
+        var repository: String
+        var cause: any Error
+
+        var description: String { "the cached layer \(digest) cannot be downloaded from \(repository): \(cause)" }
+
+        /// The first `UnavailableLayer` in `error`'s chain of causes.
+        static func find(in error: any Error) -> UnavailableLayer? {
+            var current: (any Error)? = error
+            while let e = current {
+                if let found = e as? UnavailableLayer { return found }
+                current = (e as? KilnError)?.cause
+            }
+            return nil
         }
     }
 
     /// Waits for the entries still being stored and says how it went.
     func finish(log: BuildLog) async {
         // After a failure, downloads nobody will read.
-        for task in lock.withLock({ Array(fetches.values) }) { task.cancel() }
+        for fetch in lock.withLock({ Array(fetches.values) }) { fetch.task.cancel() }
         let (stored, failures) = await uploads.finish()
         for failure in failures { log.warning(failure) }
         if stored > 0 { log.info("stored \(stored) cache entr\(stored == 1 ? "y" : "ies") in \(repository.name)") }
