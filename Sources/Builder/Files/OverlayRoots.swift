@@ -93,11 +93,13 @@ final class OverlayRoots: Sendable {
     }
 
     /// Unmounts one overlay this build mounted (not lazily: its upper directory is about to be
-    /// kept, so nothing may still write to it). False when it is still busy.
+    /// kept, so nothing may still write to it). False when it was still busy: it is then
+    /// detached, and its upper must not be kept.
     func unmount(_ merged: String) -> Bool {
-        guard umount2(merged, 0) == 0 else { return false }
+        let done = umount2(merged, 0) == 0
+        if !done { _ = umount2(merged, Int32(MNT_DETACH)) }
         state.withLock { s in s.mounted.removeAll { $0.merged == merged } }
-        return true
+        return done
     }
 
     /// The last mount failure, for the log.
