@@ -16,12 +16,13 @@ RESULT_FILE=
 LOG_DIR=
 TMPFS=0
 CHECK=0
+SETTLE=0
 BENCH_CACHE=${KILN_BENCH_CACHE:-/var/cache/kiln-bench}
 
 usage() {
     cat <<EOF
 usage: bench/run.sh [--runs N] [--workloads "w1 w2 w3"] [--no-push-test] [--no-buildah]
-                    [--build|--no-build] [--kiln PATH] [--save FILE] [--logs DIR] [--tmpfs] [--check]
+                    [--build|--no-build] [--kiln PATH] [--save FILE] [--logs DIR] [--tmpfs] [--check] [--settle N]
   --runs N        builds per (tool, workload), cold each time (default 3); the table shows medians
   --workloads     subset of: w1 (busybox, 5 RUN, 50-file COPY), w2 (bookworm, 2,000 files,
                   rm -rf, 20 MB COPY, COPY --from; also run with --snapshot-mode time),
@@ -35,6 +36,8 @@ usage: bench/run.sh [--runs N] [--workloads "w1 w2 w3"] [--no-push-test] [--no-b
   --logs DIR      keep every build's timestamped log and timing in DIR (the work dir goes)
   --check         also check that kiln's and buildah's run-1 images hold the same files
                   (unpacked with umoci; type, mode, owner, link target, content)
+  --settle N      wait N seconds before each timed build (35 lets ext4 reuse the inodes the
+                  previous build's files freed; see settle in bench/lib/measure.sh)
   --tmpfs         put the whole work dir (contexts, registry, kiln's and buildah's storage) on a
                   tmpfs, to take the disk out of the comparison (needs ~3 GB of free RAM)
 Environment: KILN_BENCH_CACHE (base-image cache, default /var/cache/kiln-bench),
@@ -54,6 +57,7 @@ while [ $# -gt 0 ]; do
         --save) RESULT_FILE=$2; shift 2 ;;
         --logs) LOG_DIR=$2; shift 2 ;;
         --tmpfs) TMPFS=1; shift ;;
+        --settle) SETTLE=$2; shift 2 ;;
         --check) CHECK=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; exit 2 ;;

@@ -23,7 +23,14 @@ timed() {
 }
 
 # kiln_build WORKLOAD RUN LABEL [kiln flags...]: a cold build pushed to a fresh repository.
+# settle: waits SETTLE seconds before a timed build. ext4 will not hand out an inode freed in
+# the last ~35 s (dirty_expire_centisecs + 5 s; recently_deleted() in ialloc.c) and scans past
+# every such inode instead: right after the previous build's files were removed, creating
+# files costs whichever tool comes next up to several seconds of system time.
+settle() { if [ "${SETTLE:-0}" -gt 0 ]; then sleep "$SETTLE"; fi; }
+
 kiln_build() {
+    settle
     local w=$1 run=$2 label=$3; shift 3
     local ctx="$BENCH_WORK/ctx/$w" out="$BENCH_WORK/out/$label-$w-$run" rc=0
     mkdir -p "$out/work"
@@ -47,6 +54,7 @@ kiln_build() {
 # together, in a storage directory that starts empty and is removed afterwards, so no run
 # finds a layer of an earlier one (--layers never hits its cache).
 buildah_build() {
+    settle
     local w=$1 run=$2
     local ctx="$BENCH_WORK/ctx/$w" out="$BENCH_WORK/out/buildah-$w-$run" rc=0
     local tag="localhost/bench-$w:run$run" dest="docker://$REGISTRY/buildah-$w-r$run:run$run"

@@ -37,6 +37,7 @@ report() {
     echo "kiln bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $RUNS run(s) per cell, cold (fresh registry and buildah storage per build)"
     echo "$("$KILN" version 2>/dev/null | head -1 || echo "kiln ?") ($KILN, built from $(cat "$(dirname "$KILN")/kiln-bench.commit" 2>/dev/null || echo "an unrecorded commit")); $(buildah --version); $(skopeo --version)"
     echo "storage: $(if [ "$TMPFS" = 1 ]; then echo "tmpfs (--tmpfs)"; else findmnt -no FSTYPE,OPTIONS -T "$BENCH_WORK" | cut -c1-60; fi) for contexts, registry and both tools' storage"
+    [ "${SETTLE:-0}" -gt 0 ] && echo "each timed build started ${SETTLE} s after the previous one's files were removed (--settle)"
     echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r); load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     echo "wall time: median seconds of build + push; peak RSS: median of GNU time %M (largest single process), MB;"
