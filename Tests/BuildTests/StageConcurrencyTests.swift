@@ -88,6 +88,44 @@ struct StageConcurrencyTests {
         }
     }
 
+    @Test("a base's ONBUILD COPY --from waits for that stage, giving its slot up meanwhile (--stage-jobs 2 and 1)")
+    func onBuildTriggerWaitsForItsStage() async throws {
+        try await withRegistry(.plain) { registry in
+            let base = try await BaseImageFixture.shared.push(.busybox, to: registry)
+            let tree = try TemporaryTree(prefix: "kiln-stages")
+            defer { tree.remove() }
+            // Stage 2 reads stage 0 only through the trigger it inherits from stage 1: known when
+            // stage 2 starts, while stage 0 may still be running. Stage 0 meets stage 3 at the
+            // barrier: with two slots, stage 2 must give its slot up while it waits.
+            let dockerfile = """
+                FROM \(base) AS slow
+                ARG BARRIER
+                RUN wget -q -O /met "$BARRIER" && echo slow > /slow
+                FROM \(base) AS parent
+                ONBUILD COPY --from=slow /slow /from-trigger
+                FROM parent AS child
+                RUN cat /from-trigger > /seen
+                FROM \(base) AS other
+                ARG BARRIER
+                RUN wget -q -O /met "$BARRIER"
+                FROM child
+                COPY --from=other /met /met
+                """
+            let ctx = try makeContext([:], dockerfile: dockerfile, in: tree)
+            for (jobs, timeout, met) in [("2", 60.0, "together\n"), ("1", 1.0, "alone\n")] {
+                let barrier = try await BarrierFixture(parties: 2, timeout: timeout)
+                defer { barrier.stop() }
+                let build = try await LayoutBuild.run(
+                    context: ctx, in: tree, name: "out\(jobs)",
+                    ["--skip-unused-stages=false", "--stage-jobs", jobs, "--build-arg", "BARRIER=\(barrier.url)"])
+                try #require(build.result.exitCode == 0, "\(build.result)")
+                let root = try await build.unpack(into: tree)
+                #expect(try String(contentsOfFile: root + "/seen", encoding: .utf8) == "slow\n", "--stage-jobs \(jobs)")
+                #expect(try String(contentsOfFile: root + "/met", encoding: .utf8) == met, "--stage-jobs \(jobs)")
+            }
+        }
+    }
+
     @Test("a failing stage fails the build with its status; the stage running beside it is stopped, nothing is left")
     func failingStageStopsTheOther() async throws {
         try await withRegistry(.plain) { registry in
