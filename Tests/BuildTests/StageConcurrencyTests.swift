@@ -82,6 +82,10 @@ struct StageConcurrencyTests {
                     context: ctx, in: tree, name: "out\(n)", ["--reproducible"], environment: ["KILN_STAGE_JOBS": jobs])
                 try #require(build.result.exitCode == 0, "\(build.result)")
                 #expect(build.result.stderr.contains("--stage-jobs)") == (jobs != "1"), "\(build.result.stderr)")
+                // Three stages on the base start at once (a fourth later): one extraction, overlay roots.
+                let log = build.result.stderr
+                #expect(log.components(separatedBy: "extracting 1 layer(s) of").count == 2, "the base is extracted once: \(log)")
+                #expect(log.components(separatedBy: "an overlay over").count == 5, "\(log)")
                 digests.append(build.printedDigest)
             }
             #expect(digests.count == 2 && digests[0] == digests[1] && !digests[0].isEmpty, "\(digests)")

@@ -26,6 +26,7 @@ final class OverlayRoots: Sendable {
 
     private let state = Mutex(State())
     private let freezing = Mutex(())
+    private let probing = Mutex(())
 
     /// Why overlay roots are off, once a mount has failed (nil while they work or were not tried).
     var unavailableReason: String? { state.withLock { $0.unavailable } }
@@ -33,6 +34,11 @@ final class OverlayRoots: Sendable {
     /// Whether overlay roots work under `directory` (same file system as the roots): a trial
     /// mount, once per build. The first failure's reason is kept.
     func available(under directory: String) -> Bool {
+        // Stages starting at the same time would trip over each other's probe directories.
+        probing.withLock { _ in probe(under: directory) }
+    }
+
+    private func probe(under directory: String) -> Bool {
         if let known = state.withLock({ s in s.unavailable != nil ? false : (s.probed ? true : nil) }) { return known }
         let probe = directory + "/.overlay-probe"
         let lower = probe + ".lower"
