@@ -120,6 +120,9 @@ public struct ExecutionOptions: Sendable {
     public var cross: CrossMode = .auto
     /// `--jobs`: how many platforms build at once; nil is one per core.
     public var jobs: Int?
+    /// `--stage-jobs` / `KILN_STAGE_JOBS`: how many stages that do not depend on each other build
+    /// at once; nil is one per core. In place (`isolation == .none`) always 1: there is one `/`.
+    public var stageJobs: Int?
     /// `--kaniko-dir` / `--work-dir`: kiln's working directory (kept unless `cleanup`); nil
     /// makes a fresh one under `temporaryDirectory`, removed afterwards.
     public var workDirectory: String?

@@ -210,55 +210,6 @@ public struct ImageBuilder: Sendable {
         return try assemble(session, final)
     }
 
-    /// Builds the session's planned stages (those in `only`, if given) that it has not built yet.
-    /// With `first` (another platform's session that has built the stages they share), stages
-    /// that do not depend on the target platform are taken from it instead of being built again.
-    /// Returns the last stage's result.
-    private func buildStages(_ session: BuildSession, only: Set<Int>? = nil, reusing first: BuildSession? = nil) async throws
-        -> StageResult?
-    {
-        let plan = session.plan
-        let log = session.log
-        let shared = first.map { session.platformIndependentStages(comparedWith: $0) } ?? []
-        let firstFinished = first?.progress.finished ?? [:]
-        var final: StageResult?
-        for index in plan.stagesToBuild where only?.contains(index) ?? true {
-            try Task.checkCancellation()
-            let stage = session.dockerfile.stages[index]
-            if let done = session.progress.finished[index] {
-                final = done
-                continue
-            }
-            if let first, shared.contains(index), let result = firstFinished[index] {
-                try await first.cache?.awaitFetches(result.state.layers.map(\.descriptor.digest))
-                for layer in result.state.layers {
-                    do { try await session.store.put(layer.descriptor.digest, from: first.store) } catch {
-                        throw KilnError.wrapping(error, "sharing stage \(index)'s layers between platforms")
-                    }
-                }
-                log.info(
-                    "\(stageLabel(index, plan)) FROM \(stage.from.image): built once for every platform (its FROM --platform is fixed)")
-                session.progress.finish(stage: index, result)
-                final = result
-                continue
-            }
-            log.info("\(stageLabel(index, plan)) FROM \(stage.from.image)\(stage.name.map { " AS \($0)" } ?? "")")
-            let (initial, root, triggers) = try await BaseImages(session: session).start(stage)
-            var state = initial
-            for (k, v) in options.source.labels {
-                var c = state.containerConfig
-                c.labels = (c.labels ?? [:]).merging([k: v]) { $1 }
-                state.config.config = c
-            }
-            let executor = StageExecutor(session: session, stage: stage, root: root, state: state)
-            try await executor.run(triggers: triggers)
-            let result = StageResult(state: executor.state, root: root)
-            session.progress.finish(stage: index, result)
-            final = result
-        }
-        return final
-    }
-
     /// The image of the session's target stage, in its blob store.
     private func assemble(_ session: BuildSession, _ final: StageResult?) throws -> Image {
         let plan = session.plan

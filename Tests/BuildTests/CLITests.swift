@@ -53,6 +53,16 @@ struct CLITests {
         #expect(r.stderr.contains("--cache needs --cache-repo"), "\(r)")
     }
 
+    @Test("--stage-jobs and KILN_STAGE_JOBS take 1 or more; anything else is a usage error")
+    func stageJobsMustBePositive() async throws {
+        let flag = try await KilnCommand.run(["-c", Repo.helloExample, "--no-push", "--stage-jobs", "0"])
+        #expect(flag.exitCode != 0 && flag.exitCode != 1, "\(flag)")
+        #expect(flag.stderr.contains("--stage-jobs (KILN_STAGE_JOBS) must be 1 or more, not '0'"), "\(flag)")
+        let env = try await KilnCommand.run(["-c", Repo.helloExample, "--no-push"], environment: ["KILN_STAGE_JOBS": "many"])
+        #expect(env.exitCode != 0 && env.exitCode != 1, "\(env)")
+        #expect(env.stderr.contains("not 'many'"), "\(env)")
+    }
+
     @Test("kaniko spellings: --flag=false, deprecated camelCase names, kiln build == kiln")
     func kanikoCompatibility() async throws {
         let tree = try TemporaryTree()

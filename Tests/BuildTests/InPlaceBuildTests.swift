@@ -24,24 +24,31 @@ struct InPlaceBuildTests {
             FROM scratch AS one
             COPY a.txt /stage1/a.txt
             RUN ["/busybox/sh", "-c", "echo one > /stage1/ran"]
+            FROM scratch AS two
+            RUN ["/busybox/sh", "-c", "mkdir /stage2 && test ! -e /stage1 && echo two > /stage2/ran"]
             FROM scratch
             COPY --from=one /stage1/ /copied/
+            COPY --from=two /stage2/ran /two-ran
             COPY b.txt /b.txt
             RUN ["/busybox/sh", "-c", "test ! -e /stage1 && echo cleared > /ran.txt && ls /usr/bin/env > /saw-usr.txt"]
             """)
         let r = try await Self.runInContainer(
             root,
             """
-            chroot $R /kiln/kiln --isolation none -c /workspace/ctx --oci-layout-path /workspace/out \
+            KILN_STAGE_JOBS=4 chroot $R /kiln/kiln --isolation none -c /workspace/ctx --oci-layout-path /workspace/out \
               --ignore-path /workspace --ignore-path /busybox --reproducible
             """)
         #expect(r.exitCode == 0, "\(r)")
+        #expect(
+            !r.stderr.contains("(--stage-jobs)") && r.stderr.contains("clearing / for the next stage"),
+            "one root, `/`: independent stages still build in order: \(r)")
 
         let layout = root + "/workspace/out"
         try await ImageValidator.validate(layoutPath: layout, refName: "latest")
         let rootfs = try await LayoutBuild(result: r, layout: layout).unpack(into: tree)
         #expect(try String(contentsOfFile: rootfs + "/copied/a.txt", encoding: .utf8) == "from stage one\n")
         #expect(try String(contentsOfFile: rootfs + "/copied/ran", encoding: .utf8) == "one\n")
+        #expect(try String(contentsOfFile: rootfs + "/two-ran", encoding: .utf8) == "two\n")
         #expect(try String(contentsOfFile: rootfs + "/ran.txt", encoding: .utf8) == "cleared\n")
         #expect(FileManager.default.fileExists(atPath: rootfs + "/saw-usr.txt"))
         // Mounted and ignored paths never reach the image; the first stage's files do not leak.

@@ -135,12 +135,14 @@ extension BaseImages {
         case .layout:
             let image = try loadImage(context, name: name, platform: session.options.platform, location: location)
             let root = BuildRoot(path: session.workDirectory + "/roots/context-\(image.digest.encoded)")
-            if !FileManager.default.fileExists(atPath: root.path + ".complete") {
+            // Stages building at the same time that copy from it extract it once.
+            let images = self
+            try await InFlightWork.shared.run(root.path) {
+                guard !FileManager.default.fileExists(atPath: root.path + ".complete") else { return }
                 try? removeTree(root.path)
                 try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true)
-                try await extract(layers: image.layers, named: "build context '\(name)'", into: root, ignoring: IgnoreList())
-                let fd = open(root.path + ".complete", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-                if fd >= 0 { close(fd) }
+                try await images.extract(layers: image.layers, named: "build context '\(name)'", into: root, ignoring: IgnoreList())
+                markComplete(root)
             }
             return BuildContext(directory: root.path, ignore: nil)
         }

@@ -25,6 +25,8 @@ final class OverlayRoots: Sendable {
     }
 
     private let state = Mutex(State())
+    private let freezing = Mutex(())
+    private let probing = Mutex(())
 
     /// Why overlay roots are off, once a mount has failed (nil while they work or were not tried).
     var unavailableReason: String? { state.withLock { $0.unavailable } }
@@ -32,6 +34,11 @@ final class OverlayRoots: Sendable {
     /// Whether overlay roots work under `directory` (same file system as the roots): a trial
     /// mount, once per build. The first failure's reason is kept.
     func available(under directory: String) -> Bool {
+        // Stages starting at the same time would trip over each other's probe directories.
+        probing.withLock { _ in probe(under: directory) }
+    }
+
+    private func probe(under directory: String) -> Bool {
         if let known = state.withLock({ s in s.unavailable != nil ? false : (s.probed ? true : nil) }) { return known }
         let probe = directory + "/.overlay-probe"
         let lower = probe + ".lower"
@@ -77,7 +84,12 @@ final class OverlayRoots: Sendable {
     /// after turning `merged` into a read-only overlay of the same layers: with index=on the
     /// kernel refuses a lower directory that is another mount's upper, and nothing writes to a
     /// finished stage. Nil when `merged` is no overlay root or the remount fails.
+    /// One freeze at a time: between its unmount and remount `merged` is an empty directory.
     func freeze(_ merged: String) -> [String]? {
+        freezing.withLock { _ in freezeLocked(merged) }
+    }
+
+    private func freezeLocked(_ merged: String) -> [String]? {
         guard let entry = state.withLock({ s in s.mounted.first { $0.merged == merged } }) else { return nil }
         if entry.frozen { return entry.stack }
         let stack = entry.stack

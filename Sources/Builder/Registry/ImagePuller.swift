@@ -58,8 +58,12 @@ struct ImagePuller {
     /// The image `reference` names for `platform`. An image that is not for `platform` (a
     /// single-platform base of another architecture) is an error naming what it is for: its
     /// content would otherwise be relabelled as `platform`.
+    /// Stages building at the same time on the same image pull it once.
     func pull(_ reference: ImageReference, platform: Platform, location: SourceLocation?) async throws -> PulledImage {
-        try await BuildTimings.measure(.pull) { try await pullTimed(reference, platform: platform, location: location) }
+        let puller = self
+        return try await InFlightWork.shared.run("pull \(workDirectory) \(reference) \(platform)") {
+            try await BuildTimings.measure(.pull) { try await puller.pullTimed(reference, platform: platform, location: location) }
+        }
     }
 
     private func pullTimed(_ reference: ImageReference, platform: Platform, location: SourceLocation?) async throws -> PulledImage {
@@ -190,9 +194,13 @@ struct ImagePuller {
     ) async throws {
         if store.contains(descriptor.digest) { return }
         let temp = workDirectory + "/downloads/\(descriptor.digest.encoded)"
-        try FileManager.default.createDirectory(atPath: workDirectory + "/downloads", withIntermediateDirectories: true)
-        try await client.fetchBlob(descriptor, from: reference, to: temp)
-        try await store.put(fileAt: temp, digest: descriptor.digest, mode: .move)
+        // Two images pulled at the same time (concurrent stages) may share a layer.
+        try await InFlightWork.shared.run(temp) {
+            if store.contains(descriptor.digest) { return }
+            try FileManager.default.createDirectory(atPath: workDirectory + "/downloads", withIntermediateDirectories: true)
+            try await client.fetchBlob(descriptor, from: reference, to: temp)
+            try await store.put(fileAt: temp, digest: descriptor.digest, mode: .move)
+        }
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import ImageStore
 import PluginAPI
 import PluginSupport
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -30,14 +31,28 @@ extension BaseImages {
             session.log.info("\(pulled.reference)'s files are kept in \(roots): nothing to extract")
             return kept
         }
+        // Two stages on the same image, building at the same time, extract it once.
+        let images = self
+        try await InFlightWork.shared.run(kept.path) {
+            if FileManager.default.fileExists(atPath: kept.path) { return }
+            try await images.extractKept(pulled, into: kept, roots: roots)
+        }
+        return FileManager.default.fileExists(atPath: kept.path) ? kept : nil
+    }
+
+    /// Extracts into a private partial directory and renames it to `kept`; logs and leaves
+    /// `kept` missing when the cache directory cannot be written.
+    private func extractKept(_ pulled: PulledImage, into kept: BuildRoot, roots: String) async throws {
         let partial = BuildRoot(path: roots + "/.partial-\(getpid())-" + pulled.manifestDigest.encoded)
+        Self.extracting.withLock { _ = $0.insert(partial.path) }
+        defer { Self.extracting.withLock { _ = $0.remove(partial.path) } }
         do {
             try BuildRoot.makePrivateDirectory(roots)
             Self.removeAbandoned(in: roots)
             try FileManager.default.createDirectory(atPath: partial.path, withIntermediateDirectories: false)
         } catch {
             session.log.warning("cannot keep \(pulled.reference)'s files in \(roots) (\(error)); extracting them for this build only")
-            return nil
+            return
         }
         do {
             try await extract(pulled, into: partial)
@@ -53,7 +68,6 @@ extension BaseImages {
             }
         }
         session.log.info("kept \(pulled.reference)'s files in \(roots) for later builds")
-        return kept
     }
 
     /// What a base's later layers (cache hits) change, kept in `--cache-dir` as an overlay upper
@@ -77,8 +91,22 @@ extension BaseImages {
             session.log.info("\(name)'s \(layers.count) cached layer(s) are kept in \(roots): nothing to extract")
             return kept
         }
+        // Two stages with the same hits, building at the same time, keep them once.
+        let images = self
+        return try await InFlightWork.shared.run(kept) {
+            if FileManager.default.fileExists(atPath: kept) { return kept }
+            return try await images.keepLayers(layers, over: files, named: name, roots: roots, key: key, kept: kept)
+        }
+    }
+
+    /// `persistentLayers`' extraction into a private overlay upper, renamed to `kept`.
+    private func keepLayers(
+        _ layers: [Layer], over files: BuildRoot, named name: String, roots: String, key: Digest, kept: String
+    ) async throws -> String? {
         let partial = roots + "/.partial-\(getpid())-layers-" + key.encoded
         let merged = partial + "/merged"
+        Self.extracting.withLock { _ = $0.insert(partial) }
+        defer { Self.extracting.withLock { _ = $0.remove(partial) } }
         do {
             try BuildRoot.makePrivateDirectory(roots)
             Self.removeAbandoned(in: roots)
@@ -101,11 +129,16 @@ extension BaseImages {
         return kept
     }
 
+    /// This process's partial extractions in progress (other stages', other builds'): never
+    /// "abandoned".
+    private static let extracting = Mutex<Set<String>>([])
+
     /// Removes the partial extractions of builds that died (killed, the machine rebooted).
     static func removeAbandoned(in roots: String) {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: roots)) ?? [] where name.hasPrefix(".partial-") {
             let pid = name.dropFirst(".partial-".count).prefix { $0 != "-" }
             guard let pid = pid_t(pid), pid == getpid() || (kill(pid, 0) != 0 && errno == ESRCH) else { continue }
+            guard !extracting.withLock({ $0.contains(roots + "/" + name) }) else { continue }
             try? removeTree(roots + "/" + name)
         }
     }

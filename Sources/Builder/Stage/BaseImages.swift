@@ -97,12 +97,27 @@ struct BaseImages {
 
     /// A finished stage with every layer in its root: with the layer cache, its base and cache
     /// hits are extracted only now, when a later stage first reads its files.
+    /// Stages building at the same time that read the same stage complete it once.
     func completeRoot(ofStage index: Int) async throws -> StageResult {
-        guard var result = session.progress.finished[index] else { throw KilnError(.internal, "stage \(index) was not built") }
+        guard let result = session.progress.finished[index] else { throw KilnError(.internal, "stage \(index) was not built") }
         guard !result.state.pendingLayers.isEmpty else { return result }
-        try await fill(result.root, pending: &result.state, named: "stage \(index)")
-        session.progress.finish(stage: index, result)
-        return result
+        let images = self
+        try await InFlightWork.shared.run("complete " + result.root.path) {
+            guard var result = images.session.progress.finished[index], !result.state.pendingLayers.isEmpty else { return }
+            try await images.fill(result.root, pending: &result.state, named: "stage \(index)")
+            images.session.progress.finish(stage: index, result)
+        }
+        guard let completed = session.progress.finished[index] else { throw KilnError(.internal, "stage \(index) was not built") }
+        return completed
+    }
+
+    /// A finished stage that later stages start `FROM`, made ready before any of them starts:
+    /// complete, and (as an overlay root) frozen read-only. Freezing remounts the root, so it must
+    /// not happen while a stage building at the same time copies from it.
+    func settleAsBase(ofStage index: Int) async throws {
+        guard !session.inPlace else { return }
+        let result = try await completeRoot(ofStage: index)
+        _ = session.overlays.freeze(result.root.path)
     }
 
     /// Extracts a stage's pending layers (its base and cache hits) into its root: the base as an
@@ -187,7 +202,10 @@ struct BaseImages {
         let paths = layers.map { session.store.path(for: $0.descriptor.digest) }
         let ignore = ignoring ?? (session.inPlace ? session.ignoreList : IgnoreList(session.options.execution.ignorePaths))
         var extractor = LayerExtractor(root: root.path, options: ExtractionOptions(ignoring: ignore))
-        session.log.info("extracting \(paths.count) layer(s) of \(name)")
+        // Stages building at the same time extract at the same time: say for which.
+        let target = BuildRoot.lastComponent(of: root.path)
+        let forStage = target.hasPrefix("stage-") && !name.hasPrefix("stage") ? " for stage \(target.dropFirst(6))" : ""
+        session.log.info("extracting \(paths.count) layer(s) of \(name)\(forStage)")
         var attempt = 0
         while true {
             do {
@@ -246,12 +264,17 @@ struct BaseImages {
         if let kept = try await persistentRoot(pulled) { return kept }
         let root = BuildRoot(path: session.workDirectory + "/roots/image-\(pulled.manifestDigest.encoded)")
         if FileManager.default.fileExists(atPath: root.path + ".complete") { return root }
-        try? removeTree(root.path)
-        do { try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true) } catch {
-            throw KilnError.wrapping(error, "cannot create \(root.path)")
+        // Two stages on the same image, building at the same time, extract it once.
+        let images = self
+        try await InFlightWork.shared.run(root.path) {
+            if FileManager.default.fileExists(atPath: root.path + ".complete") { return }
+            try? removeTree(root.path)
+            do { try FileManager.default.createDirectory(atPath: root.path, withIntermediateDirectories: true) } catch {
+                throw KilnError.wrapping(error, "cannot create \(root.path)")
+            }
+            try await images.extract(pulled, into: root)
+            markComplete(root)
         }
-        try await extract(pulled, into: root)
-        markComplete(root)
         return root
     }
 }

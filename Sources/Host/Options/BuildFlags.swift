@@ -88,6 +88,13 @@ struct BuildFlags: ParsableArguments {
     var jobs: Int?
 
     @Option(
+        name: .customLong("stage-jobs"),
+        help: ArgumentHelp(
+            "How many stages that do not depend on each other build at once; default: $KILN_STAGE_JOBS, else one per core. "
+                + "1 builds them one after the other; --isolation none always does."))
+    var stageJobs: Int?
+
+    @Option(
         name: [.customLong("kaniko-dir"), .customLong("work-dir")],
         help: "kiln's working directory (build roots, blobs); default: a fresh directory under $TMPDIR.")
     var workDirectory: String?

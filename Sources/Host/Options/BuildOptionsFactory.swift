@@ -114,6 +114,12 @@ enum BuildOptionsFactory {
             guard jobs >= 1 else { throw KilnError.usage("--jobs must be 1 or more, not \(jobs)") }
             execution.jobs = jobs
         }
+        if let text = b.stageJobs.map(String.init) ?? env["KILN_STAGE_JOBS"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard let jobs = Int(text), jobs >= 1 else {
+                throw KilnError.usage("--stage-jobs (KILN_STAGE_JOBS) must be 1 or more, not '\(text)'")
+            }
+            execution.stageJobs = jobs
+        }
         execution.workDirectory = b.workDirectory ?? env["KILN_DIR"] ?? env["KANIKO_DIR"]
         execution.temporaryDirectory = env["TMPDIR"]
         execution.cleanup = b.cleanup
