@@ -49,8 +49,9 @@ final class FileCopier {
     /// Paths written, relative to the root, in the order written (parents before children).
     private(set) var written: [BytePath] = []
     private var writtenSet = Set<BytePath>()
-    /// Bytes of regular-file content written (or deferred), every name of a hardlinked file
-    /// counted: with `written.count`, the layer's `LayerShape`.
+    /// Regular files written (or deferred) and their bytes, every name of a hardlinked file
+    /// counted: the layer's `LayerShape`.
+    private(set) var contentFiles = 0
     private(set) var contentBytes: Int64 = 0
     private var linkedInodes: [InodeKey: BytePath] = [:]
 
@@ -186,6 +187,7 @@ final class FileCopier {
             return
         case S_IFREG:
             contentBytes += Int64(st.st_size)
+            contentFiles += 1
             if skipContents {
                 // The layer writer keeps hardlinks by source inode; the root never sees the file.
                 deferred[rel] = DeferredFile(source: source, uid: uid, gid: gid, permissions: perms)
@@ -241,12 +243,14 @@ final class FileCopier {
         case .bytes(let bytes):
             try bytes.withUnsafeBytes { try writeAll(fd, $0, path: dest) }
             contentBytes += Int64(bytes.count)
+            contentFiles += 1
         case .file(let source):
             let input = try sys("open", source) { open(source, O_RDONLY | O_CLOEXEC) }
             defer { close(input) }
             var st = stat()
             try sys("fstat", source) { fstat(input, &st) }
             contentBytes += Int64(st.st_size)
+            contentFiles += 1
             try copyData(from: input, to: fd, size: Int(st.st_size), dest: dest)
         }
         try sys("fchown", dest) { fchown(fd, owner?.uid ?? 0, owner?.gid ?? 0) }

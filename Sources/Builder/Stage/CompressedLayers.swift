@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// Knowing a layer's diff ID before compressing costs a second pass: the tar is written out
 /// uncompressed first. COPY layers take that path only when an earlier COPY layer of the
-/// build had the same `LayerShape` (same number of names, same content bytes), which every
+/// build had the same `LayerShape` (as many files, as many bytes), which every
 /// repeat has; any other layer streams through the compressor in one pass, as before.
 final class CompressedLayers: Sendable {
     /// What makes two blobs of one tar differ (the media type does not change the bytes).
@@ -65,9 +65,11 @@ final class CompressedLayers: Sendable {
     }
 }
 
-/// What a COPY layer will hold, known before it is written: the names the copier wrote and
-/// their content bytes. Equal layers have equal shapes; the converse is only likely.
+/// What a COPY layer will hold, known before it is written: the regular files the copier
+/// wrote and their bytes (directories are left out: a COPY into an existing directory writes
+/// its parents differently but can make the same tar). Equal layers have equal shapes; the
+/// converse is only likely.
 struct LayerShape: Hashable, Sendable {
-    var names: Int
+    var files: Int
     var contentBytes: Int64
 }
