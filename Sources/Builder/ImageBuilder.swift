@@ -86,6 +86,11 @@ public struct ImageBuilder: Sendable {
         // One cache (and one upload queue) for every platform's session.
         let cache = StepCache.make(options, components: components, workDirectory: workDirectory, log: log)
         if let cache { log.info("layer cache: \(cache.repository.name)") }
+        // One record of compressed blobs for every platform; uploads start as layers are stored.
+        let compressed = CompressedLayers()
+        let uploads = try pusher.map { _ in
+            EarlyUploads(options: options.outputs, client: try components.registryClient(), log: log.pluginSink)
+        }
         var sessions: [BuildSession] = []
         for platform in platforms {
             var single = builder
@@ -98,7 +103,9 @@ public struct ImageBuilder: Sendable {
                     throw KilnError.wrapping(error, "cannot create the working directory \(directory)")
                 }
             }
-            sessions.append(try single.prepare(workDirectory: directory, overlays: overlays, cache: cache))
+            sessions.append(
+                try single.prepare(
+                    workDirectory: directory, overlays: overlays, cache: cache, compressed: compressed, uploads: uploads))
         }
         // The push permission check (a request or two per destination) runs beside the build:
         // a refusal still stops the build as soon as it is known, and a build that may push
@@ -139,21 +146,27 @@ public struct ImageBuilder: Sendable {
             await cross.release(log: log)
         } catch {
             await cross.release(log: log)
+            await uploads?.cancel()
             await cache?.finish(log: log)
             throw error
         }
-        let bases = sessions.flatMap { $0.progress.pulledReferences }
+        let bases = sessions.flatMap { $0.progress.pulledImages }
         let digest: Digest
         do {
             digest = try await BuildTimings.measure(.output) {
                 platforms.count > 1
-                    ? try await outputs.deliver(index: images, registry: { try components.registryClient() }, mountingFrom: bases)
-                    : try await outputs.deliver(images[0], registry: { try components.registryClient() }, mountingFrom: bases)
+                    ? try await outputs.deliver(
+                        index: images, registry: { try components.registryClient() }, mountingFrom: bases, early: uploads)
+                    : try await outputs.deliver(
+                        images[0], registry: { try components.registryClient() }, mountingFrom: bases, early: uploads)
             }
         } catch {
+            await uploads?.cancel()
             await cache?.finish(log: log)
             throw error
         }
+        // Nothing may still read a blob when the working directory goes.
+        await uploads?.cancel()
         // Entries still uploading were overlapping the outputs; the working directory (their
         // blobs) goes only after them.
         await cache?.finish(log: log)
@@ -246,7 +259,10 @@ public struct ImageBuilder: Sendable {
     }
 
     /// Reads and parses the Dockerfile, opens the context, plans the stages.
-    func prepare(workDirectory: String, overlays: OverlayRoots, cache: StepCache? = nil) throws -> BuildSession {
+    func prepare(
+        workDirectory: String, overlays: OverlayRoots, cache: StepCache? = nil, compressed: CompressedLayers = CompressedLayers(),
+        uploads: EarlyUploads? = nil
+    ) throws -> BuildSession {
         let (text, dockerfilePath) = try readDockerfile()
         let dockerfile: Dockerfile
         do {
@@ -270,7 +286,8 @@ public struct ImageBuilder: Sendable {
         }
         return BuildSession(
             options: options, components: components, log: log, workDirectory: workDirectory, store: store,
-            context: context, dockerfile: dockerfile, plan: plan, bases: bases, overlays: overlays, cache: cache)
+            context: context, dockerfile: dockerfile, plan: plan, bases: bases, overlays: overlays, cache: cache,
+            compressedLayers: compressed, uploads: uploads)
     }
 
     /// The pure planner's plan, with base image names parsed as references.

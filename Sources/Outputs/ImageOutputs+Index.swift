@@ -26,9 +26,9 @@ extension ImageOutputs {
 
     /// Writes and pushes a multi-platform image; returns the index digest.
     /// - Throws: a usage error for `--tar-path` (a docker-archive holds one platform).
-    public func deliver(index images: [Image], registry: () throws -> any RegistryClient, mountingFrom bases: [ImageReference])
-        async throws -> Digest
-    {
+    public func deliver(
+        index images: [Image], registry: () throws -> any RegistryClient, mountingFrom bases: [MountSource], early: EarlyUploads? = nil
+    ) async throws -> Digest {
         if let tar = options.tarPath {
             throw KilnError.usage(
                 "--tar-path \(tar): a docker-archive holds one platform; build one platform per tarball, or use --oci-layout-path")
@@ -44,7 +44,7 @@ extension ImageOutputs {
         }
         if options.pushes {
             let pusher = ImagePusher(options: options, client: try registry(), log: log)
-            for image in images { _ = try await pusher.push(image, mountingFrom: bases, byDigest: true) }
+            for image in images { _ = try await pusher.push(image, mountingFrom: bases, byDigest: true, early: early) }
             digest = try await pusher.pushIndex(bytes, mediaType: mediaType)
         }
         try writeDigestFiles(digest)

@@ -41,24 +41,30 @@ public struct ImagePusher: Sendable {
 
     /// Pushes `image` to every destination; returns the manifest digest the registries stored.
     /// With `byDigest` the manifest is stored under its digest only (an image an index will name).
-    public func push(_ image: Image, mountingFrom bases: [ImageReference] = [], byDigest: Bool = false) async throws -> Digest {
+    /// Blobs `early` uploaded are waited for, not pushed again; one whose early upload failed
+    /// is pushed here like any other.
+    public func push(_ image: Image, mountingFrom bases: [MountSource] = [], byDigest: Bool = false, early: EarlyUploads? = nil)
+        async throws -> Digest
+    {
         let client = client
-        var pushedRepos: [ImageReference] = []
+        var pushedRepos: [MountSource] = []
         var digest = image.digest
         for destination in options.destinations {
             log(.info, "pushing \(destination)")
             // Blobs already in another repository of the same registry (an earlier destination,
-            // or the base image's own repository) are mounted instead of uploaded.
+            // or a base image's own repository) are mounted instead of uploaded; only there.
             let sameRegistry = (pushedRepos + bases).filter {
-                $0.registry == destination.registry && $0.repository != destination.repository
+                $0.reference.registry == destination.registry && $0.reference.repository != destination.repository
             }
             let blobs = image.manifest.layers + [image.manifest.config]
             do {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for blob in blobs {
                         let path = image.store.path(for: blob.digest)
+                        let mountFrom = sameRegistry.filter { $0.holds(blob.digest) }.map(\.reference)
                         group.addTask {
-                            try await client.pushBlob(blob, from: path, to: destination, mountFrom: sameRegistry)
+                            if let early, await early.uploaded(blob.digest, to: destination) { return }
+                            try await client.pushBlob(blob, from: path, to: destination, mountFrom: mountFrom)
                         }
                     }
                     try await group.waitForAll()
@@ -79,7 +85,7 @@ public struct ImagePusher: Sendable {
                     throw KilnError(.network, "pushing \(destination)", cause: error)
                 }
             }
-            pushedRepos.append(destination)
+            pushedRepos.append(MountSource(reference: destination, blobs: nil))
             log(.info, "pushed \(destination.with(tag: destination.tag, digest: digest))")
         }
         return digest

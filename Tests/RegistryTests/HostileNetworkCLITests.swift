@@ -95,5 +95,32 @@ extension RegistryIntegration {
                 #expect(FileManager.default.fileExists(atPath: scratch.file("out") + "/index.json"))
             }
         }
+
+        /// An upload started during the build that fails is not the build's failure: the final
+        /// push uploads that blob again. The proxy refuses the second upload session (the first is
+        /// the permission check's) with a 403, which no retry repeats.
+        @Test func aFailedEarlyUploadIsPushedAgainAtTheEnd() async throws {
+            let scratch = try FixtureDirectory(prefix: "kiln-hostile")
+            defer { scratch.remove() }
+            let context = try Self.context(in: scratch)
+            try await withRegistry(.plain) { registry in
+                let proxy = try await FaultProxyFixture(
+                    upstream: registry.host, rules: [.status(403, "POST", path: FaultScenario.uploads).skipping(1)])
+                defer { proxy.stop() }
+                let digestFile = scratch.file("digest")
+                let result = try await KilnCommand.run(
+                    [
+                        "--context", context, "--reproducible", "--destination", "\(proxy.host)/early/app:v1", "--digest-file",
+                        digestFile, "--insecure-registry", proxy.host, "--verbosity", "debug",
+                    ],
+                    environment: Self.environment, currentDirectory: scratch.path)
+                #expect(result.succeeded, "\(result)")
+                let seen = proxy.requests()
+                #expect(seen.contains { $0.method == "POST" && $0.status == 403 }, "\(seen)")
+                #expect(result.stderr.contains("(the push tries again)"), "\(result.stderr)")
+                let digest = (try? String(contentsOfFile: digestFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(try await registry.skopeoDigest("early/app", tag: "v1") == digest)
+            }
+        }
     }
 }

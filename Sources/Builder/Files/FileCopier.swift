@@ -49,6 +49,10 @@ final class FileCopier {
     /// Paths written, relative to the root, in the order written (parents before children).
     private(set) var written: [BytePath] = []
     private var writtenSet = Set<BytePath>()
+    /// Regular files written (or deferred) and their bytes, every name of a hardlinked file
+    /// counted: the layer's `LayerShape`.
+    private(set) var contentFiles = 0
+    private(set) var contentBytes: Int64 = 0
     private var linkedInodes: [InodeKey: BytePath] = [:]
 
     struct InodeKey: Hashable {
@@ -182,6 +186,8 @@ final class FileCopier {
             try setTimes(dest, st)
             return
         case S_IFREG:
+            contentBytes += Int64(st.st_size)
+            contentFiles += 1
             if skipContents {
                 // The layer writer keeps hardlinks by source inode; the root never sees the file.
                 deferred[rel] = DeferredFile(source: source, uid: uid, gid: gid, permissions: perms)
@@ -236,11 +242,15 @@ final class FileCopier {
         switch content {
         case .bytes(let bytes):
             try bytes.withUnsafeBytes { try writeAll(fd, $0, path: dest) }
+            contentBytes += Int64(bytes.count)
+            contentFiles += 1
         case .file(let source):
             let input = try sys("open", source) { open(source, O_RDONLY | O_CLOEXEC) }
             defer { close(input) }
             var st = stat()
             try sys("fstat", source) { fstat(input, &st) }
+            contentBytes += Int64(st.st_size)
+            contentFiles += 1
             try copyData(from: input, to: fd, size: Int(st.st_size), dest: dest)
         }
         try sys("fchown", dest) { fchown(fd, owner?.uid ?? 0, owner?.gid ?? 0) }

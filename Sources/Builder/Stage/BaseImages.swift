@@ -70,7 +70,7 @@ struct BaseImages {
         case .image(let reference):
             let pulled = try await ImagePuller(session: session).pull(
                 reference, platform: session.platform(ofStage: stage.index), location: stage.from.location)
-            session.progress.recordPull(pulled.reference)
+            session.progress.recordPull(pulled.reference, layers: pulled.layers)
             // With the layer cache, a stage whose steps all hit never needs its base's files.
             let deferred = session.cache != nil && !session.inPlace
             if !deferred { try await fill(root, base: pulled, then: [], named: "stage \(stage.index)") }

@@ -3,6 +3,7 @@ import Foundation
 import ImageModel
 import ImageStore
 import LayerCache
+import Outputs
 import PluginAPI
 import Synchronization
 
@@ -28,11 +29,18 @@ struct BuildSession: Sendable {
     let overlays: OverlayRoots
     /// The layer cache, when `--cache` is on.
     let cache: StepCache?
+    /// The blobs compressed so far in this build (shared by every platform's session).
+    let compressedLayers: CompressedLayers
+    /// Uploads to the destinations started while the build runs, when it pushes.
+    let uploads: EarlyUploads?
+    /// The target stage and the stages it is based on through `FROM`: their new layers are
+    /// the image's, and go to `uploads` as soon as they are stored.
+    let imageStages: Set<Int>
 
     init(
         options: BuildOptions, components: BuildComponents, log: BuildLog, workDirectory: String, store: BlobStore,
         context: BuildContext, dockerfile: Dockerfile, plan: BuildPlan, bases: [Int: StageBase], overlays: OverlayRoots,
-        cache: StepCache? = nil
+        cache: StepCache? = nil, compressedLayers: CompressedLayers = CompressedLayers(), uploads: EarlyUploads? = nil
     ) {
         self.overlays = overlays
         self.options = options
@@ -47,6 +55,14 @@ struct BuildSession: Sendable {
         self.ignoreList = Self.makeIgnoreList(options.execution, workDirectory: workDirectory)
         self.progress = BuildProgress(layerDirectory: workDirectory + "/layers")
         self.cache = cache
+        self.compressedLayers = compressedLayers
+        self.uploads = uploads
+        var chain: Set<Int> = []
+        var index: Int? = plan.targetIndex
+        while let i = index, chain.insert(i).inserted {
+            if case .stage(let base) = bases[i] { index = base } else { index = nil }
+        }
+        self.imageStages = chain
     }
 
     /// The platform a stage builds for: its `FROM --platform` (validated by the planner), else
@@ -133,7 +149,7 @@ enum StageBase: Equatable {
 final class BuildProgress: Sendable {
     private struct State {
         var finished: [Int: StageResult] = [:]
-        var pulledReferences: [ImageReference] = []
+        var pulledImages: [MountSource] = []
         var runnablePlatforms: [Platform] = []
         var layerCounter = 0
     }
@@ -148,15 +164,18 @@ final class BuildProgress: Sendable {
     /// Finished stages by index.
     var finished: [Int: StageResult] { state.withLock { $0.finished } }
 
-    /// Images pulled for this build: pushes try cross-repository mounts from them first.
-    var pulledReferences: [ImageReference] { state.withLock { $0.pulledReferences } }
+    /// Base images pulled for this build: pushes mount their layers from their repositories.
+    var pulledImages: [MountSource] { state.withLock { $0.pulledImages } }
 
     /// Foreign platforms whose binaries run here (natively or emulated), as set up before the build.
     var runnablePlatforms: [Platform] { state.withLock { $0.runnablePlatforms } }
 
     func finish(stage index: Int, _ result: StageResult) { state.withLock { $0.finished[index] = result } }
 
-    func recordPull(_ reference: ImageReference) { state.withLock { $0.pulledReferences.append(reference) } }
+    func recordPull(_ reference: ImageReference, layers: [Layer]) {
+        let base = MountSource(reference: reference, blobs: Set(layers.map(\.descriptor.digest)))
+        state.withLock { $0.pulledImages.append(base) }
+    }
 
     func recordRunnable(_ platform: Platform) { state.withLock { $0.runnablePlatforms.append(platform) } }
 

@@ -200,6 +200,8 @@ extension StageExecutor {
         addHistory(createdBy, emptyLayer: false)
         if chainsLayer { state.cacheChain?.advance(["layer", layer.diffID.description]) }
         log.info("\(prefix) cache hit, layer \(layer.descriptor.digest), key \(key)")
+        let cacheRepository = (cache.repository as? RegistryCacheRepository)?.repository
+        await startUpload(layer.descriptor, mountFrom: cacheRepository.map { [$0] } ?? [])
         return true
     }
 

@@ -173,7 +173,8 @@ extension StageExecutor {
             ($0.source, LayerWriter.Overrides(uid: $0.uid, gid: $0.gid, permissions: $0.permissions))
         }
         let rootPath = root.path
-        try await commitLayer(createdBy: createdBy) { writer in
+        let shape = LayerShape(files: copier.contentFiles, contentBytes: copier.contentBytes)
+        try await commitLayer(createdBy: createdBy, shape: shape) { writer in
             for rel in written {
                 try writer.addParents(of: rel, root: rootPath)
                 if writer.writtenNames.contains(rel) { continue }

@@ -148,10 +148,18 @@ final class StageExecutor {
     }
 
     /// Writes a layer with `body`, adds it to the stage with a history entry; an empty layer
-    /// (nothing written) adds only an empty history entry.
-    func commitLayer(createdBy: String, _ body: @escaping @Sendable (LayerWriter) throws -> Void) async throws {
+    /// (nothing written) adds only an empty history entry. With `shape` (a COPY layer) the
+    /// tar is written uncompressed first when an earlier layer had that shape, and compressed
+    /// only if no blob of this build has its diff ID (`CompressedLayers`).
+    func commitLayer(createdBy: String, shape: LayerShape? = nil, _ body: @escaping @Sendable (LayerWriter) throws -> Void)
+        async throws
+    {
         let path = session.progress.newLayerPath()
         let options = layerOptions
+        let records = session.compressedLayers
+        if options.compression != .none, let shape, records.mayRepeat(shape) {
+            return try await commitSpooled(createdBy: createdBy, path: path, options: options, body)
+        }
         let blob: LayerBlob? = try await writingLayer {
             let writer = try LayerWriter(path: path, options: options)
             try body(writer)
@@ -165,6 +173,34 @@ final class StageExecutor {
         try await add(blob, createdBy: createdBy)
     }
 
+    /// `commitLayer` in two passes: the tar, then the blob unless this build has one for it.
+    private func commitSpooled(
+        createdBy: String, path: String, options: LayerWriter.Options, _ body: @escaping @Sendable (LayerWriter) throws -> Void
+    ) async throws {
+        let spool = path + ".uncompressed"
+        defer { unlink(spool) }
+        let tar: LayerBlob? = try await writingLayer {
+            let writer = try LayerWriter(path: spool, options: LayerWriter.spoolOptions(for: options))
+            try body(writer)
+            let tar = try writer.finish()
+            return tar.entryCount == 0 ? nil : tar
+        }
+        guard let tar else { return addHistory(createdBy) }
+        let encoding = CompressedLayers.Encoding(options)
+        if let known = session.compressedLayers.blob(for: tar.diffID, encoding) {
+            do { try await session.store.put(known.digest, from: known.store) } catch {
+                throw KilnError.wrapping(error, "storing the layer of \(createdBy)")
+            }
+            log.debug("layer \(tar.diffID) already compressed in this build: blob \(known.digest) reused")
+            let mediaType = options.compression.layerMediaType(docker: options.dockerMediaTypes)
+            let layer = Layer(descriptor: Descriptor(mediaType: mediaType, digest: known.digest, size: known.size), diffID: tar.diffID)
+            return await append(layer, entries: tar.entryCount, createdBy: createdBy)
+        }
+        let blob = try await writingLayer { try LayerWriter.compress(tar, to: path, options: options) }
+        try await add(blob, createdBy: createdBy)
+    }
+
+    /// Stores a written layer blob and adds it to the stage (see `append`).
     func add(_ blob: LayerBlob?, createdBy: String) async throws {
         guard let blob else {
             addHistory(createdBy)
@@ -173,11 +209,29 @@ final class StageExecutor {
         do { try await session.store.put(fileAt: blob.path, digest: blob.descriptor.digest, mode: .move) } catch {
             throw KilnError.wrapping(error, "storing the layer of \(createdBy)")
         }
-        state.layers.append(Layer(descriptor: blob.descriptor, diffID: blob.diffID))
+        session.compressedLayers.record(
+            blob.diffID, CompressedLayers.Encoding(layerOptions),
+            CompressedLayers.Blob(digest: blob.descriptor.digest, size: blob.descriptor.size, store: session.store))
+        if blob.reusedChunks > 0 {
+            log.debug("layer \(blob.descriptor.digest): \(blob.reusedChunks) of \(blob.chunks) gzip chunks compressed before")
+        }
+        await append(Layer(descriptor: blob.descriptor, diffID: blob.diffID), entries: blob.entryCount, createdBy: createdBy)
+    }
+
+    /// Adds a layer already in the store to the stage with a history entry; a layer of the
+    /// image's stages starts uploading to the destinations.
+    func append(_ layer: Layer, entries: Int, createdBy: String) async {
+        state.layers.append(layer)
         addHistory(createdBy, emptyLayer: false)
-        log.debug(
-            "layer \(blob.descriptor.digest) (\(blob.descriptor.size) bytes, \(blob.entryCount) entries"
-                + (blob.reusedChunks > 0 ? ", \(blob.reusedChunks) of \(blob.chunks) gzip chunks compressed before)" : ")"))
+        log.debug("layer \(layer.descriptor.digest) (\(layer.descriptor.size) bytes, \(entries) entries)")
+        await startUpload(layer.descriptor)
+    }
+
+    /// Starts uploading a new blob of this stage to the destinations when the stage is one of
+    /// the image's (`BuildSession.imageStages`); `mountFrom` may hold it on the same registry.
+    func startUpload(_ descriptor: Descriptor, mountFrom: [ImageReference] = []) async {
+        guard let uploads = session.uploads, session.imageStages.contains(stage.index) else { return }
+        await uploads.start(descriptor, path: session.store.path(for: descriptor.digest), mountFrom: mountFrom)
     }
 
     /// Paths a RUN snapshot never records: kernel file systems, the files the runner mounts,
