@@ -4,8 +4,8 @@
 // Left alone, glibc raises its mmap threshold to the size of the largest block freed so far
 // (up to 32 MiB), so after the first 1 MiB chunk every later chunk comes from a heap arena,
 // where a freed block stays resident until the arena's top is free; and each thread that
-// allocates may get its own arena (8 per core). Measured on bench (ii): the peak RSS fell from
-// 74 to 49 MB with a fixed 128 KiB threshold and two arenas.
+// allocates may get its own arena (8 per core). With this and the other memory changes of
+// issue 10, bench (ii)'s peak RSS went from 56–57 MB to 50–51 MB (buildah: 52–57 MB).
 import CKilnSys
 
 public enum AllocatorTuning {
