@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "KilnPluginSnapshotFull", type: .dynamic, targets: ["SnapshotFull"]),
         .library(name: "KilnPluginRegistryOCI", type: .dynamic, targets: ["RegistryOCI"]),
         .library(name: "KilnPluginCrossQEMU", type: .dynamic, targets: ["CrossQEMU"]),
+        // YAML (Yams, which needs Foundation), opened only when a YAML file is read.
+        .library(name: "KilnYAML", type: .dynamic, targets: ["YAMLConverter"]),
     ],
     dependencies: [
         .package(path: "Sources/PluginAPI"),
@@ -50,10 +52,10 @@ let package = Package(
         // I/O: RUN execution (namespaces, chroot, seccomp).
         // C: the child side of a RUN (clone, mounts, pivot_root, seccomp, exec); no Swift after fork.
         .target(name: "CRunner"),
-        .target(name: "Runner", dependencies: [api, "SystemCalls", "CSeccomp", "CKilnSys", "CRunner", "Interruption"]),
+        .target(name: "Runner", dependencies: [api, support, "SystemCalls", "CSeccomp", "CKilnSys", "CRunner", "Interruption"]),
         // I/O: what SIGINT/SIGTERM must undo (RUN processes, working directories, binfmt
         // registrations) and the thread that undoes it.
-        .target(name: "Interruption"),
+        .target(name: "Interruption", dependencies: [support]),
         // I/O: plugin discovery and loading (dlopen).
         .target(name: "PluginHost", dependencies: [api]),
         // I/O: where a built image goes (OCI layout, docker-archive, registries, digest files).
@@ -68,14 +70,15 @@ let package = Package(
                 "HTTPTransport", "CKilnSys", "Interruption", "LayerCache",
             ]),
         // Multi-arch images from per-architecture ones (manifest-tool's job) through a RegistryClient.
-        .target(name: "ManifestTool", dependencies: [api, "ImageModel", yams]),
+        .target(name: "ManifestTool", dependencies: [api, support, "ImageModel", "PluginHost"]),
+        .target(name: "YAMLConverter", dependencies: [yams]),
         // Pure: the image tag a CI pipeline should push (latest, the git tag, or the commit).
         .target(name: "CITag"),
         // The `kiln` executable: commands, flags, plugin resolution, error → message and exit code.
         .executableTarget(
             name: "Host",
             dependencies: [
-                api, "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag", "SystemCalls",
+                api, support, "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag", "SystemCalls",
                 "Runner", "Interruption", "LayerCache",
                 argumentParser,
             ]),

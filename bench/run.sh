@@ -111,7 +111,7 @@ if [ -z "$KILN" ]; then
         mkdir -p "$src"
         git -C "$REPO" archive HEAD | tar -x -C "$src"
         say "building kiln $(git -C "$REPO" rev-parse --short HEAD) (release) into $REPO/.build-bench"
-        for product in kiln KilnPluginSnapshotTime KilnPluginSnapshotFull KilnPluginRegistryOCI KilnPluginCrossQEMU; do
+        for product in kiln KilnPluginSnapshotTime KilnPluginSnapshotFull KilnPluginRegistryOCI KilnPluginCrossQEMU KilnYAML; do
             (cd "$src" && swift build -c release --scratch-path "$REPO/.build-bench" --product "$product") >"$BENCH_WORK/build.log" 2>&1 ||
                 { tail -30 "$BENCH_WORK/build.log" >&2; die "swift build failed ($product)"; }
         done

@@ -44,14 +44,15 @@ chmod 1777 "$root/tmp"
 chmod 700 "$root/root"
 
 install -m 755 "$bin/kiln" "$root/kaniko/executor"
-for p in "$bin"/libKilnPlugin*.so; do install -m 755 "$p" "$root/kaniko/plugins/"; done
+# libKilnYAML.so (Yams and Foundation, opened only to read a YAML file) is found as plugins are.
+for p in "$bin"/libKilnPlugin*.so "$bin/libKilnYAML.so"; do install -m 755 "$p" "$root/kaniko/plugins/"; done
 install -m 755 "$bin/libPluginAPI.so" "$root/kaniko/lib/"
 
 swift_runtime=$(dirname "$(ldd "$bin/kiln" | awk '/libswiftCore.so/ {print $3}')")
 # Every library the executable and the plugins load: the Swift runtime goes to /kaniko/lib,
 # system libraries keep their path (the loader's default directories, so their own
 # dependencies resolve without a RUNPATH of theirs).
-for lib in $(ldd "$bin/kiln" "$bin"/libKilnPlugin*.so | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u); do
+for lib in $(ldd "$bin/kiln" "$bin"/libKilnPlugin*.so "$bin/libKilnYAML.so" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u); do
     case "$lib" in
         "$swift_runtime"/*) install -m 755 "$(readlink -f "$lib")" "$root/kaniko/lib/$(basename "$lib")" ;;
         "$bin"/*) ;;

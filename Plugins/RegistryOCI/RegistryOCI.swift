@@ -27,7 +27,7 @@
 // Tuning (`--plugin-option registry.<name>=v` or env `KILN_REGISTRY_<NAME>`): monolithic-limit
 // (bytes, default 16 MiB), chunk-size (bytes, default 0 = one streamed PATCH), retry-delay
 // (s, default 1), max-retry-delay (s, 60), stall-timeout (s, 60), connect-timeout (s, 30).
-import Foundation
+import FoundationEssentials
 import HTTPTransport
 import PluginAPI
 

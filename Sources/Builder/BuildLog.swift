@@ -1,6 +1,8 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import ImageModel
 import PluginAPI
+import PluginSupport
 
 /// Where build output goes: leveled lines on standard error, as text, colour or JSON
 /// (kaniko's `--verbosity`, `--log-format`, `--log-timestamp`).
@@ -29,7 +31,7 @@ public struct BuildLog: Sendable {
     }
 
     public static let standardError: @Sendable (String) -> Void = { line in
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        writeAll(2, Array((line + "\n").utf8))
     }
 
     /// Parses kaniko's verbosity names (`panic`, `fatal` and `error` all mean errors only).
@@ -60,7 +62,7 @@ public struct BuildLog: Sendable {
     }
 
     /// A line with fields a log system can index (`duration`, `digest`…): only JSON shows them.
-    public func callAsFunction(_ level: LogLevel, _ message: String, fields: [String: any Sendable]) {
+    public func callAsFunction(_ level: LogLevel, _ message: String, fields: [String: JSONValue]) {
         guard level >= self.level else { return }
         guard format == .json else { return sink(render(level, message)) }
         sink(
@@ -89,20 +91,19 @@ public struct BuildLog: Sendable {
     /// and `stage` (`1/2`) and `step` (`3/5`) when the message is a stage's or a step's, plus
     /// any `extra` fields (`error`) and `fields` (numbers: `duration`, `bytes`…).
     public static func jsonLine(
-        level: String, message: String, extra: [String: String] = [:], fields: [String: any Sendable] = [:]
+        level: String, message: String, extra: [String: String] = [:], fields: [String: JSONValue] = [:]
     ) -> String {
-        var object: [String: Any] = ["level": level, "msg": message, "time": preciseNow()]
+        var object: [String: JSONValue] = ["level": .string(level), "msg": .string(message), "time": .string(preciseNow())]
         if message.hasPrefix("["), let close = message.firstIndex(of: "]") {
-            object["stage"] = String(message[message.index(after: message.startIndex)..<close])
+            object["stage"] = .string(String(message[message.index(after: message.startIndex)..<close]))
             let rest = message[message.index(after: close)...]
-            if let step = rest.range(of: "STEP ") {
-                object["step"] = String(rest[step.upperBound...].prefix { $0.isNumber || $0 == "/" })
+            if let step = rest.firstRange(of: "STEP ") {
+                object["step"] = .string(String(rest[step.upperBound...].prefix { $0.isNumber || $0 == "/" }))
             }
         }
-        object.merge(extra) { $1 }
+        object.merge(extra.mapValues { .string($0) }) { $1 }
         object.merge(fields) { $1 }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        return JSONValue.object(object).serialized
     }
 
     /// RFC 3339 with milliseconds, so step timings can be read off the log.
@@ -110,6 +111,6 @@ public struct BuildLog: Sendable {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let seconds = Timestamp.rfc3339(seconds: Int64(ts.tv_sec))
-        return String(seconds.dropLast()) + String(format: ".%03dZ", Int(ts.tv_nsec / 1_000_000))
+        return String(seconds.dropLast()) + String(cFormat: ".%03dZ", Int(ts.tv_nsec / 1_000_000))
     }
 }

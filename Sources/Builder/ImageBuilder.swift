@@ -1,7 +1,8 @@
 import Archive
 import Diagnostics
 import Dockerfile
-import Foundation
+import FoundationEssentials
+import Glibc
 import ImageStore
 import Interruption
 import Outputs
@@ -178,7 +179,7 @@ public struct ImageBuilder: Sendable {
     }
 
     /// `linux/arm/v7` → `linux-arm-v7`: a platform's working directory.
-    static func slug(_ platform: Platform) -> String { platform.description.replacingOccurrences(of: "/", with: "-") }
+    static func slug(_ platform: Platform) -> String { platform.description.replacing("/", with: "-") }
 
     /// One image per session. With several platforms, the stages that do not depend on the
     /// target platform are built first, once, in the first session; then the platforms build the
@@ -375,8 +376,8 @@ public struct ImageBuilder: Sendable {
             candidates.append(ctx + "/" + name)
         }
         for path in candidates {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
+            var isDir = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir {
                 let bytes: [UInt8]
                 do { bytes = try readFile(path) } catch {
                     throw KilnError.wrapping(error, "cannot read the Dockerfile")

@@ -1,6 +1,7 @@
 import Diagnostics
 import Dockerfile
-import Foundation
+import FoundationEssentials
+import Glibc
 import ImageStore
 import PluginAPI
 import SystemCalls

@@ -1,7 +1,7 @@
 // The image tag a CI pipeline pushes, the recipe users script by hand around kaniko: the
 // default branch gets `latest`, a tag pipeline the git tag, anything else the commit SHA.
 // Pure: the caller passes the environment and the bytes of GitHub's event file.
-import Foundation
+import FoundationEssentials
 
 /// The CI system whose variables decided the tag.
 public enum CISystem: String, Sendable, Equatable {
@@ -107,9 +107,12 @@ public enum CITag {
     static func githubDefaultBranch(event: [UInt8]?, path: String?) throws -> String {
         guard let path else { throw Error.unknownDefaultBranch(reason: "GITHUB_EVENT_PATH is not set") }
         guard let event else { throw Error.unknownDefaultBranch(reason: "\(path) could not be read") }
-        let object = try? JSONSerialization.jsonObject(with: Data(event)) as? [String: Any]
-        guard let repository = object?["repository"] as? [String: Any], let branch = repository["default_branch"] as? String,
-            !branch.isEmpty
+        struct Event: Decodable {
+            struct Repository: Decodable { var default_branch: String? }
+            var repository: Repository?
+        }
+        let object = try? JSONDecoder().decode(Event.self, from: Data(event))
+        guard let branch = object?.repository?.default_branch, !branch.isEmpty
         else { throw Error.unknownDefaultBranch(reason: "\(path) has no repository.default_branch") }
         return branch
     }

@@ -1,12 +1,13 @@
 // Dedicated threads for blocking work (curl_easy_perform, credential helpers), so a stalled
 // transfer never occupies one of the few threads of Swift's cooperative pool.
-import Foundation
+import FoundationEssentials
+import PluginSupport
 
 /// A small pool of dedicated threads. Workers are made on demand and leave after a minute idle,
 /// so a process that stops using the registry keeps no threads.
 public final class BlockingThreads: @unchecked Sendable {
     // @unchecked: every mutable field is guarded by `condition`.
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var jobs: [@Sendable () -> Void] = []
     private var idleWorkers = 0
     private var workers = 0
@@ -26,10 +27,7 @@ public final class BlockingThreads: @unchecked Sendable {
         // Every queued job needs a worker: idle ones waking up, or a new thread.
         if jobs.count > idleWorkers {
             workers += 1
-            let thread = Thread { [self] in work() }
-            thread.name = "kiln-registry-io"
-            thread.stackSize = 1 << 20
-            thread.start()
+            startThread(named: "kiln-registry-io", stackSize: 1 << 20) { [self] in work() }
         } else {
             condition.signal()
         }
@@ -41,7 +39,7 @@ public final class BlockingThreads: @unchecked Sendable {
         while true {
             if jobs.isEmpty {
                 idleWorkers += 1
-                let signalled = condition.wait(until: Date(timeIntervalSinceNow: 60))
+                let signalled = condition.wait(seconds: 60)
                 idleWorkers -= 1
                 if !signalled && jobs.isEmpty {
                     workers -= 1

@@ -1,7 +1,8 @@
 // Sends HTTP requests through pooled easy handles on dedicated threads, within per-host lanes,
 // and writes the one debug line per request that tests grep.
-import Foundation
+import FoundationEssentials
 import PluginAPI
+import PluginSupport
 import Synchronization
 
 /// Which lane a request waits in: blob transfers are bounded per host; manifests, HEADs and
@@ -137,7 +138,7 @@ public final class CurlTransport: Sendable {
         switch result {
         case .success(let r):
             stats.record(request.method, sent: r.bytesSent, received: r.bytesReceived)
-            let seconds = String(format: "%.3f", r.seconds)
+            let seconds = String(cFormat: "%.3f", r.seconds)
             log(
                 .debug,
                 "\(label): \(request.method.rawValue) \(shown) -> \(r.status) (sent \(r.bytesSent) B, received \(r.bytesReceived) B, \(seconds) s)"

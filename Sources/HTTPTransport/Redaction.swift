@@ -48,7 +48,7 @@ public enum URLRedaction {
     public static func redact(_ url: String) -> String {
         var text = Substring(url)
         var prefix = ""
-        if let schemeEnd = text.range(of: "://") {
+        if let schemeEnd = text.firstRange(of: "://") {
             prefix = String(text[..<schemeEnd.upperBound])
             text = text[schemeEnd.upperBound...]
             let authorityEnd = text.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? text.endIndex

@@ -196,12 +196,3 @@ public final class CancelFlag: Sendable {
     public func cancel() { value.store(true, ordering: .relaxed) }
     public var isCancelled: Bool { value.load(ordering: .relaxed) }
 }
-
-extension Substring {
-    public func trimmed(_ set: String) -> String {
-        var s = self[...]
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
-    }
-}

@@ -1,7 +1,7 @@
 // The certificates TLS trusts: the system bundle plus what the environment adds, as kaniko's
 // users expect: `SSL_CERT_FILE`, every file of each `SSL_CERT_DIR` directory, and kaniko's
 // `/kaniko/ssl/certs`. (libcurl itself reads neither variable.)
-import Foundation
+import FoundationEssentials
 import Glibc
 import Synchronization
 
@@ -19,8 +19,8 @@ public enum TrustStore {
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
             for name in names where !name.hasPrefix(".") {
                 let path = directory + "/" + name
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue, !files.contains(path) {
+                var isDirectory = false
+                if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory, !files.contains(path) {
                     files.append(path)
                 }
             }

@@ -1,6 +1,8 @@
 import Builder
 import Diagnostics
-import Foundation
+import FoundationEssentials
+import Glibc
+import PluginSupport
 
 /// The one place errors become text and exit codes: `kiln: error: ` and the cause chain
 /// (`Dockerfile:7:1: COPY a.txt /: open a.txt: permission denied`); the exit code follows the
@@ -25,7 +27,7 @@ enum ErrorPresenter {
             ? BuildLog.jsonLine(
                 level: "error", message: message, extra: ["error": KilnError.describe(error), "exit_code": String(code)])
             : message
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        writeAll(2, Array((line + "\n").utf8))
         return code
     }
 }

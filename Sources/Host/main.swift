@@ -1,6 +1,10 @@
 import ArgumentParser
+import Builder
 import Diagnostics
-import Foundation
+import FoundationEssentials
+import Glibc
+import Interruption
+import PluginSupport
 import SystemCalls
 
 /// A kiln subcommand; `main` calls `execute()`.
@@ -14,6 +18,9 @@ protocol KilnCommand {
 
 // Before anything allocates much: see AllocatorTuning.
 AllocatorTuning.apply()
+// Before any thread is made: the main thread waits for the build (`waitFor`) and takes SIGINT
+// and SIGTERM, even when the parent started kiln with them blocked.
+InterruptCleanup.acceptSignalsOnThisThread()
 
 let arguments = ManifestArguments.rewrite(KanikoCompatibility.rewrite(Array(CommandLine.arguments.dropFirst())))
 // The final error follows --log-format too, even when the flags themselves do not parse.
@@ -25,7 +32,7 @@ do {
     // Calling `run()` through `any AsyncParsableCommand` picks the synchronous requirement (which
     // only prints help), so every command exposes `execute()` instead.
     if let kilnCommand = command as? KilnCommand {
-        try await kilnCommand.execute()
+        try waitFor { try await kilnCommand.execute() }
     } else {
         try command.run()
     }
@@ -45,6 +52,34 @@ do {
     if !String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
         exit(ErrorPresenter.report(error))
     }
-    FileHandle.standardError.write(Data((Kiln.fullMessage(for: error) + "\n").utf8))
+    BuildLog.standardError(Kiln.fullMessage(for: error))
     exit(code == .validationFailure ? 2 : code.rawValue)
+}
+
+/// Runs `body` on the cooperative pool and blocks the main thread until it ends. kiln's main is
+/// synchronous on purpose: an async main hands the main thread to dispatch_main, and a library
+/// linking Foundation that is opened later (a third-party plugin, libKilnYAML.so) binds the main
+/// queue to CoreFoundation's run loop, which then nobody runs: the process hangs. Nothing in
+/// kiln runs on the main actor.
+func waitFor(_ body: sending @escaping () async throws -> Void) throws {
+    final class Outcome: @unchecked Sendable {
+        // @unchecked: written by the task before `finished`, read after it, under `condition`.
+        let condition = Condition()
+        var finished = false
+        var error: (any Error)?
+    }
+    let outcome = Outcome()
+    Task.detached {
+        var failure: (any Error)?
+        do { try await body() } catch { failure = error }
+        outcome.condition.withLock {
+            outcome.error = failure
+            outcome.finished = true
+            outcome.condition.signal()
+        }
+    }
+    outcome.condition.lock()
+    while !outcome.finished { outcome.condition.wait() }
+    outcome.condition.unlock()
+    if let error = outcome.error { throw error }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginAPI
 
 /// Encodes and decodes the JSON documents of the image model.
@@ -30,9 +31,12 @@ public enum Timestamp {
         var t = time_t(seconds)
         var tm = tm()
         gmtime_r(&t, &tm)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1, Int(tm.tm_mday),
-            Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec))
+        func digits(_ n: Int32, _ width: Int) -> String {
+            let text = String(n)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(digits(tm.tm_year + 1900, 4))-\(digits(tm.tm_mon + 1, 2))-\(digits(tm.tm_mday, 2))T"
+            + "\(digits(tm.tm_hour, 2)):\(digits(tm.tm_min, 2)):\(digits(tm.tm_sec, 2))Z"
     }
 
     public static func now() -> String { rfc3339(seconds: Int64(time(nil))) }

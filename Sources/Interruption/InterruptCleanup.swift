@@ -7,8 +7,9 @@
 // ordinary code: kill the registered process groups and wait until they are reaped, run the
 // registered release actions, detach the mounts under the registered directories and remove
 // them, print one line and exit with 128 + the signal, as a shell reports it.
-import Foundation
+import FoundationEssentials
 import Glibc
+import PluginSupport
 import Synchronization
 
 /// The process-wide record of what an interrupted build leaves behind, and its SIGINT/SIGTERM
@@ -95,6 +96,18 @@ public enum InterruptCleanup {
         state.withLock { $0.signal == 0 ? nil : $0.signal }
     }
 
+    /// Unblocks SIGINT and SIGTERM on the calling thread (kiln's main thread, which waits for the
+    /// build and so takes the signals; the cooperative pool's threads block them). A parent may
+    /// start kiln with them blocked: a process inherits its spawning thread's mask, and a Swift
+    /// or Go program spawns from threads that block signals.
+    public static func acceptSignalsOnThisThread() {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+    }
+
     /// Installs the SIGINT and SIGTERM handlers and the cleanup thread; idempotent. From then on
     /// an interrupt ends the process with status 128 + the signal, after the cleanup; `exit()`
     /// called by another thread meanwhile waits for it (an atexit hook).
@@ -112,9 +125,7 @@ public enum InterruptCleanup {
         // The handler never blocks; the cleanup thread waits on the reading end.
         _ = fcntl(writing, F_SETFL, O_NONBLOCK)
         signalPipe = writing
-        let watcher = Thread { watch(reading) }
-        watcher.name = "kiln-interrupt"
-        watcher.start()
+        startThread(named: "kiln-interrupt") { watch(reading) }
         atexit {
             // A build that fails because its RUN was killed must not exit before the cleanup:
             // the cleanup thread ends the process.
@@ -138,9 +149,7 @@ public enum InterruptCleanup {
         var byte: UInt8 = 0
         while read(fd, &byte, 1) != 1 {}
         let first = Int32(byte)
-        let cleaner = Thread { cleanUp(after: first) }
-        cleaner.name = "kiln-cleanup"
-        cleaner.start()
+        startThread(named: "kiln-cleanup") { cleanUp(after: first) }
         while read(fd, &byte, 1) != 1 {}
         say("kiln: interrupted again (\(name(of: Int32(byte)))), exiting without finishing the cleanup\n")
         _exit(128 + first)

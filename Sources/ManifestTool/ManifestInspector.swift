@@ -1,8 +1,9 @@
 // `kiln manifest inspect`: what a reference names, as a table (manifest-tool's `inspect`
 // shows the same facts: type, digest, and per entry its platform and layers).
-import Foundation
+import FoundationEssentials
 import ImageModel
 import PluginAPI
+import PluginSupport
 
 /// What a reference names: an index with its entries, or a single image.
 public struct Inspection: Sendable {
@@ -116,7 +117,7 @@ extension Inspection {
         guard let columns = rows.first?.count else { return [] }
         let widths = (0..<columns).map { c in rows.map { $0[c].count }.max() ?? 0 }
         return rows.map { row in
-            row.enumerated().map { c, cell in c == columns - 1 ? cell : cell.padding(toLength: widths[c], withPad: " ", startingAt: 0) }
+            row.enumerated().map { c, cell in c == columns - 1 ? cell : cell.padded(to: widths[c]) }
                 .joined(separator: "  ")
         }
     }
@@ -142,7 +143,7 @@ extension Inspection {
         if n < 1024 { return "\(n) B" }
         var value = Double(n) / 1024
         for unit in ["KiB", "MiB", "GiB"] {
-            if value < 1024 || unit == "GiB" { return String(format: "%.1f", value) + " " + unit }
+            if value < 1024 || unit == "GiB" { return String(cFormat: "%.1f", value) + " " + unit }
             value /= 1024
         }
         return "\(n) B"

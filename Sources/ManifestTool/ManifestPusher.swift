@@ -2,7 +2,7 @@
 // the target repository, and pushes the index under the target tag and each extra tag.
 // manifest-tool's semantics (peers.md §2.5), except that sources may live on other registries
 // (their blobs are copied) and a platform that contradicts the source's config is an error.
-import Foundation
+import FoundationEssentials
 import ImageModel
 import PluginAPI
 

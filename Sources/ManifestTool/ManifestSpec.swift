@@ -1,8 +1,8 @@
 // What to merge: manifest-tool's two inputs (estesp/manifest-tool v2, `push from-args` and
 // `push from-spec`), turned into one value before any registry is contacted.
-import Foundation
+import FoundationEssentials
 import PluginAPI
-import Yams
+import PluginSupport
 
 /// The image index to create: its reference, extra tags, and the sources that become entries.
 public struct ManifestSpec: Sendable, Equatable {
@@ -38,7 +38,7 @@ public struct ManifestSpec: Sendable, Equatable {
     /// `VARIANT`; a platform without a variant turns `VARIANT` into nothing).
     /// - Throws: `ManifestToolError.usage` for a bad platform, reference or tag.
     public static func fromArguments(platforms: String, template: String, target: String, tags: String? = nil) throws -> ManifestSpec {
-        let list = platforms.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let list = platforms.split(separator: ",").map { String($0).trimmed() }.filter { !$0.isEmpty }
         guard !list.isEmpty else { throw ManifestToolError.usage("--platforms needs at least one os/arch[/variant]") }
         var sources: [Source] = []
         for text in list {
@@ -47,7 +47,7 @@ public struct ManifestSpec: Sendable, Equatable {
             let name = expand(template, for: platform)
             sources.append(Source(image: try reference(name, what: "--template (for \(platform))"), platform: platform))
         }
-        let extra = (tags ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let extra = (tags ?? "").split(separator: ",").map { String($0).trimmed() }.filter { !$0.isEmpty }
         return try ManifestSpec(target: reference(target, what: "--target"), tags: checked(tags: extra), sources: sources)
     }
 
@@ -55,7 +55,7 @@ public struct ManifestSpec: Sendable, Equatable {
     public static func expand(_ template: String, for platform: Platform) -> String {
         var text = template
         for (placeholder, value) in [("ARCH", platform.architecture), ("OS", platform.os), ("VARIANT", platform.variant ?? "")] {
-            if let range = text.range(of: placeholder) { text.replaceSubrange(range, with: value) }
+            if let range = text.firstRange(of: placeholder) { text.replaceSubrange(range, with: value) }
         }
         return text
     }
@@ -63,11 +63,13 @@ public struct ManifestSpec: Sendable, Equatable {
     /// `push from-spec`: manifest-tool's YAML (`image`, `tags`, `annotations`, `manifests` with
     /// `image` and an optional `platform` of `architecture`, `os`, `variant`, `osversion`,
     /// `osfeatures`).
+    /// The YAML is read by `yaml` (`YAMLLibrary.standard()` when nil).
     /// - Throws: `ManifestToolError.usage` naming what is wrong in the file.
-    public static func fromYAML(_ text: String, fileName: String = "spec") throws -> ManifestSpec {
+    public static func fromYAML(_ text: String, fileName: String = "spec", yaml: YAMLLibrary? = nil) throws -> ManifestSpec {
         let file: SpecFile
         do {
-            file = try YAMLDecoder().decode(SpecFile.self, from: text)
+            let json = try (yaml ?? YAMLLibrary.standard()).json(fromYAML: text)
+            file = try JSONDecoder().decode(SpecFile.self, from: Data(json))
         } catch let error as DecodingError {
             throw ManifestToolError.usage("\(fileName): \(describe(error))")
         } catch {
@@ -120,7 +122,7 @@ public struct ManifestSpec: Sendable, Equatable {
 
     private static func describe(_ error: DecodingError) -> String {
         func path(_ c: DecodingError.Context) -> String {
-            c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."])
+            c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmed(".")
         }
         switch error {
         case .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c), .dataCorrupted(let c):

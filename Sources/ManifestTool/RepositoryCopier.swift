@@ -1,7 +1,8 @@
 // Brings a source image (its blobs, then its manifest, by digest) into the target repository,
 // so the index pushed there names only manifests that repository holds. Blobs are mounted
 // across repositories of one registry when it allows, and copied otherwise.
-import Foundation
+import FoundationEssentials
+import Glibc
 import ImageModel
 import PluginAPI
 

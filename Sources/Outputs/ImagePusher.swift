@@ -1,5 +1,5 @@
 import Diagnostics
-import Foundation
+import FoundationEssentials
 import ImageModel
 import ImageStore
 import PluginAPI

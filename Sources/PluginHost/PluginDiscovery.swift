@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginAPI
 
 /// Where plugins are looked for, in order. A protocol so tests can substitute the search.

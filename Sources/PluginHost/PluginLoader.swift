@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginAPI
 
 /// A plugin that loaded, was cast and passed the version check.

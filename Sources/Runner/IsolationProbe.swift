@@ -1,7 +1,7 @@
 // Where kiln runs decides how RUN may run: isolated (namespaces, chroot, seccomp) when the kernel
 // lets it, else in place — but in place only inside a container, where `/` is disposable.
 import CRunner
-import Foundation
+import FoundationEssentials
 
 /// What the machine allows and what kind of place it is.
 public enum IsolationProbe {

@@ -2,9 +2,10 @@
 // parent-death signal follows the thread that cloned it, so that thread must outlive the child),
 // stream output until the child exits, reap it, kill what it left, read the setup-error pipe.
 import CRunner
-import Foundation
+import FoundationEssentials
 import Glibc
 import Interruption
+import PluginSupport
 import Synchronization
 
 /// Everything the child needs, already resolved.
@@ -72,8 +73,9 @@ extension Runner {
         let handle = ChildHandle()
         let result: Result<Int32, Error> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let thread = Thread { continuation.resume(returning: spawnAndWaitBlocking(plan, handle: handle, output: output)) }
-                thread.start()
+                startThread(named: "kiln-run") {
+                    continuation.resume(returning: spawnAndWaitBlocking(plan, handle: handle, output: output))
+                }
             }
         } onCancel: {
             handle.cancel()

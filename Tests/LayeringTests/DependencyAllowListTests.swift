@@ -14,46 +14,60 @@ struct DependencyAllowListTests {
     static let allowed: [String: Set<String>] = [
         // The plugin contract: values and protocols only.
         "Sources/PluginAPI": [],
-        // Helpers plugins share with the host (tree walk, hashing, blocking work).
-        "Sources/PluginSupport": ["PluginAPI", "CKilnCrypto", "CKilnFiles", "Glibc", "Dispatch"],
+        // Helpers plugins share with the host (tree walk, hashing, threads, blocking work).
+        "Sources/PluginSupport": ["PluginAPI", "CKilnCrypto", "CKilnFiles", "FoundationEssentials", "Glibc", "Dispatch"],
         // Pure modules.
         "Sources/Dockerfile": [],
         "Sources/Diagnostics": [],
-        "Sources/ImageModel": ["PluginAPI", "Foundation"],
-        "Sources/CITag": ["Foundation"],
+        "Sources/ImageModel": ["PluginAPI", "FoundationEssentials", "Glibc"],
+        "Sources/CITag": ["FoundationEssentials"],
         // I/O modules of the engine. SystemCalls is the one system-call seam and in-root resolver.
         "Sources/SystemCalls": ["PluginAPI", "Diagnostics", "CKilnSys", "Glibc"],
         "Sources/Archive": ["PluginAPI", "PluginSupport", "SystemCalls", "CArchive", "CKilnSys", "Glibc", "Dispatch"],
-        "Sources/ImageStore": ["PluginAPI", "PluginSupport", "ImageModel", "Archive", "SystemCalls", "CArchive", "Glibc", "Foundation"],
-        "Sources/Runner": ["SystemCalls", "CKilnSys", "CRunner", "CSeccomp", "Interruption", "Foundation", "Glibc", "Synchronization"],
+        "Sources/ImageStore": [
+            "PluginAPI", "PluginSupport", "ImageModel", "Archive", "SystemCalls", "CArchive", "Glibc", "FoundationEssentials",
+        ],
+        "Sources/Runner": [
+            "PluginSupport", "SystemCalls", "CKilnSys", "CRunner", "CSeccomp", "Interruption", "FoundationEssentials", "Glibc",
+            "Synchronization",
+        ],
         // What SIGINT/SIGTERM must undo, and the thread that undoes it.
-        "Sources/Interruption": ["Foundation", "Glibc", "Synchronization"],
-        "Sources/PluginHost": ["PluginAPI", "Foundation", "Glibc"],
+        "Sources/Interruption": ["PluginSupport", "FoundationEssentials", "Glibc", "Synchronization"],
+        "Sources/PluginHost": ["PluginAPI", "FoundationEssentials", "Glibc"],
         // HTTP over libcurl: the registry plugin's transport and ADD <url>'s.
-        "Sources/HTTPTransport": ["PluginAPI", "PluginSupport", "CCurl", "Foundation", "Glibc", "Synchronization", "Dispatch"],
-        "Sources/Outputs": ["PluginAPI", "PluginSupport", "ImageModel", "ImageStore", "Diagnostics", "Foundation"],
+        "Sources/HTTPTransport": [
+            "PluginAPI", "PluginSupport", "CCurl", "FoundationEssentials", "Glibc", "Synchronization", "Dispatch",
+        ],
+        "Sources/Outputs": ["PluginAPI", "PluginSupport", "ImageModel", "ImageStore", "Diagnostics", "FoundationEssentials", "Glibc"],
         // The layer cache: keys, entries in a registry (through the contract) or an OCI layout.
-        "Sources/LayerCache": ["PluginAPI", "PluginSupport", "ImageModel", "ImageStore", "Foundation", "Glibc"],
+        "Sources/LayerCache": ["PluginAPI", "PluginSupport", "ImageModel", "ImageStore", "FoundationEssentials", "Glibc"],
         // The engine: never the plugin loader (it is handed resolved components).
         "Sources/Builder": [
             "PluginAPI", "PluginSupport", "ImageModel", "Diagnostics", "Dockerfile", "Archive", "ImageStore", "Runner", "Outputs",
-            "SystemCalls", "HTTPTransport", "CKilnSys", "Interruption", "LayerCache", "Foundation", "Glibc", "Synchronization",
+            "SystemCalls", "HTTPTransport", "CKilnSys", "Interruption", "LayerCache", "FoundationEssentials", "Glibc",
+            "Synchronization",
         ],
-        // Merging per-architecture images into an index, through the registry contract only.
-        "Sources/ManifestTool": ["PluginAPI", "ImageModel", "Foundation", "Yams"],
+        // Merging per-architecture images into an index, through the registry contract only; YAML
+        // through the library YAMLConverter builds, found as the plugins are.
+        "Sources/ManifestTool": ["PluginAPI", "PluginSupport", "PluginHost", "ImageModel", "FoundationEssentials", "Glibc"],
+        // The one module that links Foundation (Yams needs it): a library of its own, opened only
+        // when a YAML file is read. Everything else links FoundationEssentials, so no kiln process
+        // carries Foundation's libraries (about 7 MB resident) unless it reads YAML.
+        "Sources/YAMLConverter": ["Foundation", "Yams"],
         // The executable.
         "Sources/Host": [
-            "PluginAPI", "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore", "ManifestTool", "CITag",
-            "SystemCalls", "Runner", "Interruption", "LayerCache", "ArgumentParser", "Foundation", "Glibc",
+            "PluginAPI", "PluginSupport", "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore",
+            "ManifestTool", "CITag", "SystemCalls", "Runner", "Interruption", "LayerCache", "ArgumentParser",
+            "FoundationEssentials", "Glibc",
         ],
         // Plugins: the contract, its support library, C libraries and the system.
         "Plugins/SnapshotTime": ["PluginAPI", "PluginSupport", "Glibc", "Dispatch", "Synchronization"],
         "Plugins/SnapshotFull": ["PluginAPI", "PluginSupport", "Glibc", "Dispatch", "Synchronization"],
         "Plugins/RegistryOCI": [
-            "PluginAPI", "PluginSupport", "HTTPTransport", "CCurl", "Foundation", "Glibc", "Dispatch", "Synchronization",
+            "PluginAPI", "PluginSupport", "HTTPTransport", "CCurl", "FoundationEssentials", "Glibc", "Dispatch", "Synchronization",
         ],
         // Its entry points (Plugin/) and backend (Backend/, a target of its own for the tests).
-        "Plugins/CrossQEMU": ["PluginAPI", "PluginSupport", "CrossQEMUBackend", "Foundation", "Glibc", "Synchronization"],
+        "Plugins/CrossQEMU": ["PluginAPI", "PluginSupport", "CrossQEMUBackend", "FoundationEssentials", "Glibc", "Synchronization"],
     ]
 
     /// Folders holding only a C module map (no Swift to check).

@@ -1,8 +1,9 @@
 // The kernel's binfmt_misc interface (Documentation/admin-guide/binfmt-misc.rst): reading the
 // entries under /proc/sys/fs/binfmt_misc, registering and removing one, mounting the file system
 // when it is not, and whether this process may do so.
-import Foundation
+import FoundationEssentials
 import Glibc
+import PluginSupport
 
 /// One registration, as `/proc/sys/fs/binfmt_misc/<name>` shows it.
 struct BinfmtEntry: Sendable, Equatable {
@@ -29,7 +30,7 @@ struct BinfmtEntry: Sendable, Equatable {
         for line in text.split(separator: "\n") {
             if line == "enabled" { enabled = true }
             if line.hasPrefix("interpreter ") { interpreter = String(line.dropFirst("interpreter ".count)) }
-            if line.hasPrefix("flags:") { flags = line.dropFirst("flags:".count).trimmingCharacters(in: .whitespaces) }
+            if line.hasPrefix("flags:") { flags = line.dropFirst("flags:".count).trimmed() }
             if line.hasPrefix("offset ") { offset = Int(line.dropFirst("offset ".count)) ?? 0 }
             if line.hasPrefix("magic ") { magic = Self.bytes(fromHex: line.dropFirst("magic ".count)) ?? [] }
             if line.hasPrefix("mask ") { mask = Self.bytes(fromHex: line.dropFirst("mask ".count)) ?? [] }
@@ -137,7 +138,7 @@ enum BinfmtMisc {
     static func isPrivileged() -> Bool {
         guard geteuid() == 0, let status = read("/proc/self/status") else { return false }
         for line in status.split(separator: "\n") where line.hasPrefix("CapEff:") {
-            let hex = line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces)
+            let hex = line.dropFirst("CapEff:".count).trimmed()
             guard let caps = UInt64(hex, radix: 16) else { return false }
             return caps & (1 << 21) != 0
         }

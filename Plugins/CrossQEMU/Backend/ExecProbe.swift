@@ -1,7 +1,7 @@
 // Whether the kernel runs an architecture's executables here, found by trying: the way to see a
 // registration made on the host from inside a container where binfmt_misc is not mounted and
 // cannot be (an unprivileged CI job), so its entries cannot be read.
-import Foundation
+import FoundationEssentials
 import Glibc
 
 enum ExecProbe {

@@ -1,5 +1,5 @@
 // Registry credentials and where they came from.
-import Foundation
+import FoundationEssentials
 import HTTPTransport
 
 /// A credential for one registry host. The secret parts are `Redacted`; `source` says where

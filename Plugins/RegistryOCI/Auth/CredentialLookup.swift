@@ -7,8 +7,9 @@
 //      `credsStore`. Helpers are `docker-credential-<name> get` with the server URL on stdin.
 //   3. GitLab CI's CI_REGISTRY / CI_REGISTRY_USER / CI_REGISTRY_PASSWORD (as kaniko does).
 // None found means anonymous access.
-import Foundation
+import FoundationEssentials
 import HTTPTransport
+import PluginSupport
 
 struct CredentialLookup: Sendable {
     /// Directory holding config.json.
@@ -65,43 +66,43 @@ struct CredentialLookup: Sendable {
 
     private func fromConfig(key: String, host: String, into result: inout Result) {
         guard let data = FileManager.default.contents(atPath: configPath) else { return }
-        guard let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let config = JSONValue.parse(data)?.object else {
             result.notes.append("\(configPath) is not valid JSON")
             return
         }
-        let helpers = config["credHelpers"] as? [String: String] ?? [:]
+        let helpers = config["credHelpers"]?.object?.compactMapValues(\.string) ?? [:]
         if let helper = helpers.first(where: { RegistryHost.normalise($0.key) == key })?.value {
             result.credential = runHelper(helper, host: host, notes: &result.notes)
             return
         }
-        let auths = config["auths"] as? [String: [String: Any]] ?? [:]
+        let auths = config["auths"]?.object?.compactMapValues(\.object) ?? [:]
         // An exact key wins over a normalised match (`https://h` and `h` may both be present).
         let entry = auths[host] ?? auths.first(where: { RegistryHost.normalise($0.key) == key })?.value
         if let entry, let credential = Self.parse(entry: entry, source: configPath) {
             result.credential = credential
             return
         }
-        if let store = config["credsStore"] as? String, !store.isEmpty {
+        if let store = config["credsStore"]?.string, !store.isEmpty {
             result.credential = runHelper(store, host: host, notes: &result.notes)
         }
     }
 
     /// Parses one `auths` entry: `auth` (base64 user:pass), `username`/`password`,
     /// `identitytoken`, `registrytoken`. Returns nil for an entry with no credential (`{}`).
-    static func parse(entry: [String: Any], source: String) -> Credential? {
-        var user = entry["username"] as? String
-        var password = entry["password"] as? String
-        if let auth = entry["auth"] as? String, !auth.isEmpty,
+    static func parse(entry: [String: JSONValue], source: String) -> Credential? {
+        var user = entry["username"]?.string
+        var password = entry["password"]?.string
+        if let auth = entry["auth"]?.string, !auth.isEmpty,
             let decoded = Data(base64Encoded: auth, options: .ignoreUnknownCharacters),
             let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
         {
             user = String(text[..<colon])
             password = String(text[text.index(after: colon)...])
         }
-        if let token = entry["identitytoken"] as? String, !token.isEmpty {
+        if let token = entry["identitytoken"]?.string, !token.isEmpty {
             return Credential(secret: .identityToken(username: user, Redacted(token)), source: source)
         }
-        if let token = entry["registrytoken"] as? String, !token.isEmpty {
+        if let token = entry["registrytoken"]?.string, !token.isEmpty {
             return Credential(secret: .registryToken(Redacted(token)), source: source)
         }
         guard let user, !user.isEmpty, let password else { return nil }
@@ -126,21 +127,16 @@ struct CredentialLookup: Sendable {
             }
             return nil
         }
-        guard let json = try? JSONSerialization.jsonObject(with: Data(output.standardOutput)) as? [String: Any],
-            let secret = json["Secret"] as? String, !secret.isEmpty
+        guard let json = JSONValue.parse(output.standardOutput), let secret = json["Secret"]?.string, !secret.isEmpty
         else {
             notes.append("\(program) get printed no usable JSON")
             return nil
         }
-        let user = json["Username"] as? String ?? ""
+        let user = json["Username"]?.string ?? ""
         let source = "\(program) (from \(configPath))"
         if user == "<token>" || user.isEmpty {
             return Credential(secret: .identityToken(username: nil, Redacted(secret)), source: source)
         }
         return Credential(secret: .password(username: user, Redacted(secret)), source: source)
     }
-}
-
-extension String {
-    func trimmed(_ set: String) -> String { self[...].trimmed(set) }
 }

@@ -1,8 +1,9 @@
 // Token requests of the Docker token spec: GET with Basic or anonymous, and the OAuth2 POST
 // (grant_type=refresh_token for identity tokens, grant_type=password as a fallback).
-import Foundation
+import FoundationEssentials
 import HTTPTransport
 import PluginAPI
+import PluginSupport
 
 struct FetchedToken: Sendable {
     var value: Redacted<String>
@@ -109,14 +110,13 @@ struct TokenClient: Sendable {
     /// The fields of a token response body (`token` or `access_token`, `refresh_token`,
     /// `expires_in`); nil when it holds no token. Pure, so the fuzz tests can feed it anything.
     static func decodeBody(_ bytes: [UInt8]) -> (token: String, refreshToken: String?, lifetime: Int)? {
-        guard let json = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-            let token = (json["token"] as? String) ?? (json["access_token"] as? String), !token.isEmpty
+        guard let json = JSONValue.parse(bytes), let token = json["token"]?.string ?? json["access_token"]?.string, !token.isEmpty
         else { return nil }
         // The spec's default is 60 s when the field is missing; a shorter lifetime the service
         // states is respected, so a long build asks again instead of meeting a 401 mid-upload.
         // A number beyond Int (1e300) or not finite counts as missing rather than trapping.
-        let seconds = (json["expires_in"] as? NSNumber)?.doubleValue ?? 0
+        let seconds = json["expires_in"]?.number ?? 0
         let expires = seconds.isFinite && seconds >= 1 && seconds < Double(Int32.max) ? Int(seconds) : 0
-        return (token, json["refresh_token"] as? String, expires > 0 ? expires : 60)
+        return (token, json["refresh_token"]?.string, expires > 0 ? expires : 60)
     }
 }

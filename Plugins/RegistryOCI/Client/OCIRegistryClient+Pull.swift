@@ -1,6 +1,7 @@
 // Pull: manifests (digest-checked against the body, Docker-Content-Digest and the reference)
 // and blobs (streamed to a file, hashed on the way, removed on any failure).
-import Foundation
+import FoundationEssentials
+import Glibc
 import HTTPTransport
 import PluginAPI
 import PluginSupport
@@ -49,18 +50,17 @@ extension OCIRegistryClient {
     /// The manifest's media type: the body's `mediaType`, else the Content-Type, else its shape.
     /// A body whose `mediaType` contradicts a manifest Content-Type is refused (distribution-spec).
     static func mediaType(of bytes: [UInt8], contentType: String?, fail: (String) -> RegistryError) throws -> MediaType {
-        let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
-        guard let object else { throw fail("the manifest is not a JSON object") }
+        guard let object = JSONValue.parse(bytes)?.object else { throw fail("the manifest is not a JSON object") }
         let header = contentType.map { MediaType(rawValue: String($0.split(separator: ";")[0]).trimmed(" ")) }
         let known: Set<MediaType> = [.ociIndex, .ociManifest, .dockerManifest, .dockerManifestList]
-        if let declared = (object["mediaType"] as? String).map(MediaType.init(rawValue:)) {
+        if let declared = object["mediaType"]?.string.map(MediaType.init(rawValue:)) {
             if let header, known.contains(header), header != declared {
                 throw fail("the manifest says mediaType \(declared) but was served as \(header)")
             }
             return declared
         }
         if let header, known.contains(header) { return header }
-        if (object["schemaVersion"] as? Int) == 1 {
+        if object["schemaVersion"]?.number == 1 {
             throw fail("schema 1 manifests are not supported: re-push the image with a current client")
         }
         return object["manifests"] != nil ? .ociIndex : .ociManifest

@@ -1,6 +1,6 @@
 // Push: HEAD before upload, cross-repository mounts, the manifest last, the permission probe,
 // and the per-repository summary line tests count uploads with.
-import Foundation
+import FoundationEssentials
 import HTTPTransport
 import PluginAPI
 import PluginSupport

@@ -3,6 +3,7 @@
 // PATCH from N+1, instead of sending the whole blob again.
 import HTTPTransport
 import PluginAPI
+import PluginSupport
 
 /// Where an upload session stands: its latest Location and the bytes the registry holds.
 struct UploadPosition: Sendable, Equatable {

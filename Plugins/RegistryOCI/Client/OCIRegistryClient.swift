@@ -1,8 +1,10 @@
 // The RegistryClient over libcurl: one exchange (auth, re-auth on 401, redirects without
 // credentials across hosts) and the retry loop; pull and push live in their own files.
-import Foundation
+import FoundationEssentials
+import Glibc
 import HTTPTransport
 import PluginAPI
+import PluginSupport
 import Synchronization
 
 /// Client of the OCI distribution API (component `oci` of the RegistryOCI plugin).
@@ -168,7 +170,7 @@ final class OCIRegistryClient: RegistryClient {
         let request = e.method.map { " (\($0) \(e.url ?? ""))" } ?? ""
         log(
             .warning,
-            "oci: \(what) failed: \(e.kindSummary)\(request); retry \(attempt) of \(retries) in \(String(format: "%.1f", delay)) s")
+            "oci: \(what) failed: \(e.kindSummary)\(request); retry \(attempt) of \(retries) in \(String(cFormat: "%.1f", delay)) s")
         try await Task.sleep(for: .seconds(delay))
     }
 }

@@ -1,7 +1,8 @@
 // Registry failures a user can act on: what was asked, what the registry said, what to try.
-import Foundation
+import FoundationEssentials
 import HTTPTransport
 import PluginAPI
+import PluginSupport
 
 /// One entry of a registry's `{"errors":[{code, message, detail}]}` body.
 public struct RegistryErrorEntry: Sendable, Equatable, CustomStringConvertible {
@@ -19,22 +20,17 @@ public struct RegistryErrorEntry: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses an error body; returns [] when the body is not the OCI error JSON.
     static func parse(_ body: [UInt8]) -> [RegistryErrorEntry] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-            let errors = object["errors"] as? [[String: Any]]
-        else { return [] }
-        return errors.map { entry in
+        guard let errors = JSONValue.parse(body)?["errors"]?.array else { return [] }
+        return errors.compactMap { entry in
+            guard case .object = entry else { return nil }
             var detail: String?
-            if let d = entry["detail"] {
-                if let s = d as? String {
-                    detail = s
-                } else if JSONSerialization.isValidJSONObject(d),
-                    let data = try? JSONSerialization.data(withJSONObject: d, options: [.sortedKeys, .withoutEscapingSlashes])
-                {
-                    detail = String(decoding: data, as: UTF8.self)
-                }
+            switch entry["detail"] {
+            case .string(let s): detail = s
+            case .array, .object: detail = entry["detail"]?.serialized
+            default: break
             }
             return RegistryErrorEntry(
-                code: entry["code"] as? String ?? "UNKNOWN", message: entry["message"] as? String ?? "", detail: detail)
+                code: entry["code"]?.string ?? "UNKNOWN", message: entry["message"]?.string ?? "", detail: detail)
         }
     }
 }

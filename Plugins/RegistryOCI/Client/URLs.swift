@@ -1,5 +1,6 @@
 // URL building for the distribution API: registry Location headers are opaque, may be
 // relative or absolute (even on another host), and their query strings must be kept.
+import PluginSupport
 
 /// The parts of an absolute `scheme://authority/path?query` URL that the client needs.
 struct URLParts: Sendable, Equatable {
@@ -10,7 +11,7 @@ struct URLParts: Sendable, Equatable {
     var rest: String
 
     init?(_ url: String) {
-        guard let sep = url.range(of: "://") else { return nil }
+        guard let sep = url.firstRange(of: "://") else { return nil }
         scheme = url[..<sep.lowerBound].lowercased()
         guard scheme == "http" || scheme == "https" else { return nil }
         let afterScheme = url[sep.upperBound...]

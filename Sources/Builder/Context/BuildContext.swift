@@ -1,8 +1,9 @@
 import Diagnostics
 import Dockerfile
-import Foundation
+import FoundationEssentials
 import Glibc
 import PluginAPI
+import PluginSupport
 import SystemCalls
 
 /// The build context: the directory COPY and ADD read from, with `.dockerignore` applied when
@@ -61,8 +62,8 @@ public struct BuildContext: Sendable {
             dir = absolute(spec)
         }
         if let sub = source.contextSubPath, !sub.isEmpty { dir = dir + "/" + BuildRoot.relative(sub) }
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else { throw Error.missing(dir) }
+        var isDir = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir else { throw Error.missing(dir) }
         let ignoreFile = DockerIgnore.chooseFile(dockerfilePath: dockerfilePath, contextPath: dir) {
             FileManager.default.isReadableFile(atPath: $0)
         }
@@ -105,7 +106,7 @@ public struct BuildContext: Sendable {
     /// (as Go reads it), and returned exactly.
     public func match(_ pattern: String, excludes: [DockerIgnore] = [], location: SourceLocation) throws -> [BytePath] {
         // `COPY "$UNSET" /d/` must not copy the whole context.
-        guard !pattern.trimmingCharacters(in: .whitespaces).isEmpty else { throw Error.emptySource(location: location.description) }
+        guard !pattern.trimmed().isEmpty else { throw Error.emptySource(location: location.description) }
         let components = pattern.split(separator: "/").map(String.init).filter { $0 != "." && !$0.isEmpty }
         if components.contains("..") {
             let clean = BuildRoot.components(pattern)
@@ -172,7 +173,7 @@ public struct BuildContext: Sendable {
         if path.hasPrefix("/") { return path }
         let cwd = FileManager.default.currentDirectoryPath
         let joined = path == "." ? cwd : cwd + "/" + path
-        return (joined as NSString).standardizingPath
+        return DockerIgnore.clean(joined)
     }
 }
 

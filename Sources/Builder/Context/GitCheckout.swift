@@ -1,5 +1,5 @@
 import Diagnostics
-import Foundation
+import FoundationEssentials
 import Glibc
 import PluginSupport
 
@@ -27,7 +27,7 @@ public struct GitCheckout: Sendable {
             for value in values {
                 for pair in value.split(separator: ",") {
                     let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-                    let key = parts[0].trimmingCharacters(in: .whitespaces)
+                    let key = parts[0].trimmed()
                     let text = parts.count > 1 ? parts[1] : ""
                     func flag() throws -> Bool {
                         switch text.lowercased() {
@@ -61,7 +61,7 @@ public struct GitCheckout: Sendable {
             switch self {
             case .gitMissing: return "git sources need the git program, which is not on PATH (install git)"
             case .failed(let source, let step, let output):
-                let detail = output.trimmingCharacters(in: .whitespacesAndNewlines)
+                let detail = output.trimmed(" \t\n\r")
                 return "git \(step) of \(source) failed" + (detail.isEmpty ? "" : ": " + detail)
             case .subdirectory(let source, let path): return "\(source): the repository has no directory '\(path)'"
             case .checksum(let source, let expected, let actual):
@@ -115,7 +115,7 @@ public struct GitCheckout: Sendable {
                 ["-C", directory] + tlsArguments + ["submodule", "update", "-q", "--init", "--recursive", "--depth", "1"],
                 step: "submodule update")
         }
-        let head = try run(["-C", directory, "rev-parse", "HEAD"], step: "rev-parse").trimmingCharacters(in: .whitespacesAndNewlines)
+        let head = try run(["-C", directory, "rev-parse", "HEAD"], step: "rev-parse").trimmed(" \t\n\r")
         if let expected = source.checksum, !GitSource.isCommitID(expected) || !head.hasPrefix(expected) {
             throw Error.checksum(source: source.displayName, expected: expected, actual: head)
         }
@@ -166,29 +166,16 @@ public struct GitCheckout: Sendable {
                 "!f() { test \"$1\" = get && printf 'username=%s\\npassword=%s\\n' \"$KILN_GIT_USERNAME\" \"$KILN_GIT_PASSWORD\"; }; f"
             args = ["-c", "credential.helper=", "-c", "credential.helper=" + helper] + args
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: git)
-        process.arguments = args
-        process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { throw Error.gitMissing }
-        // Read both pipes before waiting: a full pipe would stall git.
-        let errBytes = ErrorOutput()
-        let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) { errBytes.data = err.fileHandleForReading.readDataToEndOfFile() }
-        let outBytes = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            var text = redactingURLCredentials(String(decoding: errBytes.data, as: UTF8.self))
-            for secret in secrets { text = text.replacingOccurrences(of: secret, with: "xxxxx") }
+        let result: SubprocessResult
+        do { result = try Subprocess.run(git, arguments: args, environment: env, timeoutSeconds: nil) } catch {
+            throw Error.gitMissing
+        }
+        guard result.exitStatus == 0 else {
+            var text = redactingURLCredentials(String(decoding: result.standardError, as: UTF8.self))
+            for secret in secrets { text = text.replacing(secret, with: "xxxxx") }
             throw Error.failed(source: source.displayName, step: step, output: text)
         }
-        return String(decoding: outBytes, as: UTF8.self)
+        return String(decoding: result.standardOutput, as: UTF8.self)
     }
 
     static func gitPath(_ environment: [String: String]) -> String? {
@@ -227,10 +214,4 @@ extension GitCheckout.Error: DiagnosticCoded {
         case .checksum: return .invalidInput
         }
     }
-}
-
-/// git's standard error, read on another thread while its standard output is read here (the
-/// group's wait orders the write before the read).
-private final class ErrorOutput: @unchecked Sendable {
-    var data = Data()
 }

@@ -1,3 +1,5 @@
+import PluginSupport
+
 /// A git repository named as a build context or an ADD source, with BuildKit's rules for what
 /// is git (`git://`, `ssh://`, `git@host:…`, an `http(s)://` URL whose path ends in `.git`) and
 /// for the fragment (`#ref:subdir`), plus kaniko's `#ref#commit`.
@@ -82,7 +84,7 @@ public struct GitSource: Sendable, Hashable {
     /// BuildKit's query parameters; unknown ones are ignored, as BuildKit ignores them.
     private mutating func applyQuery(_ query: Substring) {
         for item in query.split(separator: "&") {
-            let pair = item.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+            let pair = item.split(separator: "=", maxSplits: 1).map { String($0).percentDecoded ?? String($0) }
             let value = pair.count > 1 ? pair[1] : ""
             switch pair[0] {
             case "ref", "branch", "tag": ref = value.isEmpty ? nil : value
@@ -98,7 +100,7 @@ public struct GitSource: Sendable, Hashable {
     /// `scheme://user:pass@host/…` → (`scheme://host/…`, credentials). scp-like `git@host:path`
     /// keeps its user: it is the ssh login, not a secret.
     static func splitCredentials(_ url: String) -> (String, (user: String, password: String?)?) {
-        guard let schemeEnd = url.range(of: "://") else { return (url, nil) }
+        guard let schemeEnd = url.firstRange(of: "://") else { return (url, nil) }
         let rest = url[schemeEnd.upperBound...]
         let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
         guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return (url, nil) }
@@ -109,16 +111,16 @@ public struct GitSource: Sendable, Hashable {
         if let colon = info.firstIndex(of: ":") {
             return (
                 stripped,
-                (String(info[..<colon]).removingPercentEncoding ?? "", String(info[info.index(after: colon)...]).removingPercentEncoding)
+                (String(info[..<colon]).percentDecoded ?? "", String(info[info.index(after: colon)...]).percentDecoded)
             )
         }
-        return (stripped, (String(info).removingPercentEncoding ?? String(info), nil))
+        return (stripped, (String(info).percentDecoded ?? String(info), nil))
     }
 
     /// The URL as it may appear in logs and errors: credentials never do.
     public var displayName: String {
         var text = remote
-        if credentials != nil, let schemeEnd = remote.range(of: "://") {
+        if credentials != nil, let schemeEnd = remote.firstRange(of: "://") {
             text = String(remote[..<schemeEnd.upperBound]) + "xxxxx@" + remote[schemeEnd.upperBound...]
         }
         if let ref { text += "#" + ref }
@@ -137,7 +139,7 @@ public struct GitSource: Sendable, Hashable {
 public func redactingURLCredentials(_ text: String) -> String {
     var out = ""
     var rest = Substring(text)
-    while let scheme = rest.range(of: "://") {
+    while let scheme = rest.firstRange(of: "://") {
         out += rest[..<scheme.upperBound]
         rest = rest[scheme.upperBound...]
         let end = rest.firstIndex(where: { $0 == "/" || $0 == " " || $0 == "'" || $0 == "\"" || $0 == "\n" }) ?? rest.endIndex

@@ -1,6 +1,6 @@
 import Diagnostics
 import Dockerfile
-import Foundation
+import FoundationEssentials
 
 extension ImageBuilder {
     /// The source options with a remote context and remote named contexts fetched into

@@ -1,7 +1,7 @@
 import Archive
 import Diagnostics
 import Dockerfile
-import Foundation
+import FoundationEssentials
 import Glibc
 import ImageModel
 import ImageStore
@@ -78,8 +78,8 @@ public enum NamedContext: Sendable, Hashable {
                     options, git: GitCheckout.Options(), workDirectory: directory, userAgent: userAgent, log: log)
                 out[name] = .directory(fetched.context)
             case .directory(let path):
-                var isDir: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
+                var isDir = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir else {
                     throw KilnError(.notFound, "--build-context \(name)=\(path): no such directory")
                 }
             case .image, .layout: break

@@ -1,6 +1,6 @@
 import Archive
 import Diagnostics
-import Foundation
+import FoundationEssentials
 import Glibc
 import PluginSupport
 
@@ -18,7 +18,7 @@ public enum RemoteContext {
         public var description: String {
             switch self {
             case .unsupportedScheme(let context):
-                let scheme = context.range(of: "://").map { String(context[..<$0.lowerBound]) + "://" } ?? context
+                let scheme = context.firstRange(of: "://").map { String(context[..<$0.lowerBound]) + "://" } ?? context
                 return "build context '\(redactingURLCredentials(context))': kiln does not support \(scheme) contexts; "
                     + "it takes a directory (DIR or dir://DIR), a tarball (tar://FILE, tar://stdin or -), "
                     + "a git repository (git://…, ssh://…, git@host:repo, http(s)://….git, each with #ref:subdir) "

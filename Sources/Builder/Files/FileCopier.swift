@@ -1,5 +1,5 @@
 import CKilnSys
-import Foundation
+import FoundationEssentials
 import Glibc
 import PluginAPI
 import SystemCalls

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The mount points of this process (`/proc/self/mountinfo`, field 5, octal escapes decoded).
 enum MountTable {

@@ -3,7 +3,7 @@
 // extraction or a copy, and dropping a root is unmounting it and removing its upper directory.
 // Where overlayfs is not available (no CAP_SYS_ADMIN, a work directory on overlayfs itself),
 // `mount` says so and the caller extracts or copies as before.
-import Foundation
+import FoundationEssentials
 import Glibc
 import Synchronization
 

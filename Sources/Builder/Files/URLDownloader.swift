@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HTTPTransport
 import PluginAPI
 
@@ -68,7 +69,7 @@ enum URLDownloader {
 
     /// `https://host:port/path` → `host:port` (the transport's pool and lane key).
     static func host(of url: String) -> String {
-        guard let start = url.range(of: "://")?.upperBound else { return url }
+        guard let start = url.firstRange(of: "://")?.upperBound else { return url }
         let rest = url[start...]
         return String(rest[..<(rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex)])
     }
@@ -76,7 +77,7 @@ enum URLDownloader {
     /// A `Location` header resolved against the URL that answered with it.
     static func resolve(_ location: String, against base: String) -> String {
         if location.contains("://") { return location }
-        guard let start = base.range(of: "://")?.upperBound else { return location }
+        guard let start = base.firstRange(of: "://")?.upperBound else { return location }
         let authorityEnd = base[start...].firstIndex(of: "/") ?? base.endIndex
         if location.hasPrefix("/") { return String(base[..<authorityEnd]) + location }
         let directory = base[..<(base.lastIndex(of: "/").map { $0 > authorityEnd ? $0 : authorityEnd } ?? base.endIndex)]

@@ -1,8 +1,9 @@
 // `RUN --mount=type=ssh,uid=…,gid=…,mode=…`: the step gets a socket of its own with that owner
 // and mode, and every connection to it is relayed to the agent passed with `--ssh`. The agent's
 // socket is never chmod'ed or chown'ed (it is the user's), and the agent sees kiln as its peer.
-import Foundation
+import FoundationEssentials
 import Glibc
+import PluginSupport
 
 /// A listening unix socket relaying each connection to an ssh agent, until `stop()`.
 final class AgentRelay: @unchecked Sendable {
@@ -38,7 +39,7 @@ final class AgentRelay: @unchecked Sendable {
         for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         listener = fd
         wake = (pipeEnds[0], pipeEnds[1])
-        Thread { [self] in acceptLoop() }.start()
+        startThread(named: "kiln-ssh-agent") { [self] in acceptLoop() }
     }
 
     /// Stops accepting; connections in flight end when the step's side closes (the step is over
@@ -70,7 +71,7 @@ final class AgentRelay: @unchecked Sendable {
                 close(client)
                 continue
             }
-            Thread { Self.relay(client, upstream) }.start()
+            startThread(named: "kiln-ssh-relay") { Self.relay(client, upstream) }
         }
     }
 

@@ -2,7 +2,7 @@
 // shared between kiln processes through flock(2) the way BuildKit's `sharing=` modes say.
 import Diagnostics
 import Dockerfile
-import Foundation
+import FoundationEssentials
 import Glibc
 import PluginAPI
 import PluginSupport
@@ -94,7 +94,7 @@ extension StageExecutor {
     /// cooperative pool with waiters while the holder's task needs it to finish its step.
     static func flockOffPool(_ fd: Int32, _ operation: Int32, _ path: String) async throws {
         let err: Int32 = await withCheckedContinuation { continuation in
-            Thread {
+            startThread(named: "kiln-flock") {
                 var result: Int32 = 0
                 while flock(fd, operation) != 0 {
                     if errno != EINTR {
@@ -103,7 +103,7 @@ extension StageExecutor {
                     }
                 }
                 continuation.resume(returning: result)
-            }.start()
+            }
         }
         if err != 0 { throw SystemCallError(operation: "lock \(path)", errno: err) }
     }

@@ -1,6 +1,6 @@
 // What `RUN --mount` needs from the command line: secrets (`--secret`), ssh agent sockets
 // (`--ssh`) and where cache mounts live (`--run-cache-dir`). The spellings are buildx's.
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// `--secret`, `--ssh` and `--run-cache-dir`, resolved.
@@ -79,7 +79,7 @@ public struct RunMountOptions: Sendable {
             do {
                 secrets[id] = BuildSecret(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
             } catch {
-                throw Error.unreadable(id: id, path: path, reason: (error as NSError).localizedDescription)
+                throw Error.unreadable(id: id, path: path, reason: "\(error)")
             }
         }
     }

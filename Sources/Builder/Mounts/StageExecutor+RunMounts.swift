@@ -4,7 +4,7 @@
 // content or mount point becomes layer content.
 import Diagnostics
 import Dockerfile
-import Foundation
+import FoundationEssentials
 import Glibc
 import PluginAPI
 import PluginSupport

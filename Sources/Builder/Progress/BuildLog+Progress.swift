@@ -1,5 +1,5 @@
 // Turning on the progress display for a log: live on a terminal, periodic lines elsewhere.
-import Foundation
+import FoundationEssentials
 
 extension BuildLog {
     /// Seconds between two progress lines of one transfer in a log file: 5, or
@@ -32,9 +32,9 @@ extension BuildLog {
         self(
             .info, report.message,
             fields: [
-                "progress": report.kind.rawValue, "blob": report.name, "bytes": report.done, "total": report.total,
-                "rate": Int64(report.bytesPerSecond), "seconds": (report.seconds * 1000).rounded() / 1000,
-                "finished": report.finished,
+                "progress": .string(report.kind.rawValue), "blob": .string(report.name), "bytes": .int(report.done),
+                "total": .int(report.total), "rate": .int(Int64(report.bytesPerSecond)),
+                "seconds": .double((report.seconds * 1000).rounded() / 1000), "finished": .bool(report.finished),
             ])
     }
 }

@@ -1,9 +1,10 @@
 // Where a build spent its time, and the line that ends it: what was built, where it went, its
 // digest, size and layers, and the time of each phase.
-import Foundation
+import FoundationEssentials
 import ImageStore
 import Outputs
 import PluginAPI
+import PluginSupport
 
 /// Wall time per phase of one build, collected from wherever the phase runs (the build binds
 /// it as a task-local, so pullers and step executors need no extra parameter).
@@ -14,7 +15,7 @@ final class BuildTimings: @unchecked Sendable {
         case pull, extract, steps, output
     }
 
-    private let lock = NSLock()
+    private let lock = Lock()
     private var seconds: [Phase: Double] = [:]
     let started = ProcessInfo.processInfo.systemUptime
 
@@ -63,12 +64,13 @@ struct BuildSummary {
             + "\(Self.seconds(total)): \(phases)"
     }
 
-    var fields: [String: any Sendable] {
-        var out: [String: any Sendable] = [
-            "digest": digest.description, "layers": layers, "size": size, "destinations": destinations,
-            "seconds": Self.rounded(ProcessInfo.processInfo.systemUptime - timings.started),
+    var fields: [String: JSONValue] {
+        var out: [String: JSONValue] = [
+            "digest": .string(digest.description), "layers": .int(Int64(layers)), "size": .int(size),
+            "destinations": .array(destinations.map { .string($0) }),
+            "seconds": .double(Self.rounded(ProcessInfo.processInfo.systemUptime - timings.started)),
         ]
-        for phase in BuildTimings.Phase.allCases { out[label(phase) + "_seconds"] = Self.rounded(timings[phase]) }
+        for phase in BuildTimings.Phase.allCases { out[label(phase) + "_seconds"] = .double(Self.rounded(timings[phase])) }
         return out
     }
 
@@ -76,6 +78,6 @@ struct BuildSummary {
         phase == .output ? (outputs.pushes ? "push" : "write") : phase.rawValue
     }
 
-    static func seconds(_ s: Double) -> String { String(format: "%.1f s", s) }
+    static func seconds(_ s: Double) -> String { String(cFormat: "%.1f s", s) }
     static func rounded(_ s: Double) -> Double { (s * 1000).rounded() / 1000 }
 }

@@ -1,13 +1,14 @@
 // The bottom line of a terminal, kept for a status (transfer progress) while log lines scroll
 // above it.
-import Foundation
+import FoundationEssentials
 import Glibc
+import PluginSupport
 
 /// A status line redrawn in place on a terminal. Every log line goes through `printLine`, which
 /// clears the status, writes the line, and draws the status again, so the two never mix.
 public final class LiveStatusLine: @unchecked Sendable {
     private let fd: Int32
-    private let lock = NSLock()
+    private let lock = Lock()
     private var status = ""
 
     /// A status line on the terminal `fd` (standard error).

@@ -1,8 +1,9 @@
 // Progress of long transfers (pulls, pushes, layer extraction): a status line redrawn in place
 // on a terminal, or a line per transfer every few seconds in a CI log. Transfers shorter than
 // the interval, or smaller than the threshold, print nothing.
-import Foundation
+import FoundationEssentials
 import PluginAPI
+import PluginSupport
 
 /// What a followed transfer does.
 public enum ProgressKind: String, Sendable {
@@ -34,7 +35,7 @@ public struct ProgressReport: Sendable {
     public var message: String {
         if finished {
             return
-                "\(kind.past) \(name) \(Self.bytes(done)) in \(String(format: "%.1f", seconds)) s (\(Self.bytes(Int64(bytesPerSecond)))/s)"
+                "\(kind.past) \(name) \(Self.bytes(done)) in \(String(cFormat: "%.1f", seconds)) s (\(Self.bytes(Int64(bytesPerSecond)))/s)"
         }
         let percent = total > 0 ? " (\(min(100, done * 100 / total))%)" : ""
         return "\(kind.verb) \(name) \(Self.bytes(done)) / \(Self.bytes(total))\(percent), \(Self.bytes(Int64(bytesPerSecond)))/s"
@@ -50,7 +51,7 @@ public struct ProgressReport: Sendable {
             value /= 1000
             unit += 1
         }
-        return String(format: "%.1f %@", value, units[unit])
+        return String(cFormat: "%.1f ", value) + units[unit]
     }
 }
 
@@ -82,7 +83,7 @@ public final class ProgressMeter: TransferObserver, @unchecked Sendable {
         var rate: Double = 0
         var lines = 0
     }
-    private let lock = NSLock()
+    private let lock = Lock()
     private var entries: [Int: Entry] = [:]
     private var nextID = 0
     private var drawnAt = 0.0

@@ -1,6 +1,6 @@
 import Diagnostics
 import Dockerfile
-import Foundation
+import FoundationEssentials
 import ImageModel
 import ImageStore
 import PluginAPI

@@ -1,7 +1,8 @@
 import Archive
 import Diagnostics
 import Dockerfile
-import Foundation
+import FoundationEssentials
+import Glibc
 import ImageModel
 import ImageStore
 import LayerCache

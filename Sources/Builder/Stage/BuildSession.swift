@@ -1,5 +1,5 @@
 import Dockerfile
-import Foundation
+import FoundationEssentials
 import ImageModel
 import ImageStore
 import LayerCache

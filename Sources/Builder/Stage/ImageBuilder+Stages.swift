@@ -3,7 +3,7 @@
 // root, `/`, so stages always build in order.
 import Diagnostics
 import Dockerfile
-import Foundation
+import FoundationEssentials
 
 extension ImageBuilder {
     /// Builds the session's planned stages (those in `only`, if given) that it has not built yet.

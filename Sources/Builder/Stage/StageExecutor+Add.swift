@@ -1,7 +1,7 @@
 import Archive
 import Diagnostics
 import Dockerfile
-import Foundation
+import FoundationEssentials
 import Glibc
 import PluginAPI
 import PluginSupport

@@ -1,7 +1,7 @@
 import Archive
 import Diagnostics
 import Dockerfile
-import Foundation
+import FoundationEssentials
 import Glibc
 import PluginAPI
 import Runner
@@ -144,7 +144,7 @@ extension StageExecutor {
     static func parentsPivot(_ pattern: String) -> String {
         var rest = Substring(pattern)
         while rest.hasPrefix("./") || rest.hasPrefix("/") { rest = rest.dropFirst(rest.hasPrefix("/") ? 1 : 2) }
-        guard let range = rest.range(of: "/./") else { return "" }
+        guard let range = rest.firstRange(of: "/./") else { return "" }
         return BuildRoot.components(String(rest[..<range.lowerBound])).joined(separator: "/")
     }
 

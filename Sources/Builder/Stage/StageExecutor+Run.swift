@@ -1,7 +1,8 @@
 import Diagnostics
 import Dockerfile
-import Foundation
+import FoundationEssentials
 import PluginAPI
+import PluginSupport
 import Runner
 
 extension StageExecutor {
@@ -61,7 +62,7 @@ extension StageExecutor {
             return args
         case .shell(let line):
             if run.heredocs.isEmpty { return state.shell + [line] }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmed()
             if run.heredocs.count == 1, trimmed.hasPrefix("<<"), !trimmed.contains(" ") {
                 return state.shell + [run.heredocs[0].content]
             }

@@ -1,7 +1,8 @@
 import Archive
 import Diagnostics
 import Dockerfile
-import Foundation
+import FoundationEssentials
+import Glibc
 import ImageModel
 import ImageStore
 import LayerCache
@@ -75,8 +76,8 @@ final class StageExecutor {
         let seconds = ProcessInfo.processInfo.systemUptime - started
         BuildTimings.current?.add(.steps, seconds)
         log(
-            .info, "\(stageLabel) STEP \(stepNumber)/\(stepCount) done in \(String(format: "%.2f", seconds)) s",
-            fields: ["duration": (seconds * 1000).rounded() / 1000])
+            .info, "\(stageLabel) STEP \(stepNumber)/\(stepCount) done in \(String(cFormat: "%.2f", seconds)) s",
+            fields: ["duration": .double((seconds * 1000).rounded() / 1000)])
     }
 
     /// True when some error in the chain already names a Dockerfile line.

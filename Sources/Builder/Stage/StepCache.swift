@@ -1,8 +1,9 @@
 import Diagnostics
-import Foundation
+import FoundationEssentials
 import ImageStore
 import LayerCache
 import PluginAPI
+import PluginSupport
 
 /// The layer cache as one build uses it: the settings, the repository entries live in, and the
 /// queue that stores new entries in the background.
@@ -13,7 +14,7 @@ final class StepCache: @unchecked Sendable {
     /// Set when the repository did not answer: later steps neither look up nor store (each
     /// attempt would wait for the client's retries). Guarded by `lock`.
     private var unreachable = false
-    private let lock = NSLock()
+    private let lock = Lock()
 
     /// True once the repository was found unreachable.
     var isOffline: Bool { lock.withLock { unreachable } }

@@ -108,7 +108,7 @@ public struct DockerIgnore: Sendable, Hashable {
 
     /// Go's `filepath.Clean` for `/`-separated paths: repeated slashes, `.` and resolvable
     /// `..` removed, no trailing slash; the empty path becomes `.`.
-    static func clean(_ path: String) -> String {
+    public static func clean(_ path: String) -> String {
         let rooted = path.hasPrefix("/")
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Builder
 import Diagnostics
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginAPI
 import PluginHost
 
@@ -33,8 +34,8 @@ struct Build: AsyncParsableCommand, KilnCommand {
         if build.checkOnly {
             // `--check`: BuildKit's `docker build --check`: the warnings, and a failure exit when any.
             let report = try await builder.checkFetchingContext()
-            for warning in report.warnings { FileHandle.standardError.write(Data("\(warning.description)\n".utf8)) }
-            if report.warnings.isEmpty { FileHandle.standardError.write(Data("kiln: check complete, no warnings found\n".utf8)) }
+            for warning in report.warnings { BuildLog.standardError(warning.description) }
+            if report.warnings.isEmpty { BuildLog.standardError("kiln: check complete, no warnings found") }
             if let error = report.error { throw KilnError.dockerfile(error) }
             if !report.warnings.isEmpty { throw ExitCode(1) }
             return

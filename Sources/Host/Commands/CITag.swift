@@ -2,7 +2,9 @@ import ArgumentParser
 import Builder
 import CITag
 import Diagnostics
-import Foundation
+import FoundationEssentials
+import Glibc
+import PluginSupport
 
 /// `kiln ci-tag`: the tag this pipeline should push: `latest` on the default branch, the git tag
 /// in a tag pipeline, else the commit SHA (GitLab CI and GitHub Actions).
@@ -37,7 +39,7 @@ struct CITagCommand: AsyncParsableCommand, KilnCommand {
         do {
             result = try CITag.resolve(environment: env, githubEvent: event, defaultBranch: defaultBranch, shortSHA: shortSHA)
         } catch CITag.Error.noCI {
-            FileHandle.standardError.write(Data("kiln: error: \(CITag.Error.noCI)\n".utf8))
+            writeAll(2, Array("kiln: error: \(CITag.Error.noCI)\n".utf8))
             throw ExitCode(Self.noCIExitCode)
         } catch let error as CITag.Error {
             throw KilnError(.failed, error.description)

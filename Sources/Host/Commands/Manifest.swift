@@ -1,7 +1,7 @@
 import ArgumentParser
 import Builder
 import Diagnostics
-import Foundation
+import FoundationEssentials
 import ManifestTool
 import PluginAPI
 
@@ -89,7 +89,7 @@ struct ManifestPushFromSpec: AsyncParsableCommand, KilnCommand {
     func execute() async throws {
         let text: String
         do { text = try String(contentsOfFile: spec, encoding: .utf8) } catch {
-            throw KilnError.usage("cannot read \(spec): \(error.localizedDescription)")
+            throw KilnError.usage("cannot read \(spec): \(error)")
         }
         let parsed = try ManifestCommands.usage { try ManifestSpec.fromYAML(text, fileName: spec) }
         try await ManifestCommands.push(parsed, push: push, access: access, registry: registry, global: global)
@@ -104,7 +104,8 @@ enum ManifestCommands {
     }
 
     static func converted(_ error: ManifestToolError) -> KilnError {
-        error.isUsage ? KilnError.usage(error.description, cause: error) : KilnError(.failed, "kiln manifest", cause: error)
+        // A usage error's text is the whole message: as a cause it would print twice.
+        error.isUsage ? KilnError.usage(error.description) : KilnError(.failed, "kiln manifest", cause: error)
     }
 
     static func push(

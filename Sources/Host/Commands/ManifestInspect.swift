@@ -1,9 +1,11 @@
 import ArgumentParser
 import Builder
 import Diagnostics
-import Foundation
+import FoundationEssentials
+import Glibc
 import ManifestTool
 import PluginAPI
+import PluginSupport
 
 /// `kiln manifest inspect`: an index's entries (platform, type, digest, layers) or an image's layers.
 struct ManifestInspect: AsyncParsableCommand, KilnCommand {
@@ -27,7 +29,7 @@ struct ManifestInspect: AsyncParsableCommand, KilnCommand {
         let inspector = ManifestInspector(client: session.client, workDirectory: session.workDirectory)
         if raw {
             let fetched = try await inspector.raw(ref)
-            FileHandle.standardOutput.write(Data(fetched.bytes))
+            writeAll(1, fetched.bytes)
             if fetched.bytes.last != UInt8(ascii: "\n") { print("") }
             return
         }

@@ -1,9 +1,11 @@
 import ArgumentParser
 import Builder
 import Diagnostics
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginAPI
 import PluginHost
+import PluginSupport
 
 /// `kiln plugins`: what was found, and what failed to load.
 struct Plugins: AsyncParsableCommand, KilnCommand {
@@ -25,7 +27,7 @@ struct Plugins: AsyncParsableCommand, KilnCommand {
         let widths = (0..<5).map { c in rows.map { $0[c].count }.max() ?? 0 }
         for row in rows {
             print(
-                row.enumerated().map { i, v in i == 4 ? v : v.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(
+                row.enumerated().map { i, v in i == 4 ? v : v.padded(to: widths[i]) }.joined(
                     separator: "  "))
         }
         for f in set.failures {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Builder
 import Diagnostics
-import Foundation
+import FoundationEssentials
 import PluginAPI
 
 /// `kiln warm`: kaniko's warmer (fills the base-image cache read by `--cache-dir`).
@@ -40,7 +40,7 @@ struct Warm: AsyncParsableCommand, KilnCommand {
         if let dockerfile {
             let text: String
             do { text = try String(contentsOfFile: dockerfile, encoding: .utf8) } catch {
-                throw KilnError.usage("cannot read \(dockerfile): \(error.localizedDescription)")
+                throw KilnError.usage("cannot read \(dockerfile): \(error)")
             }
             refs += try Warmer.baseImages(
                 ofDockerfile: text, fileName: dockerfile, source: options.source, platform: options.platform

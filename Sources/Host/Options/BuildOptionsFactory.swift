@@ -1,10 +1,11 @@
 import Builder
 import Diagnostics
-import Foundation
+import FoundationEssentials
 import LayerCache
 import Outputs
 import PluginAPI
 import PluginHost
+import PluginSupport
 
 /// What the Host itself needs from the flags, beside the engine's options: which plugins to
 /// resolve and how registries are reached.
@@ -34,7 +35,7 @@ enum BuildOptionsFactory {
         }
         var options = BuildOptions(source: try source(b, environment: env))
         var platforms: [Platform] = []
-        for text in b.customPlatforms.flatMap({ $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }) {
+        for text in b.customPlatforms.flatMap({ $0.split(separator: ",").map { $0.trimmed() } }) {
             let platform: Platform
             do { platform = try Platform(parsing: text) } catch { throw KilnError.usage("--custom-platform \(text)", cause: error) }
             if !platforms.contains(where: { $0.normalized == platform.normalized }) { platforms.append(platform) }

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Builder
 import Diagnostics
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginAPI
 import PluginHost
 import SystemCalls
@@ -43,12 +44,13 @@ struct ManifestSession {
         // over plain HTTP") covers its reads too.
         settings.registry.insecurePull = settings.registry.insecurePull || settings.registry.insecurePush
         if let dir = access.dockerConfig {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), !isDirectory.boolValue {
-                guard (dir as NSString).lastPathComponent == "config.json" else {
+            var isDirectory = false
+            if FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), !isDirectory {
+                guard dir.split(separator: "/").last == "config.json" else {
                     throw KilnError.usage("--docker-cfg takes a directory holding config.json, or a file named config.json: \(dir)")
                 }
-                settings.registry.dockerConfigDirectory = (dir as NSString).deletingLastPathComponent
+                let slash = dir.lastIndex(of: "/")
+                settings.registry.dockerConfigDirectory = slash.map { $0 == dir.startIndex ? "/" : String(dir[..<$0]) } ?? ""
             } else {
                 settings.registry.dockerConfigDirectory = dir
             }
@@ -66,12 +68,13 @@ struct ManifestSession {
         guard let client = plugins.registryClient(named: settings.registryPlugin) else {
             throw ComponentResolver.missingRegistry(plugins, name: settings.registryPlugin)
         }
-        var template = Array((NSTemporaryDirectory() + "kiln-manifest-XXXXXX").utf8CString)
+        let temporary = FileManager.default.temporaryDirectory.path
+        var template = Array((temporary + "/kiln-manifest-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             let code = errno
             throw KilnError(
-                KilnError.code(errno: code), "cannot create a temporary directory in \(NSTemporaryDirectory())",
-                cause: SystemCallError(call: "mkdtemp", subject: NSTemporaryDirectory(), code: code))
+                KilnError.code(errno: code), "cannot create a temporary directory in \(temporary)",
+                cause: SystemCallError(call: "mkdtemp", subject: temporary, code: code))
         }
         return ManifestSession(client: client, log: log, workDirectory: String(cString: made))
     }

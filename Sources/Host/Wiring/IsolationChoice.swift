@@ -2,7 +2,7 @@
 // place (which unpacks images over `/`) happens only inside a container unless `--force`.
 import Builder
 import Diagnostics
-import Foundation
+import FoundationEssentials
 import Runner
 
 enum IsolationChoice {

@@ -1,18 +1,18 @@
-// Runs a docker credential helper: posix_spawnp, input on stdin, both outputs collected.
+// Runs a program (a docker credential helper, git): posix_spawnp, input on stdin, both
+// outputs collected.
 import Glibc
-import HTTPTransport
 
-struct SubprocessResult: Sendable {
-    var exitStatus: Int32
-    var standardOutput: [UInt8]
-    var standardError: [UInt8]
+public struct SubprocessResult: Sendable {
+    public var exitStatus: Int32
+    public var standardOutput: [UInt8]
+    public var standardError: [UInt8]
 }
 
-enum Subprocess {
-    enum Error: Swift.Error, CustomStringConvertible {
+public enum Subprocess {
+    public enum Error: Swift.Error, CustomStringConvertible {
         case spawnFailed(String, errno: Int32)
         case pipeFailed(errno: Int32)
-        var description: String {
+        public var description: String {
             switch self {
             case .spawnFailed(let name, let e):
                 return "cannot run \(name): \(String(cString: strerror(e))) (is it installed and on PATH?)"
@@ -21,10 +21,14 @@ enum Subprocess {
         }
     }
 
-    /// Runs `executable` (searched on PATH) with `arguments`, writes `input` to its stdin and
-    /// waits for it, killing it after `timeoutSeconds`. Blocking: call from `BlockingThreads`.
-    static func run(_ executable: String, arguments: [String], input: [UInt8], timeoutSeconds: Int64 = 60) throws(Error) -> SubprocessResult
-    {
+    /// Runs `executable` (searched on PATH unless it holds a `/`) with `arguments` and
+    /// `environment` (this process's when nil), writes `input` to its stdin and waits for it,
+    /// killing it after `timeoutSeconds` (never when nil). Blocking: call it off the
+    /// cooperative pool (`BlockingThreads`).
+    public static func run(
+        _ executable: String, arguments: [String], environment: [String: String]? = nil, input: [UInt8] = [],
+        timeoutSeconds: Int64? = 60
+    ) throws(Error) -> SubprocessResult {
         var inPipe: [Int32] = [-1, -1]
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
@@ -45,7 +49,11 @@ enum Subprocess {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, executable, &actions, nil, argv, environ)
+        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { for p in envp ?? [] { free(p) } }
+        let rc =
+            envp.map { posix_spawnp(&pid, executable, &actions, nil, argv, $0) }
+            ?? posix_spawnp(&pid, executable, &actions, nil, argv, environ)
         close(inPipe[0])
         close(outPipe[1])
         close(errPipe[1])
@@ -63,7 +71,7 @@ enum Subprocess {
         sigemptyset(&pipeSignal)
         sigaddset(&pipeSignal, SIGPIPE)
         pthread_sigmask(SIG_BLOCK, &pipeSignal, &previous)
-        let written = input.withUnsafeBytes { write(inPipe[1], $0.baseAddress, $0.count) }
+        let written = input.isEmpty ? 0 : input.withUnsafeBytes { write(inPipe[1], $0.baseAddress, $0.count) }
         if written < 0 && errno == EPIPE {
             var none = timespec(tv_sec: 0, tv_nsec: 0)
             _ = sigtimedwait(&pipeSignal, nil, &none)
@@ -76,11 +84,11 @@ enum Subprocess {
         var open = 2
         var buffer = [UInt8](repeating: 0, count: 16384)
         // A helper waiting for a keychain prompt nobody will answer must not hang the build.
-        let deadline = ContinuousClock.now + .seconds(timeoutSeconds)
+        let deadline = timeoutSeconds.map { ContinuousClock.now + .seconds($0) }
         var timedOut = false
         while open > 0 {
-            let left = deadline - ContinuousClock.now
-            let ready = poll(&fds, 2, Int32(max(0, min(Double(Int32.max), left / .milliseconds(1)))))
+            let left = deadline.map { $0 - ContinuousClock.now }
+            let ready = poll(&fds, 2, left.map { Int32(max(0, min(Double(Int32.max), $0 / .milliseconds(1)))) } ?? -1)
             if ready == 0 {
                 timedOut = true
                 kill(pid, SIGKILL)
@@ -105,7 +113,7 @@ enum Subprocess {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exited = (status & 0x7f) == 0
-        if timedOut { err += Array("\n(killed after \(timeoutSeconds) s without an answer)".utf8) }
+        if timedOut { err += Array("\n(killed after \(timeoutSeconds ?? 0) s without an answer)".utf8) }
         return SubprocessResult(exitStatus: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), standardOutput: out, standardError: err)
     }
 }
