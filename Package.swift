@@ -71,7 +71,7 @@ let package = Package(
             ]),
         // Multi-arch images from per-architecture ones (manifest-tool's job) through a RegistryClient.
         .target(name: "ManifestTool", dependencies: [api, support, "ImageModel", "PluginHost"]),
-        .target(name: "YAMLConverter", dependencies: [yams]),
+        .target(name: "YAMLConverter", dependencies: [support, yams]),
         // Pure: the image tag a CI pipeline should push (latest, the git tag, or the commit).
         .target(name: "CITag"),
         // The `kiln` executable: commands, flags, plugin resolution, error → message and exit code.

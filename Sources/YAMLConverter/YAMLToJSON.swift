@@ -3,6 +3,7 @@
 // kiln and its plugins link FoundationEssentials only and `dlopen` this library (with Yams and
 // Foundation) the first time a YAML file is read.
 import Foundation
+import PluginSupport
 import Yams
 
 /// Converts the YAML document `text` to JSON. On success returns 0 and sets `output` to the JSON
@@ -14,10 +15,7 @@ import Yams
 @_cdecl("kiln_yaml_to_json")
 public func kilnYAMLToJSON(_ text: UnsafePointer<CChar>, _ output: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
     do {
-        let node = try Yams.compose(yaml: String(cString: text))
-        var json = ""
-        try write(node, into: &json)
-        output.pointee = strdup(json)
+        output.pointee = strdup(try value(of: Yams.compose(yaml: String(cString: text))).serialized)
         return 0
     } catch {
         output.pointee = strdup("\(error)")
@@ -29,54 +27,21 @@ private struct Unsupported: Error, CustomStringConvertible {
     var description: String
 }
 
-private func write(_ node: Node?, into out: inout String) throws {
-    guard let node else {
-        out += "null"
-        return
-    }
+private func value(of node: Node?) throws -> JSONValue {
+    guard let node else { return .null }
     switch node {
     case .scalar(let scalar):
-        if scalar.style == .plain, node.null != nil {
-            out += "null"
-        } else {
-            quote(scalar.string, into: &out)
-        }
+        return scalar.style == .plain && node.null != nil ? .null : .string(scalar.string)
     case .sequence(let sequence):
-        out += "["
-        for (i, element) in sequence.enumerated() {
-            if i > 0 { out += "," }
-            try write(element, into: &out)
-        }
-        out += "]"
+        return .array(try sequence.map(value(of:)))
     case .mapping(let mapping):
-        out += "{"
-        for (i, pair) in mapping.enumerated() {
+        var members: [String: JSONValue] = [:]
+        for pair in mapping {
             guard case .scalar(let key) = pair.key else {
                 throw Unsupported(description: "a mapping key that is not a scalar (line \(pair.key.mark?.line ?? 0))")
             }
-            if i > 0 { out += "," }
-            quote(key.string, into: &out)
-            out += ":"
-            try write(pair.value, into: &out)
+            members[key.string] = try value(of: pair.value)
         }
-        out += "}"
+        return .object(members)
     }
-}
-
-private func quote(_ s: String, into out: inout String) {
-    out += "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    out += "\""
 }

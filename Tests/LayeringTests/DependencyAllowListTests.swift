@@ -53,7 +53,7 @@ struct DependencyAllowListTests {
         // The one module that links Foundation (Yams needs it): a library of its own, opened only
         // when a YAML file is read. Everything else links FoundationEssentials, so no kiln process
         // carries Foundation's libraries (about 7 MB resident) unless it reads YAML.
-        "Sources/YAMLConverter": ["Foundation", "Yams"],
+        "Sources/YAMLConverter": ["Foundation", "PluginSupport", "Yams"],
         // The executable.
         "Sources/Host": [
             "PluginAPI", "PluginSupport", "Builder", "Diagnostics", "Outputs", "PluginHost", "Dockerfile", "ImageStore",

@@ -131,29 +131,7 @@ extension RegistryError {
         let text = value.trimmed(" ")
         if let seconds = Double(text), seconds >= 0 { return seconds }
         guard !text.isEmpty else { return nil }
-        guard let seconds = imfFixdate(text) else { return 1 }
+        guard let seconds = HTTPDate.seconds(text) else { return 1 }
         return max(1, Date(timeIntervalSince1970: Double(seconds)).timeIntervalSince(now))
-    }
-
-    /// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) → seconds since the epoch.
-    static func imfFixdate(_ text: String) -> Int? {
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        let days = ["Mon,", "Tue,", "Wed,", "Thu,", "Fri,", "Sat,", "Sun,"]
-        let parts = text.split(separator: " ")
-        guard parts.count == 6, days.contains(String(parts[0])), parts[5] == "GMT", let day = Int32(parts[1]),
-            let month = months.firstIndex(of: String(parts[2])), let year = Int32(parts[3])
-        else { return nil }
-        let time = parts[4].split(separator: ":").compactMap { Int32($0) }
-        guard time.count == 3, (1...31).contains(day), (0...23).contains(time[0]), (0...59).contains(time[1]),
-            (0...60).contains(time[2])
-        else { return nil }
-        var fields = tm()
-        fields.tm_year = year - 1900
-        fields.tm_mon = Int32(month)
-        fields.tm_mday = day
-        fields.tm_hour = time[0]
-        fields.tm_min = time[1]
-        fields.tm_sec = time[2]
-        return Int(timegm(&fields))
     }
 }

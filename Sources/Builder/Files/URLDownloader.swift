@@ -2,6 +2,7 @@ import FoundationEssentials
 import Glibc
 import HTTPTransport
 import PluginAPI
+import PluginSupport
 
 /// Downloads `ADD <url>` sources through the shared HTTP transport (the registry plugin's
 /// libcurl client): redirects followed, an HTTP error status fails, the content is hashed
@@ -62,7 +63,7 @@ enum URLDownloader {
             }
             guard response.isSuccess else { throw Error.http(url: url, status: response.status) }
             guard let digest = response.fileDigest else { throw Error.transfer(url: url, reason: "the body was not hashed") }
-            return Download(path: path, digest: digest, lastModified: response.headers["Last-Modified"].flatMap(httpDate))
+            return Download(path: path, digest: digest, lastModified: response.headers["Last-Modified"].flatMap(HTTPDate.seconds))
         }
         throw Error.transfer(url: url, reason: "more than 10 redirects")
     }
@@ -82,25 +83,5 @@ enum URLDownloader {
         if location.hasPrefix("/") { return String(base[..<authorityEnd]) + location }
         let directory = base[..<(base.lastIndex(of: "/").map { $0 > authorityEnd ? $0 : authorityEnd } ?? base.endIndex)]
         return directory + "/" + location
-    }
-
-    /// An HTTP date in its preferred form (`Wed, 21 Oct 2015 07:28:00 GMT`, RFC 9110 § 5.6.7)
-    /// as seconds since the epoch; nil for anything else.
-    static func httpDate(_ text: String) -> Int64? {
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        let words = text.split(separator: " ")
-        guard words.count == 6, words[5] == "GMT", let day = Int32(words[1]), let month = months.firstIndex(of: String(words[2])),
-            let year = Int32(words[3])
-        else { return nil }
-        let clock = words[4].split(separator: ":").compactMap { Int32($0) }
-        guard clock.count == 3 else { return nil }
-        var parts = tm()
-        parts.tm_year = year - 1900
-        parts.tm_mon = Int32(month)
-        parts.tm_mday = day
-        parts.tm_hour = clock[0]
-        parts.tm_min = clock[1]
-        parts.tm_sec = clock[2]
-        return Int64(timegm(&parts))
     }
 }
