@@ -141,8 +141,8 @@ public struct ImageBuilder: Sendable {
                 throw error
             }
             try await permission.value
-            // Every hit's layer is in the store before the outputs read them.
-            try await cache?.awaitFetches()
+            // The hits' layers the outputs read are in the store before they read them.
+            if let cache { try await cache.awaitFetches(await layersTheOutputsRead(images, cache: cache, early: uploads)) }
             await cross.release(log: log)
         } catch {
             await cross.release(log: log)
@@ -175,6 +175,32 @@ public struct ImageBuilder: Sendable {
         let summary = BuildSummary(digest: digest, images: images, outputs: options.outputs, timings: timings)
         log(.info, summary.message, fields: summary.fields)
         return BuildResult(digest: digest, image: images[0], images: images)
+    }
+
+    /// The hits' layers the outputs read from the store: nil (every one) unless `cache` fetches
+    /// lazily; else those in `images`, all of them for an OCI layout or tarball, only those not
+    /// uploaded early to every destination for a push alone (a push skips a blob its early
+    /// upload, a HEAD or a mount from the cache repository, put there; one that failed it
+    /// pushes from the store).
+    private func layersTheOutputsRead(_ images: [Image], cache: StepCache, early: EarlyUploads?) async -> [Digest]? {
+        guard cache.lazyFetches else { return nil }
+        let hits = cache.hitLayers
+        let layers = Set(images.flatMap { $0.manifest.layers.map(\.digest) }).filter { hits.contains($0) }
+        let outputs = options.outputs
+        guard outputs.pushes, outputs.ociLayoutPath == nil, outputs.tarPath == nil, let early else { return Array(layers) }
+        var read: [Digest] = []
+        for digest in layers {
+            for destination in outputs.destinations {
+                guard await early.uploaded(digest, to: destination) else {
+                    read.append(digest)
+                    break
+                }
+            }
+        }
+        if layers.count > read.count {
+            log.debug("\(layers.count - read.count) cached layer(s) already in every destination: not downloaded")
+        }
+        return read
     }
 
     /// `linux/arm/v7` → `linux-arm-v7`: a platform's working directory.

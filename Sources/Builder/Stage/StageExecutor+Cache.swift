@@ -157,7 +157,8 @@ extension StageExecutor {
             log.info("\(prefix) cache miss (the cache is unreachable), key \(key)")
             return false
         }
-        switch await cache.repository.lookup(key, ttl: cache.options.ttl, now: Int64(time(nil))) {
+        let (answer, recorded) = await cache.lookup(key, now: Int64(time(nil)))
+        switch answer {
         case .miss(.unreachable(let reason)):
             if cache.goOffline() {
                 log.warning("the layer cache \(cache.repository.name) is unreachable (\(reason)); building without it")
@@ -173,6 +174,7 @@ extension StageExecutor {
         case .hit(let found):
             entry = found
         }
+        if recorded { log.debug("\(prefix) cache entry \(key) read from its local record (no request)") }
         guard let layer = entry.layer else {
             log.info("\(prefix) cache hit (no changes), key \(key)")
             addHistory(createdBy)
@@ -183,8 +185,9 @@ extension StageExecutor {
             log.info("\(prefix) cache miss (unreadable layer), key \(key)")
             return false
         }
-        // A hit is taken on the lookup alone and its layer downloads in the background; if the
-        // download fails, the build runs again with the entry distrusted (`ImageBuilder.run`).
+        // A hit is taken on the lookup alone (or a local record of it) and its layer downloads in
+        // the background, or with `--cache-dir` when something reads it; if the download fails,
+        // the build runs again with the entry distrusted (`ImageBuilder.run`).
         // In place the root is `/`, which a second run could not start from clean: there the
         // layer is checked first.
         if session.inPlace, !session.store.contains(layer.descriptor.digest), await !cache.repository.hasLayer(entry) {
@@ -216,6 +219,7 @@ extension StageExecutor {
         let platform = session.platform(ofStage: stage.index)
         await cache.uploads.enqueue("the layer of \(createdBy)") {
             try await repository.store(key, layer: layer, from: blobs, createdBy: createdBy, platform: platform)
+            cache.recordStored(key, layer: layer, createdBy: createdBy)
         }
     }
 }
