@@ -87,7 +87,7 @@ public struct CacheRecords: Sendable {
         var bytes = [UInt8](repeating: 0, count: limit + 1)
         var count = 0
         while count <= limit {
-            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress.map { $0 + count }, $0.count - count) }
             if n < 0, errno == EINTR { continue }
             guard n >= 0 else { return nil }
             if n == 0 { return Array(bytes[..<count]) }
@@ -110,12 +110,12 @@ public struct CacheRecords: Sendable {
     /// sees the old record or the new one, never part of one.
     private static func writeAtomically(_ bytes: [UInt8], to path: String, in directory: String) -> Bool {
         var template = Array((directory + "/.tmp-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        let fd = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkstemp($0) } ?? -1 }
         guard fd >= 0 else { return false }
         let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         var written = 0
         while written < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress.map { $0 + written }, $0.count - written) }
             if n < 0, errno == EINTR { continue }
             guard n > 0 else { break }
             written += n

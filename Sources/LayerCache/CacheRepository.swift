@@ -18,6 +18,8 @@ public protocol CacheRepository: Sendable {
     func hasLayer(_ entry: CacheEntry) async -> Bool
     /// Stores a step's layer (in `store`; nil for a step that changed nothing) under `key`.
     func store(_ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform) async throws
+    /// Whether several entries may be stored at once.
+    var storesConcurrently: Bool { get }
 }
 
 /// Entries as images in a registry repository, tagged by key (kaniko's `--cache-repo`).
@@ -77,16 +79,23 @@ public struct RegistryCacheRepository: CacheRepository {
         return (try? await client.blobExists(layer.descriptor.digest, in: repository)) ?? false
     }
 
+    /// The layer and config blobs go up side by side (each a HEAD, then an upload), the
+    /// manifest once both are there.
     public func store(_ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform) async throws {
         let image = try CacheEntryFormat.image(layer: layer, createdBy: createdBy, platform: platform, in: store)
-        if let layer {
-            try await client.pushBlob(
-                layer.descriptor, from: store.path(for: layer.descriptor.digest), to: repository, mountFrom: [])
+        let (client, repository) = (client, repository)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for blob in (layer.map { [$0.descriptor] } ?? []) + [image.manifest.config] {
+                let path = store.path(for: blob.digest)
+                group.addTask { try await client.pushBlob(blob, from: path, to: repository, mountFrom: []) }
+            }
+            try await group.waitForAll()
         }
-        try await client.pushBlob(
-            image.manifest.config, from: store.path(for: image.manifest.config.digest), to: repository, mountFrom: [])
         _ = try await client.pushManifest(image.manifestBytes, mediaType: .ociManifest, to: repository.with(tag: key.tag))
     }
+
+    /// Entries are separate tags over content-addressed blobs.
+    public var storesConcurrently: Bool { true }
 
     private func download(_ descriptor: Descriptor) async throws -> [UInt8] {
         let temp = try temporaryPath(descriptor.digest)
@@ -147,4 +156,7 @@ public struct LayoutCacheRepository: CacheRepository {
         let image = try CacheEntryFormat.image(layer: layer, createdBy: createdBy, platform: platform, in: store)
         try await OCILayoutWriter(path: path).write(image, refName: key.tag)
     }
+
+    /// Each store rewrites the layout's index.
+    public var storesConcurrently: Bool { false }
 }

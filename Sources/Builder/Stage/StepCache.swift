@@ -9,7 +9,7 @@ import PluginAPI
 final class StepCache: @unchecked Sendable {
     let options: LayerCacheOptions
     let repository: any CacheRepository
-    let uploads = CacheUploads()
+    let uploads: CacheUploads
     /// Set when the repository did not answer: later steps neither look up nor store (each
     /// attempt would wait for the client's retries). Guarded by `lock`.
     private var unreachable = false
@@ -40,6 +40,7 @@ final class StepCache: @unchecked Sendable {
         self.repository = repository
         self.records = records
         self.lazyFetches = lazyFetches
+        uploads = CacheUploads(serial: !repository.storesConcurrently)
     }
 
     /// The cache a build with `options` uses, or nil (with the reason logged) when it has none:
