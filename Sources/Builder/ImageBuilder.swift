@@ -142,7 +142,7 @@ public struct ImageBuilder: Sendable {
             }
             try await permission.value
             // The hits' layers the outputs read are in the store before they read them.
-            if let cache { try await cache.awaitFetches(await layersTheOutputsRead(images, cache: cache, early: uploads)) }
+            if let cache { try await awaitLayersTheOutputsRead(images, cache: cache, early: uploads) }
             await cross.release(log: log)
         } catch {
             await cross.release(log: log)
@@ -177,30 +177,39 @@ public struct ImageBuilder: Sendable {
         return BuildResult(digest: digest, image: images[0], images: images)
     }
 
-    /// The hits' layers the outputs read from the store: nil (every one) unless `cache` fetches
+    /// Brings into the store the hits' layers the outputs read: every one unless `cache` fetches
     /// lazily; else those in `images`, all of them for an OCI layout or tarball, only those not
     /// uploaded early to every destination for a push alone (a push skips a blob its early
     /// upload, a HEAD or a mount from the cache repository, put there; one that failed it
     /// pushes from the store).
-    private func layersTheOutputsRead(_ images: [Image], cache: StepCache, early: EarlyUploads?) async -> [Digest]? {
-        guard cache.lazyFetches else { return nil }
-        let hits = cache.hitLayers
-        let layers = Set(images.flatMap { $0.manifest.layers.map(\.digest) }).filter { hits.contains($0) }
+    private func awaitLayersTheOutputsRead(_ images: [Image], cache: StepCache, early: EarlyUploads?) async throws {
+        guard cache.lazyFetches else { return try await cache.awaitAllFetches() }
         let outputs = options.outputs
-        guard outputs.pushes, outputs.ociLayoutPath == nil, outputs.tarPath == nil, let early else { return Array(layers) }
-        var read: [Digest] = []
-        for digest in layers {
-            for destination in outputs.destinations {
-                guard await early.uploaded(digest, to: destination) else {
+        let pushOnly = outputs.pushes && outputs.ociLayoutPath == nil && outputs.tarPath == nil
+        var wanted: [(store: BlobStore, digests: [Digest])] = []
+        var uploaded = Set<Digest>()
+        for image in images {
+            let hits = cache.hitLayers(in: image.store)
+            var read: [Digest] = []
+            for digest in Set(image.manifest.layers.map(\.digest)) where hits.contains(digest) {
+                if pushOnly, let early, await Self.uploaded(digest, to: outputs.destinations, early: early) {
+                    uploaded.insert(digest)
+                } else {
                     read.append(digest)
-                    break
                 }
             }
+            wanted.append((image.store, read))
         }
-        if layers.count > read.count {
-            log.debug("\(layers.count - read.count) cached layer(s) already in every destination: not downloaded")
+        if !uploaded.isEmpty { log.debug("\(uploaded.count) cached layer(s) already in every destination: not downloaded") }
+        try await cache.awaitFetches(wanted)
+    }
+
+    /// True when the early upload of `digest` to every destination succeeded.
+    private static func uploaded(_ digest: Digest, to destinations: [ImageReference], early: EarlyUploads) async -> Bool {
+        for destination in destinations {
+            guard await early.uploaded(digest, to: destination) else { return false }
         }
-        return read
+        return true
     }
 
     /// `linux/arm/v7` → `linux-arm-v7`: a platform's working directory.

@@ -242,6 +242,28 @@ struct LayerCacheTests {
         #expect(try String(contentsOfFile: root + "/r2.txt", encoding: .utf8) == "b\na\n")
     }
 
+    @Test("two platforms whose hits name one layer blob each get it in their own store")
+    func platformsShareAHitLayer() async throws {
+        let s = try await Setup.start()
+        defer { s.stop() }
+        // FROM scratch: the COPY layers are the same blobs for both platforms (under different
+        // keys); the --chown COPY needs the root, so each platform extracts the first hit.
+        let dockerfile = """
+            FROM scratch
+            COPY a.txt /a.txt
+            COPY --chown=0:0 b.txt /b.txt
+            """
+        let ctx = try makeContext(["a.txt": "a\n", "b.txt": "b\n"], dockerfile: dockerfile, in: s.tree)
+        let flags =
+            s.cacheFlags + ["--cache-copy-layers", "--reproducible", "--custom-platform", "linux/amd64", "--custom-platform", "linux/386"]
+        let first = try await s.build(ctx, flags)
+        let second = try await s.build(ctx, flags)
+        #expect(second.result.stderr.components(separatedBy: "cache hit").count - 1 == 4, "\(second.result)")
+        #expect(second.printedDigest == first.printedDigest, "\(second.result)")
+        let validate = try await KilnCommand.run(["validate", second.layout + ":latest"])
+        #expect(validate.exitCode == 0, "\(validate)")
+    }
+
     @Test("an unreachable cache registry: warnings, every step runs, the build succeeds")
     func unreachableCache() async throws {
         let s = try await Setup.start()

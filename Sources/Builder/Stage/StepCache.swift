@@ -107,52 +107,74 @@ final class StepCache: @unchecked Sendable {
         var task: Task<Void, any Error>?
     }
 
-    /// Hits' layers, by digest. Guarded by `lock`.
-    private var fetches: [Digest: Fetch] = [:]
+    /// A layer for one store (each platform's session has its own, and two platforms' hits may
+    /// name one blob).
+    private struct FetchKey: Hashable {
+        var store: String
+        var digest: Digest
+    }
 
-    /// Registers a hit's layer for `store` (once per blob) and, unless `lazyFetches`, starts
-    /// downloading it in the background: the next steps' lookups go on meanwhile.
+    /// Hits' layers, by store and digest. Guarded by `lock`.
+    private var fetches: [FetchKey: Fetch] = [:]
+
+    /// Registers a hit's layer for `store` (once per blob and store) and, unless `lazyFetches`,
+    /// starts downloading it in the background: the next steps' lookups go on meanwhile.
     /// `awaitFetches` waits for it (starting it if need be) before anything reads it.
     func prefetch(_ entry: CacheEntry, into store: BlobStore) {
         guard let layer = entry.layer else { return }
-        let digest = layer.descriptor.digest
+        let key = FetchKey(store: store.root, digest: layer.descriptor.digest)
         lock.withLock {
-            if fetches[digest] != nil {
-                fetches[digest]?.keys.insert(entry.key)
+            if fetches[key] != nil {
+                fetches[key]?.keys.insert(entry.key)
                 return
             }
-            guard !store.contains(digest) else { return }
-            fetches[digest] = Fetch(keys: [entry.key], entry: entry, store: store)
-            if !lazyFetches { _ = startLocked(digest) }
+            guard !store.contains(key.digest) else { return }
+            fetches[key] = Fetch(keys: [entry.key], entry: entry, store: store)
+            if !lazyFetches { _ = startLocked(key) }
         }
     }
 
-    /// The download of `digest`, started now if it was not yet; nil when none is registered.
+    /// The download of `key`, started now if it was not yet; nil when none is registered.
     /// Call with `lock` held.
-    private func startLocked(_ digest: Digest) -> Task<Void, any Error>? {
-        guard let fetch = fetches[digest] else { return nil }
+    private func startLocked(_ key: FetchKey) -> Task<Void, any Error>? {
+        guard let fetch = fetches[key] else { return nil }
         if let task = fetch.task { return task }
         let repository = repository
         let task = Task { try await repository.fetchLayer(fetch.entry, into: fetch.store) }
-        fetches[digest]?.task = task
+        fetches[key]?.task = task
         return task
     }
 
-    /// The hits' layers registered so far (downloaded, downloading or not started).
-    var hitLayers: Set<Digest> { lock.withLock { Set(fetches.keys) } }
+    /// The hits' layers registered for `store` so far (downloaded, downloading or not started).
+    func hitLayers(in store: BlobStore) -> Set<Digest> {
+        lock.withLock { Set(fetches.keys.filter { $0.store == store.root }.map(\.digest)) }
+    }
 
-    /// Starts the downloads of `digests` (every registered one when nil) that have not started
-    /// and waits for them. A download that fails throws `UnavailableLayer` naming the entries
-    /// that led to it: the build is run again with them distrusted (`ImageBuilder.run`).
-    func awaitFetches(_ digests: [Digest]? = nil) async throws {
-        let pending = lock.withLock { () -> [Task<Void, any Error>] in
-            (digests ?? Array(fetches.keys)).compactMap { startLocked($0) }
-        }
+    /// Starts the downloads of `digests` into `store` that have not started and waits for them.
+    func awaitFetches(_ digests: [Digest], in store: BlobStore) async throws {
+        try await awaitFetches(digests.map { FetchKey(store: store.root, digest: $0) })
+    }
+
+    /// Starts the downloads of every store's `digests` that have not started, and waits for them.
+    func awaitFetches(_ digests: [(store: BlobStore, digests: [Digest])]) async throws {
+        try await awaitFetches(digests.flatMap { wanted in wanted.digests.map { FetchKey(store: wanted.store.root, digest: $0) } })
+    }
+
+    /// Starts every registered download that has not started and waits for them all.
+    func awaitAllFetches() async throws {
+        try await awaitFetches(lock.withLock { Array(fetches.keys) })
+    }
+
+    /// Starts the downloads of `keys` that have not started and waits for them. A download that
+    /// fails throws `UnavailableLayer` naming the entries that led to it: the build is run again
+    /// with them distrusted (`ImageBuilder.run`).
+    private func awaitFetches(_ keys: [FetchKey]) async throws {
+        let pending = lock.withLock { keys.compactMap { startLocked($0) } }
         for task in pending {
             guard case .failure = await task.result else { continue }
             // Every entry whose download failed goes at once: one more run, not one per entry.
             var failed: UnavailableLayer?
-            let started = lock.withLock { fetches.compactMap { digest, f in f.task.map { (digest, f.keys, $0) } } }
+            let started = lock.withLock { fetches.compactMap { key, f in f.task.map { (key.digest, f.keys, $0) } } }
             for (digest, keys, other) in started {
                 guard case .failure(let error) = await other.result else { continue }
                 if failed == nil {
