@@ -145,9 +145,9 @@ final class StepCache: @unchecked Sendable {
         return task
     }
 
-    /// The hits' layers registered for `store` so far (downloaded, downloading or not started).
-    func hitLayers(in store: BlobStore) -> Set<Digest> {
-        lock.withLock { Set(fetches.keys.filter { $0.store == store.root }.map(\.digest)) }
+    /// How many hits' layers registered for `store` were never downloaded.
+    func notFetched(in store: BlobStore) -> Int {
+        lock.withLock { fetches.filter { $0.key.store == store.root && $0.value.task == nil }.count }
     }
 
     /// Starts the downloads of `digests` into `store` that have not started and waits for them.
