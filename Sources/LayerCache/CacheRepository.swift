@@ -16,8 +16,12 @@ public protocol CacheRepository: Sendable {
     /// Whether the entry's layer blob is there to fetch (a hit is taken only then; the download
     /// itself runs in the background).
     func hasLayer(_ entry: CacheEntry) async -> Bool
-    /// Stores a step's layer (in `store`; nil for a step that changed nothing) under `key`.
-    func store(_ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform) async throws
+    /// Stores a step's layer (in `store`; nil for a step that changed nothing) under `key`;
+    /// `sources` are repositories of the same registry known to hold the layer (mounted from
+    /// there rather than uploaded).
+    func store(
+        _ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform, mountingFrom sources: [ImageReference]
+    ) async throws
     /// Whether several entries may be stored at once.
     var storesConcurrently: Bool { get }
 }
@@ -79,15 +83,18 @@ public struct RegistryCacheRepository: CacheRepository {
         return (try? await client.blobExists(layer.descriptor.digest, in: repository)) ?? false
     }
 
-    /// The layer and config blobs go up side by side (each a HEAD, then an upload), the
-    /// manifest once both are there.
-    public func store(_ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform) async throws {
+    /// The layer and config blobs go up side by side (each a HEAD, then a mount or an upload),
+    /// the manifest once both are there.
+    public func store(
+        _ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform, mountingFrom sources: [ImageReference]
+    ) async throws {
         let image = try CacheEntryFormat.image(layer: layer, createdBy: createdBy, platform: platform, in: store)
         let (client, repository) = (client, repository)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for blob in (layer.map { [$0.descriptor] } ?? []) + [image.manifest.config] {
                 let path = store.path(for: blob.digest)
-                group.addTask { try await client.pushBlob(blob, from: path, to: repository, mountFrom: []) }
+                let mountFrom = blob.digest == layer?.descriptor.digest ? sources : []
+                group.addTask { try await client.pushBlob(blob, from: path, to: repository, mountFrom: mountFrom) }
             }
             try await group.waitForAll()
         }
@@ -152,7 +159,9 @@ public struct LayoutCacheRepository: CacheRepository {
         return (try? BlobStore(root: path).contains(layer.descriptor.digest)) ?? false
     }
 
-    public func store(_ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform) async throws {
+    public func store(
+        _ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform, mountingFrom sources: [ImageReference]
+    ) async throws {
         let image = try CacheEntryFormat.image(layer: layer, createdBy: createdBy, platform: platform, in: store)
         try await OCILayoutWriter(path: path).write(image, refName: key.tag)
     }

@@ -217,9 +217,28 @@ extension StageExecutor {
         let repository = cache.repository
         let blobs = session.store
         let platform = session.platform(ofStage: stage.index)
+        let destination = layer == nil ? nil : destinationSharingRegistry(with: cache)
+        let early = session.uploads
         await cache.uploads.enqueue("the layer of \(createdBy)") {
-            try await repository.store(key, layer: layer, from: blobs, createdBy: createdBy, platform: platform)
+            // Once the layer's early upload reached a destination on the cache's registry, the
+            // entry mounts it from there: its bytes go up once, not twice side by side.
+            var mountFrom: [ImageReference] = []
+            if let layer, let destination, let early, await early.uploaded(layer.descriptor.digest, to: destination) {
+                mountFrom = [destination]
+            }
+            try await repository.store(
+                key, layer: layer, from: blobs, createdBy: createdBy, platform: platform, mountingFrom: mountFrom)
             cache.recordStored(key, layer: layer, createdBy: createdBy)
         }
+    }
+
+    /// The destination an image stage's new layers are uploaded to early on the registry of
+    /// `cache`'s repository (the first destination there), if any.
+    private func destinationSharingRegistry(with cache: StepCache) -> ImageReference? {
+        guard session.uploads != nil, session.imageStages.contains(stage.index),
+            let cacheRepository = (cache.repository as? RegistryCacheRepository)?.repository
+        else { return nil }
+        return session.options.outputs.destinations.first { $0.registry == cacheRepository.registry }
+            .flatMap { $0.repository == cacheRepository.repository ? nil : $0 }
     }
 }

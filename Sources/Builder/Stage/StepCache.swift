@@ -4,6 +4,12 @@ import ImageStore
 import LayerCache
 import PluginAPI
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// The layer cache as one build uses it: the settings, the repository entries live in, and the
 /// queue that stores new entries in the background.
 final class StepCache: @unchecked Sendable {
