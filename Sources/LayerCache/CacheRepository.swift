@@ -83,8 +83,9 @@ public struct RegistryCacheRepository: CacheRepository {
         return (try? await client.blobExists(layer.descriptor.digest, in: repository)) ?? false
     }
 
-    /// The layer and config blobs go up side by side (each a HEAD, then a mount or an upload),
-    /// the manifest once both are there.
+    /// The layer and config blobs go up side by side, the manifest once both are there. The
+    /// layer is mounted from `sources` straight away (one request: they hold it, so no HEAD
+    /// first), else pushed as the config is (a HEAD, then an upload).
     public func store(
         _ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform, mountingFrom sources: [ImageReference]
     ) async throws {
@@ -94,7 +95,12 @@ public struct RegistryCacheRepository: CacheRepository {
             for blob in (layer.map { [$0.descriptor] } ?? []) + [image.manifest.config] {
                 let path = store.path(for: blob.digest)
                 let mountFrom = blob.digest == layer?.descriptor.digest ? sources : []
-                group.addTask { try await client.pushBlob(blob, from: path, to: repository, mountFrom: mountFrom) }
+                group.addTask {
+                    for source in mountFrom where (try? await client.mountBlob(blob.digest, from: source, to: repository)) == true {
+                        return
+                    }
+                    try await client.pushBlob(blob, from: path, to: repository, mountFrom: [])
+                }
             }
             try await group.waitForAll()
         }
