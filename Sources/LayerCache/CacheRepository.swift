@@ -16,11 +16,12 @@ public protocol CacheRepository: Sendable {
     /// Whether the entry's layer blob is there to fetch (a hit is taken only then; the download
     /// itself runs in the background).
     func hasLayer(_ entry: CacheEntry) async -> Bool
-    /// Stores a step's layer (in `store`; nil for a step that changed nothing) under `key`;
-    /// `sources` are repositories of the same registry known to hold the layer (mounted from
-    /// there rather than uploaded).
+    /// Stores a step's layer (in `store`; nil for a step that changed nothing) under `key`.
+    /// `sources` says, when the layer is about to go up, which repositories of the same registry
+    /// hold it (mounted from there rather than uploaded); it may wait for an upload in flight.
     func store(
-        _ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform, mountingFrom sources: [ImageReference]
+        _ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform,
+        mountingFrom sources: @escaping @Sendable () async -> [ImageReference]
     ) async throws
     /// Whether several entries may be stored at once.
     var storesConcurrently: Bool { get }
@@ -87,16 +88,18 @@ public struct RegistryCacheRepository: CacheRepository {
     /// layer is mounted from `sources` straight away (one request: they hold it, so no HEAD
     /// first), else pushed as the config is (a HEAD, then an upload).
     public func store(
-        _ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform, mountingFrom sources: [ImageReference]
+        _ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform,
+        mountingFrom sources: @escaping @Sendable () async -> [ImageReference]
     ) async throws {
         let image = try CacheEntryFormat.image(layer: layer, createdBy: createdBy, platform: platform, in: store)
         let (client, repository) = (client, repository)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for blob in (layer.map { [$0.descriptor] } ?? []) + [image.manifest.config] {
                 let path = store.path(for: blob.digest)
-                let mountFrom = blob.digest == layer?.descriptor.digest ? sources : []
+                let isLayer = blob.digest == layer?.descriptor.digest
                 group.addTask {
-                    for source in mountFrom where (try? await client.mountBlob(blob.digest, from: source, to: repository)) == true {
+                    for source in isLayer ? await sources() : []
+                    where (try? await client.mountBlob(blob.digest, from: source, to: repository)) == true {
                         return
                     }
                     try await client.pushBlob(blob, from: path, to: repository, mountFrom: [])
@@ -166,7 +169,8 @@ public struct LayoutCacheRepository: CacheRepository {
     }
 
     public func store(
-        _ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform, mountingFrom sources: [ImageReference]
+        _ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform,
+        mountingFrom sources: @escaping @Sendable () async -> [ImageReference]
     ) async throws {
         let image = try CacheEntryFormat.image(layer: layer, createdBy: createdBy, platform: platform, in: store)
         try await OCILayoutWriter(path: path).write(image, refName: key.tag)

@@ -219,13 +219,15 @@ extension StageExecutor {
         let platform = session.platform(ofStage: stage.index)
         let destination = layer == nil ? nil : destinationSharingRegistry(with: cache)
         let early = session.uploads
-        await cache.uploads.enqueue("the layer of \(createdBy)") {
-            // Once the layer's early upload reached a destination on the cache's registry, the
-            // entry mounts it from there: its bytes go up once, not twice side by side.
-            var mountFrom: [ImageReference] = []
-            if let layer, let destination, let early, await early.uploaded(layer.descriptor.digest, to: destination) {
-                mountFrom = [destination]
+        // Once the layer's early upload reached a destination on the cache's registry, the entry
+        // mounts it from there: its bytes go up once, not twice side by side.
+        let mountFrom: @Sendable () async -> [ImageReference] = {
+            guard let layer, let destination, let early, await early.uploaded(layer.descriptor.digest, to: destination) else {
+                return []
             }
+            return [destination]
+        }
+        await cache.uploads.enqueue("the layer of \(createdBy)") {
             try await repository.store(
                 key, layer: layer, from: blobs, createdBy: createdBy, platform: platform, mountingFrom: mountFrom)
             cache.recordStored(key, layer: layer, createdBy: createdBy)
