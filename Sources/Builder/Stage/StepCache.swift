@@ -80,16 +80,17 @@ final class StepCache: @unchecked Sendable {
     }
 
     /// Looks `key` up: in the local records first (a hit there costs no request), then in the
-    /// repository, recording what it finds. `recorded`: the answer came from a record. A
-    /// distrusted key's record is removed and the repository asked (its answer is a miss anyway
-    /// once the caller sees the key is distrusted).
+    /// repository, recording what it finds. `recorded`: the answer came from a record. An
+    /// expired or distrusted key's record is removed and the repository asked (for a distrusted
+    /// key its answer is a miss anyway once the caller sees the key is distrusted).
     func lookup(_ key: CacheKey, now: Int64) async -> (answer: CacheLookup, recorded: Bool) {
         let distrusted = options.distrusted.contains(key)
         if let records {
-            if distrusted {
-                records.forget(key)
-            } else if case .hit(let entry)? = records.lookup(key, ttl: options.ttl, now: now) {
-                return (.hit(entry), true)
+            switch distrusted ? nil : records.lookup(key, ttl: options.ttl, now: now) {
+            case .hit(let entry)?: return (.hit(entry), true)
+            // Expired (or distrusted): gone, unless the repository has a fresher entry.
+            case .miss?: records.forget(key)
+            case nil: if distrusted { records.forget(key) }
             }
         }
         let answer = await repository.lookup(key, ttl: options.ttl, now: now)
