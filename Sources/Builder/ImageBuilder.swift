@@ -112,6 +112,7 @@ public struct ImageBuilder: Sendable {
         // a refusal still stops the build as soon as it is known, and a build that may push
         // does not wait for it.
         let permission = Task { [pusher] in try await pusher?.checkPermissions() }
+        let pushOnly = options.outputs.pushes && options.outputs.ociLayoutPath == nil && options.outputs.tarPath == nil
         if let plan = sessions.first?.plan {
             let skipped = (0...plan.targetIndex).filter { !plan.stagesToBuild.contains($0) }
             if !skipped.isEmpty, let dockerfile = sessions.first?.dockerfile {
@@ -141,9 +142,16 @@ public struct ImageBuilder: Sendable {
                 try await permission.value
                 throw error
             }
-            try await permission.value
-            // Every hit's layer is in the store before the outputs read them.
-            try await cache?.awaitFetches()
+            // A push alone waits for the permission check only before its manifests (the check's
+            // requests overlap the push's blobs); local outputs are written only once it passed.
+            if !pushOnly { try await permission.value }
+            // The hits' layers local outputs read are in the store before they read them; a push
+            // alone fetches only those no early upload put in every destination (`prepareBlob`).
+            if let cache, !cache.lazyFetches {
+                try await cache.awaitAllFetches()
+            } else if let cache, !pushOnly {
+                try await cache.awaitFetches(images.map { ($0.store, $0.manifest.layers.map(\.digest)) })
+            }
             await cross.release(log: log)
         } catch {
             await cross.release(log: log)
@@ -152,19 +160,39 @@ public struct ImageBuilder: Sendable {
             throw error
         }
         let bases = sessions.flatMap { $0.progress.pulledImages }
+        let lazy: StepCache? = pushOnly && cache?.lazyFetches == true ? cache : nil
+        var hooks = PushHooks()
+        if let lazy {
+            let layers = images.map { ($0.store, $0.manifest.layers.map(\.digest)) }
+            hooks.prepareBlob = { @Sendable digest, store in
+                do { try await lazy.awaitFetches([digest], in: store) } catch {
+                    // Every hit layer that cannot be downloaded goes into one more run, not one
+                    // run each: try them all (this throws for all of them).
+                    try await lazy.awaitFetches(layers)
+                    throw error
+                }
+            }
+        }
+        if pushOnly { hooks.beforeManifest = { @Sendable in try await permission.value } }
         let digest: Digest
         do {
             digest = try await BuildTimings.measure(.output) {
                 platforms.count > 1
                     ? try await outputs.deliver(
-                        index: images, registry: { try components.registryClient() }, mountingFrom: bases, early: uploads)
+                        index: images, registry: { try components.registryClient() }, mountingFrom: bases, early: uploads, hooks: hooks)
                     : try await outputs.deliver(
-                        images[0], registry: { try components.registryClient() }, mountingFrom: bases, early: uploads)
+                        images[0], registry: { try components.registryClient() }, mountingFrom: bases, early: uploads, hooks: hooks)
             }
         } catch {
             await uploads?.cancel()
             await cache?.finish(log: log)
+            // A refusal explains a failed push better than the failure.
+            if pushOnly, case .failure(let refusal) = await permission.result { throw refusal }
             throw error
+        }
+        if let lazy {
+            let skipped = images.reduce(0) { $0 + lazy.notFetched(in: $1.store) }
+            if skipped > 0 { log.debug("\(skipped) cached layer(s) not downloaded: every destination had them") }
         }
         // Nothing may still read a blob when the working directory goes.
         await uploads?.cancel()

@@ -15,6 +15,13 @@ public struct CacheEntry: Sendable {
     public var createdBy: String?
     /// Seconds since the epoch the entry was stored at.
     public var created: Int64?
+
+    public init(key: CacheKey, layer: Layer?, createdBy: String?, created: Int64?) {
+        self.key = key
+        self.layer = layer
+        self.createdBy = createdBy
+        self.created = created
+    }
 }
 
 /// The answer of a lookup.

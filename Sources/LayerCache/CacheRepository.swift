@@ -18,7 +18,14 @@ public protocol CacheRepository: Sendable {
     /// itself runs in the background).
     func hasLayer(_ entry: CacheEntry) async -> Bool
     /// Stores a step's layer (in `store`; nil for a step that changed nothing) under `key`.
-    func store(_ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform) async throws
+    /// `sources` says, when the layer is about to go up, which repositories of the same registry
+    /// hold it (mounted from there rather than uploaded); it may wait for an upload in flight.
+    func store(
+        _ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform,
+        mountingFrom sources: @escaping @Sendable () async -> [ImageReference]
+    ) async throws
+    /// Whether several entries may be stored at once.
+    var storesConcurrently: Bool { get }
 }
 
 /// Entries as images in a registry repository, tagged by key (kaniko's `--cache-repo`).
@@ -78,16 +85,34 @@ public struct RegistryCacheRepository: CacheRepository {
         return (try? await client.blobExists(layer.descriptor.digest, in: repository)) ?? false
     }
 
-    public func store(_ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform) async throws {
+    /// The layer and config blobs go up side by side, the manifest once both are there. The
+    /// layer is mounted from `sources` straight away (one request: they hold it, so no HEAD
+    /// first), else pushed as the config is (a HEAD, then an upload).
+    public func store(
+        _ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform,
+        mountingFrom sources: @escaping @Sendable () async -> [ImageReference]
+    ) async throws {
         let image = try CacheEntryFormat.image(layer: layer, createdBy: createdBy, platform: platform, in: store)
-        if let layer {
-            try await client.pushBlob(
-                layer.descriptor, from: store.path(for: layer.descriptor.digest), to: repository, mountFrom: [])
+        let (client, repository) = (client, repository)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for blob in (layer.map { [$0.descriptor] } ?? []) + [image.manifest.config] {
+                let path = store.path(for: blob.digest)
+                let isLayer = blob.digest == layer?.descriptor.digest
+                group.addTask {
+                    for source in isLayer ? await sources() : []
+                    where (try? await client.mountBlob(blob.digest, from: source, to: repository)) == true {
+                        return
+                    }
+                    try await client.pushBlob(blob, from: path, to: repository, mountFrom: [])
+                }
+            }
+            try await group.waitForAll()
         }
-        try await client.pushBlob(
-            image.manifest.config, from: store.path(for: image.manifest.config.digest), to: repository, mountFrom: [])
         _ = try await client.pushManifest(image.manifestBytes, mediaType: .ociManifest, to: repository.with(tag: key.tag))
     }
+
+    /// Entries are separate tags over content-addressed blobs.
+    public var storesConcurrently: Bool { true }
 
     private func download(_ descriptor: Descriptor) async throws -> [UInt8] {
         let temp = try temporaryPath(descriptor.digest)
@@ -144,8 +169,14 @@ public struct LayoutCacheRepository: CacheRepository {
         return (try? BlobStore(root: path).contains(layer.descriptor.digest)) ?? false
     }
 
-    public func store(_ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform) async throws {
+    public func store(
+        _ key: CacheKey, layer: Layer?, from store: BlobStore, createdBy: String, platform: Platform,
+        mountingFrom sources: @escaping @Sendable () async -> [ImageReference]
+    ) async throws {
         let image = try CacheEntryFormat.image(layer: layer, createdBy: createdBy, platform: platform, in: store)
         try await OCILayoutWriter(path: path).write(image, refName: key.tag)
     }
+
+    /// Each store rewrites the layout's index.
+    public var storesConcurrently: Bool { false }
 }

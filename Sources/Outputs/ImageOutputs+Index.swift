@@ -27,7 +27,8 @@ extension ImageOutputs {
     /// Writes and pushes a multi-platform image; returns the index digest.
     /// - Throws: a usage error for `--tar-path` (a docker-archive holds one platform).
     public func deliver(
-        index images: [Image], registry: () throws -> any RegistryClient, mountingFrom bases: [MountSource], early: EarlyUploads? = nil
+        index images: [Image], registry: () throws -> any RegistryClient, mountingFrom bases: [MountSource], early: EarlyUploads? = nil,
+        hooks: PushHooks = PushHooks()
     ) async throws -> Digest {
         if let tar = options.tarPath {
             throw KilnError.usage(
@@ -44,7 +45,7 @@ extension ImageOutputs {
         }
         if options.pushes {
             let pusher = ImagePusher(options: options, client: try registry(), log: log)
-            for image in images { _ = try await pusher.push(image, mountingFrom: bases, byDigest: true, early: early) }
+            for image in images { _ = try await pusher.push(image, mountingFrom: bases, byDigest: true, early: early, hooks: hooks) }
             digest = try await pusher.pushIndex(bytes, mediaType: mediaType)
         }
         try writeDigestFiles(digest)

@@ -19,16 +19,17 @@ public struct ImageOutputs: Sendable {
 
     /// Everything in order: local files, pushes, then the digest files (which name the pushed
     /// digest). Returns the manifest digest (as pushed, when pushed). `early` holds the uploads
-    /// started during the build.
+    /// started during the build; `hooks` go to the push.
     /// - Throws: `KilnError` with the writer's or registry's error as its cause.
     public func deliver(
-        _ image: Image, registry: () throws -> any RegistryClient, mountingFrom bases: [MountSource], early: EarlyUploads? = nil
+        _ image: Image, registry: () throws -> any RegistryClient, mountingFrom bases: [MountSource], early: EarlyUploads? = nil,
+        hooks: PushHooks = PushHooks()
     ) async throws -> Digest {
         try await writeLocal(image)
         var digest = image.digest
         if options.pushes {
             digest = try await ImagePusher(options: options, client: try registry(), log: log).push(
-                image, mountingFrom: bases, early: early)
+                image, mountingFrom: bases, early: early, hooks: hooks)
         }
         try writeDigestFiles(digest)
         return digest

@@ -5,6 +5,23 @@ import ImageStore
 import PluginAPI
 import PluginSupport
 
+/// What the build adds to a push besides the image.
+public struct PushHooks: Sendable {
+    /// Called before a blob is pushed from the image's store (never for one uploaded early):
+    /// brings in a blob the build has not downloaded yet (a cache hit's layer).
+    public var prepareBlob: (@Sendable (Digest, BlobStore) async throws -> Void)?
+    /// Awaited before each manifest PUT (the push permission check still running beside the
+    /// push); its error is the push's.
+    public var beforeManifest: (@Sendable () async throws -> Void)?
+
+    public init(
+        prepareBlob: (@Sendable (Digest, BlobStore) async throws -> Void)? = nil, beforeManifest: (@Sendable () async throws -> Void)? = nil
+    ) {
+        self.prepareBlob = prepareBlob
+        self.beforeManifest = beforeManifest
+    }
+}
+
 /// Pushes a built image to its destinations: blobs first (each once per repository, mounted
 /// from another destination repository on the same registry when possible), the manifest last.
 public struct ImagePusher: Sendable {
@@ -42,10 +59,11 @@ public struct ImagePusher: Sendable {
     /// Pushes `image` to every destination; returns the manifest digest the registries stored.
     /// With `byDigest` the manifest is stored under its digest only (an image an index will name).
     /// Blobs `early` uploaded are waited for, not pushed again; one whose early upload failed
-    /// is pushed here like any other.
-    public func push(_ image: Image, mountingFrom bases: [MountSource] = [], byDigest: Bool = false, early: EarlyUploads? = nil)
-        async throws -> Digest
-    {
+    /// is pushed here like any other, after `hooks.prepareBlob`.
+    public func push(
+        _ image: Image, mountingFrom bases: [MountSource] = [], byDigest: Bool = false, early: EarlyUploads? = nil,
+        hooks: PushHooks = PushHooks()
+    ) async throws -> Digest {
         let client = client
         var pushedRepos: [MountSource] = []
         var digest = image.digest
@@ -57,6 +75,7 @@ public struct ImagePusher: Sendable {
                 $0.reference.registry == destination.registry && $0.reference.repository != destination.repository
             }
             let blobs = image.manifest.layers + [image.manifest.config]
+            let store = image.store
             do {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for blob in blobs {
@@ -64,6 +83,7 @@ public struct ImagePusher: Sendable {
                         let mountFrom = sameRegistry.filter { $0.holds(blob.digest) }.map(\.reference)
                         group.addTask {
                             if let early, await early.uploaded(blob.digest, to: destination) { return }
+                            try await hooks.prepareBlob?(blob.digest, store)
                             try await client.pushBlob(blob, from: path, to: destination, mountFrom: mountFrom)
                         }
                     }
@@ -72,6 +92,7 @@ public struct ImagePusher: Sendable {
             } catch {
                 throw KilnError(.network, "pushing \(destination)", cause: error)
             }
+            try await hooks.beforeManifest?()
             do {
                 let tagged =
                     byDigest

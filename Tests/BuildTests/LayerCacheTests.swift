@@ -242,6 +242,52 @@ struct LayerCacheTests {
         #expect(try String(contentsOfFile: root + "/r2.txt", encoding: .utf8) == "b\na\n")
     }
 
+    @Test("two platforms whose hits name one layer blob each get it in their own store")
+    func platformsShareAHitLayer() async throws {
+        let s = try await Setup.start()
+        defer { s.stop() }
+        // FROM scratch: the COPY layers are the same blobs for both platforms (under different
+        // keys); the --chown COPY needs the root, so each platform extracts the first hit.
+        let dockerfile = """
+            FROM scratch
+            COPY a.txt /a.txt
+            COPY --chown=0:0 b.txt /b.txt
+            """
+        let ctx = try makeContext(["a.txt": "a\n", "b.txt": "b\n"], dockerfile: dockerfile, in: s.tree)
+        let flags =
+            s.cacheFlags + ["--cache-copy-layers", "--reproducible", "--custom-platform", "linux/amd64", "--custom-platform", "linux/386"]
+        let first = try await s.build(ctx, flags)
+        let second = try await s.build(ctx, flags)
+        #expect(second.result.stderr.components(separatedBy: "cache hit").count - 1 == 4, "\(second.result)")
+        #expect(second.printedDigest == first.printedDigest, "\(second.result)")
+        let validate = try await KilnCommand.run(["validate", second.layout + ":latest"])
+        #expect(validate.exitCode == 0, "\(validate)")
+    }
+
+    @Test("a new layer pushed to a destination on the cache's registry is mounted into the cache, not uploaded again")
+    func storedLayersMountedFromTheDestination() async throws {
+        let s = try await Setup.start()
+        defer { s.stop() }
+        let ctx = try makeContext(["a.txt": "a\n", "b.txt": "b\n"], dockerfile: Self.dockerfile(s), in: s.tree)
+        let host = s.registry.host
+        let push = try await KilnCommand.run(
+            ["--context", ctx, "-d", s.registry.reference("app", tag: "1"), "--insecure-registry", host, "--build-arg", "PORT=\(s.port)"]
+                + s.cacheFlags + ["-v", "debug"])
+        #expect(push.exitCode == 0, "\(push)")
+        let log = push.stderr
+        // Three RUN layers: each mounted from the destination; only the entries' configs uploaded.
+        #expect(log.components(separatedBy: "mounted from \(host)/app into \(host)/cache").count - 1 == 3, "\(push)")
+        #expect(log.components(separatedBy: "uploaded to \(host)/cache (").count - 1 == 3, "\(push)")
+        #expect(log.contains("stored 3 cache entries"), "\(push)")
+        // The entries are whole: a build into a layout downloads their layers from the cache.
+        let again = try await s.build(ctx, s.cacheFlags)
+        #expect(again.result.stderr.components(separatedBy: "cache hit").count - 1 == 3, "\(again.result)")
+        #expect(!again.result.stderr.contains("building again"), "\(again.result)")
+        #expect(s.calls("run1", "run2", "run3") == "1,1,1", "\(again.result)")
+        let validate = try await KilnCommand.run(["validate", again.layout + ":latest"])
+        #expect(validate.exitCode == 0, "\(validate)")
+    }
+
     @Test("an unreachable cache registry: warnings, every step runs, the build succeeds")
     func unreachableCache() async throws {
         let s = try await Setup.start()

@@ -199,7 +199,7 @@ struct BaseImages {
     /// Applies layers from the blob store to `root`, in order, never writing ignored paths.
     func extract(layers: [Layer], named name: String, into root: BuildRoot, ignoring: IgnoreList? = nil) async throws {
         // Cache hits' layers may still be downloading.
-        try await session.cache?.awaitFetches(layers.map(\.descriptor.digest))
+        try await session.cache?.awaitFetches(layers.map(\.descriptor.digest), in: session.store)
         let paths = layers.map { session.store.path(for: $0.descriptor.digest) }
         let ignore = ignoring ?? (session.inPlace ? session.ignoreList : IgnoreList(session.options.execution.ignorePaths))
         var extractor = LayerExtractor(root: root.path, options: ExtractionOptions(ignoring: ignore))

@@ -75,7 +75,7 @@ extension ImageBuilder {
         let stage = session.dockerfile.stages[index]
         if session.progress.finished[index] != nil { return }
         if let first, shared.contains(index), let result = first.progress.finished[index] {
-            try await first.cache?.awaitFetches(result.state.layers.map(\.descriptor.digest))
+            try await first.cache?.awaitFetches(result.state.layers.map(\.descriptor.digest), in: first.store)
             for layer in result.state.layers {
                 do { try await session.store.put(layer.descriptor.digest, from: first.store) } catch {
                     throw KilnError.wrapping(error, "sharing stage \(index)'s layers between platforms")

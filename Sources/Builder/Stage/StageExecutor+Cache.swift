@@ -158,7 +158,8 @@ extension StageExecutor {
             log.info("\(prefix) cache miss (the cache is unreachable), key \(key)")
             return false
         }
-        switch await cache.repository.lookup(key, ttl: cache.options.ttl, now: Int64(time(nil))) {
+        let (answer, recorded) = await cache.lookup(key, now: Int64(time(nil)))
+        switch answer {
         case .miss(.unreachable(let reason)):
             if cache.goOffline() {
                 log.warning("the layer cache \(cache.repository.name) is unreachable (\(reason)); building without it")
@@ -174,6 +175,7 @@ extension StageExecutor {
         case .hit(let found):
             entry = found
         }
+        if recorded { log.debug("\(prefix) cache entry \(key) read from its local record (no request)") }
         guard let layer = entry.layer else {
             log.info("\(prefix) cache hit (no changes), key \(key)")
             addHistory(createdBy)
@@ -184,8 +186,9 @@ extension StageExecutor {
             log.info("\(prefix) cache miss (unreadable layer), key \(key)")
             return false
         }
-        // A hit is taken on the lookup alone and its layer downloads in the background; if the
-        // download fails, the build runs again with the entry distrusted (`ImageBuilder.run`).
+        // A hit is taken on the lookup alone (or a local record of it) and its layer downloads in
+        // the background, or with `--cache-dir` when something reads it; if the download fails,
+        // the build runs again with the entry distrusted (`ImageBuilder.run`).
         // In place the root is `/`, which a second run could not start from clean: there the
         // layer is checked first.
         if session.inPlace, !session.store.contains(layer.descriptor.digest), await !cache.repository.hasLayer(entry) {
@@ -215,8 +218,30 @@ extension StageExecutor {
         let repository = cache.repository
         let blobs = session.store
         let platform = session.platform(ofStage: stage.index)
-        await cache.uploads.enqueue("the layer of \(createdBy)") {
-            try await repository.store(key, layer: layer, from: blobs, createdBy: createdBy, platform: platform)
+        let destination = layer == nil ? nil : destinationSharingRegistry(with: cache)
+        let early = session.uploads
+        // Once the layer's early upload reached a destination on the cache's registry, the entry
+        // mounts it from there: its bytes go up once, not twice side by side.
+        let mountFrom: @Sendable () async -> [ImageReference] = {
+            guard let layer, let destination, let early, await early.uploaded(layer.descriptor.digest, to: destination) else {
+                return []
+            }
+            return [destination]
         }
+        await cache.uploads.enqueue("the layer of \(createdBy)") {
+            try await repository.store(
+                key, layer: layer, from: blobs, createdBy: createdBy, platform: platform, mountingFrom: mountFrom)
+            cache.recordStored(key, layer: layer, createdBy: createdBy)
+        }
+    }
+
+    /// The destination an image stage's new layers are uploaded to early on the registry of
+    /// `cache`'s repository (the first destination there), if any.
+    private func destinationSharingRegistry(with cache: StepCache) -> ImageReference? {
+        guard session.uploads != nil, session.imageStages.contains(stage.index),
+            let cacheRepository = (cache.repository as? RegistryCacheRepository)?.repository
+        else { return nil }
+        return session.options.outputs.destinations.first { $0.registry == cacheRepository.registry }
+            .flatMap { $0.repository == cacheRepository.repository ? nil : $0 }
     }
 }
