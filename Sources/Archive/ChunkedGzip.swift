@@ -181,7 +181,14 @@ final class ChunkedGzip {
             }
             let inflated = Int(strm.total_out)
             guard strm.avail_in == 0, last ? status == Z_STREAM_END : status == Z_OK, inflated == input.count else { return false }
-            return check.prefix(inflated).elementsEqual(input)
+            // memcmp: a generic element-wise compare was a tenth of a rebuild's samples.
+            if inflated == 0 { return true }
+            return check.withUnsafeBytes { c in
+                input.withUnsafeBytes { i in
+                    guard let c = c.baseAddress, let i = i.baseAddress else { return false }
+                    return memcmp(c, i, inflated) == 0
+                }
+            }
         }
 
         private func deflateChunk() {
