@@ -1,9 +1,8 @@
 // Compressed gzip chunks kept on disk between builds (`--cache-dir`): a layer rebuilt with most
 // of its bytes unchanged (a big COPY where one file changed) compresses only the chunks that
-// differ. `ChunkedGzip` deflates every chunk on its own from its input, the previous chunk's
-// last 32 KiB (the dictionary), the level and whether it is the last; the same four give the
-// same bytes, so a chunk found here is exactly what deflating it again would produce and the
-// blob's digest does not depend on the cache.
+// differ. `ChunkedGzip` deflates every chunk on its own from its input, the level and whether
+// it is the last; the same three give the same bytes, so a chunk found here is exactly what
+// deflating it again would produce and the blob's digest does not depend on the cache.
 import Glibc
 import PluginAPI
 import PluginSupport
@@ -19,13 +18,12 @@ public final class DeflateChunkCache: Sendable {
         self.limit = limit
     }
 
-    /// The key of a chunk: SHA-256 over its level, its place (last or not) and its dictionary
-    /// and input, each length-prefixed.
-    static func key(level: Int32, last: Bool, dictionary: UnsafeRawBufferPointer, input: UnsafeRawBufferPointer) -> String {
+    /// The key of a chunk: SHA-256 over its compressor (v2: libdeflate, no dictionary), level,
+    /// place (last or not) and input.
+    static func key(level: Int32, last: Bool, input: UnsafeRawBufferPointer) -> String {
         var hasher = SHA256Hasher()
-        var header = [UInt8]("deflate-chunk-v1 \(level) \(last) \(dictionary.count) \(input.count)\n".utf8)
+        var header = [UInt8]("deflate-chunk-v2 \(level) \(last) \(input.count)\n".utf8)
         header.withUnsafeBytes { hasher.update($0) }
-        hasher.update(dictionary)
         hasher.update(input)
         return hasher.finalize().encoded
     }

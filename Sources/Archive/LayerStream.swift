@@ -4,7 +4,7 @@
 // libarchive's tar writer gives no hook between its format and filter stages, so the tar is
 // written by one archive object (pax, no filter) whose client callback hashes the uncompressed
 // bytes and hands them to the compressor: for zstd a second archive object (format "raw", zstd
-// filter with worker threads), for gzip `ChunkedGzip` (zlib on every core; libarchive's gzip
+// filter with worker threads), for gzip `ChunkedGzip` (libdeflate on every core; libarchive's gzip
 // filter is single-threaded). The compressor's output is hashed and written to disk.
 import CArchive
 import Glibc

@@ -135,6 +135,59 @@ struct LayerWriterTests {
         }
     }
 
+    // Each chunk is a complete deflate stream from libdeflate turned into a middle piece (its last
+    // block made non-final, then an empty stored block). Noise makes stored blocks, zeros long
+    // matches, text the usual mix; with many chunks the end-of-block code lands on every bit of
+    // a byte, both where the stored block's header fits in the padding and where it does not.
+    @Test(
+        "gzip pieces join into one member that inflates to the tar, at every level and for every kind of data", arguments: [0, 1, 6, 9, 12])
+    func gzipPiecesJoin(level: Int) throws {
+        let tmp = try TempDir()
+        let w = try LayerWriter(path: tmp.sub("layer"), options: .init(level: level, threads: 2, timestampOverride: 0))
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return state
+        }
+        let words = ["layer", "kiln", "chunk", "deflate", "block", "member", "stored", "final"]
+        for i in 0..<24 {
+            var bytes = [UInt8](repeating: 0, count: 100_000 + Int(next() % 200_000))
+            switch i % 3 {
+            case 0: for j in bytes.indices { bytes[j] = UInt8(truncatingIfNeeded: next()) }
+            case 1: break
+            default:
+                var text = ""
+                while text.utf8.count < bytes.count { text += words[Int(next() % 8)] + (next() % 5 == 0 ? "\n" : " ") }
+                bytes = Array(text.utf8.prefix(bytes.count))
+            }
+            try w.addFile(named: "f\(i)", contents: bytes, permissions: 0o644, uid: 0, gid: 0, mtime: FileTime(seconds: 0, nanoseconds: 0))
+        }
+        let blob = try w.finish()
+        #expect(blob.uncompressedSize > 8 * Int64(ChunkedGzip.chunkSize), "many chunks")
+        try python(
+            """
+            import hashlib, sys, zlib
+            d = zlib.decompressobj(31)
+            out = d.decompress(open(sys.argv[1], 'rb').read())
+            assert d.eof and d.unused_data == b'', 'more than one gzip member, or a stream that ends early'
+            assert 'sha256:' + hashlib.sha256(out).hexdigest() == sys.argv[2], 'inflates to other bytes than the diff ID says'
+            """, [blob.path, blob.diffID.description])
+        try run(["gzip", "-t", blob.path])
+    }
+
+    @Test("a gzip level libdeflate does not have fails the layer with the level named")
+    func gzipLevelOutOfRange() throws {
+        let tmp = try TempDir()
+        let w = try LayerWriter(path: tmp.sub("layer"), options: .init(level: 13, timestampOverride: 0))
+        let error = #expect(throws: (any Error).self) {
+            try w.addFile(named: "f", contents: [1, 2, 3], permissions: 0o644, uid: 0, gid: 0, mtime: FileTime(seconds: 0, nanoseconds: 0))
+            _ = try w.finish()
+        }
+        #expect(String(describing: error).contains("level 13"), "\(String(describing: error))")
+    }
+
     @Test("kept gzip chunks: the same blob, only changed chunks compressed again, a damaged chunk never used")
     func deflateChunkCache() throws {
         let tmp = try TempDir()
