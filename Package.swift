@@ -32,6 +32,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+        .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .systemLibrary(name: "CKilnSys"),
 
         // Pure: the one error model (code, message, cause, Dockerfile location).
@@ -47,7 +48,7 @@ let package = Package(
         .target(name: "HTTPTransport", dependencies: [api, support, "CCurl"]),
         // I/O: tar layers (write, read, safe extraction) over libarchive.
         .target(
-            name: "Archive", dependencies: [api, support, "SystemCalls", "CArchive", "CDeflate", "CKilnSys"], linkerSettings: [.linkedLibrary("z")]),
+            name: "Archive", dependencies: [api, support, "SystemCalls", "CArchive", "CDeflate", "CISAL", "CKilnSys"], linkerSettings: [.linkedLibrary("z")]),
         // I/O: OCI image layout, docker-archive tarballs, blob store, validate().
         .target(name: "ImageStore", dependencies: [api, support, "ImageModel", "Archive", "SystemCalls", "CArchive"]),
         // I/O: RUN execution (namespaces, chroot, seccomp).

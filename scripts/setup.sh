@@ -3,7 +3,7 @@
 # Usage: scripts/setup.sh [--tests | --image]
 set -euo pipefail
 
-build_pkgs=(libarchive-dev libcurl4-openssl-dev libssl-dev libseccomp-dev libdeflate-dev zlib1g-dev pkg-config)
+build_pkgs=(libarchive-dev libcurl4-openssl-dev libssl-dev libseccomp-dev libdeflate-dev libisal-dev zlib1g-dev pkg-config)
 test_pkgs=(skopeo umoci podman buildah runc docker-registry busybox-static debootstrap
            apache2-utils openssl python3 python3-cryptography zstd bzip2 xz-utils
            libcap2-bin uidmap iproute2 curl tar gzip qemu-user-static patchelf catatonit)

@@ -17,14 +17,19 @@ public struct LayerExpectation: Sendable, Equatable {
     }
 }
 
-/// The decompressed bytes of one blob (libarchive's raw format over every filter), each chunk
-/// hashed as the tar reader pulls it.
+/// The decompressed bytes of one blob, each chunk hashed as the tar reader pulls it: gzip through
+/// ISA-L (`GzipInflater`), anything else through libarchive's raw format over every filter.
 final class DecompressedStream {
-    private let outer: OpaquePointer
+    private enum Source {
+        case gzip(GzipInflater)
+        case libarchive(OpaquePointer)
+    }
+
+    private let source: Source
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
     private var hasher: SHA256Hasher? = SHA256Hasher()
     private var ended = false
-    /// libarchive's message when decompression failed.
+    /// Why decompression failed, once it has.
     private(set) var failure: String?
     /// The compression found in the bytes: nil when it is none of kiln's layer compressions.
     let compression: Compression?
@@ -34,8 +39,20 @@ final class DecompressedStream {
     var onRead: ((Int64) -> Void)?
 
     init(path: String) throws(LibArchiveError) {
-        guard let a = archive_read_new() else { throw LibArchiveError(call: "archive_read_new", message: "out of memory") }
-        outer = a
+        if GzipInflater.sniff(path: path) {
+            do { source = .gzip(try GzipInflater(path: path)) } catch {
+                buffer.deallocate()
+                throw LibArchiveError(call: "open", message: "\(error)")
+            }
+            compression = .gzip
+            filterName = "gzip"
+            return
+        }
+        guard let a = archive_read_new() else {
+            buffer.deallocate()
+            throw LibArchiveError(call: "archive_read_new", message: "out of memory")
+        }
+        source = .libarchive(a)
         do {
             try checkArchive(archive_read_support_filter_all(a), a, "archive_read_support_filter_all")
             try checkArchive(archive_read_support_format_raw(a), a, "archive_read_support_format_raw")
@@ -60,25 +77,33 @@ final class DecompressedStream {
     }
 
     deinit {
-        archive_read_free(outer)
+        if case .libarchive(let a) = source { archive_read_free(a) }
         buffer.deallocate()
     }
 
     /// Decompresses the next chunk into `buffer`: its length, 0 at the end, -1 on an error.
     func read() -> Int {
         guard !ended else { return 0 }
-        let n = archive_read_data(outer, buffer.baseAddress, buffer.count)
-        if n < 0 {
-            failure = archiveMessage(outer)
-            return -1
+        let n: Int
+        let consumed: Int64
+        switch source {
+        case .gzip(let inflater):
+            n = inflater.read(into: buffer)
+            if n < 0 { failure = inflater.failure ?? "gzip decompression failed" }
+            consumed = inflater.consumed
+        case .libarchive(let a):
+            n = archive_read_data(a, buffer.baseAddress, buffer.count)
+            if n < 0 { failure = archiveMessage(a) }
+            // Filter -1 is the last one, the file itself: the compressed bytes consumed.
+            consumed = archive_filter_bytes(a, -1)
         }
+        if n < 0 { return -1 }
         if n == 0 {
             ended = true
             return 0
         }
         hasher?.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        // Filter -1 is the last one, the file itself: the compressed bytes consumed.
-        onRead?(archive_filter_bytes(outer, -1))
+        onRead?(consumed)
         return n
     }
 

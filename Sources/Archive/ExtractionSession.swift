@@ -54,11 +54,16 @@ final class ExtractionSession {
         } catch let e as Failure {
             throw e
         } catch let e as LibArchiveError {
-            throw .unreadableArchive(archive: archiveName, reason: e.message)
+            throw .unreadableArchive(archive: archiveName, reason: stream?.failure ?? e.message)
         } catch {
             throw .unreadableArchive(archive: archiveName, reason: "\(error)")
         }
-        let summary = try extractEntries(reader)
+        let summary: ExtractionSummary
+        do { summary = try extractEntries(reader) } catch {
+            // The tar reader only sees its input stop: the decompressor knows why.
+            if let failure = stream?.failure { throw .unreadableArchive(archive: archiveName, reason: failure) }
+            throw error
+        }
         if let stream, let expected {
             let actual: Digest
             do { actual = try stream.finish() } catch { throw .unreadableArchive(archive: archiveName, reason: error.message) }

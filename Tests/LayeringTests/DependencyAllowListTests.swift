@@ -23,7 +23,7 @@ struct DependencyAllowListTests {
         "Sources/CITag": ["FoundationEssentials"],
         // I/O modules of the engine. SystemCalls is the one system-call seam and in-root resolver.
         "Sources/SystemCalls": ["PluginAPI", "Diagnostics", "CKilnSys", "Glibc"],
-        "Sources/Archive": ["PluginAPI", "PluginSupport", "SystemCalls", "CArchive", "CDeflate", "CKilnSys", "Glibc", "Dispatch"],
+        "Sources/Archive": ["PluginAPI", "PluginSupport", "SystemCalls", "CArchive", "CDeflate", "CISAL", "CKilnSys", "Glibc", "Dispatch"],
         "Sources/ImageStore": [
             "PluginAPI", "PluginSupport", "ImageModel", "Archive", "SystemCalls", "CArchive", "Glibc", "FoundationEssentials",
         ],
@@ -71,7 +71,7 @@ struct DependencyAllowListTests {
     ]
 
     /// Folders holding only a C module map (no Swift to check).
-    static let cModules: Set<String> = ["CArchive", "CCurl", "CDeflate", "CKilnSys", "CRunner", "CSeccomp"]
+    static let cModules: Set<String> = ["CArchive", "CCurl", "CDeflate", "CISAL", "CKilnSys", "CRunner", "CSeccomp"]
 
     static let root = BuildProducts.packageRoot
 
