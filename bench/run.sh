@@ -142,32 +142,30 @@ bases_of() { case $1 in w1) echo busybox ;; w2) echo bookworm ;; *) echo "" ;; e
 
 for run in $(seq 1 "$RUNS"); do
     for w in $WORKLOADS; do
-        # Alternate which tool goes first, so neither always gets the warmer page cache.
-        order="kiln buildah"
-        [ $(( run % 2 )) = 0 ] && order="buildah kiln"
-        for tool in $order; do
-            [ "$tool" = buildah ] && [ "$DO_BUILDAH" = 0 ] && continue
-            if [ "$tool" = buildah ]; then
-                fresh_registry "$(bases_of "$w")"
-                say "run $run/$RUNS: buildah $w"
-                buildah_build "$w" "$run"
-                continue
-            fi
-            # (ii) is built in both snapshot modes; which goes first alternates too (a build
-            # right after another's cleanup can find the disk slower, see --settle).
-            modes="full"
-            [ "$w" = w2 ] && modes="full time"
-            [ "$w" = w2 ] && [ $(( run % 2 )) = 0 ] && modes="time full"
-            for mode in $modes; do
-                fresh_registry "$(bases_of "$w")"
-                if [ "$mode" = full ]; then
+        # Rotate which build goes first, so none always gets the warmer page cache or always
+        # follows another's cleanup (the disk can be slower then, see --settle). (ii) is also
+        # built with kiln --snapshot-mode time: three builds, each first, second and third once
+        # in three runs.
+        jobs=(kiln buildah)
+        [ "$w" = w2 ] && jobs=(kiln kiln-time buildah)
+        shift_by=$(( (run - 1) % ${#jobs[@]} ))
+        order=("${jobs[@]:$shift_by}" "${jobs[@]:0:$shift_by}")
+        for job in "${order[@]}"; do
+            case $job in
+                buildah)
+                    [ "$DO_BUILDAH" = 0 ] && continue
+                    fresh_registry "$(bases_of "$w")"
+                    say "run $run/$RUNS: buildah $w"
+                    buildah_build "$w" "$run" ;;
+                kiln)
+                    fresh_registry "$(bases_of "$w")"
                     say "run $run/$RUNS: kiln $w"
-                    kiln_build "$w" "$run" kiln
-                else
+                    kiln_build "$w" "$run" kiln ;;
+                kiln-time)
+                    fresh_registry "$(bases_of "$w")"
                     say "run $run/$RUNS: kiln $w --snapshot-mode time"
-                    kiln_build "$w" "$run" kiln-time --snapshot-mode time
-                fi
-            done
+                    kiln_build "$w" "$run" kiln-time --snapshot-mode time ;;
+            esac
         done
     done
 done
