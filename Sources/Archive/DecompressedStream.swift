@@ -2,6 +2,7 @@
 // proves the diff ID (the SHA-256 of the uncompressed tar) and the compression the media type
 // declares, without a second pass over the blob.
 import CArchive
+import Dispatch
 import PluginAPI
 import PluginSupport
 
@@ -19,29 +20,116 @@ public struct LayerExpectation: Sendable, Equatable {
 
 /// The decompressed bytes of one blob, each chunk hashed as the tar reader pulls it: gzip through
 /// ISA-L (`GzipInflater`), anything else through libarchive's raw format over every filter.
+/// Decompression and hashing run on a thread of their own, a few buffers ahead of the tar reader,
+/// so they overlap the writing of the files.
 final class DecompressedStream {
+    private let decoder: Decoder
+    /// The compression found in the bytes: nil when it is none of kiln's layer compressions.
+    let compression: Compression?
+    /// libarchive's name for that filter ("none", "gzip", "zstd", "bzip2"...).
+    let filterName: String
+    /// Why decompression failed, once the reader has reached the failure.
+    private(set) var failure: String?
+    /// Told the compressed bytes read so far after each chunk (extraction progress).
+    var onRead: ((Int64) -> Void)?
+    /// The chunk `read()` returned last; valid until the next `read()`.
+    private(set) var current: UnsafeRawPointer?
+    private var started = false
+    private var holding = false
+    private var taken = 0
+    /// The last chunk's result once it was 0 (the end) or -1 (an error).
+    private var terminal: Int?
+
+    init(path: String) throws(LibArchiveError) {
+        decoder = try Decoder(path: path)
+        compression = decoder.compression
+        filterName = decoder.filterName
+    }
+
+    deinit {
+        guard started else { return }
+        // Stop the decoding thread (it waits for a free buffer, or is about to) and wait for it.
+        decoder.cancelled = true
+        decoder.free.signal()
+        decoder.exited.wait()
+    }
+
+    /// The next decompressed chunk, in `current`: its length, 0 at the end, -1 on an error.
+    func read() -> Int {
+        if let terminal { return terminal }
+        if !started {
+            started = true
+            let decoder = decoder
+            DispatchQueue.global().async { decoder.run() }
+        }
+        if holding {
+            decoder.free.signal()
+            holding = false
+        }
+        decoder.full.wait()
+        let slot = taken % Decoder.slots
+        taken += 1
+        let n = decoder.sizes[slot]
+        if n <= 0 {
+            terminal = n
+            failure = decoder.failure
+            current = nil
+            return n
+        }
+        holding = true
+        current = UnsafeRawPointer(decoder.buffers[slot].baseAddress)
+        onRead?(decoder.consumedAt[slot])
+        return n
+    }
+
+    /// Reads what the tar reader left unread (the padding after its end-of-archive blocks) and
+    /// returns the SHA-256 of the whole decompressed stream.
+    func finish() throws(LibArchiveError) -> Digest {
+        while read() > 0 {}
+        if let failure { throw LibArchiveError(call: "decompress", message: failure) }
+        // The decoding thread touched the hasher last before it handed over the final chunk.
+        guard let hasher = decoder.hasher.take() else {
+            throw LibArchiveError(call: "decompress", message: "the stream was finished twice")
+        }
+        return hasher.finalize()
+    }
+}
+
+/// The decoding side of a `DecompressedStream`: fills free buffers with decompressed bytes,
+/// hashes them and hands them over in order. The semaphores order every access: a buffer and
+/// its size belong to the decoding thread between `free.wait()` and `full.signal()`, to the
+/// reader between `full.wait()` and `free.signal()`.
+private final class Decoder: @unchecked Sendable {
     private enum Source {
         case gzip(GzipInflater)
         case libarchive(OpaquePointer)
     }
 
+    /// Buffers in the ring: one the tar reader holds, two decoded ahead of it.
+    static let slots = 3
     private let source: Source
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-    private var hasher: SHA256Hasher? = SHA256Hasher()
-    private var ended = false
-    /// Why decompression failed, once it has.
-    private(set) var failure: String?
-    /// The compression found in the bytes: nil when it is none of kiln's layer compressions.
+    let buffers: [UnsafeMutableRawBufferPointer]
+    var sizes = [Int](repeating: 0, count: slots)
+    var consumedAt = [Int64](repeating: 0, count: slots)
+    var hasher: SHA256Hasher? = SHA256Hasher()
+    var failure: String?
+    var cancelled = false
+    /// Starts at 0 and is signalled `slots` times: libdispatch traps when a semaphore is freed
+    /// below the value it was created with, as this one is after a stream stopped early.
+    let free = DispatchSemaphore(value: 0)
+    let full = DispatchSemaphore(value: 0)
+    let exited = DispatchSemaphore(value: 0)
     let compression: Compression?
-    /// libarchive's name for that filter ("none", "gzip", "zstd", "bzip2"...).
     let filterName: String
-    /// Told the compressed bytes read so far after each chunk (extraction progress).
-    var onRead: ((Int64) -> Void)?
+    /// Set when libarchive found nothing at all (an empty blob).
+    private var empty = false
 
     init(path: String) throws(LibArchiveError) {
+        buffers = (0..<Self.slots).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16) }
+        for _ in 0..<Self.slots { free.signal() }
         if GzipInflater.sniff(path: path) {
             do { source = .gzip(try GzipInflater(path: path)) } catch {
-                buffer.deallocate()
+                for b in buffers { b.deallocate() }
                 throw LibArchiveError(call: "open", message: "\(error)")
             }
             compression = .gzip
@@ -49,7 +137,7 @@ final class DecompressedStream {
             return
         }
         guard let a = archive_read_new() else {
-            buffer.deallocate()
+            for b in buffers { b.deallocate() }
             throw LibArchiveError(call: "archive_read_new", message: "out of memory")
         }
         source = .libarchive(a)
@@ -61,10 +149,10 @@ final class DecompressedStream {
             try checkArchive(archive_read_open_filename(a, path, 1 << 20), a, "open")
             var entry: OpaquePointer?
             let header = archive_read_next_header(a, &entry)
-            if header == ARCHIVE_EOF { ended = true } else { try checkArchive(header, a, "read header") }
+            if header == ARCHIVE_EOF { empty = true } else { try checkArchive(header, a, "read header") }
         } catch {
             archive_read_free(a)
-            buffer.deallocate()
+            for b in buffers { b.deallocate() }
             throw error
         }
         switch archive_filter_code(a, 0) {
@@ -78,42 +166,46 @@ final class DecompressedStream {
 
     deinit {
         if case .libarchive(let a) = source { archive_read_free(a) }
-        buffer.deallocate()
+        for b in buffers { b.deallocate() }
     }
 
-    /// Decompresses the next chunk into `buffer`: its length, 0 at the end, -1 on an error.
-    func read() -> Int {
-        guard !ended else { return 0 }
-        let n: Int
-        let consumed: Int64
+    /// The decoding thread: runs until the end of the stream, an error, or `cancelled`.
+    func run() {
+        var produced = 0
+        while true {
+            free.wait()
+            if cancelled { break }
+            let slot = produced % Self.slots
+            produced += 1
+            let n = decode(into: buffers[slot], slot: slot)
+            if n > 0 { hasher?.update(UnsafeRawBufferPointer(rebasing: buffers[slot][0..<n])) }
+            sizes[slot] = n
+            full.signal()
+            if n <= 0 { break }
+        }
+        // The blob is closed before the reader can see this thread gone.
+        switch source {
+        case .gzip(let inflater): inflater.close()
+        case .libarchive(let a): archive_read_close(a)
+        }
+        exited.signal()
+    }
+
+    private func decode(into buffer: UnsafeMutableRawBufferPointer, slot: Int) -> Int {
         switch source {
         case .gzip(let inflater):
-            n = inflater.read(into: buffer)
+            let n = inflater.read(into: buffer)
             if n < 0 { failure = inflater.failure ?? "gzip decompression failed" }
-            consumed = inflater.consumed
+            consumedAt[slot] = inflater.consumed
+            return n
         case .libarchive(let a):
-            n = archive_read_data(a, buffer.baseAddress, buffer.count)
+            if empty { return 0 }
+            let n = archive_read_data(a, buffer.baseAddress, buffer.count)
             if n < 0 { failure = archiveMessage(a) }
             // Filter -1 is the last one, the file itself: the compressed bytes consumed.
-            consumed = archive_filter_bytes(a, -1)
+            consumedAt[slot] = archive_filter_bytes(a, -1)
+            return n
         }
-        if n < 0 { return -1 }
-        if n == 0 {
-            ended = true
-            return 0
-        }
-        hasher?.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        onRead?(consumed)
-        return n
-    }
-
-    /// Reads what the tar reader left unread (the padding after its end-of-archive blocks) and
-    /// returns the SHA-256 of the whole decompressed stream.
-    func finish() throws(LibArchiveError) -> Digest {
-        while read() > 0 {}
-        if let failure { throw LibArchiveError(call: "decompress", message: failure) }
-        guard let hasher = hasher.take() else { throw LibArchiveError(call: "decompress", message: "the stream was finished twice") }
-        return hasher.finalize()
     }
 }
 
@@ -133,7 +225,7 @@ extension ArchiveReader {
                         guard let ctx else { return -1 }
                         let s = Unmanaged<DecompressedStream>.fromOpaque(ctx).takeUnretainedValue()
                         let n = s.read()
-                        out?.pointee = UnsafeRawPointer(s.buffer.baseAddress)
+                        out?.pointee = s.current
                         return la_ssize_t(n)
                     }, nil), a, "open")
         } catch {

@@ -8,7 +8,7 @@ import Glibc
 import SystemCalls
 
 final class GzipInflater {
-    private let fd: Int32
+    private var fd: Int32
     private let state: UnsafeMutablePointer<inflate_state>
     private let input = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
     private var inputEnded = false
@@ -22,7 +22,7 @@ final class GzipInflater {
     static func sniff(path: String) -> Bool {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
-        defer { close(fd) }
+        defer { _ = Glibc.close(fd) }
         var magic: (UInt8, UInt8) = (0, 0)
         let n = (try? sys("read", path) { Glibc.read(fd, &magic, 2) }) ?? 0
         return n == 2 && magic == (0x1F, 0x8B)
@@ -39,9 +39,17 @@ final class GzipInflater {
     }
 
     deinit {
-        close(fd)
+        close()
         state.deallocate()
         input.deallocate()
+    }
+
+    /// Closes the blob (again: nothing); later reads find the input ended.
+    func close() {
+        guard fd >= 0 else { return }
+        _ = Glibc.close(fd)
+        fd = -1
+        inputEnded = true
     }
 
     /// Decompresses into `out`: the number of bytes written, 0 at the end of the stream, -1 on an

@@ -111,4 +111,28 @@ struct GzipLayerTests {
             #expect(message.isEmpty || reason.contains(message), "\(kind): \(error)")
         }
     }
+
+    /// Decoding runs ahead on a thread of its own: a layer refused at its first entry must stop
+    /// that thread and return, however far ahead it is (a hang or a crash here is the failure).
+    @Test("a layer refused early stops its decoding thread; repeated, nothing hangs or leaks a file descriptor")
+    func refusedEarly() throws {
+        let tmp = try TempDir()
+        var generator = SystemRandomNumberGenerator()
+        let big = (0..<(6 << 20) / 12).map { _ in String(generator.next() as UInt64, radix: 36) }.joined(separator: " ")
+        let tarPath = tmp.sub("hostile.tar")
+        try TarBuilder.write([.file("ok", "fine"), .file("../escape", "x"), .file("big", big)], to: tarPath)
+        let tar = Array(try Data(contentsOf: URL(fileURLWithPath: tarPath)))
+        let blob = tmp.sub("hostile.tar.gz")
+        try Self.gzip(tarPath, to: blob, members: 1)
+        for round in 0..<20 {
+            let root = try tmp.mkdir("root\(round)")
+            #expect(throws: LayerExtractor.Error.self) { try Self.extract(blob, tar: tar, into: root) }
+            #expect(!FileManager.default.fileExists(atPath: tmp.path + "/escape"))
+        }
+        // Other tests run in this process at the same time: count only descriptors on this blob.
+        let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").filter {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0)) == blob
+        }
+        #expect(open.isEmpty, "the blob is still open on descriptors \(open)")
+    }
 }
