@@ -55,9 +55,11 @@ struct GzipLayerTests {
             layer: blob, name: "layer 1", expecting: LayerExpectation(diffID: Digest.sha256(of: tar), compression: .gzip))
     }
 
-    @Test("one member, several members with every header field, bytes after the last member: the same files and diff ID", arguments: [
-        (1, ""), (3, ""), (3, "00000000"), (1, "6b696c6e0a"),
-    ])
+    @Test(
+        "one member, several members with every header field, bytes after the last member: the same files and diff ID",
+        arguments: [
+            (1, ""), (3, ""), (3, "00000000"), (1, "6b696c6e0a"),
+        ])
     func formsOfGzip(members: Int, trailer: String) throws {
         let tmp = try TempDir()
         let tar = try Self.sampleTar(in: tmp)
@@ -74,10 +76,12 @@ struct GzipLayerTests {
     }
 
     /// Damage to the blob, as byte edits Python makes: each must fail the layer naming the cause.
-    @Test("damage stops the layer with the cause named", arguments: [
-        ("crc", "checksum"), ("length", "checksum"), ("truncated", "truncated gzip input"),
-        ("method", "compression method other than deflate"), ("deflate", ""),
-    ])
+    @Test(
+        "damage stops the layer with the cause named",
+        arguments: [
+            ("crc", "checksum"), ("length", "checksum"), ("truncated", "truncated gzip input"),
+            ("method", "compression method other than deflate"), ("deflate", ""),
+        ])
     func damage(kind: String, message: String) throws {
         let tmp = try TempDir()
         let tar = try Self.sampleTar(in: tmp)
