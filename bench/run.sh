@@ -36,8 +36,8 @@ usage: bench/run.sh [--runs N] [--workloads "w1 w2 w3"] [--no-push-test] [--no-b
   --logs DIR      keep every build's timestamped log and timing in DIR (the work dir goes)
   --check         also check that kiln's and buildah's run-1 images hold the same files
                   (unpacked with umoci; type, mode, owner, link target, content)
-  --settle N      wait N seconds before each timed build (35 lets ext4 reuse the inodes the
-                  previous build's files freed; see settle in bench/lib/measure.sh)
+  --settle N      wait N seconds before each timed build (70 lets a journal-less ext4 reuse
+                  the inodes the previous build's files freed; see settle in bench/lib/measure.sh)
   --tmpfs         put the whole work dir (contexts, registry, kiln's and buildah's storage) on a
                   tmpfs, to take the disk out of the comparison (needs ~3 GB of free RAM)
 Environment: KILN_BENCH_CACHE (base-image cache, default /var/cache/kiln-bench),

@@ -23,10 +23,12 @@ timed() {
 }
 
 # kiln_build WORKLOAD RUN LABEL [kiln flags...]: a cold build pushed to a fresh repository.
-# settle: waits SETTLE seconds before a timed build. ext4 will not hand out an inode freed in
-# the last ~35 s (dirty_expire_centisecs + 5 s; recently_deleted() in ialloc.c) and scans past
-# every such inode instead: right after the previous build's files were removed, creating
-# files costs whichever tool comes next up to several seconds of system time.
+# settle: waits SETTLE seconds before a timed build. On an ext4 without a journal (this
+# machine's), the kernel will not hand out an inode freed in the last 60 s, 300 s while its
+# inode table block is still dirty (RECENTCY_MIN/RECENTCY_DIRTY, recently_deleted() in
+# fs/ext4/ialloc.c), and looks past every such inode instead: right after the previous
+# build's files were removed, creating files costs whichever tool comes next up to two seconds
+# of system time. Dirty inode tables are written back within ~35 s, so 70 s covers both.
 settle() { if [ "${SETTLE:-0}" -gt 0 ]; then sleep "$SETTLE"; fi; }
 
 kiln_build() {
