@@ -22,6 +22,8 @@ final class OverlayRoots: Sendable {
         var unavailable: String?
         var probed = false
         var lastError: String?
+        /// The kernel refused `volatile` (before Linux 5.10): roots are mounted without it.
+        var volatileRefused = false
     }
 
     private let state = Mutex(State())
@@ -44,7 +46,8 @@ final class OverlayRoots: Sendable {
         let lower = probe + ".lower"
         defer {
             _ = umount2(probe, Int32(MNT_DETACH))
-            for dir in [probe + ".upper/", probe + ".work/work", probe + ".work", probe, lower] { rmdir(dir) }
+            // The work directory holds what the kernel made there (work/, index/, volatile's mark).
+            for dir in [probe + ".upper", probe + ".work", probe, lower] { try? removeTree(dir) }
         }
         guard mkdir(lower, 0o755) == 0, mkdir(probe, 0o755) == 0 else { return fail("mkdir \(probe): \(String(cString: strerror(errno)))") }
         guard mount(lowers: [lower], at: probe) else { return fail(lastError ?? "overlayfs mount failed") }
@@ -58,7 +61,13 @@ final class OverlayRoots: Sendable {
     /// Mounts an overlay at `merged` (an empty directory) whose lower layers are `lowers` (top
     /// first), with a fresh upper and work directory beside it. False when that fails (the
     /// caller extracts or copies instead); `available(under:)` decides whether to try at all.
-    func mount(lowers: [String], at merged: String) -> Bool {
+    ///
+    /// A root is thrown away after the build, so it is mounted `volatile` unless `durable`:
+    /// without that option every unmount (and syncfs) of an overlay writes back the whole
+    /// upper file system's dirty pages first: all of the disk's, not only the root's (bench
+    /// (ii): 0.14 s of a 2.1 s build, in one `umount2`). `durable` is for an upper that is kept
+    /// after the build, whose files must be on disk before it is renamed into place.
+    func mount(lowers: [String], at merged: String, durable: Bool = false) -> Bool {
         if state.withLock({ $0.unavailable != nil }) { return false }
         // Overlay options separate with ',' and ':' and cannot escape them.
         guard !lowers.isEmpty, !(lowers + [merged]).contains(where: { $0.contains(",") || $0.contains(":") }) else { return false }
@@ -70,11 +79,18 @@ final class OverlayRoots: Sendable {
         // index=on: a copy-up keeps a lower file's hard links one file (without it, `chown h1`
         // would leave h1's other names with the old owner).
         let options = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(upper),workdir=\(work),index=on"
-        guard Glibc.mount("overlay", merged, "overlay", 0, options) == 0 else {
-            lastError = "overlayfs mount: \(String(cString: strerror(errno)))"
-            rmdir(upper)
-            rmdir(work)
-            return false
+        var mounted = false
+        if !durable, !state.withLock({ $0.volatileRefused }) {
+            mounted = Glibc.mount("overlay", merged, "overlay", 0, options + ",volatile") == 0
+            if !mounted, errno == EINVAL { state.withLock { $0.volatileRefused = true } }
+        }
+        if !mounted {
+            guard Glibc.mount("overlay", merged, "overlay", 0, options) == 0 else {
+                lastError = "overlayfs mount: \(String(cString: strerror(errno)))"
+                rmdir(upper)
+                rmdir(work)
+                return false
+            }
         }
         state.withLock { $0.mounted.append(Mounted(merged: merged, stack: [upper] + lowers)) }
         return true

@@ -116,7 +116,7 @@ extension BaseImages {
             return nil
         }
         defer { try? removeTree(partial) }
-        guard session.overlays.mount(lowers: [files.path], at: merged) else { return nil }
+        guard session.overlays.mount(lowers: [files.path], at: merged, durable: true) else { return nil }
         do {
             try await extract(layers: layers, named: "\(name)'s cached steps", into: BuildRoot(path: merged))
         } catch {
