@@ -5,6 +5,7 @@ import CArchive
 import Dispatch
 import PluginAPI
 import PluginSupport
+import Synchronization
 
 /// What a layer blob must turn out to be: the diff ID its image config lists and, when known,
 /// the compression its media type declares.
@@ -49,7 +50,7 @@ final class DecompressedStream {
     deinit {
         guard started else { return }
         // Stop the decoding thread (it waits for a free buffer, or is about to) and wait for it.
-        decoder.cancelled = true
+        decoder.cancelled.store(true, ordering: .releasing)
         decoder.free.signal()
         decoder.exited.wait()
     }
@@ -113,7 +114,8 @@ private final class Decoder: @unchecked Sendable {
     var consumedAt = [Int64](repeating: 0, count: slots)
     var hasher: SHA256Hasher? = SHA256Hasher()
     var failure: String?
-    var cancelled = false
+    /// Set by the reader while the decoding thread may be looking: an atomic, not a plain flag.
+    let cancelled = Atomic<Bool>(false)
     /// Starts at 0 and is signalled `slots` times: libdispatch traps when a semaphore is freed
     /// below the value it was created with, as this one is after a stream stopped early.
     let free = DispatchSemaphore(value: 0)
@@ -174,7 +176,7 @@ private final class Decoder: @unchecked Sendable {
         var produced = 0
         while true {
             free.wait()
-            if cancelled { break }
+            if cancelled.load(ordering: .acquiring) { break }
             let slot = produced % Self.slots
             produced += 1
             let n = decode(into: buffers[slot], slot: slot)

@@ -23,7 +23,10 @@ struct DependencyAllowListTests {
         "Sources/CITag": ["FoundationEssentials"],
         // I/O modules of the engine. SystemCalls is the one system-call seam and in-root resolver.
         "Sources/SystemCalls": ["PluginAPI", "Diagnostics", "CKilnSys", "Glibc"],
-        "Sources/Archive": ["PluginAPI", "PluginSupport", "SystemCalls", "CArchive", "CDeflate", "CISAL", "CKilnSys", "Glibc", "Dispatch"],
+        "Sources/Archive": [
+            "PluginAPI", "PluginSupport", "SystemCalls", "CArchive", "CDeflate", "CISAL", "CKilnSys", "Glibc", "Dispatch",
+            "Synchronization",
+        ],
         "Sources/ImageStore": [
             "PluginAPI", "PluginSupport", "ImageModel", "Archive", "SystemCalls", "CArchive", "Glibc", "FoundationEssentials",
         ],
