@@ -7,6 +7,9 @@
 // ordinary code: kill the registered process groups and wait until they are reaped, run the
 // registered release actions, detach the mounts under the registered directories and remove
 // them, print one line and exit with 128 + the signal, as a shell reports it.
+// SIGPIPE (kiln's log went to a pipe whose reader is gone, as in `kiln ... | head`) ends the
+// build the same way: without a handler it killed kiln on the spot, with RUN processes, mounts
+// and the working directory left behind.
 import FoundationEssentials
 import Glibc
 import PluginSupport
@@ -131,7 +134,7 @@ public enum InterruptCleanup {
             // the cleanup thread ends the process.
             if InterruptCleanup.interruptedBy != nil { while true { pause() } }
         }
-        for sig in [SIGINT, SIGTERM] {
+        for sig in [SIGINT, SIGTERM, SIGPIPE] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { received in
                 var byte = UInt8(truncatingIfNeeded: received)
@@ -150,7 +153,8 @@ public enum InterruptCleanup {
         while read(fd, &byte, 1) != 1 {}
         let first = Int32(byte)
         startThread(named: "kiln-cleanup") { cleanUp(after: first) }
-        while read(fd, &byte, 1) != 1 {}
+        // More writes to the closed pipe are no second interrupt.
+        while read(fd, &byte, 1) != 1 || Int32(byte) == SIGPIPE {}
         say("kiln: interrupted again (\(name(of: Int32(byte)))), exiting without finishing the cleanup\n")
         _exit(128 + first)
     }
@@ -221,6 +225,7 @@ public enum InterruptCleanup {
         switch sig {
         case SIGINT: return "SIGINT"
         case SIGTERM: return "SIGTERM"
+        case SIGPIPE: return "SIGPIPE"
         default: return "signal \(sig)"
         }
     }

@@ -31,6 +31,49 @@ struct InterruptTests {
         }
     }
 
+    @Test("its log's reader goes away mid-RUN (`kiln ... | head`): SIGPIPE cleans up as an interrupt does, 141")
+    func logReaderGone() async throws {
+        guard Self.isRoot() else { return }
+        try await withRegistry(.plain) { registry in
+            try await BaseImageFixture.shared.push(.busybox, to: registry)
+            let work = try Scratch()
+            defer { work.remove() }
+            let seconds = Int.random(in: 4000...9000)
+            // The reader quits at the step's first output line ("mark-42": the logged instruction
+            // shows the unexpanded text); the next line is written to a pipe nobody reads.
+            try work.tree.write(
+                "context/Dockerfile",
+                "FROM \(registry.host)/busybox:latest\nRUN echo mark-$((40+2)) && sleep 1 && echo more && sleep \(seconds)\n")
+            let status = work.tree.url("status")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments =
+                [
+                    "-c", #""$@" 2>&1 >/dev/null | sed -n '/mark-42/q'; echo "${PIPESTATUS[0]}" >"$STATUS""#, "kiln",
+                    try KilnCommand.binary(), "-c", work.tree.url("context"), "--oci-layout-path", work.tree.url("out"),
+                    "--kaniko-dir", work.tree.url("kaniko"),
+                ] + registry.kilnFlags
+            var environment = ProcessInfo.processInfo.environment
+            environment["TMPDIR"] = work.tree.url("tmp")
+            environment["STATUS"] = status
+            process.environment = environment
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let ended = await BackgroundProcess.waitUntil(timeout: 180) { !process.isRunning }
+            if !ended { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            #expect(Self.sleepers(seconds).isEmpty, "the step's sleep outlived kiln")
+            Self.killSleepers(seconds)
+            let code = (try? String(contentsOfFile: status, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(code == "141", "kiln's exit status (a shell says 141 for a death by SIGPIPE too)")
+            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+            #expect(!mounts.contains(work.tree.path), "mounts left: \(mounts)")
+            #expect(work.files(under: "kaniko").isEmpty, "the working directory is left: \(work.files(under: "kaniko").prefix(5))")
+            #expect(work.files(under: "tmp").isEmpty, "temporary files are left")
+        }
+    }
+
     @Test("SIGTERM while a layer upload waits for the registry: 143, nothing left")
     func duringPush() async throws {
         guard Self.isRoot() else { return }
