@@ -46,10 +46,11 @@ struct InterruptTests {
                 "FROM \(registry.host)/busybox:latest\nRUN echo mark-$((40+2)) && sleep 1 && echo more && sleep \(seconds)\n")
             let status = work.tree.url("status")
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            // A session of its own: a kiln that never ends is killed with the whole pipeline.
+            process.executableURL = URL(fileURLWithPath: try ExecutableLookup.require("setsid"))
             process.arguments =
                 [
-                    "-c", #""$@" 2>&1 >/dev/null | sed -n '/mark-42/q'; echo "${PIPESTATUS[0]}" >"$STATUS""#, "kiln",
+                    "/bin/bash", "-c", #""$@" 2>&1 >/dev/null | sed -n '/mark-42/q'; echo "${PIPESTATUS[0]}" >"$STATUS""#, "kiln",
                     try KilnCommand.binary(), "-c", work.tree.url("context"), "--oci-layout-path", work.tree.url("out"),
                     "--kaniko-dir", work.tree.url("kaniko"),
                 ] + registry.kilnFlags
@@ -61,7 +62,10 @@ struct InterruptTests {
             process.standardOutput = FileHandle.nullDevice
             try process.run()
             let ended = await BackgroundProcess.waitUntil(timeout: 180) { !process.isRunning }
-            if !ended { kill(process.processIdentifier, SIGKILL) }
+            if !ended {
+                kill(-process.processIdentifier, SIGKILL)
+                Issue.record("kiln did not end within 180 s of its log's reader quitting")
+            }
             process.waitUntilExit()
             #expect(Self.sleepers(seconds).isEmpty, "the step's sleep outlived kiln")
             Self.killSleepers(seconds)
